@@ -1,0 +1,248 @@
+//! The `vouch` command line: argument parsing (clap) and the commands, each a thin
+//! call into the library.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::keyfile;
+use crate::log::{Log, LogConfig, Submission};
+use crate::note::{KeyName, BASE64};
+use crate::store::{SledOptions, SledStore, Store};
+
+use base64::Engine as _;
+
+/// vouch: a public, tamper-evident ledger of supplier performance records.
+#[derive(Debug, Parser)]
+#[command(name = "vouch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an Ed25519 key pair: NAME.key (private, mode 0600) and NAME.pub.
+    Keygen {
+        /// Key name (no whitespace, no '+'), e.g. an auditor's or the log's origin.
+        name: String,
+        /// Directory to write the key files into.
+        #[arg(long, default_value = "keys")]
+        dir: PathBuf,
+    },
+    /// Work with a log in a local data directory.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// Where the log lives and which key signs it.
+#[derive(Debug, Args)]
+pub struct LogLocation {
+    /// Data directory of the log (an embedded sled store).
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+    /// The log's signer key file [default: keys/<origin>.key].
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Create a new, empty log and sign its first checkpoint.
+    Init {
+        #[command(flatten)]
+        at: LogLocation,
+        /// The log's origin, which is also its key's name (e.g. vouch.example/vn-apparel).
+        #[arg(long)]
+        origin: String,
+    },
+    /// Append each FILE's bytes as one entry; prints index and leaf hash per file.
+    Append {
+        #[command(flatten)]
+        at: LogLocation,
+        /// Whom the entries are about (indexes them by subject).
+        #[arg(long)]
+        subject: Option<String>,
+        /// Files to append, one entry each (at most 65,535 bytes).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the latest signed checkpoint.
+    Checkpoint {
+        /// Data directory of the log.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Print an inclusion proof (--index) or a consistency proof (--old-size) as JSON.
+    Prove {
+        /// Data directory of the log.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Prove inclusion of the entry at this index.
+        #[arg(long, conflicts_with = "old_size", required_unless_present = "old_size")]
+        index: Option<u64>,
+        /// Prove consistency from this earlier tree size.
+        #[arg(long)]
+        old_size: Option<u64>,
+        /// Tree size to prove against [default: the latest checkpoint's].
+        #[arg(long)]
+        size: Option<u64>,
+    },
+}
+
+/// A command's failure, printed as one line.
+pub type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+fn open_store(data: &Path) -> Result<Arc<dyn Store>, Box<dyn std::error::Error + Send + Sync>> {
+    let store = SledStore::open(data, &SledOptions::default())
+        .map_err(|e| format!("cannot open data directory {}: {e}", data.display()))?;
+    Ok(Arc::new(store))
+}
+
+fn default_key_path(origin: &str) -> Result<PathBuf, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(keyfile::paths(Path::new("keys"), &KeyName::new(origin)?).0)
+}
+
+fn hex_or_b64(hash: &[u8]) -> serde_json::Value {
+    json!(BASE64.encode(hash))
+}
+
+/// Runs one command.
+///
+/// # Errors
+/// Whatever the command failed on, in words for the user.
+pub fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Keygen { name, dir } => {
+            let name = KeyName::new(&name)?;
+            let (signer, key, public) = keyfile::generate(&dir, &name)?;
+            println!("{}", signer.verifier());
+            eprintln!("wrote {} and {}", key.display(), public.display());
+        }
+        Command::Log(LogCommand::Init { at, origin }) => {
+            let name = KeyName::new(&origin)?;
+            let key_path = match at.key {
+                Some(k) => k,
+                None => default_key_path(&origin)?,
+            };
+            let signer = if key_path.exists() {
+                let s = keyfile::read_signer(&key_path)?;
+                if s.name() != &name {
+                    return Err(format!(
+                        "{} is a key for {}, not for origin {origin}",
+                        key_path.display(),
+                        s.name()
+                    )
+                    .into());
+                }
+                s
+            } else {
+                let (s, key, public) = keyfile::generate(
+                    key_path.parent().unwrap_or(Path::new(".")),
+                    &name,
+                )?;
+                eprintln!("wrote {} and {}", key.display(), public.display());
+                s
+            };
+            let store = open_store(&at.data)?;
+            Log::create(store.clone(), &signer)?;
+            let log = Log::open(store, None, LogConfig::default())?;
+            eprintln!("created log {} in {}", log.origin(), at.data.display());
+            print!("{}", log.head().signed);
+        }
+        Command::Log(LogCommand::Append {
+            at,
+            subject,
+            files,
+        }) => {
+            let store = open_store(&at.data)?;
+            let origin = Log::open(store.clone(), None, LogConfig::default())?
+                .origin()
+                .to_owned();
+            let key_path = match at.key {
+                Some(k) => k,
+                None => default_key_path(&origin)?,
+            };
+            let signer = keyfile::read_signer(&key_path)?;
+            let log = Log::open(store, Some(signer), LogConfig::default())?;
+            let mut entries = Vec::with_capacity(files.len());
+            for f in &files {
+                let bytes =
+                    std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+                crate::tiles::check_entry_len(&bytes)
+                    .map_err(|e| format!("{}: {e}", f.display()))?;
+                entries.push(bytes);
+            }
+            // Submit a chunk at a time from many threads so that they share batches.
+            let mut pending = Vec::with_capacity(entries.len());
+            let mut entries = entries.into_iter().peekable();
+            while entries.peek().is_some() {
+                let chunk: Vec<Vec<u8>> = entries.by_ref().take(256).collect();
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = chunk
+                        .into_iter()
+                        .map(|entry| {
+                            let (log, subject) = (&log, subject.clone());
+                            s.spawn(move || log.append_blocking(Submission { entry, subject }))
+                        })
+                        .collect();
+                    for h in handles {
+                        pending.push(h.join().expect("append threads do not panic"));
+                    }
+                });
+            }
+            for (f, receipt) in files.iter().zip(pending) {
+                let r = receipt?;
+                println!(
+                    "{}\t{}\t{}{}",
+                    r.index,
+                    BASE64.encode(r.leaf_hash),
+                    f.display(),
+                    if r.duplicate { "\t(already in the log)" } else { "" }
+                );
+            }
+            print!("{}", log.head().signed);
+        }
+        Command::Log(LogCommand::Checkpoint { data }) => {
+            let log = Log::open(open_store(&data)?, None, LogConfig::default())?;
+            print!("{}", log.head().signed);
+        }
+        Command::Log(LogCommand::Prove {
+            data,
+            index,
+            old_size,
+            size,
+        }) => {
+            let log = Log::open(open_store(&data)?, None, LogConfig::default())?;
+            let head = log.head();
+            let size = size.unwrap_or(head.size());
+            let checkpoint = log.checkpoint_at(size)?;
+            let out = if let Some(index) = index {
+                let proof = log.inclusion_proof(index, size)?;
+                json!({
+                    "index": index,
+                    "tree_size": size,
+                    "leaf_hash": hex_or_b64(&log.leaf_hash(index)?),
+                    "root": hex_or_b64(&log.root(size)?),
+                    "proof": proof.iter().map(|h| hex_or_b64(h)).collect::<Vec<_>>(),
+                    "checkpoint": checkpoint,
+                })
+            } else {
+                let old = old_size.expect("clap requires --index or --old-size");
+                let proof = log.consistency_proof(old, size)?;
+                json!({
+                    "old_size": old,
+                    "old_root": hex_or_b64(&log.root(old)?),
+                    "tree_size": size,
+                    "root": hex_or_b64(&log.root(size)?),
+                    "proof": proof.iter().map(|h| hex_or_b64(h)).collect::<Vec<_>>(),
+                    "checkpoint": checkpoint,
+                })
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! vouch: a public, tamper-evident ledger of supplier performance records.
+//!
+//! Auditors, buyers and suppliers sign statements about garment and footwear
+//! factories; vouch sequences them into an append-only [RFC 9162] Merkle log, signs
+//! [C2SP] checkpoints, and serves tiles and proofs that any standard client can check.
+//!
+//! The pure core ([`merkle`], [`note`], [`tiles`]) does no I/O; [`store`] and [`log`]
+//! do. See `DESIGN.md` for the architecture.
+//!
+//! [RFC 9162]: https://www.rfc-editor.org/rfc/rfc9162
+//! [C2SP]: https://c2sp.org/tlog-checkpoint
+#![forbid(unsafe_code)]
+
+pub mod keyfile;
+pub mod log;
+pub mod merkle;
+pub mod note;
+pub mod store;
+pub mod tiles;
+pub mod cli;

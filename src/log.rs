@@ -1,0 +1,584 @@
+//! The log: a sequencer that appends entries in group commits and signs one checkpoint
+//! per batch, and the read side (entries, proofs, tiles, checkpoints).
+//!
+//! Appends from any number of tasks go into one queue. A single sequencer thread takes
+//! up to [`LogConfig::max_batch`] of them, waiting at most [`LogConfig::max_wait`] for
+//! a batch to fill, computes the new subtree hashes from the in-memory [`Frontier`],
+//! signs the checkpoint of the new size, and commits everything as one atomic, flushed
+//! [`Batch`]. Only then are the callers answered and the new checkpoint published, so
+//! an acknowledged entry is durable and a published checkpoint is never contradicted:
+//! the tree only grows, and a failed commit leaves both store and frontier as they were.
+//!
+//! Opening reads the tree size, the O(log n) frontier hashes and the latest checkpoint:
+//! nothing is replayed.
+
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::merkle::{self, Frontier, Hash, Node, ProofError};
+use crate::note::{Checkpoint, NoteError, Signer, Verifier};
+use crate::store::{Batch, NewEntry, Store, StoreError, StoreHashes};
+use crate::tiles::{self, TileError, TileKind, TilePath, TILE_WIDTH};
+
+const META_ORIGIN: &str = "origin";
+const META_LOG_KEY: &str = "log_key";
+
+/// How the sequencer groups appends.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// The most entries in one batch (one write, one flush, one checkpoint).
+    pub max_batch: usize,
+    /// How long a batch stays open for more entries after its first. Zero batches
+    /// whatever queued up while the previous batch was being written.
+    pub max_wait: Duration,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            max_batch: 1024,
+            max_wait: Duration::from_millis(1),
+        }
+    }
+}
+
+/// Why a log operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Tile(#[from] TileError),
+    #[error("stored checkpoint: {0}")]
+    Note(#[from] NoteError),
+    #[error("the store holds no log; create one first (vouch log init)")]
+    NotInitialised,
+    #[error("the store already holds a log")]
+    AlreadyInitialised,
+    #[error("the log's key is {expected}, not {got}")]
+    WrongKey { expected: String, got: String },
+    #[error("the store is inconsistent: {0}")]
+    Inconsistent(String),
+    #[error("index {index} is not in the log (tree size {size})")]
+    IndexOutOfRange { index: u64, size: u64 },
+    #[error("tree size {size} is larger than the log's {tree_size}")]
+    SizeOutOfRange { size: u64, tree_size: u64 },
+    #[error("old tree size {old} is larger than new tree size {new}")]
+    SizesReversed { old: u64, new: u64 },
+    #[error("{0} does not exist in a tree of this size")]
+    TileNotFound(String),
+    #[error("the log was opened read-only (no signing key)")]
+    ReadOnly,
+    #[error("the log is shutting down")]
+    Closed,
+}
+
+/// What an append returns once its batch is durable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: u64,
+    pub leaf_hash: Hash,
+    /// The entry was already in the log; this is the first submission's receipt.
+    pub duplicate: bool,
+    /// The signed checkpoint of the batch that made the entry durable (for a
+    /// duplicate: the newest checkpoint).
+    pub checkpoint: Checkpoint,
+    pub signed_checkpoint: String,
+}
+
+/// The newest published tree head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub checkpoint: Checkpoint,
+    pub signed: String,
+}
+
+impl Head {
+    pub fn size(&self) -> u64 {
+        self.checkpoint.size()
+    }
+}
+
+/// An entry to append.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    pub entry: Vec<u8>,
+    /// Whom the entry is about, for [`Log::subject_entries`].
+    pub subject: Option<String>,
+}
+
+struct Request {
+    submission: Submission,
+    leaf_hash: Hash,
+    reply: oneshot::Sender<Result<Receipt, LogError>>,
+}
+
+struct Shared {
+    store: Arc<dyn Store>,
+    verifier: Verifier,
+    head: RwLock<Head>,
+}
+
+/// An append-only Merkle log over a [`Store`].
+pub struct Log {
+    shared: Arc<Shared>,
+    queue: Mutex<Option<mpsc::Sender<Request>>>,
+    sequencer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("origin", &self.origin())
+            .field("size", &self.head().size())
+            .finish()
+    }
+}
+
+fn read_head(store: &dyn Store, verifier: &Verifier) -> Result<(Head, Frontier), LogError> {
+    let size = store.tree_size()?;
+    let hashes = store.hashes(&Frontier::nodes(size))?;
+    let frontier = Frontier::from_hashes(size, hashes)
+        .ok_or_else(|| LogError::Inconsistent("frontier does not match tree size".into()))?;
+    let signed = store.latest_checkpoint()?.ok_or(LogError::NotInitialised)?;
+    let (checkpoint, _) = Checkpoint::open(&signed, verifier)?;
+    if checkpoint.size() != size || *checkpoint.root() != frontier.root() {
+        return Err(LogError::Inconsistent(format!(
+            "latest checkpoint (size {}) does not match the stored tree (size {size})",
+            checkpoint.size()
+        )));
+    }
+    let signed = String::from_utf8(signed).map_err(|_| NoteError::Malformed("not UTF-8"))?;
+    Ok((Head { checkpoint, signed }, frontier))
+}
+
+impl Log {
+    /// Creates a new, empty log in an empty store, signed by `signer`, whose name is
+    /// the log's origin.
+    ///
+    /// # Errors
+    /// [`LogError::AlreadyInitialised`] when the store already holds a log.
+    pub fn create(store: Arc<dyn Store>, signer: &Signer) -> Result<(), LogError> {
+        if store.tree_size()? != 0 || store.latest_checkpoint()?.is_some() {
+            return Err(LogError::AlreadyInitialised);
+        }
+        let checkpoint = Checkpoint::new(signer.name().as_str(), 0, merkle::empty_root(), vec![])?;
+        store.commit(Batch {
+            start: 0,
+            checkpoint: checkpoint.sign(&[signer]).into_bytes(),
+            meta: vec![
+                (META_ORIGIN.into(), signer.name().as_str().as_bytes().to_vec()),
+                (META_LOG_KEY.into(), signer.verifier().to_string().into_bytes()),
+            ],
+            ..Batch::default()
+        })?;
+        Ok(())
+    }
+
+    /// Opens an existing log. With a signer (which must be the log's key) the log can
+    /// append; without one it is read-only.
+    ///
+    /// # Errors
+    /// [`LogError::NotInitialised`], [`LogError::WrongKey`], or a store that does not
+    /// match its own latest checkpoint.
+    pub fn open(
+        store: Arc<dyn Store>,
+        signer: Option<Signer>,
+        config: LogConfig,
+    ) -> Result<Self, LogError> {
+        let key = store.meta(META_LOG_KEY)?.ok_or(LogError::NotInitialised)?;
+        let key = String::from_utf8(key)
+            .map_err(|_| LogError::Inconsistent("stored log key is not UTF-8".into()))?;
+        let verifier = Verifier::parse(&key)?;
+        if let Some(s) = &signer {
+            if *s.verifier() != verifier {
+                return Err(LogError::WrongKey {
+                    expected: verifier.to_string(),
+                    got: s.verifier().to_string(),
+                });
+            }
+        }
+        let (head, frontier) = read_head(store.as_ref(), &verifier)?;
+        let shared = Arc::new(Shared {
+            store,
+            verifier,
+            head: RwLock::new(head),
+        });
+        let (queue, sequencer) = match signer {
+            Some(signer) => {
+                let (tx, rx) = mpsc::channel();
+                let seq = Sequencer {
+                    shared: shared.clone(),
+                    signer,
+                    frontier,
+                    config: LogConfig {
+                        max_batch: config.max_batch.max(1),
+                        ..config
+                    },
+                };
+                let handle = std::thread::Builder::new()
+                    .name("vouch-sequencer".into())
+                    .spawn(move || seq.run(rx))
+                    .map_err(|e| LogError::Store(StoreError::Backend(e.to_string())))?;
+                (Some(tx), Some(handle))
+            }
+            None => (None, None),
+        };
+        Ok(Log {
+            shared,
+            queue: Mutex::new(queue),
+            sequencer: Mutex::new(sequencer),
+        })
+    }
+
+    /// The log's origin (its key's name).
+    pub fn origin(&self) -> &str {
+        self.shared.verifier.name().as_str()
+    }
+
+    /// The log's public key.
+    pub fn verifier(&self) -> &Verifier {
+        &self.shared.verifier
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.shared.store
+    }
+
+    /// The newest published checkpoint.
+    pub fn head(&self) -> Head {
+        self.shared
+            .head
+            .read()
+            .expect("head lock is never poisoned: writers do not panic")
+            .clone()
+    }
+
+    fn enqueue(
+        &self,
+        submission: Submission,
+    ) -> Result<oneshot::Receiver<Result<Receipt, LogError>>, LogError> {
+        tiles::check_entry_len(&submission.entry)?;
+        if let Some(subject) = &submission.subject {
+            if subject.is_empty() || subject.len() > 255 {
+                return Err(StoreError::BadSubject(subject.clone()).into());
+            }
+        }
+        let leaf_hash = merkle::leaf_hash(&submission.entry);
+        let (reply, rx) = oneshot::channel();
+        let queue = self.queue.lock().expect("queue lock is never poisoned");
+        let tx = queue.as_ref().ok_or(LogError::ReadOnly)?;
+        tx.send(Request {
+            submission,
+            leaf_hash,
+            reply,
+        })
+        .map_err(|_| LogError::Closed)?;
+        Ok(rx)
+    }
+
+    /// Appends an entry and returns its receipt once the entry is durable. The same
+    /// entry appended twice is stored once; both calls get its receipt.
+    ///
+    /// # Errors
+    /// [`LogError::Tile`] for an entry over 65,535 bytes (nothing is queued),
+    /// [`LogError::ReadOnly`], [`LogError::Closed`], or the store's failure.
+    pub async fn append(&self, submission: Submission) -> Result<Receipt, LogError> {
+        let rx = self.enqueue(submission)?;
+        rx.await.map_err(|_| LogError::Closed)?
+    }
+
+    /// [`Log::append`] for callers outside an async runtime.
+    ///
+    /// # Errors
+    /// As [`Log::append`].
+    pub fn append_blocking(&self, submission: Submission) -> Result<Receipt, LogError> {
+        let rx = self.enqueue(submission)?;
+        rx.blocking_recv().map_err(|_| LogError::Closed)?
+    }
+
+    /// Stops the sequencer after it has committed everything already queued.
+    pub fn close(&self) {
+        drop(self.queue.lock().expect("queue lock").take());
+        if let Some(handle) = self.sequencer.lock().expect("sequencer lock").take() {
+            let _ = handle.join();
+        }
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), LogError> {
+        let tree_size = self.head().size();
+        if size > tree_size {
+            return Err(LogError::SizeOutOfRange { size, tree_size });
+        }
+        Ok(())
+    }
+
+    /// The entry at `index`.
+    ///
+    /// # Errors
+    /// [`LogError::IndexOutOfRange`] past the published tree.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, LogError> {
+        let size = self.head().size();
+        if index >= size {
+            return Err(LogError::IndexOutOfRange { index, size });
+        }
+        let mut e = self.shared.store.entries(index, 1)?;
+        Ok(e.pop().expect("entries returns exactly the count asked"))
+    }
+
+    /// The leaf hash of the entry at `index`.
+    ///
+    /// # Errors
+    /// [`LogError::IndexOutOfRange`] past the published tree.
+    pub fn leaf_hash(&self, index: u64) -> Result<Hash, LogError> {
+        let size = self.head().size();
+        if index >= size {
+            return Err(LogError::IndexOutOfRange { index, size });
+        }
+        Ok(self.shared.store.hashes(&[Node::new(0, index)])?[0])
+    }
+
+    /// The root of the tree of `size` leaves (at most the published size).
+    ///
+    /// # Errors
+    /// [`LogError::SizeOutOfRange`] past the published tree.
+    pub fn root(&self, size: u64) -> Result<Hash, LogError> {
+        self.check_size(size)?;
+        Ok(merkle::root(&StoreHashes(self.shared.store.as_ref()), size)?)
+    }
+
+    /// The inclusion proof of `index` in the tree of `size` leaves.
+    ///
+    /// # Errors
+    /// [`LogError::SizeOutOfRange`] past the published tree,
+    /// [`LogError::IndexOutOfRange`] when `index >= size`.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
+        self.check_size(size)?;
+        merkle::inclusion_proof(&StoreHashes(self.shared.store.as_ref()), index, size).map_err(
+            |e| match e {
+                Ok(ProofError::IndexOutOfRange { index, size }) => {
+                    LogError::IndexOutOfRange { index, size }
+                }
+                Ok(other) => LogError::Inconsistent(other.to_string()),
+                Err(store) => store.into(),
+            },
+        )
+    }
+
+    /// The consistency proof from the tree of `old` leaves to the tree of `new`.
+    ///
+    /// # Errors
+    /// [`LogError::SizeOutOfRange`] past the published tree,
+    /// [`LogError::SizesReversed`] when `old > new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LogError> {
+        self.check_size(new)?;
+        merkle::consistency_proof(&StoreHashes(self.shared.store.as_ref()), old, new).map_err(
+            |e| match e {
+                Ok(ProofError::SizesReversed { old, new }) => LogError::SizesReversed { old, new },
+                Ok(other) => LogError::Inconsistent(other.to_string()),
+                Err(store) => store.into(),
+            },
+        )
+    }
+
+    /// The signed checkpoint the log published at tree `size`, if it signed one there.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, LogError> {
+        if size > self.head().size() {
+            return Ok(None);
+        }
+        Ok(self
+            .shared
+            .store
+            .checkpoint(size)?
+            .map(|c| String::from_utf8_lossy(&c).into_owned()))
+    }
+
+    /// The contents of a tile of the published tree.
+    ///
+    /// # Errors
+    /// [`LogError::TileNotFound`] when the tree has no such tile (a partial tile of
+    /// another width, or one past the tree's edge).
+    pub fn tile(&self, path: &TilePath) -> Result<Vec<u8>, LogError> {
+        if !path.exists_in(self.head().size()) {
+            return Err(LogError::TileNotFound(path.to_string()));
+        }
+        let width = u64::from(path.width());
+        match path.kind() {
+            TileKind::Hashes { .. } => {
+                let first = path
+                    .first_node()
+                    .ok_or_else(|| LogError::TileNotFound(path.to_string()))?;
+                Ok(tiles::hash_tile(
+                    &self.shared.store.hash_run(first, width)?,
+                ))
+            }
+            TileKind::Entries => {
+                let entries = self
+                    .shared
+                    .store
+                    .entries(path.index() * TILE_WIDTH, width)?;
+                Ok(tiles::encode_bundle(&entries)?)
+            }
+        }
+    }
+
+    /// Up to `limit` (index, leaf hash) pairs of published entries about `subject`,
+    /// from index `from`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn subject_entries(
+        &self,
+        subject: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, LogError> {
+        let size = self.head().size();
+        let mut found = self.shared.store.subject_entries(subject, from, limit)?;
+        found.retain(|(i, _)| *i < size);
+        Ok(found)
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct Sequencer {
+    shared: Arc<Shared>,
+    signer: Signer,
+    frontier: Frontier,
+    config: LogConfig,
+}
+
+/// Where a request in a batch ends up.
+enum Placement {
+    New(u64),
+    /// Same entry as an earlier request of this batch, or already in the log.
+    Duplicate(u64, Hash),
+}
+
+impl Sequencer {
+    fn run(mut self, rx: mpsc::Receiver<Request>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            let deadline = Instant::now() + self.config.max_wait;
+            while batch.len() < self.config.max_batch {
+                let next = match rx.try_recv() {
+                    Ok(r) => Some(r),
+                    Err(mpsc::TryRecvError::Disconnected) => None,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            None
+                        } else {
+                            rx.recv_timeout(left).ok()
+                        }
+                    }
+                };
+                match next {
+                    Some(r) => batch.push(r),
+                    None => break,
+                }
+            }
+            self.commit(batch);
+        }
+    }
+
+    fn commit(&mut self, batch: Vec<Request>) {
+        let saved = self.frontier.clone();
+        let mut batch = batch;
+        match self.try_commit(&mut batch) {
+            Ok((placements, head)) => {
+                for (req, placement) in batch.into_iter().zip(placements) {
+                    let receipt = match placement {
+                        Placement::New(index) => Receipt {
+                            index,
+                            leaf_hash: req.leaf_hash,
+                            duplicate: false,
+                            checkpoint: head.checkpoint.clone(),
+                            signed_checkpoint: head.signed.clone(),
+                        },
+                        Placement::Duplicate(index, leaf_hash) => Receipt {
+                            index,
+                            leaf_hash,
+                            duplicate: true,
+                            checkpoint: head.checkpoint.clone(),
+                            signed_checkpoint: head.signed.clone(),
+                        },
+                    };
+                    let _ = req.reply.send(Ok(receipt));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "batch commit failed; nothing of it was stored");
+                self.frontier = saved;
+                for req in batch {
+                    let _ = req.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    fn try_commit(&mut self, batch: &mut [Request]) -> Result<(Vec<Placement>, Head), LogError> {
+        let store = self.shared.store.as_ref();
+        let start = self.frontier.size();
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let mut placements = Vec::with_capacity(batch.len());
+        let mut entries = Vec::with_capacity(batch.len());
+        let mut nodes = Vec::with_capacity(batch.len() * 2);
+        for req in batch.iter_mut() {
+            // The dedup key of a raw entry is its leaf hash: equal bytes, equal entry.
+            let key = req.leaf_hash;
+            if let Some(&index) = in_batch.get(&key) {
+                placements.push(Placement::Duplicate(index, req.leaf_hash));
+                continue;
+            }
+            if let Some(index) = store.find(&key)? {
+                let leaf = store.hashes(&[Node::new(0, index)])?[0];
+                placements.push(Placement::Duplicate(index, leaf));
+                continue;
+            }
+            let index = self.frontier.size();
+            self.frontier
+                .push(req.leaf_hash, |node, hash| nodes.push((node, hash)));
+            in_batch.insert(key, index);
+            placements.push(Placement::New(index));
+            entries.push(NewEntry {
+                bytes: std::mem::take(&mut req.submission.entry),
+                leaf_hash: req.leaf_hash,
+                dedup_key: key,
+                subject: req.submission.subject.take(),
+            });
+        }
+        if entries.is_empty() {
+            return Ok((placements, self.shared.head.read().expect("head lock").clone()));
+        }
+        let checkpoint = Checkpoint::new(
+            self.signer.name().as_str(),
+            self.frontier.size(),
+            self.frontier.root(),
+            vec![],
+        )?;
+        let signed = checkpoint.sign(&[&self.signer]);
+        store.commit(Batch {
+            start,
+            entries,
+            nodes,
+            checkpoint: signed.clone().into_bytes(),
+            meta: vec![],
+        })?;
+        let head = Head { checkpoint, signed };
+        *self.shared.head.write().expect("head lock") = head.clone();
+        Ok((placements, head))
+    }
+}

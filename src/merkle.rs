@@ -1,0 +1,483 @@
+//! Merkle tree hashing and proofs, per [RFC 9162 §2.1](https://www.rfc-editor.org/rfc/rfc9162#section-2.1).
+//!
+//! SHA-256; the empty tree's root is SHA-256 of the empty string; a leaf hash is
+//! `SHA-256(0x00 || entry)`; a node hash is `SHA-256(0x01 || left || right)`; a tree of
+//! `n > 1` leaves splits at the largest power of two smaller than `n`.
+//!
+//! The tree is stored as its *complete* subtrees: [`Node`] `{level, index}` is the
+//! subtree of the `2^level` leaves starting at `index << level`. Every hash a proof or
+//! a root needs is a short fold of such nodes, so a store that keeps them answers any
+//! proof with O(log n) reads ([`inclusion_proof`], [`consistency_proof`]).
+//!
+//! The verification functions ([`verify_inclusion`], [`verify_consistency`]) are the
+//! ones clients use: they take hashes, never a store.
+
+use sha2::{Digest, Sha256};
+
+/// A SHA-256 hash.
+pub type Hash = [u8; 32];
+
+/// The root of the empty tree: SHA-256 of the empty string.
+pub fn empty_root() -> Hash {
+    Sha256::digest([]).into()
+}
+
+/// The hash of a leaf: `SHA-256(0x00 || entry)`.
+pub fn leaf_hash(entry: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(entry);
+    h.finalize().into()
+}
+
+/// The hash of an interior node: `SHA-256(0x01 || left || right)`.
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// A complete subtree: the `2^level` leaves starting at leaf `index << level`.
+/// Level 0 nodes are leaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Node {
+    pub level: u8,
+    pub index: u64,
+}
+
+impl Node {
+    pub const fn new(level: u8, index: u64) -> Self {
+        Node { level, index }
+    }
+}
+
+/// Why a proof was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    #[error("index {index} is not in a tree of size {size}")]
+    IndexOutOfRange { index: u64, size: u64 },
+    #[error("old tree size {old} is larger than new tree size {new}")]
+    SizesReversed { old: u64, new: u64 },
+    #[error("proof has {got} hashes, expected {want}")]
+    WrongLength { got: usize, want: usize },
+    #[error("proof does not lead to the expected root")]
+    RootMismatch,
+}
+
+/// A source of complete-subtree hashes, such as a store. Reads come in one call per
+/// proof so that a store can serve them together.
+pub trait HashReader {
+    type Error;
+    /// Returns the hashes of `nodes`, in the same order.
+    ///
+    /// # Errors
+    /// When a node is missing or the underlying storage fails.
+    fn read_hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, Self::Error>;
+}
+
+/// The largest power of two strictly smaller than `n` (`n >= 2`).
+fn split_point(n: u64) -> u64 {
+    debug_assert!(n >= 2);
+    1u64 << (63 - (n - 1).leading_zeros())
+}
+
+/// The complete subtrees that make up leaves `[lo, hi)`, left to right. The range is a
+/// subtree of the RFC 9162 recursion, so its hash is the right fold of these nodes.
+pub fn range_nodes(lo: u64, hi: u64) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    let mut start = lo;
+    while start < hi {
+        // The largest aligned block at `start` that fits in the range.
+        let align = if start == 0 { 63 } else { start.trailing_zeros() };
+        let fit = 63 - (hi - start).leading_zeros();
+        let level = align.min(fit);
+        nodes.push(Node::new(level as u8, start >> level));
+        start += 1u64 << level;
+    }
+    nodes
+}
+
+/// The hash of a run of complete subtrees laid out left to right: the right fold
+/// `node(h0, node(h1, ... node(hn-2, hn-1)))`.
+pub fn fold_right(hashes: &[Hash]) -> Option<Hash> {
+    let (last, rest) = hashes.split_last()?;
+    Some(rest.iter().rev().fold(*last, |acc, h| node_hash(h, &acc)))
+}
+
+/// The leaf ranges whose hashes form the inclusion proof of `index` in a tree of `size`,
+/// ordered from the leaf upwards (RFC 9162 §2.1.3.1).
+fn inclusion_ranges(index: u64, size: u64) -> Vec<(u64, u64)> {
+    let mut ranges = Vec::new();
+    let (mut lo, mut hi) = (0u64, size);
+    while hi - lo > 1 {
+        let k = split_point(hi - lo);
+        if index < lo + k {
+            ranges.push((lo + k, hi));
+            hi = lo + k;
+        } else {
+            ranges.push((lo, lo + k));
+            lo += k;
+        }
+    }
+    ranges.reverse();
+    ranges
+}
+
+/// The leaf ranges whose hashes form the consistency proof from `old` to `new`
+/// (`0 < old < new`), in RFC 9162 §2.1.4.1 order.
+fn consistency_ranges(old: u64, new: u64) -> Vec<(u64, u64)> {
+    let mut ranges = Vec::new();
+    let (mut lo, mut hi, mut m) = (0u64, new, old);
+    let mut complete = true;
+    loop {
+        let n = hi - lo;
+        if m == n {
+            if !complete {
+                ranges.push((lo, hi));
+            }
+            break;
+        }
+        let k = split_point(n);
+        if m <= k {
+            ranges.push((lo + k, hi));
+            hi = lo + k;
+        } else {
+            ranges.push((lo, lo + k));
+            lo += k;
+            m -= k;
+            complete = false;
+        }
+    }
+    ranges.reverse();
+    ranges
+}
+
+/// Reads the hashes of leaf ranges with one call to `reader`.
+fn range_hashes<R: HashReader>(reader: &R, ranges: &[(u64, u64)]) -> Result<Vec<Hash>, R::Error> {
+    let per_range: Vec<Vec<Node>> = ranges.iter().map(|&(lo, hi)| range_nodes(lo, hi)).collect();
+    let all: Vec<Node> = per_range.iter().flatten().copied().collect();
+    let hashes = reader.read_hashes(&all)?;
+    let mut out = Vec::with_capacity(ranges.len());
+    let mut at = 0;
+    for nodes in &per_range {
+        let folded = fold_right(&hashes[at..at + nodes.len()]).expect("a range is never empty");
+        out.push(folded);
+        at += nodes.len();
+    }
+    Ok(out)
+}
+
+/// The root of the tree of `size` leaves.
+///
+/// # Errors
+/// When the reader fails.
+pub fn root<R: HashReader>(reader: &R, size: u64) -> Result<Hash, R::Error> {
+    if size == 0 {
+        return Ok(empty_root());
+    }
+    let hashes = reader.read_hashes(&range_nodes(0, size))?;
+    Ok(fold_right(&hashes).expect("a non-empty tree has nodes"))
+}
+
+/// The inclusion proof of leaf `index` in the tree of `size` leaves, from the leaf upwards.
+///
+/// # Errors
+/// [`ProofError::IndexOutOfRange`] (as `Err(Ok(..))`) when `index >= size`; the reader's
+/// error as `Err(Err(..))`.
+pub fn inclusion_proof<R: HashReader>(
+    reader: &R,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, Result<ProofError, R::Error>> {
+    if index >= size {
+        return Err(Ok(ProofError::IndexOutOfRange { index, size }));
+    }
+    range_hashes(reader, &inclusion_ranges(index, size)).map_err(Err)
+}
+
+/// The consistency proof between the trees of `old` and `new` leaves. Empty when
+/// `old == 0` or `old == new`.
+///
+/// # Errors
+/// [`ProofError::SizesReversed`] (as `Err(Ok(..))`) when `old > new`; the reader's error
+/// as `Err(Err(..))`.
+pub fn consistency_proof<R: HashReader>(
+    reader: &R,
+    old: u64,
+    new: u64,
+) -> Result<Vec<Hash>, Result<ProofError, R::Error>> {
+    if old > new {
+        return Err(Ok(ProofError::SizesReversed { old, new }));
+    }
+    if old == 0 || old == new {
+        return Ok(Vec::new());
+    }
+    range_hashes(reader, &consistency_ranges(old, new)).map_err(Err)
+}
+
+/// Verifies that `leaf` is at `index` in the tree of `size` leaves with root `root`
+/// (RFC 9162 §2.1.3.2).
+///
+/// # Errors
+/// Says why the proof does not hold.
+pub fn verify_inclusion(
+    leaf: &Hash,
+    index: u64,
+    size: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), ProofError> {
+    if index >= size {
+        return Err(ProofError::IndexOutOfRange { index, size });
+    }
+    let want = inclusion_ranges(index, size).len();
+    if proof.len() != want {
+        return Err(ProofError::WrongLength {
+            got: proof.len(),
+            want,
+        });
+    }
+    let (mut f, mut s) = (index, size - 1);
+    let mut r = *leaf;
+    for p in proof {
+        if s == 0 {
+            return Err(ProofError::RootMismatch);
+        }
+        if f & 1 == 1 || f == s {
+            r = node_hash(p, &r);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if s == 0 && r == *root {
+        Ok(())
+    } else {
+        Err(ProofError::RootMismatch)
+    }
+}
+
+/// Verifies that the tree of `old` leaves with root `old_root` is a prefix of the tree
+/// of `new` leaves with root `new_root` (RFC 9162 §2.1.4.2). The empty tree is a prefix
+/// of every tree; equal sizes need equal roots and an empty proof.
+///
+/// # Errors
+/// Says why the proof does not hold.
+pub fn verify_consistency(
+    old: u64,
+    new: u64,
+    proof: &[Hash],
+    old_root: &Hash,
+    new_root: &Hash,
+) -> Result<(), ProofError> {
+    if old > new {
+        return Err(ProofError::SizesReversed { old, new });
+    }
+    let want = if old == 0 || old == new {
+        0
+    } else {
+        consistency_ranges(old, new).len()
+    };
+    if proof.len() != want {
+        return Err(ProofError::WrongLength {
+            got: proof.len(),
+            want,
+        });
+    }
+    if old == 0 {
+        return if *old_root == empty_root() {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        };
+    }
+    if old == new {
+        return if old_root == new_root {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        };
+    }
+    let mut path: Vec<&Hash> = Vec::with_capacity(proof.len() + 1);
+    if old.is_power_of_two() {
+        path.push(old_root);
+    }
+    path.extend(proof.iter());
+    let (mut f, mut s) = (old - 1, new - 1);
+    while f & 1 == 1 {
+        f >>= 1;
+        s >>= 1;
+    }
+    let (mut fr, mut sr) = (*path[0], *path[0]);
+    for c in &path[1..] {
+        if s == 0 {
+            return Err(ProofError::RootMismatch);
+        }
+        if f & 1 == 1 || f == s {
+            fr = node_hash(c, &fr);
+            sr = node_hash(c, &sr);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            sr = node_hash(&sr, c);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    if fr == *old_root && sr == *new_root && s == 0 {
+        Ok(())
+    } else {
+        Err(ProofError::RootMismatch)
+    }
+}
+
+/// The right edge of a tree: the complete subtrees that make up all its leaves, left
+/// to right. Appending a leaf yields the new complete subtrees to store; the root is
+/// their right fold. This is all the sequencer keeps in memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    hashes: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> Self {
+        Frontier {
+            size: 0,
+            hashes: Vec::new(),
+        }
+    }
+
+    /// The nodes whose hashes [`Frontier::from_hashes`] needs for a tree of `size`.
+    pub fn nodes(size: u64) -> Vec<Node> {
+        range_nodes(0, size)
+    }
+
+    /// Rebuilds the frontier of a tree of `size` leaves from the hashes of
+    /// [`Frontier::nodes`]`(size)`, or `None` if their number does not match.
+    pub fn from_hashes(size: u64, hashes: Vec<Hash>) -> Option<Self> {
+        (hashes.len() == size.count_ones() as usize).then_some(Frontier { size, hashes })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The tree's root.
+    pub fn root(&self) -> Hash {
+        fold_right(&self.hashes).unwrap_or_else(empty_root)
+    }
+
+    /// Appends a leaf and calls `store` for every complete subtree it completes, the
+    /// leaf itself first.
+    pub fn push(&mut self, leaf: Hash, mut store: impl FnMut(Node, Hash)) {
+        let index = self.size;
+        store(Node::new(0, index), leaf);
+        let mut hash = leaf;
+        let mut level = 0u8;
+        // Each trailing one bit of the old size is a left sibling that now merges.
+        while (index >> level) & 1 == 1 {
+            let left = self.hashes.pop().expect("a set bit has a frontier node");
+            hash = node_hash(&left, &hash);
+            level += 1;
+            store(Node::new(level, index >> level), hash);
+        }
+        self.hashes.push(hash);
+        self.size += 1;
+    }
+}
+
+impl Default for Frontier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Complete-subtree hashes held in memory: for tests, tools and small trees.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryTree {
+    levels: Vec<Vec<Hash>>,
+    frontier: Frontier,
+}
+
+impl MemoryTree {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, leaf: Hash) {
+        let levels = &mut self.levels;
+        self.frontier.push(leaf, |node, hash| {
+            let level = node.level as usize;
+            if levels.len() <= level {
+                levels.resize(level + 1, Vec::new());
+            }
+            debug_assert_eq!(levels[level].len() as u64, node.index);
+            levels[level].push(hash);
+        });
+    }
+
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    pub fn root(&self) -> Hash {
+        self.frontier.root()
+    }
+}
+
+/// A node that the tree does not hold (yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("tree has no complete subtree at level {}, index {}", .0.level, .0.index)]
+pub struct MissingNode(pub Node);
+
+impl HashReader for MemoryTree {
+    type Error = MissingNode;
+    fn read_hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, MissingNode> {
+        nodes
+            .iter()
+            .map(|n| {
+                self.levels
+                    .get(n.level as usize)
+                    .and_then(|l| l.get(usize::try_from(n.index).ok()?))
+                    .copied()
+                    .ok_or(MissingNode(*n))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_nodes_decomposes_into_aligned_blocks() {
+        assert_eq!(range_nodes(0, 0), vec![]);
+        assert_eq!(
+            range_nodes(0, 7),
+            vec![Node::new(2, 0), Node::new(1, 2), Node::new(0, 6)]
+        );
+        assert_eq!(range_nodes(4, 7), vec![Node::new(1, 2), Node::new(0, 6)]);
+        assert_eq!(range_nodes(8, 16), vec![Node::new(3, 1)]);
+    }
+
+    #[test]
+    fn frontier_matches_recomputed_root() {
+        let mut t = MemoryTree::new();
+        for i in 0..100u32 {
+            t.push(leaf_hash(&i.to_be_bytes()));
+            assert_eq!(root(&t, t.size()).unwrap(), t.root());
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! vouch against the public vectors in `../shared/vectors/`, made by Go's
+//! `golang.org/x/mod/sumdb` packages. Expected values come from the files only.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use vouch::merkle::{self, Hash, MemoryTree};
+use vouch::note::{self, Checkpoint, KeyName, Signer, Verifier};
+
+fn vector_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors").join(name)
+}
+
+fn load<T: serde::de::DeserializeOwned>(name: &str) -> T {
+    let path = vector_path(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("vector file {} must exist: {e}", path.display()));
+    serde_json::from_str(&text).expect("vector file parses")
+}
+
+fn h(s: &str) -> Hash {
+    hex::decode(s).unwrap().try_into().unwrap()
+}
+
+#[derive(Deserialize)]
+struct MerkleSet {
+    description: String,
+    leaves_hex: Vec<String>,
+    leaf_hashes: Vec<String>,
+    roots_by_size: Vec<String>,
+    inclusion: Vec<Inclusion>,
+    consistency: Vec<Consistency>,
+}
+
+#[derive(Deserialize)]
+struct Inclusion {
+    index: u64,
+    tree_size: u64,
+    leaf_hash: String,
+    root: String,
+    proof: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Consistency {
+    size1: u64,
+    size2: u64,
+    root1: String,
+    root2: String,
+    proof: Vec<String>,
+}
+
+#[test]
+fn merkle_vectors_roots_inclusion_and_consistency() {
+    let sets: Vec<MerkleSet> = load("merkle-rfc6962.json");
+    assert!(sets.len() >= 2);
+    for set in &sets {
+        let mut tree = MemoryTree::new();
+        assert_eq!(merkle::empty_root(), h(&set.roots_by_size[0]), "{}", set.description);
+        for (i, leaf_hex) in set.leaves_hex.iter().enumerate() {
+            let leaf = merkle::leaf_hash(&hex::decode(leaf_hex).unwrap());
+            assert_eq!(leaf, h(&set.leaf_hashes[i]), "leaf {i} of {}", set.description);
+            tree.push(leaf);
+            let want = h(&set.roots_by_size[i + 1]);
+            assert_eq!(tree.root(), want, "root of size {}", i + 1);
+            assert_eq!(merkle::root(&tree, i as u64 + 1).unwrap(), want);
+        }
+        for v in &set.inclusion {
+            let proof: Vec<Hash> = v.proof.iter().map(|p| h(p)).collect();
+            let ours = merkle::inclusion_proof(&tree, v.index, v.tree_size).unwrap();
+            assert_eq!(ours, proof, "inclusion {} in {}", v.index, v.tree_size);
+            merkle::verify_inclusion(&h(&v.leaf_hash), v.index, v.tree_size, &proof, &h(&v.root))
+                .unwrap();
+        }
+        for v in &set.consistency {
+            let proof: Vec<Hash> = v.proof.iter().map(|p| h(p)).collect();
+            let ours = merkle::consistency_proof(&tree, v.size1, v.size2).unwrap();
+            assert_eq!(ours, proof, "consistency {} -> {}", v.size1, v.size2);
+            merkle::verify_consistency(v.size1, v.size2, &proof, &h(&v.root1), &h(&v.root2))
+                .unwrap();
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct NoteVectors {
+    key_id_hex: String,
+    seed_hex: String,
+    signer_key: String,
+    verifier_key: String,
+    notes: Vec<NoteVector>,
+}
+
+#[derive(Deserialize)]
+struct NoteVector {
+    description: String,
+    text: String,
+    signed_note: String,
+}
+
+#[test]
+fn signed_note_vectors_are_reproduced_byte_for_byte_and_verify() {
+    let v: NoteVectors = load("signed-note.json");
+    let seed: [u8; 32] = hex::decode(&v.seed_hex).unwrap().try_into().unwrap();
+    let verifier = Verifier::parse(&v.verifier_key).unwrap();
+    let signer = Signer::parse(&v.signer_key).unwrap();
+    assert_eq!(format!("{:08x}", signer.key_id()), v.key_id_hex);
+    assert_eq!(signer.to_key_string(), v.signer_key);
+    assert_eq!(verifier.to_string(), v.verifier_key);
+    assert_eq!(signer.verifier(), &verifier);
+    let from_seed = Signer::from_seed(verifier.name().clone(), seed);
+    assert_eq!(from_seed.to_key_string(), v.signer_key);
+    assert!(!v.notes.is_empty());
+    for n in &v.notes {
+        assert_eq!(note::sign(&n.text, &[&signer]).unwrap(), n.signed_note, "{}", n.description);
+        let opened = note::open(n.signed_note.as_bytes(), &[verifier.clone()]).unwrap();
+        assert_eq!(opened.text, n.text);
+        let (cp, _) = Checkpoint::open(n.signed_note.as_bytes(), &verifier).unwrap();
+        assert_eq!(cp.to_text(), n.text, "{}", n.description);
+        assert_eq!(cp.origin(), "vouch.example/vn-apparel");
+    }
+}
+
+#[test]
+fn signed_note_vectors_fail_under_another_key() {
+    let v: NoteVectors = load("signed-note.json");
+    let other = Signer::from_seed(KeyName::new("vouch.example/vn-apparel").unwrap(), [42; 32]);
+    for n in &v.notes {
+        assert_eq!(
+            note::open(n.signed_note.as_bytes(), &[other.verifier().clone()]).unwrap_err(),
+            note::NoteError::NoTrustedSignature
+        );
+    }
+}
