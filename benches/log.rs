@@ -1,1 +1,218 @@
-fn main(){}
+//! Log core benchmark: run with `cargo bench --bench log`. Prints figures; asserts
+//! nothing about time.
+//!
+//! - durable appends of 1 KiB entries from 64 concurrent tasks, group commit against a
+//!   flush per append;
+//! - inclusion and consistency proof generation at 1,000,000 entries;
+//! - reopening the 1,000,000-entry log;
+//! - bytes on disk per entry and the process's peak RSS.
+//!
+//! `VOUCH_BENCH_ENTRIES` changes the size of the big log (default 1,000,000).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vouch::log::{Log, LogConfig, Submission};
+use vouch::note::{KeyName, Signer};
+use vouch::store::{SledOptions, SledStore, Store};
+
+const TASKS: u64 = 64;
+const ENTRY_LEN: usize = 1024;
+
+fn signer() -> Signer {
+    Signer::from_seed(KeyName::new("bench.example/log").unwrap(), [1; 32])
+}
+
+fn entry(task: u64, i: u64) -> Vec<u8> {
+    let mut e = vec![0u8; ENTRY_LEN];
+    // Distinct, incompressible-enough content per entry.
+    let mut x = (task << 40) ^ i ^ 0x9E37_79B9_7F4A_7C15;
+    for chunk in e.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+    }
+    e
+}
+
+fn open_log(dir: &Path, config: LogConfig, create: bool) -> Log {
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir, &SledOptions::default()).unwrap());
+    if create {
+        Log::create(store.clone(), &signer()).unwrap();
+    }
+    Log::open(store, Some(signer()), config).unwrap()
+}
+
+/// Appends from 64 tasks until `total` entries or `limit` time; returns (appends, seconds).
+fn run_appends(
+    rt: &tokio::runtime::Runtime,
+    log: Arc<Log>,
+    total: u64,
+    limit: Duration,
+    offset: u64,
+) -> (u64, f64) {
+    let start = Instant::now();
+    let per_task = total / TASKS;
+    let done: u64 = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for t in 0..TASKS {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut n = 0;
+                for i in 0..per_task {
+                    if start.elapsed() > limit {
+                        break;
+                    }
+                    log.append(Submission {
+                        entry: entry(t + offset, i),
+                        subject: None,
+                    })
+                    .await
+                    .unwrap();
+                    n += 1;
+                }
+                n
+            }));
+        }
+        let mut sum = 0;
+        for t in tasks {
+            sum += t.await.unwrap();
+        }
+        sum
+    });
+    (done, start.elapsed().as_secs_f64())
+}
+
+fn dir_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    for e in std::fs::read_dir(path).unwrap().flatten() {
+        let md = e.metadata().unwrap();
+        total += if md.is_dir() {
+            dir_bytes(&e.path())
+        } else {
+            md.len()
+        };
+    }
+    total
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn time_per_op(iterations: u64, mut f: impl FnMut(u64)) -> f64 {
+    let start = Instant::now();
+    for i in 0..iterations {
+        f(i);
+    }
+    start.elapsed().as_secs_f64() * 1e6 / iterations as f64
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let big: u64 = std::env::var("VOUCH_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let base = std::env::var_os("VOUCH_BENCH_DIR").map_or_else(std::env::temp_dir, Into::into);
+
+    // 1. Flush per append (batch of one) against group commit, same tasks and entries.
+    let dir = tempfile::TempDir::new_in(&base).unwrap();
+    let single = Arc::new(open_log(
+        dir.path(),
+        LogConfig {
+            max_batch: 1,
+            max_wait: Duration::ZERO,
+        },
+        true,
+    ));
+    let baseline_secs = std::env::var("VOUCH_BENCH_BASELINE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let (n1, s1) = run_appends(
+        &rt,
+        single,
+        64 * 1000,
+        Duration::from_secs(baseline_secs),
+        0,
+    );
+    let per_append = n1 as f64 / s1;
+    println!("flush per append:  {n1} appends in {s1:.2} s = {per_append:.0} appends/s");
+
+    let dir = tempfile::TempDir::new_in(&base).unwrap();
+    let config = LogConfig::default();
+    println!(
+        "group commit config: max_batch {} max_wait {:?}",
+        config.max_batch, config.max_wait
+    );
+    let log = Arc::new(open_log(dir.path(), config.clone(), true));
+    let (n2, s2) = run_appends(&rt, log.clone(), big, Duration::from_secs(600), 1000);
+    let grouped = n2 as f64 / s2;
+    println!(
+        "group commit:      {n2} appends in {s2:.2} s = {grouped:.0} appends/s ({:.1}x flush per append)",
+        grouped / per_append
+    );
+    let size = log.head().size();
+
+    // 2. Proof generation at the big size.
+    let iters = 20_000;
+    let mut x = 12345u64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let idx: Vec<u64> = (0..iters).map(|_| rnd() % size).collect();
+    let inc = time_per_op(iters, |i| {
+        std::hint::black_box(log.inclusion_proof(idx[i as usize], size).unwrap());
+    });
+    let old: Vec<u64> = (0..iters).map(|_| 1 + rnd() % (size - 1)).collect();
+    let con = time_per_op(iters, |i| {
+        std::hint::black_box(log.consistency_proof(old[i as usize], size).unwrap());
+    });
+    println!("inclusion proof at {size}: {inc:.2} µs; consistency proof: {con:.2} µs");
+
+    // 3. Bytes on disk, then reopen.
+    let on_disk = dir_bytes(dir.path());
+    println!(
+        "on disk: {:.1} MiB = {:.0} bytes per {ENTRY_LEN}-byte entry ({:.2}x)",
+        on_disk as f64 / (1 << 20) as f64,
+        on_disk as f64 / size as f64,
+        on_disk as f64 / size as f64 / ENTRY_LEN as f64
+    );
+    drop(log);
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let reopened = open_log(dir.path(), LogConfig::default(), false);
+    let reopen = start.elapsed();
+    assert_eq!(reopened.head().size(), size);
+    println!(
+        "reopen of {size} entries: {:.1} ms",
+        reopen.as_secs_f64() * 1e3
+    );
+    drop(reopened);
+    let start = Instant::now();
+    let again = open_log(dir.path(), LogConfig::default(), false);
+    println!(
+        "second reopen: {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    drop(again);
+    println!("peak RSS: {:.0} MiB", peak_rss_mib());
+}

@@ -81,7 +81,11 @@ pub enum LogCommand {
         #[arg(long, default_value = "data")]
         data: PathBuf,
         /// Prove inclusion of the entry at this index.
-        #[arg(long, conflicts_with = "old_size", required_unless_present = "old_size")]
+        #[arg(
+            long,
+            conflicts_with = "old_size",
+            required_unless_present = "old_size"
+        )]
         index: Option<u64>,
         /// Prove consistency from this earlier tree size.
         #[arg(long)]
@@ -139,10 +143,8 @@ pub fn run(cli: Cli) -> CliResult {
                 }
                 s
             } else {
-                let (s, key, public) = keyfile::generate(
-                    key_path.parent().unwrap_or(Path::new(".")),
-                    &name,
-                )?;
+                let (s, key, public) =
+                    keyfile::generate(key_path.parent().unwrap_or(Path::new(".")), &name)?;
                 eprintln!("wrote {} and {}", key.display(), public.display());
                 s
             };
@@ -152,11 +154,7 @@ pub fn run(cli: Cli) -> CliResult {
             eprintln!("created log {} in {}", log.origin(), at.data.display());
             print!("{}", log.head().signed);
         }
-        Command::Log(LogCommand::Append {
-            at,
-            subject,
-            files,
-        }) => {
+        Command::Log(LogCommand::Append { at, subject, files }) => {
             let store = open_store(&at.data)?;
             let origin = Log::open(store.clone(), None, LogConfig::default())?
                 .origin()
@@ -200,7 +198,11 @@ pub fn run(cli: Cli) -> CliResult {
                     r.index,
                     BASE64.encode(r.leaf_hash),
                     f.display(),
-                    if r.duplicate { "\t(already in the log)" } else { "" }
+                    if r.duplicate {
+                        "\t(already in the log)"
+                    } else {
+                        ""
+                    }
                 );
             }
             print!("{}", log.head().signed);

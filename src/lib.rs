@@ -11,10 +11,10 @@
 //! [C2SP]: https://c2sp.org/tlog-checkpoint
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod keyfile;
 pub mod log;
 pub mod merkle;
 pub mod note;
 pub mod store;
 pub mod tiles;
-pub mod cli;

@@ -13,6 +13,7 @@
 //! nothing is replayed.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -75,6 +76,8 @@ pub enum LogError {
     ReadOnly,
     #[error("the log is shutting down")]
     Closed,
+    #[error("storage failed to make a batch durable; reopen the log")]
+    Failed,
 }
 
 /// What an append returns once its batch is durable.
@@ -84,10 +87,9 @@ pub struct Receipt {
     pub leaf_hash: Hash,
     /// The entry was already in the log; this is the first submission's receipt.
     pub duplicate: bool,
-    /// The signed checkpoint of the batch that made the entry durable (for a
-    /// duplicate: the newest checkpoint).
-    pub checkpoint: Checkpoint,
-    pub signed_checkpoint: String,
+    /// A signed checkpoint that includes the entry: the one of the batch that made it
+    /// durable (for a duplicate, the newest at the time).
+    pub head: Arc<Head>,
 }
 
 /// The newest published tree head.
@@ -120,7 +122,9 @@ struct Request {
 struct Shared {
     store: Arc<dyn Store>,
     verifier: Verifier,
-    head: RwLock<Head>,
+    head: RwLock<Arc<Head>>,
+    /// Set when a sync failed: what is durable is unknown until the log is reopened.
+    failed: AtomicBool,
 }
 
 /// An append-only Merkle log over a [`Store`].
@@ -167,15 +171,22 @@ impl Log {
             return Err(LogError::AlreadyInitialised);
         }
         let checkpoint = Checkpoint::new(signer.name().as_str(), 0, merkle::empty_root(), vec![])?;
-        store.commit(Batch {
+        store.write(Batch {
             start: 0,
             checkpoint: checkpoint.sign(&[signer]).into_bytes(),
             meta: vec![
-                (META_ORIGIN.into(), signer.name().as_str().as_bytes().to_vec()),
-                (META_LOG_KEY.into(), signer.verifier().to_string().into_bytes()),
+                (
+                    META_ORIGIN.into(),
+                    signer.name().as_str().as_bytes().to_vec(),
+                ),
+                (
+                    META_LOG_KEY.into(),
+                    signer.verifier().to_string().into_bytes(),
+                ),
             ],
             ..Batch::default()
         })?;
+        store.sync()?;
         Ok(())
     }
 
@@ -206,7 +217,8 @@ impl Log {
         let shared = Arc::new(Shared {
             store,
             verifier,
-            head: RwLock::new(head),
+            head: RwLock::new(Arc::new(head)),
+            failed: AtomicBool::new(false),
         });
         let (queue, sequencer) = match signer {
             Some(signer) => {
@@ -250,7 +262,7 @@ impl Log {
     }
 
     /// The newest published checkpoint.
-    pub fn head(&self) -> Head {
+    pub fn head(&self) -> Arc<Head> {
         self.shared
             .head
             .read()
@@ -348,7 +360,10 @@ impl Log {
     /// [`LogError::SizeOutOfRange`] past the published tree.
     pub fn root(&self, size: u64) -> Result<Hash, LogError> {
         self.check_size(size)?;
-        Ok(merkle::root(&StoreHashes(self.shared.store.as_ref()), size)?)
+        Ok(merkle::root(
+            &StoreHashes(self.shared.store.as_ref()),
+            size,
+        )?)
     }
 
     /// The inclusion proof of `index` in the tree of `size` leaves.
@@ -376,13 +391,13 @@ impl Log {
     /// [`LogError::SizesReversed`] when `old > new`.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LogError> {
         self.check_size(new)?;
-        merkle::consistency_proof(&StoreHashes(self.shared.store.as_ref()), old, new).map_err(
-            |e| match e {
+        merkle::consistency_proof(&StoreHashes(self.shared.store.as_ref()), old, new).map_err(|e| {
+            match e {
                 Ok(ProofError::SizesReversed { old, new }) => LogError::SizesReversed { old, new },
                 Ok(other) => LogError::Inconsistent(other.to_string()),
                 Err(store) => store.into(),
-            },
-        )
+            }
+        })
     }
 
     /// The signed checkpoint the log published at tree `size`, if it signed one there.
@@ -415,9 +430,7 @@ impl Log {
                 let first = path
                     .first_node()
                     .ok_or_else(|| LogError::TileNotFound(path.to_string()))?;
-                Ok(tiles::hash_tile(
-                    &self.shared.store.hash_run(first, width)?,
-                ))
+                Ok(tiles::hash_tile(&self.shared.store.hash_run(first, width)?))
             }
             TileKind::Entries => {
                 let entries = self
@@ -463,12 +476,27 @@ struct Sequencer {
 /// Where a request in a batch ends up.
 enum Placement {
     New(u64),
-    /// Same entry as an earlier request of this batch, or already in the log.
+    /// Same entry as an earlier request, in this batch or already in the log.
     Duplicate(u64, Hash),
 }
 
+/// A batch written to the store, waiting for its sync.
+struct Written {
+    replies: Vec<(oneshot::Sender<Result<Receipt, LogError>>, Hash, Placement)>,
+    /// The new head, or `None` when the batch held only duplicates.
+    head: Option<Arc<Head>>,
+}
+
 impl Sequencer {
+    /// Batches requests and writes them; a second thread syncs and answers, so that
+    /// the next batch is prepared and written while the previous one is being flushed.
     fn run(mut self, rx: mpsc::Receiver<Request>) {
+        let (to_sync, synced) = mpsc::sync_channel::<Written>(1);
+        let shared = self.shared.clone();
+        let syncer = std::thread::Builder::new()
+            .name("vouch-sync".into())
+            .spawn(move || sync_loop(&shared, &synced))
+            .expect("the sync thread starts");
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             let deadline = Instant::now() + self.config.max_wait;
@@ -490,46 +518,49 @@ impl Sequencer {
                     None => break,
                 }
             }
-            self.commit(batch);
-        }
-    }
-
-    fn commit(&mut self, batch: Vec<Request>) {
-        let saved = self.frontier.clone();
-        let mut batch = batch;
-        match self.try_commit(&mut batch) {
-            Ok((placements, head)) => {
-                for (req, placement) in batch.into_iter().zip(placements) {
-                    let receipt = match placement {
-                        Placement::New(index) => Receipt {
-                            index,
-                            leaf_hash: req.leaf_hash,
-                            duplicate: false,
-                            checkpoint: head.checkpoint.clone(),
-                            signed_checkpoint: head.signed.clone(),
-                        },
-                        Placement::Duplicate(index, leaf_hash) => Receipt {
-                            index,
-                            leaf_hash,
-                            duplicate: true,
-                            checkpoint: head.checkpoint.clone(),
-                            signed_checkpoint: head.signed.clone(),
-                        },
-                    };
-                    let _ = req.reply.send(Ok(receipt));
+            if let Some(written) = self.write(batch) {
+                if to_sync.send(written).is_err() {
+                    break;
                 }
             }
+        }
+        drop(to_sync);
+        let _ = syncer.join();
+    }
+
+    /// Writes a batch; on failure answers its requests and returns `None`.
+    fn write(&mut self, mut batch: Vec<Request>) -> Option<Written> {
+        if self.shared.failed.load(Ordering::SeqCst) {
+            for req in batch {
+                let _ = req.reply.send(Err(LogError::Failed));
+            }
+            return None;
+        }
+        let saved = self.frontier.clone();
+        match self.try_write(&mut batch) {
+            Ok((placements, head)) => Some(Written {
+                replies: batch
+                    .into_iter()
+                    .zip(placements)
+                    .map(|(req, p)| (req.reply, req.leaf_hash, p))
+                    .collect(),
+                head,
+            }),
             Err(e) => {
-                tracing::error!(error = %e, "batch commit failed; nothing of it was stored");
+                tracing::error!(error = %e, "batch write failed; nothing of it was stored");
                 self.frontier = saved;
                 for req in batch {
                     let _ = req.reply.send(Err(e.clone()));
                 }
+                None
             }
         }
     }
 
-    fn try_commit(&mut self, batch: &mut [Request]) -> Result<(Vec<Placement>, Head), LogError> {
+    fn try_write(
+        &mut self,
+        batch: &mut [Request],
+    ) -> Result<(Vec<Placement>, Option<Arc<Head>>), LogError> {
         let store = self.shared.store.as_ref();
         let start = self.frontier.size();
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
@@ -561,7 +592,7 @@ impl Sequencer {
             });
         }
         if entries.is_empty() {
-            return Ok((placements, self.shared.head.read().expect("head lock").clone()));
+            return Ok((placements, None));
         }
         let checkpoint = Checkpoint::new(
             self.signer.name().as_str(),
@@ -570,15 +601,53 @@ impl Sequencer {
             vec![],
         )?;
         let signed = checkpoint.sign(&[&self.signer]);
-        store.commit(Batch {
+        store.write(Batch {
             start,
             entries,
             nodes,
             checkpoint: signed.clone().into_bytes(),
             meta: vec![],
         })?;
-        let head = Head { checkpoint, signed };
-        *self.shared.head.write().expect("head lock") = head.clone();
-        Ok((placements, head))
+        Ok((placements, Some(Arc::new(Head { checkpoint, signed }))))
+    }
+}
+
+/// Syncs written batches in order, then publishes each one's head and answers its
+/// requests. A batch of duplicates only needs no sync: what it points at was written
+/// by an earlier batch, synced before it.
+fn sync_loop(shared: &Shared, written: &mpsc::Receiver<Written>) {
+    while let Ok(batch) = written.recv() {
+        let synced = match &batch.head {
+            _ if shared.failed.load(Ordering::SeqCst) => Err(LogError::Failed),
+            Some(head) => match shared.store.sync() {
+                Ok(()) => {
+                    *shared.head.write().expect("head lock") = head.clone();
+                    Ok(head.clone())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "sync failed; the log stops appending");
+                    shared.failed.store(true, Ordering::SeqCst);
+                    Err(LogError::Failed)
+                }
+            },
+            None => Ok(shared.head.read().expect("head lock").clone()),
+        };
+        for (reply, leaf_hash, placement) in batch.replies {
+            let receipt = synced.clone().map(|head| match placement {
+                Placement::New(index) => Receipt {
+                    index,
+                    leaf_hash,
+                    duplicate: false,
+                    head,
+                },
+                Placement::Duplicate(index, leaf_hash) => Receipt {
+                    index,
+                    leaf_hash,
+                    duplicate: true,
+                    head,
+                },
+            });
+            let _ = reply.send(receipt);
+        }
     }
 }

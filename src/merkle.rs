@@ -90,7 +90,11 @@ pub fn range_nodes(lo: u64, hi: u64) -> Vec<Node> {
     let mut start = lo;
     while start < hi {
         // The largest aligned block at `start` that fits in the range.
-        let align = if start == 0 { 63 } else { start.trailing_zeros() };
+        let align = if start == 0 {
+            63
+        } else {
+            start.trailing_zeros()
+        };
         let fit = 63 - (hi - start).leading_zeros();
         let level = align.min(fit);
         nodes.push(Node::new(level as u8, start >> level));

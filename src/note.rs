@@ -51,13 +51,17 @@ const SIG_PREFIX: &str = "\u{2014} ";
 /// Why a note, key or checkpoint was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NoteError {
-    #[error("key name {0:?} is invalid: it must be 1 to 256 characters with no whitespace and no '+'")]
+    #[error(
+        "key name {0:?} is invalid: it must be 1 to 256 characters with no whitespace and no '+'"
+    )]
     InvalidName(String),
     #[error("malformed verifier key: {0}")]
     MalformedVerifierKey(&'static str),
     #[error("malformed signer key: {0}")]
     MalformedSignerKey(&'static str),
-    #[error("key id {stated:08x} in the key string does not match the key (computed {computed:08x})")]
+    #[error(
+        "key id {stated:08x} in the key string does not match the key (computed {computed:08x})"
+    )]
     KeyIdMismatch { stated: u32, computed: u32 },
     #[error("note text must be non-empty UTF-8 ending in a newline, without a blank line")]
     MalformedText,
@@ -116,7 +120,10 @@ pub fn key_id(name: &KeyName, key: &VerifyingKey) -> u32 {
 }
 
 fn parse_key_id(hex_id: &str) -> Option<u32> {
-    let ok = hex_id.len() == 8 && hex_id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let ok = hex_id.len() == 8
+        && hex_id
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     ok.then(|| u32::from_str_radix(hex_id, 16).ok()).flatten()
 }
 
@@ -375,7 +382,9 @@ pub fn open(msg: &[u8], trusted: &[Verifier]) -> Result<Note, NoteError> {
         .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
     let (text, sigs) = (&msg[..split + 1], &msg[split + 2..]);
     if sigs.is_empty() || !sigs.ends_with('\n') {
-        return Err(NoteError::Malformed("signature block must end in a newline"));
+        return Err(NoteError::Malformed(
+            "signature block must end in a newline",
+        ));
     }
     check_text(text)?;
     let mut note = Note {
@@ -387,9 +396,9 @@ pub fn open(msg: &[u8], trusted: &[Verifier]) -> Result<Note, NoteError> {
         if n >= MAX_SIGNATURES {
             return Err(NoteError::TooManySignatures);
         }
-        let rest = line
-            .strip_prefix(SIG_PREFIX)
-            .ok_or(NoteError::Malformed("signature line must start with \"— \""))?;
+        let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed(
+            "signature line must start with \"— \"",
+        ))?;
         let (name, b64) = rest
             .split_once(' ')
             .ok_or(NoteError::Malformed("signature line has no key name"))?;
@@ -417,7 +426,11 @@ pub fn open(msg: &[u8], trusted: &[Verifier]) -> Result<Note, NoteError> {
                         id: key_id,
                     });
                 }
-                if !note.verified.iter().any(|s| s.name == name && s.key_id == key_id) {
+                if !note
+                    .verified
+                    .iter()
+                    .any(|s| s.name == name && s.key_id == key_id)
+                {
                     note.verified.push(sig);
                 }
             }
@@ -456,7 +469,9 @@ impl Checkpoint {
     ) -> Result<Self, NoteError> {
         let line_ok = |l: &str| !l.is_empty() && !l.chars().any(char::is_control);
         if !line_ok(origin) {
-            return Err(NoteError::MalformedCheckpoint("origin line is empty or invalid"));
+            return Err(NoteError::MalformedCheckpoint(
+                "origin line is empty or invalid",
+            ));
         }
         if !extensions.iter().all(|l| line_ok(l)) {
             return Err(NoteError::MalformedCheckpoint(
@@ -524,7 +539,12 @@ impl Checkpoint {
 
     /// The note body: `<origin>\n<size>\n<base64 root>\n[extensions\n]`.
     pub fn to_text(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, BASE64.encode(self.root));
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            BASE64.encode(self.root)
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -565,8 +585,14 @@ mod tests {
     #[test]
     fn key_strings_round_trip() {
         let s = signer();
-        assert_eq!(Signer::parse(&s.to_key_string()).unwrap().key_id(), s.key_id());
-        assert_eq!(Verifier::parse(&s.verifier().to_string()).unwrap(), *s.verifier());
+        assert_eq!(
+            Signer::parse(&s.to_key_string()).unwrap().key_id(),
+            s.key_id()
+        );
+        assert_eq!(
+            Verifier::parse(&s.verifier().to_string()).unwrap(),
+            *s.verifier()
+        );
     }
 
     #[test]

@@ -1,23 +1,31 @@
 //! Durable storage of the log: the [`Store`] trait and its sled implementation.
 //!
-//! The trait is the narrow seam the sequencer and readers need: commit one batch
-//! atomically and durably, and read entries, subtree hashes, checkpoints and indexes.
-//! It knows nothing of HTTP, statements or policy, so that another backend (PostgreSQL)
-//! is a new file beside [`SledStore`], not a rewrite.
+//! The trait is the narrow seam the sequencer and readers need: write one batch
+//! atomically, make what was written durable, and read entries, subtree hashes,
+//! checkpoints and indexes. It knows nothing of HTTP, statements or policy, so that
+//! another backend (PostgreSQL) is a new file beside [`SledStore`], not a rewrite.
 //!
-//! sled layout, all in one tree so that a batch is one atomic write:
+//! [`SledStore`] keeps the entries in an append-only file, `entries`, as entry bundles
+//! do (u16 BE length, bytes), and everything else in sled, in one tree, so that a
+//! batch's index is one atomic sled write. sled pays per key and rewrites whole pages,
+//! so large values do not belong in it: a batch costs a few keys plus one per entry for
+//! the duplicate index (and one per entry with a subject).
 //!
 //! | key | value |
 //! | --- | --- |
-//! | `e` · index (u64 BE) | entry bytes |
-//! | `h` · level (u8) · index (u64 BE) | hash of the complete subtree ([`Node`]) |
+//! | `e` · first index (u64 BE) | a segment: where consecutive entries of one batch lie in `entries` (offset, length: u64 BE); never across a 256-entry tile boundary |
+//! | `f` | the committed length of `entries` (u64 BE) |
+//! | `h` · level (u8) · row (u64 BE) | a row: the hashes of complete subtrees `[256·row, 256·row + 256)` of that level, concatenated; at levels that are multiples of 8, exactly a hash tile |
 //! | `d` · dedup key (32 bytes) | index (u64 BE) |
 //! | `s` · len (u8) · subject · index (u64 BE) | leaf hash |
 //! | `c` · tree size (u64 BE) | signed checkpoint |
-//! | `t` | the committed tree size (u64 BE) |
+//! | `t` | the tree size (u64 BE) |
 //! | `m` · name | metadata, such as the log's origin and public key |
 
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Mutex;
 
 use crate::merkle::{Hash, HashReader, Node};
 
@@ -75,12 +83,20 @@ pub trait Store: Send + Sync + 'static {
     /// When the backend fails.
     fn tree_size(&self) -> Result<u64, StoreError>;
 
-    /// Writes a batch atomically and returns only once it is durable.
+    /// Writes a batch atomically: all of it or, on error, nothing. It may not be
+    /// durable until [`Store::sync`] returns.
     ///
     /// # Errors
     /// [`StoreError::NotAppendOnly`] if `batch.start` is not the tree size; backend
-    /// failures. On error nothing of the batch is visible.
-    fn commit(&self, batch: Batch) -> Result<(), StoreError>;
+    /// failures.
+    fn write(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// Makes every batch written so far durable.
+    ///
+    /// # Errors
+    /// Backend failures; after one, what was written since the last successful sync
+    /// may or may not survive a crash.
+    fn sync(&self) -> Result<(), StoreError>;
 
     /// Entries `start..start + count`, all of which must exist.
     ///
@@ -161,13 +177,22 @@ impl Default for SledOptions {
     }
 }
 
-/// The embedded default store.
-#[derive(Clone, Debug)]
+/// The embedded default store: sled for hashes and indexes, a file for entries.
+///
+/// Crash safety: a batch's entries are written to the file before its sled batch, and
+/// [`Store::sync`] syncs the file before flushing sled, so sled never durably refers
+/// to bytes the file lacks. Bytes past sled's committed length (a batch that never
+/// committed) are cut off when the store opens.
+#[derive(Debug)]
 pub struct SledStore {
     db: sled::Db,
+    entries: File,
+    /// Where the next batch's entries go: the committed length of `entries`.
+    end: Mutex<u64>,
 }
 
 const TREE_SIZE_KEY: &[u8] = b"t";
+const FILE_END_KEY: &[u8] = b"f";
 
 fn entry_key(index: u64) -> [u8; 9] {
     let mut k = [b'e'; 9];
@@ -175,11 +200,35 @@ fn entry_key(index: u64) -> [u8; 9] {
     k
 }
 
-fn node_key(node: Node) -> [u8; 10] {
+/// Hashes per row: a row of level 8·L is a hash tile of level L.
+const ROW: u64 = 256;
+
+fn row_key(level: u8, row: u64) -> [u8; 10] {
     let mut k = [b'h'; 10];
-    k[1] = node.level;
-    k[2..].copy_from_slice(&node.index.to_be_bytes());
+    k[1] = level;
+    k[2..].copy_from_slice(&row.to_be_bytes());
     k
+}
+
+/// Splits a batch's entries into segments that do not cross a 256-entry boundary, so
+/// that an entry bundle reads few of them.
+fn segments(start: u64, count: usize) -> Vec<(u64, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut first = 0;
+    for i in 1..=count {
+        if i == count || (start + i as u64) % ROW == 0 {
+            out.push((start + first as u64, first..i));
+            first = i;
+        }
+    }
+    out
+}
+
+fn segment_value(offset: u64, len: u64) -> [u8; 16] {
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&offset.to_be_bytes());
+    v[8..].copy_from_slice(&len.to_be_bytes());
+    v
 }
 
 fn dedup_key(hash: &Hash) -> [u8; 33] {
@@ -226,37 +275,72 @@ fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
 }
 
 impl SledStore {
-    /// Opens (or creates) a store in directory `path`.
+    /// Opens (or creates) a store in directory `path`: sled in `path/index`, entries in
+    /// `path/entries`.
     ///
     /// # Errors
-    /// When the directory cannot be opened, for instance because another process has it.
+    /// When the directory cannot be opened (another process has it), or when the
+    /// entries file is shorter than the index says, which only a failing disk causes.
     pub fn open(path: &Path, options: &SledOptions) -> Result<Self, StoreError> {
+        let io = |what: &str, e: std::io::Error| {
+            StoreError::Backend(format!("{what} {}: {e}", path.display()))
+        };
+        std::fs::create_dir_all(path).map_err(|e| io("cannot create", e))?;
         let db = sled::Config::new()
-            .path(path)
+            .path(path.join("index"))
             .cache_capacity(options.cache_bytes)
             .mode(sled::Mode::HighThroughput)
+            // Only `sync` makes sled durable, always after the entries file.
+            .flush_every_ms(None)
             .open()?;
-        Ok(SledStore { db })
+        let entries = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path.join("entries"))
+            .map_err(|e| io("cannot open entries file in", e))?;
+        let end = db.get(FILE_END_KEY)?.map_or(Ok(0), |v| be_u64(&v))?;
+        let len = entries
+            .metadata()
+            .map_err(|e| io("cannot stat entries file in", e))?
+            .len();
+        if len < end {
+            return Err(StoreError::Corrupt(format!(
+                "entries file holds {len} bytes but the index refers to {end}: the disk lost data"
+            )));
+        }
+        if len > end {
+            // A batch that was written to the file but never committed to the index.
+            entries
+                .set_len(end)
+                .and_then(|()| entries.sync_data())
+                .map_err(|e| io("cannot truncate entries file in", e))?;
+        }
+        Ok(SledStore {
+            db,
+            entries,
+            end: Mutex::new(end),
+        })
     }
 
-    /// A store in a temporary directory, removed when dropped.
-    ///
-    /// # Errors
-    /// When sled cannot create it.
-    pub fn temporary() -> Result<Self, StoreError> {
-        let db = sled::Config::new().temporary(true).open()?;
-        Ok(SledStore { db })
+    fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        let len = usize::try_from(len)
+            .map_err(|_| StoreError::Corrupt("segment length overflows".into()))?;
+        let mut buf = vec![0u8; len];
+        self.entries
+            .read_exact_at(&mut buf, offset)
+            .map_err(|e| StoreError::Backend(format!("cannot read entries file: {e}")))?;
+        Ok(buf)
     }
 }
 
 impl Store for SledStore {
     fn tree_size(&self) -> Result<u64, StoreError> {
-        self.db
-            .get(TREE_SIZE_KEY)?
-            .map_or(Ok(0), |v| be_u64(&v))
+        self.db.get(TREE_SIZE_KEY)?.map_or(Ok(0), |v| be_u64(&v))
     }
 
-    fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+    fn write(&self, batch: Batch) -> Result<(), StoreError> {
         let size = self.tree_size()?;
         if batch.start != size {
             return Err(StoreError::NotAppendOnly {
@@ -266,7 +350,7 @@ impl Store for SledStore {
         }
         let new_size = batch.new_size();
         let mut b = sled::Batch::default();
-        for (i, e) in batch.entries.into_iter().enumerate() {
+        for (i, e) in batch.entries.iter().enumerate() {
             let index = batch.start + i as u64;
             b.insert(&dedup_key(&e.dedup_key)[..], &index.to_be_bytes());
             if let Some(subject) = &e.subject {
@@ -274,10 +358,50 @@ impl Store for SledStore {
                 k.extend_from_slice(&index.to_be_bytes());
                 b.insert(k, &e.leaf_hash);
             }
-            b.insert(&entry_key(index), e.bytes);
         }
-        for (node, hash) in &batch.nodes {
-            b.insert(&node_key(*node), hash);
+        // Entries go to the file first; the index below refers to them.
+        let mut end = self.end.lock().expect("end lock is never poisoned");
+        let mut offset = *end;
+        let mut bundle = Vec::new();
+        for (first, range) in segments(batch.start, batch.entries.len()) {
+            let at = bundle.len();
+            for e in &batch.entries[range] {
+                let len = u16::try_from(e.bytes.len()).map_err(|_| {
+                    StoreError::Corrupt(format!("entry of {} bytes", e.bytes.len()))
+                })?;
+                bundle.extend_from_slice(&len.to_be_bytes());
+                bundle.extend_from_slice(&e.bytes);
+            }
+            let len = (bundle.len() - at) as u64;
+            b.insert(&entry_key(first), &segment_value(offset, len));
+            offset += len;
+        }
+        self.entries
+            .write_all_at(&bundle, *end)
+            .map_err(|e| StoreError::Backend(format!("cannot write entries file: {e}")))?;
+        b.insert(FILE_END_KEY, &offset.to_be_bytes());
+        // Append the new hashes to their rows, in order; a row may already be partial.
+        let mut nodes = batch.nodes;
+        nodes.sort_by_key(|(n, _)| (n.level, n.index));
+        for group in
+            nodes.chunk_by(|(a, _), (b, _)| a.level == b.level && a.index / ROW == b.index / ROW)
+        {
+            let (first, _) = group[0];
+            let key = row_key(first.level, first.index / ROW);
+            let mut row = self.db.get(key)?.map(|v| v.to_vec()).unwrap_or_default();
+            let offset = (first.index % ROW) as usize * 32;
+            if row.len() != offset {
+                return Err(StoreError::Corrupt(format!(
+                    "row {} of level {} holds {} bytes, expected {offset}",
+                    first.index / ROW,
+                    first.level,
+                    row.len()
+                )));
+            }
+            for (_, h) in group {
+                row.extend_from_slice(h);
+            }
+            b.insert(&key, row);
         }
         for (name, value) in batch.meta {
             b.insert(meta_key(&name), value);
@@ -287,6 +411,14 @@ impl Store for SledStore {
         }
         b.insert(TREE_SIZE_KEY, &new_size.to_be_bytes());
         self.db.apply_batch(b)?;
+        *end = offset;
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.entries
+            .sync_data()
+            .map_err(|e| StoreError::Backend(format!("cannot sync entries file: {e}")))?;
         self.db.flush()?;
         Ok(())
     }
@@ -298,57 +430,80 @@ impl Store for SledStore {
         let end = start
             .checked_add(count)
             .ok_or_else(|| StoreError::Corrupt("entry range overflows".into()))?;
+        let missing = || StoreError::Corrupt(format!("entries {start}..{end} are incomplete"));
+        // The segment holding `start` begins at or before it.
+        let (first, _) = self
+            .db
+            .range(entry_key(0)..=entry_key(start))
+            .next_back()
+            .ok_or_else(missing)??;
         let mut out = Vec::with_capacity(count as usize);
-        for (expected, kv) in (start..end).zip(self.db.range(entry_key(start)..entry_key(end))) {
+        let mut next = start;
+        for kv in self.db.range(&first[..]..&entry_key(end)[..]) {
             let (k, v) = kv?;
-            if be_u64(&k[1..])? != expected {
-                return Err(StoreError::Corrupt(format!("entry {expected} is missing")));
+            let mut index = be_u64(&k[1..])?;
+            let segment = v
+                .get(..16)
+                .ok_or_else(|| StoreError::Corrupt("segment record is not 16 bytes".into()))?;
+            let bytes = self.read_at(be_u64(&segment[..8])?, be_u64(&segment[8..])?)?;
+            let mut rest: &[u8] = &bytes;
+            while !rest.is_empty() && index < end {
+                let len = rest
+                    .get(..2)
+                    .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+                    .ok_or_else(missing)?;
+                let entry = rest.get(2..2 + len).ok_or_else(missing)?;
+                if index == next {
+                    out.push(entry.to_vec());
+                    next += 1;
+                }
+                rest = &rest[2 + len..];
+                index += 1;
             }
-            out.push(v.to_vec());
         }
-        if out.len() as u64 != count {
-            return Err(StoreError::Corrupt(format!(
-                "entries {start}..{end} are incomplete"
-            )));
+        if next != end {
+            return Err(missing());
         }
         Ok(out)
     }
 
     fn hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, StoreError> {
+        let mut rows: Vec<([u8; 10], sled::IVec)> = Vec::new();
         nodes
             .iter()
             .map(|n| {
-                let v = self.db.get(node_key(*n))?.ok_or_else(|| {
-                    StoreError::Corrupt(format!(
-                        "hash of level {} index {} is missing",
-                        n.level, n.index
-                    ))
-                })?;
-                to_hash(&v)
+                let key = row_key(n.level, n.index / ROW);
+                let row = match rows.iter().find(|(k, _)| *k == key) {
+                    Some((_, row)) => row.clone(),
+                    None => {
+                        let row = self.db.get(key)?.unwrap_or_default();
+                        rows.push((key, row.clone()));
+                        row
+                    }
+                };
+                let at = (n.index % ROW) as usize * 32;
+                row.get(at..at + 32).map_or_else(
+                    || {
+                        Err(StoreError::Corrupt(format!(
+                            "hash of level {} index {} is missing",
+                            n.level, n.index
+                        )))
+                    },
+                    to_hash,
+                )
             })
             .collect()
     }
 
     fn hash_run(&self, first: Node, count: u64) -> Result<Vec<Hash>, StoreError> {
-        let end = Node::new(first.level, first.index.saturating_add(count));
-        let mut out = Vec::with_capacity(count as usize);
-        for kv in self.db.range(node_key(first)..node_key(end)) {
-            out.push(to_hash(&kv?.1)?);
-        }
-        if out.len() as u64 != count {
-            return Err(StoreError::Corrupt(format!(
-                "hashes of level {} from {} are incomplete",
-                first.level, first.index
-            )));
-        }
-        Ok(out)
+        let nodes: Vec<Node> = (0..count)
+            .map(|i| Node::new(first.level, first.index + i))
+            .collect();
+        self.hashes(&nodes)
     }
 
     fn find(&self, key: &Hash) -> Result<Option<u64>, StoreError> {
-        self.db
-            .get(dedup_key(key))?
-            .map(|v| be_u64(&v))
-            .transpose()
+        self.db.get(dedup_key(key))?.map(|v| be_u64(&v)).transpose()
     }
 
     fn subject_entries(
@@ -387,7 +542,12 @@ impl Store for SledStore {
     }
 
     fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.scan_prefix(b"c").next_back().transpose()?.map(|(_, v)| v.to_vec()))
+        Ok(self
+            .db
+            .scan_prefix(b"c")
+            .next_back()
+            .transpose()?
+            .map(|(_, v)| v.to_vec()))
     }
 
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -395,7 +555,8 @@ impl Store for SledStore {
     }
 
     fn size_on_disk(&self) -> Option<u64> {
-        self.db.size_on_disk().ok()
+        let file = self.entries.metadata().ok()?.len();
+        Some(self.db.size_on_disk().ok()? + file)
     }
 }
 

@@ -35,7 +35,9 @@ pub enum TileError {
     NotATilePath,
     #[error("tile level `{0}` is not a number from 0 to 63 (or \"entries\")")]
     BadLevel(String),
-    #[error("tile path segment `{0}` is not three digits (with an `x` prefix on all but the last)")]
+    #[error(
+        "tile path segment `{0}` is not three digits (with an `x` prefix on all but the last)"
+    )]
     BadSegment(String),
     #[error("tile index is not written canonically (no leading `x000` groups)")]
     NonCanonicalIndex,
@@ -205,7 +207,9 @@ pub fn encode_index(n: u64) -> String {
 
 fn parse_index(s: &str) -> Result<u64, TileError> {
     let segments: Vec<&str> = s.split('/').collect();
-    let (last, init) = segments.split_last().expect("split yields at least one item");
+    let (last, init) = segments
+        .split_last()
+        .expect("split yields at least one item");
     let mut n: u64 = 0;
     for (seg, prefixed) in init.iter().map(|s| (s, true)).chain([(last, false)]) {
         let digits = if prefixed {

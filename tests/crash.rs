@@ -35,7 +35,9 @@ struct Ack {
 
 fn parse_ack(line: &str) -> Option<Ack> {
     let f: Vec<&str> = line.split(' ').collect();
-    let [tag, index, leaf, size, root] = f[..] else { return None };
+    let [tag, index, leaf, size, root] = f[..] else {
+        return None;
+    };
     if tag != "ack" || leaf.len() != 64 || root.len() != 64 {
         return None;
     }
@@ -50,22 +52,33 @@ fn parse_ack(line: &str) -> Option<Ack> {
 /// The child: append until killed. Runs only when the parent re-executes this test
 /// binary with `CHILD_ENV` set.
 fn child(dir: &Path) {
-    let config = LogConfig { max_batch: 32, max_wait: Duration::from_micros(200) };
+    let config = LogConfig {
+        max_batch: 32,
+        max_wait: Duration::from_micros(200),
+    };
     let log = Log::open(open(dir), Some(signer()), config).unwrap();
-    let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+    let seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     std::thread::scope(|s| {
         for t in 0..8 {
             let log = &log;
             s.spawn(move || {
                 for i in 0u64.. {
                     let entry = format!("{seed}/{t}/{i}/{}", "x".repeat((i % 500) as usize));
-                    let r = log.append_blocking(Submission { entry: entry.into_bytes(), subject: None }).unwrap();
+                    let r = log
+                        .append_blocking(Submission {
+                            entry: entry.into_bytes(),
+                            subject: None,
+                        })
+                        .unwrap();
                     let line = format!(
                         "ack {} {} {} {}\n",
                         r.index,
                         hex::encode(r.leaf_hash),
-                        r.checkpoint.size(),
-                        hex::encode(r.checkpoint.root())
+                        r.head.checkpoint.size(),
+                        hex::encode(r.head.checkpoint.root())
                     );
                     let mut out = std::io::stdout().lock();
                     out.write_all(line.as_bytes()).unwrap();
@@ -84,7 +97,11 @@ fn acknowledged_appends_survive_sigkill() {
     }
     let dir = tempfile::TempDir::new().unwrap();
     Log::create(open(dir.path()), &signer()).unwrap();
-    let mut rng = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut rng = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     let mut next = move || {
         rng ^= rng << 13;
         rng ^= rng >> 7;
@@ -95,7 +112,12 @@ fn acknowledged_appends_survive_sigkill() {
     let mut last_size = 0;
     for cycle in 0..CYCLES {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["acknowledged_appends_survive_sigkill", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "acknowledged_appends_survive_sigkill",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -103,7 +125,11 @@ fn acknowledged_appends_survive_sigkill() {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).filter_map(|l| parse_ack(&l)).collect::<Vec<_>>()
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| parse_ack(&l))
+                .collect::<Vec<_>>()
         });
         std::thread::sleep(Duration::from_millis(20 + next() % 300));
         child.kill().unwrap(); // SIGKILL on Unix
@@ -113,11 +139,23 @@ fn acknowledged_appends_survive_sigkill() {
         let store = open(dir.path());
         let log = Log::open(store.clone(), None, LogConfig::default()).unwrap();
         let size = log.head().size();
-        assert!(size >= last_size, "cycle {cycle}: tree shrank from {last_size} to {size}");
+        assert!(
+            size >= last_size,
+            "cycle {cycle}: tree shrank from {last_size} to {size}"
+        );
         acked.extend(seen);
         for a in &acked {
-            assert!(a.index < size, "cycle {cycle}: acknowledged index {} lost (size {size})", a.index);
-            assert_eq!(log.leaf_hash(a.index).unwrap(), a.leaf, "cycle {cycle}: index {}", a.index);
+            assert!(
+                a.index < size,
+                "cycle {cycle}: acknowledged index {} lost (size {size})",
+                a.index
+            );
+            assert_eq!(
+                log.leaf_hash(a.index).unwrap(),
+                a.leaf,
+                "cycle {cycle}: index {}",
+                a.index
+            );
             assert_eq!(merkle::leaf_hash(&log.entry(a.index).unwrap()), a.leaf);
         }
         let root = log.root(size).unwrap();
@@ -135,6 +173,13 @@ fn acknowledged_appends_survive_sigkill() {
         drop(log);
         drop(store);
     }
-    assert!(acked.len() > 100, "the children acknowledged only {} appends", acked.len());
-    eprintln!("{CYCLES} kills, {} acknowledged appends, final size {last_size}", acked.len());
+    assert!(
+        acked.len() > 100,
+        "the children acknowledged only {} appends",
+        acked.len()
+    );
+    eprintln!(
+        "{CYCLES} kills, {} acknowledged appends, final size {last_size}",
+        acked.len()
+    );
 }

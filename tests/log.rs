@@ -53,21 +53,30 @@ fn appended_entries_are_proven_by_their_receipts_checkpoint() {
         assert_eq!(r.index, u64::from(i));
         assert!(!r.duplicate);
         assert_eq!(r.leaf_hash, merkle::leaf_hash(&entry));
-        let (cp, _) = Checkpoint::open(r.signed_checkpoint.as_bytes(), signer().verifier()).unwrap();
+        let (cp, _) = Checkpoint::open(r.head.signed.as_bytes(), signer().verifier()).unwrap();
         let proof = log.inclusion_proof(r.index, cp.size()).unwrap();
         merkle::verify_inclusion(&r.leaf_hash, r.index, cp.size(), &proof, cp.root()).unwrap();
         assert_eq!(log.entry(r.index).unwrap(), entry);
         // Every checkpoint the log signed stays available.
-        assert_eq!(log.checkpoint_at(cp.size()).unwrap().unwrap(), r.signed_checkpoint);
+        assert_eq!(
+            log.checkpoint_at(cp.size()).unwrap().unwrap(),
+            r.head.signed
+        );
     }
     assert_eq!(log.head().size(), 20);
     assert_eq!(
         log.entry(20).unwrap_err(),
-        LogError::IndexOutOfRange { index: 20, size: 20 }
+        LogError::IndexOutOfRange {
+            index: 20,
+            size: 20
+        }
     );
     assert_eq!(
         log.inclusion_proof(0, 21).unwrap_err(),
-        LogError::SizeOutOfRange { size: 21, tree_size: 20 }
+        LogError::SizeOutOfRange {
+            size: 21,
+            tree_size: 20
+        }
     );
     assert_eq!(
         log.consistency_proof(5, 4).unwrap_err(),
@@ -105,7 +114,11 @@ async fn concurrent_appends_share_batches_and_all_verify() {
             for i in 0..20u32 {
                 // Each task also submits one entry another task submits: duplicates
                 // across concurrent batches.
-                let entry = if i == 0 { "shared".to_string() } else { format!("{t}/{i}") };
+                let entry = if i == 0 {
+                    "shared".to_string()
+                } else {
+                    format!("{t}/{i}")
+                };
                 out.push(log.append(raw(entry)).await.unwrap());
             }
             out
@@ -117,16 +130,23 @@ async fn concurrent_appends_share_batches_and_all_verify() {
     }
     let size = log.head().size();
     assert_eq!(size, 32 * 19 + 1);
-    let mut indexes: Vec<u64> = receipts.iter().filter(|r| !r.duplicate).map(|r| r.index).collect();
+    let mut indexes: Vec<u64> = receipts
+        .iter()
+        .filter(|r| !r.duplicate)
+        .map(|r| r.index)
+        .collect();
     indexes.sort_unstable();
     assert_eq!(indexes, (0..size).collect::<Vec<_>>());
-    let mut sizes: Vec<u64> = receipts.iter().map(|r| r.checkpoint.size()).collect();
+    let mut sizes: Vec<u64> = receipts.iter().map(|r| r.head.checkpoint.size()).collect();
     sizes.sort_unstable();
     sizes.dedup();
-    assert!(sizes.len() < receipts.len(), "group commit signs fewer checkpoints than appends");
+    assert!(
+        sizes.len() < receipts.len(),
+        "group commit signs fewer checkpoints than appends"
+    );
     let root = log.root(size).unwrap();
     for r in &receipts {
-        let cp = &r.checkpoint;
+        let cp = &r.head.checkpoint;
         assert!(cp.size() > r.index);
         let proof = log.inclusion_proof(r.index, cp.size()).unwrap();
         merkle::verify_inclusion(&r.leaf_hash, r.index, cp.size(), &proof, cp.root()).unwrap();
@@ -150,9 +170,20 @@ fn reopening_keeps_the_tree_and_continues_it() {
     let r = log.append_blocking(raw("after reopen")).unwrap();
     assert_eq!(r.index, 300);
     let proof = log.consistency_proof(300, 301).unwrap();
-    merkle::verify_consistency(300, 301, &proof, before.checkpoint.root(), r.checkpoint.root()).unwrap();
+    merkle::verify_consistency(
+        300,
+        301,
+        &proof,
+        before.checkpoint.root(),
+        r.head.checkpoint.root(),
+    )
+    .unwrap();
     // Duplicates are found across reopening too.
-    assert!(log.append_blocking(raw(7u32.to_be_bytes().to_vec())).unwrap().duplicate);
+    assert!(
+        log.append_blocking(raw(7u32.to_be_bytes().to_vec()))
+            .unwrap()
+            .duplicate
+    );
 }
 
 #[test]
@@ -165,7 +196,10 @@ fn opening_with_another_key_or_creating_twice_is_refused() {
         Log::open(store.clone(), Some(other), LogConfig::default()),
         Err(LogError::WrongKey { .. })
     ));
-    assert_eq!(Log::create(store.clone(), &signer()).unwrap_err(), LogError::AlreadyInitialised);
+    assert_eq!(
+        Log::create(store.clone(), &signer()).unwrap_err(),
+        LogError::AlreadyInitialised
+    );
     let empty = TempDir::new().unwrap();
     assert_eq!(
         Log::open(open_store(&empty), None, LogConfig::default()).unwrap_err(),
@@ -178,14 +212,19 @@ fn a_read_only_log_cannot_append() {
     let dir = TempDir::new().unwrap();
     drop(new_log(&dir, LogConfig::default()));
     let log = Log::open(open_store(&dir), None, LogConfig::default()).unwrap();
-    assert_eq!(log.append_blocking(raw("x")).unwrap_err(), LogError::ReadOnly);
+    assert_eq!(
+        log.append_blocking(raw("x")).unwrap_err(),
+        LogError::ReadOnly
+    );
 }
 
 #[test]
 fn tiles_hold_the_trees_hashes_and_entries() {
     let dir = TempDir::new().unwrap();
     let log = new_log(&dir, LogConfig::default());
-    let entries: Vec<Vec<u8>> = (0..300u32).map(|i| format!("entry {i}").into_bytes()).collect();
+    let entries: Vec<Vec<u8>> = (0..300u32)
+        .map(|i| format!("entry {i}").into_bytes())
+        .collect();
     std::thread::scope(|s| {
         for chunk in entries.chunks(30) {
             let log = &log;
@@ -206,18 +245,36 @@ fn tiles_hold_the_trees_hashes_and_entries() {
     for (i, h) in hashes.iter().enumerate() {
         assert_eq!(*h, merkle::leaf_hash(&ordered[i]));
     }
-    let partial = log.tile(&TilePath::parse("tile/0/001.p/44").unwrap()).unwrap();
+    let partial = log
+        .tile(&TilePath::parse("tile/0/001.p/44").unwrap())
+        .unwrap();
     assert_eq!(partial.len(), 44 * 32);
-    let level1 = log.tile(&TilePath::parse("tile/1/000.p/1").unwrap()).unwrap();
+    let level1 = log
+        .tile(&TilePath::parse("tile/1/000.p/1").unwrap())
+        .unwrap();
     assert_eq!(level1, log.root(256).unwrap().to_vec());
 
-    let bundle = log.tile(&TilePath::parse("tile/entries/001.p/44").unwrap()).unwrap();
+    let bundle = log
+        .tile(&TilePath::parse("tile/entries/001.p/44").unwrap())
+        .unwrap();
     let decoded = tiles::decode_bundle(&bundle, 44).unwrap();
-    assert_eq!(decoded, ordered[256..].iter().map(Vec::as_slice).collect::<Vec<_>>());
+    assert_eq!(
+        decoded,
+        ordered[256..].iter().map(Vec::as_slice).collect::<Vec<_>>()
+    );
 
-    for missing in ["tile/0/001", "tile/0/001.p/43", "tile/0/002.p/1", "tile/1/000", "tile/entries/001.p/45"] {
+    for missing in [
+        "tile/0/001",
+        "tile/0/001.p/43",
+        "tile/0/002.p/1",
+        "tile/1/000",
+        "tile/entries/001.p/45",
+    ] {
         assert!(
-            matches!(log.tile(&TilePath::parse(missing).unwrap()), Err(LogError::TileNotFound(_))),
+            matches!(
+                log.tile(&TilePath::parse(missing).unwrap()),
+                Err(LogError::TileNotFound(_))
+            ),
             "{missing}"
         );
     }
@@ -228,7 +285,11 @@ fn entries_are_indexed_by_subject() {
     let dir = TempDir::new().unwrap();
     let log = new_log(&dir, LogConfig::default());
     for i in 0..10u32 {
-        let subject = if i % 2 == 0 { "VN2019303BQ3FZP" } else { "VN2024164XQ3F7R" };
+        let subject = if i % 2 == 0 {
+            "VN2019303BQ3FZP"
+        } else {
+            "VN2024164XQ3F7R"
+        };
         log.append_blocking(Submission {
             entry: format!("e{i}").into_bytes(),
             subject: Some(subject.into()),
@@ -236,13 +297,22 @@ fn entries_are_indexed_by_subject() {
         .unwrap();
     }
     let even = log.subject_entries("VN2019303BQ3FZP", 0, 100).unwrap();
-    assert_eq!(even.iter().map(|e| e.0).collect::<Vec<_>>(), vec![0, 2, 4, 6, 8]);
+    assert_eq!(
+        even.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![0, 2, 4, 6, 8]
+    );
     assert_eq!(even[1].1, log.leaf_hash(2).unwrap());
     let page = log.subject_entries("VN2024164XQ3F7R", 4, 2).unwrap();
     assert_eq!(page.iter().map(|e| e.0).collect::<Vec<_>>(), vec![5, 7]);
     assert_eq!(
-        log.store().last_of_subject("VN2024164XQ3F7R").unwrap().map(|e| e.0),
+        log.store()
+            .last_of_subject("VN2024164XQ3F7R")
+            .unwrap()
+            .map(|e| e.0),
         Some(9)
     );
-    assert_eq!(log.store().hashes(&[Node::new(0, 9)]).unwrap()[0], log.leaf_hash(9).unwrap());
+    assert_eq!(
+        log.store().hashes(&[Node::new(0, 9)]).unwrap()[0],
+        log.leaf_hash(9).unwrap()
+    );
 }

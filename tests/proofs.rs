@@ -121,9 +121,15 @@ proptest! {
 fn equal_and_empty_sizes_are_consistent_only_with_matching_roots() {
     let (_, _, roots) = tree();
     let empty = merkle::empty_root();
-    assert_eq!(merkle::verify_consistency(0, 10, &[], &empty, &roots[10]), Ok(()));
+    assert_eq!(
+        merkle::verify_consistency(0, 10, &[], &empty, &roots[10]),
+        Ok(())
+    );
     assert!(merkle::verify_consistency(0, 10, &[], &roots[1], &roots[10]).is_err());
-    assert_eq!(merkle::verify_consistency(7, 7, &[], &roots[7], &roots[7]), Ok(()));
+    assert_eq!(
+        merkle::verify_consistency(7, 7, &[], &roots[7], &roots[7]),
+        Ok(())
+    );
     assert!(merkle::verify_consistency(7, 7, &[], &roots[7], &roots[8]).is_err());
     assert!(merkle::verify_consistency(8, 7, &[], &roots[8], &roots[7]).is_err());
 }

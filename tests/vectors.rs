@@ -8,7 +8,9 @@ use vouch::merkle::{self, Hash, MemoryTree};
 use vouch::note::{self, Checkpoint, KeyName, Signer, Verifier};
 
 fn vector_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/vectors")
+        .join(name)
 }
 
 fn load<T: serde::de::DeserializeOwned>(name: &str) -> T {
@@ -56,10 +58,20 @@ fn merkle_vectors_roots_inclusion_and_consistency() {
     assert!(sets.len() >= 2);
     for set in &sets {
         let mut tree = MemoryTree::new();
-        assert_eq!(merkle::empty_root(), h(&set.roots_by_size[0]), "{}", set.description);
+        assert_eq!(
+            merkle::empty_root(),
+            h(&set.roots_by_size[0]),
+            "{}",
+            set.description
+        );
         for (i, leaf_hex) in set.leaves_hex.iter().enumerate() {
             let leaf = merkle::leaf_hash(&hex::decode(leaf_hex).unwrap());
-            assert_eq!(leaf, h(&set.leaf_hashes[i]), "leaf {i} of {}", set.description);
+            assert_eq!(
+                leaf,
+                h(&set.leaf_hashes[i]),
+                "leaf {i} of {}",
+                set.description
+            );
             tree.push(leaf);
             let want = h(&set.roots_by_size[i + 1]);
             assert_eq!(tree.root(), want, "root of size {}", i + 1);
@@ -112,7 +124,12 @@ fn signed_note_vectors_are_reproduced_byte_for_byte_and_verify() {
     assert_eq!(from_seed.to_key_string(), v.signer_key);
     assert!(!v.notes.is_empty());
     for n in &v.notes {
-        assert_eq!(note::sign(&n.text, &[&signer]).unwrap(), n.signed_note, "{}", n.description);
+        assert_eq!(
+            note::sign(&n.text, &[&signer]).unwrap(),
+            n.signed_note,
+            "{}",
+            n.description
+        );
         let opened = note::open(n.signed_note.as_bytes(), &[verifier.clone()]).unwrap();
         assert_eq!(opened.text, n.text);
         let (cp, _) = Checkpoint::open(n.signed_note.as_bytes(), &verifier).unwrap();
