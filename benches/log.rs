@@ -155,7 +155,13 @@ fn main() {
     println!("flush per append:  {n1} appends in {s1:.2} s = {per_append:.0} appends/s");
 
     let dir = tempfile::TempDir::new_in(&base).unwrap();
-    let config = LogConfig::default();
+    let mut config = LogConfig::default();
+    if let Some(us) = std::env::var("VOUCH_BENCH_MAX_WAIT_US")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        config.max_wait = Duration::from_micros(us);
+    }
     println!(
         "group commit config: max_batch {} max_wait {:?}",
         config.max_batch, config.max_wait

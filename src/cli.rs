@@ -127,6 +127,10 @@ pub fn run(cli: Cli) -> CliResult {
         }
         Command::Log(LogCommand::Init { at, origin }) => {
             let name = KeyName::new(&origin)?;
+            let store = open_store(&at.data)?;
+            if Log::exists(store.as_ref())? {
+                return Err(format!("{} already holds a log", at.data.display()).into());
+            }
             let key_path = match at.key {
                 Some(k) => k,
                 None => default_key_path(&origin)?,
@@ -148,7 +152,6 @@ pub fn run(cli: Cli) -> CliResult {
                 eprintln!("wrote {} and {}", key.display(), public.display());
                 s
             };
-            let store = open_store(&at.data)?;
             Log::create(store.clone(), &signer)?;
             let log = Log::open(store, None, LogConfig::default())?;
             eprintln!("created log {} in {}", log.origin(), at.data.display());

@@ -42,7 +42,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             max_batch: 1024,
-            max_wait: Duration::from_millis(1),
+            max_wait: Duration::ZERO,
         }
     }
 }
@@ -113,10 +113,12 @@ pub struct Submission {
     pub subject: Option<String>,
 }
 
+type Reply = oneshot::Sender<Result<Receipt, LogError>>;
+
 struct Request {
     submission: Submission,
     leaf_hash: Hash,
-    reply: oneshot::Sender<Result<Receipt, LogError>>,
+    reply: Reply,
 }
 
 struct Shared {
@@ -167,7 +169,7 @@ impl Log {
     /// # Errors
     /// [`LogError::AlreadyInitialised`] when the store already holds a log.
     pub fn create(store: Arc<dyn Store>, signer: &Signer) -> Result<(), LogError> {
-        if store.tree_size()? != 0 || store.latest_checkpoint()?.is_some() {
+        if Self::exists(store.as_ref())? {
             return Err(LogError::AlreadyInitialised);
         }
         let checkpoint = Checkpoint::new(signer.name().as_str(), 0, merkle::empty_root(), vec![])?;
@@ -188,6 +190,14 @@ impl Log {
         })?;
         store.sync()?;
         Ok(())
+    }
+
+    /// Whether the store already holds a log.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn exists(store: &dyn Store) -> Result<bool, LogError> {
+        Ok(store.tree_size()? != 0 || store.latest_checkpoint()?.is_some())
     }
 
     /// Opens an existing log. With a signer (which must be the log's key) the log can
@@ -482,7 +492,7 @@ enum Placement {
 
 /// A batch written to the store, waiting for its sync.
 struct Written {
-    replies: Vec<(oneshot::Sender<Result<Receipt, LogError>>, Hash, Placement)>,
+    replies: Vec<(Reply, Hash, Placement)>,
     /// The new head, or `None` when the batch held only duplicates.
     head: Option<Arc<Head>>,
 }

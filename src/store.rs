@@ -15,7 +15,7 @@
 //! | --- | --- |
 //! | `e` · first index (u64 BE) | a segment: where consecutive entries of one batch lie in `entries` (offset, length: u64 BE); never across a 256-entry tile boundary |
 //! | `f` | the committed length of `entries` (u64 BE) |
-//! | `h` · level (u8) · row (u64 BE) | a row: the hashes of complete subtrees `[256·row, 256·row + 256)` of that level, concatenated; at levels that are multiples of 8, exactly a hash tile |
+//! | `h` · level (u8) · row (u64 BE) | a row: the hashes of complete subtrees `[32·row, 32·row + 32)` of that level, concatenated; a hash tile is eight rows |
 //! | `d` · dedup key (32 bytes) | index (u64 BE) |
 //! | `s` · len (u8) · subject · index (u64 BE) | leaf hash |
 //! | `c` · tree size (u64 BE) | signed checkpoint |
@@ -28,6 +28,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use crate::merkle::{Hash, HashReader, Node};
+use crate::tiles;
 
 /// Why the store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,8 +201,9 @@ fn entry_key(index: u64) -> [u8; 9] {
     k
 }
 
-/// Hashes per row: a row of level 8·L is a hash tile of level L.
-const ROW: u64 = 256;
+/// Hashes per row. sled copies a whole leaf (up to 16 values) on every update, so rows
+/// stay small: a batch rewrites the partial row of each level it touches.
+const ROW: u64 = 32;
 
 fn row_key(level: u8, row: u64) -> [u8; 10] {
     let mut k = [b'h'; 10];
@@ -216,7 +218,7 @@ fn segments(start: u64, count: usize) -> Vec<(u64, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let mut first = 0;
     for i in 1..=count {
-        if i == count || (start + i as u64) % ROW == 0 {
+        if i == count || (start + i as u64) % tiles::TILE_WIDTH == 0 {
             out.push((start + first as u64, first..i));
             first = i;
         }

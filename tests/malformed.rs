@@ -14,6 +14,9 @@ const VERIFIER: &str =
 const SIGNER: &str =
     "PRIVATE+KEY+vouch.example/vn-apparel+c1c236a3+AQABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f";
 
+/// An input and a test of the error it must give.
+type Case<E> = (&'static str, fn(&E) -> bool);
+
 fn verifier() -> Verifier {
     Verifier::parse(VERIFIER).unwrap()
 }
@@ -25,7 +28,7 @@ fn signed(text: &str) -> String {
 #[test]
 fn malformed_verifier_keys_are_refused() {
     use NoteError::*;
-    let cases: &[(&str, fn(&NoteError) -> bool)] = &[
+    let cases: &[Case<NoteError>] = &[
         ("", |e| {
             matches!(e, InvalidName(_) | MalformedVerifierKey(_))
         }),
@@ -219,7 +222,7 @@ fn malformed_checkpoints_are_refused() {
 #[test]
 fn malformed_tile_paths_are_refused() {
     use TileError::*;
-    let cases: &[(&str, fn(&TileError) -> bool)] = &[
+    let cases: &[Case<TileError>] = &[
         ("0/000", |e| *e == NotATilePath),
         ("tile/", |e| matches!(e, BadLevel(_))),
         ("tile/64/000", |e| matches!(e, BadLevel(_))),

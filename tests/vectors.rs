@@ -130,7 +130,7 @@ fn signed_note_vectors_are_reproduced_byte_for_byte_and_verify() {
             "{}",
             n.description
         );
-        let opened = note::open(n.signed_note.as_bytes(), &[verifier.clone()]).unwrap();
+        let opened = note::open(n.signed_note.as_bytes(), std::slice::from_ref(&verifier)).unwrap();
         assert_eq!(opened.text, n.text);
         let (cp, _) = Checkpoint::open(n.signed_note.as_bytes(), &verifier).unwrap();
         assert_eq!(cp.to_text(), n.text, "{}", n.description);
