@@ -25,7 +25,8 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
 
 use crate::merkle::{Hash, HashReader, Node};
 use crate::tiles;
@@ -190,6 +191,7 @@ pub struct SledStore {
     entries: File,
     /// Where the next batch's entries go: the committed length of `entries`.
     end: Mutex<u64>,
+    full_rows: RwLock<HashMap<(u8, u64), sled::IVec>>,
 }
 
 const TREE_SIZE_KEY: &[u8] = b"t";
@@ -204,6 +206,8 @@ fn entry_key(index: u64) -> [u8; 9] {
 /// Hashes per row. sled copies a whole leaf (up to 16 values) on every update, so rows
 /// stay small: a batch rewrites the partial row of each level it touches.
 const ROW: u64 = 32;
+/// Full rows of these levels and above are cached in memory.
+const CACHED_LEVELS_FROM: u8 = 3;
 
 fn row_key(level: u8, row: u64) -> [u8; 10] {
     let mut k = [b'h'; 10];
@@ -323,7 +327,28 @@ impl SledStore {
             db,
             entries,
             end: Mutex::new(end),
+            full_rows: RwLock::default(),
         })
+    }
+
+    /// A row of hashes. Full rows never change, so those of the upper levels (one hash
+    /// in eight of the tree, a few MiB per million entries) are kept in memory: most of
+    /// a proof then needs no sled read.
+    fn row(&self, level: u8, row: u64) -> Result<sled::IVec, StoreError> {
+        let cacheable = level >= CACHED_LEVELS_FROM;
+        if cacheable {
+            if let Some(r) = self.full_rows.read().expect("row cache lock").get(&(level, row)) {
+                return Ok(r.clone());
+            }
+        }
+        let value = self.db.get(row_key(level, row))?.unwrap_or_default();
+        if cacheable && value.len() as u64 == ROW * 32 {
+            self.full_rows
+                .write()
+                .expect("row cache lock")
+                .insert((level, row), value.clone());
+        }
+        Ok(value)
     }
 
     fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
@@ -478,7 +503,7 @@ impl Store for SledStore {
                 let row = match rows.iter().find(|(k, _)| *k == key) {
                     Some((_, row)) => row.clone(),
                     None => {
-                        let row = self.db.get(key)?.unwrap_or_default();
+                        let row = self.row(n.level, n.index / ROW)?;
                         rows.push((key, row.clone()));
                         row
                     }
