@@ -18,3 +18,8 @@ pub mod merkle;
 pub mod note;
 pub mod store;
 pub mod tiles;
+pub mod entry;
+pub mod envelope;
+pub mod policy;
+pub mod registry;
+pub mod statement;

@@ -162,20 +162,21 @@ impl TilePath {
         }
     }
 
-    /// Whether a tree of `size` leaves has this tile: full tiles once complete, and a
-    /// partial tile only while it is the tree's right edge.
+    /// Whether a tree of `size` leaves has this tile: a full tile once complete, and a
+    /// partial tile of any width the tree has reached, so that a client holding an older
+    /// checkpoint can still read the partial tiles of its size (C2SP tlog-tiles).
     pub fn exists_in(&self, size: u64) -> bool {
         let level = match self.kind {
             TileKind::Hashes { level } => u32::from(level) * u32::from(TILE_HEIGHT),
             TileKind::Entries => 0,
         };
         let nodes = if level >= 64 { 0 } else { size >> level };
-        let full_tiles = nodes / TILE_WIDTH;
-        if self.is_full() {
-            self.index < full_tiles
-        } else {
-            self.index == full_tiles && u64::from(self.width) == nodes % TILE_WIDTH
-        }
+        let Some(first) = self.index.checked_mul(TILE_WIDTH) else {
+            return false;
+        };
+        first
+            .checked_add(u64::from(self.width))
+            .is_some_and(|end| end <= nodes)
     }
 }
 
@@ -330,10 +331,11 @@ mod tests {
     }
 
     #[test]
-    fn partial_tiles_exist_only_at_the_right_edge() {
+    fn tiles_exist_once_the_tree_reaches_them() {
         let t = TilePath::parse("tile/0/001.p/4").unwrap();
+        assert!(!t.exists_in(259));
         assert!(t.exists_in(260));
-        assert!(!t.exists_in(261));
+        assert!(t.exists_in(261), "older checkpoints' partial tiles stay readable");
         assert!(TilePath::parse("tile/0/001").unwrap().exists_in(512));
         assert!(TilePath::parse("tile/1/000.p/1").unwrap().exists_in(256));
         assert!(!TilePath::parse("tile/1/000.p/1").unwrap().exists_in(255));

@@ -9,8 +9,17 @@
 //! an acknowledged entry is durable and a published checkpoint is never contradicted:
 //! the tree only grows, and a failed commit leaves both store and frontier as they were.
 //!
-//! Opening reads the tree size, the O(log n) frontier hashes and the latest checkpoint:
-//! nothing is replayed.
+//! Opening reads the tree size, the O(log n) frontier hashes, the latest checkpoint
+//! and (for a ledger) the registry state: nothing is replayed.
+//!
+//! A log is either raw (entries are opaque bytes: [`Log::append`]) or a ledger, whose
+//! first entry is the genesis registry statement and which accepts only signed
+//! envelopes that pass the acceptance rules of DESIGN §6 ([`Log::submit`], checked in
+//! [`accept`]).
+
+mod accept;
+
+pub use accept::{timestamp, Payload, Signed};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,13 +29,22 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use time::OffsetDateTime;
+
+use crate::entry::Entry;
+use crate::envelope::EnvelopeError;
 use crate::merkle::{self, Frontier, Hash, Node, ProofError};
 use crate::note::{Checkpoint, NoteError, Signer, Verifier};
+use crate::policy::PolicyError;
+use crate::registry::{Registry, RegistryError};
+use crate::statement::{RegistryStatement, StatementError};
 use crate::store::{Batch, NewEntry, Store, StoreError, StoreHashes};
 use crate::tiles::{self, TileError, TileKind, TilePath, TILE_WIDTH};
 
 const META_ORIGIN: &str = "origin";
 const META_LOG_KEY: &str = "log_key";
+/// The registry state of a ledger; absent in a raw log.
+const META_REGISTRY: &str = "registry";
 
 /// How the sequencer groups appends.
 #[derive(Clone, Debug)]
@@ -78,6 +96,18 @@ pub enum LogError {
     Closed,
     #[error("storage failed to make a batch durable; reopen the log")]
     Failed,
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error(transparent)]
+    Statement(#[from] StatementError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("this log is a ledger: it accepts signed envelopes only")]
+    IsALedger,
+    #[error("this log is not a ledger: it has no registry and accepts raw entries only")]
+    NotALedger,
 }
 
 /// What an append returns once its batch is durable.
@@ -115,9 +145,16 @@ pub struct Submission {
 
 type Reply = oneshot::Sender<Result<Receipt, LogError>>;
 
+enum Pending {
+    Raw {
+        submission: Submission,
+        leaf_hash: Hash,
+    },
+    Signed(Box<Signed>),
+}
+
 struct Request {
-    submission: Submission,
-    leaf_hash: Hash,
+    pending: Pending,
     reply: Reply,
 }
 
@@ -125,6 +162,8 @@ struct Shared {
     store: Arc<dyn Store>,
     verifier: Verifier,
     head: RwLock<Arc<Head>>,
+    /// The registry as of the published head; `None` for a raw log.
+    registry: Option<RwLock<Arc<Registry>>>,
     /// Set when a sync failed: what is durable is unknown until the log is reopened.
     failed: AtomicBool,
 }
@@ -192,6 +231,56 @@ impl Log {
         Ok(())
     }
 
+    /// Creates a new ledger whose first entry is `genesis`: a registry statement of the
+    /// genesis kind, signed by at least `threshold` of the governance keys it names.
+    ///
+    /// # Errors
+    /// [`LogError::AlreadyInitialised`], or what is wrong with the genesis envelope.
+    pub fn create_ledger(
+        store: Arc<dyn Store>,
+        signer: &Signer,
+        genesis: &Signed,
+        now: OffsetDateTime,
+    ) -> Result<(), LogError> {
+        if Self::exists(store.as_ref())? {
+            return Err(LogError::AlreadyInitialised);
+        }
+        let Payload::Registry(stmt @ RegistryStatement::Genesis { .. }) = &genesis.payload else {
+            return Err(RegistryError::NoGenesis.into());
+        };
+        let registry = Registry::genesis(stmt)?;
+        let logged_at = timestamp(now);
+        let judge = accept::Judge {
+            store: store.as_ref(),
+            now,
+            logged_at: &logged_at,
+        };
+        let (bytes, leaf) = judge.genesis(&registry, genesis)?;
+        let mut frontier = Frontier::new();
+        let mut nodes = Vec::new();
+        frontier.push(leaf, |n, h| nodes.push((n, h)));
+        let checkpoint =
+            Checkpoint::new(signer.name().as_str(), 1, frontier.root(), vec![])?;
+        store.write(Batch {
+            start: 0,
+            entries: vec![NewEntry {
+                bytes,
+                leaf_hash: leaf,
+                dedup_key: genesis.opened.dedup_key(),
+                subject: Some(genesis.subject().to_owned()),
+            }],
+            nodes,
+            checkpoint: checkpoint.sign(&[signer]).into_bytes(),
+            meta: vec![
+                (META_ORIGIN.into(), signer.name().as_str().as_bytes().to_vec()),
+                (META_LOG_KEY.into(), signer.verifier().to_string().into_bytes()),
+                (META_REGISTRY.into(), registry.to_bytes()),
+            ],
+        })?;
+        store.sync()?;
+        Ok(())
+    }
+
     /// Whether the store already holds a log.
     ///
     /// # Errors
@@ -224,10 +313,15 @@ impl Log {
             }
         }
         let (head, frontier) = read_head(store.as_ref(), &verifier)?;
+        let registry = store
+            .meta(META_REGISTRY)?
+            .map(|b| Registry::from_bytes(&b))
+            .transpose()?;
         let shared = Arc::new(Shared {
             store,
             verifier,
             head: RwLock::new(Arc::new(head)),
+            registry: registry.clone().map(|r| RwLock::new(Arc::new(r))),
             failed: AtomicBool::new(false),
         });
         let (queue, sequencer) = match signer {
@@ -237,6 +331,7 @@ impl Log {
                     shared: shared.clone(),
                     signer,
                     frontier,
+                    registry,
                     config: LogConfig {
                         max_batch: config.max_batch.max(1),
                         ..config
@@ -280,10 +375,19 @@ impl Log {
             .clone()
     }
 
-    fn enqueue(
-        &self,
-        submission: Submission,
-    ) -> Result<oneshot::Receiver<Result<Receipt, LogError>>, LogError> {
+    fn enqueue(&self, pending: Pending) -> Result<oneshot::Receiver<Result<Receipt, LogError>>, LogError> {
+        let (reply, rx) = oneshot::channel();
+        let queue = self.queue.lock().expect("queue lock is never poisoned");
+        let tx = queue.as_ref().ok_or(LogError::ReadOnly)?;
+        tx.send(Request { pending, reply })
+            .map_err(|_| LogError::Closed)?;
+        Ok(rx)
+    }
+
+    fn raw(&self, submission: Submission) -> Result<Pending, LogError> {
+        if self.shared.registry.is_some() {
+            return Err(LogError::IsALedger);
+        }
         tiles::check_entry_len(&submission.entry)?;
         if let Some(subject) = &submission.subject {
             if subject.is_empty() || subject.len() > 255 {
@@ -291,16 +395,62 @@ impl Log {
             }
         }
         let leaf_hash = merkle::leaf_hash(&submission.entry);
-        let (reply, rx) = oneshot::channel();
-        let queue = self.queue.lock().expect("queue lock is never poisoned");
-        let tx = queue.as_ref().ok_or(LogError::ReadOnly)?;
-        tx.send(Request {
+        Ok(Pending::Raw {
             submission,
             leaf_hash,
-            reply,
         })
-        .map_err(|_| LogError::Closed)?;
-        Ok(rx)
+    }
+
+    fn signed(&self, envelope: &[u8]) -> Result<Pending, LogError> {
+        if self.shared.registry.is_none() {
+            return Err(LogError::NotALedger);
+        }
+        Ok(Pending::Signed(Box::new(Signed::parse(envelope)?)))
+    }
+
+    /// Submits a signed envelope (DSSE JSON) to a ledger and returns its receipt once
+    /// its entry is durable. The same envelope submitted twice is stored once; both
+    /// calls get its receipt.
+    ///
+    /// # Errors
+    /// The envelope's, statement's or policy's error (nothing is stored), or the
+    /// store's failure.
+    pub async fn submit(&self, envelope: &[u8]) -> Result<Receipt, LogError> {
+        let rx = self.enqueue(self.signed(envelope)?)?;
+        rx.await.map_err(|_| LogError::Closed)?
+    }
+
+    /// [`Log::submit`] for callers outside an async runtime.
+    ///
+    /// # Errors
+    /// As [`Log::submit`].
+    pub fn submit_blocking(&self, envelope: &[u8]) -> Result<Receipt, LogError> {
+        let rx = self.enqueue(self.signed(envelope)?)?;
+        rx.blocking_recv().map_err(|_| LogError::Closed)?
+    }
+
+    /// The registry as of the published checkpoint.
+    ///
+    /// # Errors
+    /// [`LogError::NotALedger`] for a raw log.
+    pub fn registry(&self) -> Result<Arc<Registry>, LogError> {
+        Ok(self
+            .shared
+            .registry
+            .as_ref()
+            .ok_or(LogError::NotALedger)?
+            .read()
+            .expect("registry lock")
+            .clone())
+    }
+
+    /// The entry at `index`, parsed (ledgers only).
+    ///
+    /// # Errors
+    /// [`LogError::IndexOutOfRange`], or stored bytes that are not an entry.
+    pub fn ledger_entry(&self, index: u64) -> Result<Entry, LogError> {
+        Entry::parse(&self.entry(index)?)
+            .map_err(|e| LogError::Inconsistent(format!("entry {index}: {e}")))
     }
 
     /// Appends an entry and returns its receipt once the entry is durable. The same
@@ -310,7 +460,7 @@ impl Log {
     /// [`LogError::Tile`] for an entry over 65,535 bytes (nothing is queued),
     /// [`LogError::ReadOnly`], [`LogError::Closed`], or the store's failure.
     pub async fn append(&self, submission: Submission) -> Result<Receipt, LogError> {
-        let rx = self.enqueue(submission)?;
+        let rx = self.enqueue(self.raw(submission)?)?;
         rx.await.map_err(|_| LogError::Closed)?
     }
 
@@ -319,7 +469,7 @@ impl Log {
     /// # Errors
     /// As [`Log::append`].
     pub fn append_blocking(&self, submission: Submission) -> Result<Receipt, LogError> {
-        let rx = self.enqueue(submission)?;
+        let rx = self.enqueue(self.raw(submission)?)?;
         rx.blocking_recv().map_err(|_| LogError::Closed)?
     }
 
@@ -480,6 +630,8 @@ struct Sequencer {
     shared: Arc<Shared>,
     signer: Signer,
     frontier: Frontier,
+    /// The registry as of the last written batch (ledgers only).
+    registry: Option<Registry>,
     config: LogConfig,
 }
 
@@ -490,11 +642,16 @@ enum Placement {
     Duplicate(u64, Hash),
 }
 
+/// What became of one request of a batch.
+type Outcome = Result<(Hash, Placement), LogError>;
+
 /// A batch written to the store, waiting for its sync.
 struct Written {
-    replies: Vec<(Reply, Hash, Placement)>,
-    /// The new head, or `None` when the batch held only duplicates.
+    replies: Vec<(Reply, Outcome)>,
+    /// The new head, or `None` when the batch wrote nothing.
     head: Option<Arc<Head>>,
+    /// The registry after the batch, when it changed.
+    registry: Option<Arc<Registry>>,
 }
 
 impl Sequencer {
@@ -539,70 +696,120 @@ impl Sequencer {
     }
 
     /// Writes a batch; on failure answers its requests and returns `None`.
-    fn write(&mut self, mut batch: Vec<Request>) -> Option<Written> {
+    fn write(&mut self, batch: Vec<Request>) -> Option<Written> {
         if self.shared.failed.load(Ordering::SeqCst) {
             for req in batch {
                 let _ = req.reply.send(Err(LogError::Failed));
             }
             return None;
         }
-        let saved = self.frontier.clone();
-        match self.try_write(&mut batch) {
-            Ok((placements, head)) => Some(Written {
-                replies: batch
-                    .into_iter()
-                    .zip(placements)
-                    .map(|(req, p)| (req.reply, req.leaf_hash, p))
-                    .collect(),
+        let saved = (self.frontier.clone(), self.registry.clone());
+        let (replies, pending): (Vec<Reply>, Vec<Pending>) =
+            batch.into_iter().map(|r| (r.reply, r.pending)).unzip();
+        match self.try_write(pending) {
+            Ok((outcomes, head, registry)) => Some(Written {
+                replies: replies.into_iter().zip(outcomes).collect(),
                 head,
+                registry,
             }),
             Err(e) => {
                 tracing::error!(error = %e, "batch write failed; nothing of it was stored");
-                self.frontier = saved;
-                for req in batch {
-                    let _ = req.reply.send(Err(e.clone()));
+                (self.frontier, self.registry) = saved;
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
                 }
                 None
             }
         }
     }
 
+    /// Judges and writes a batch. Per-request refusals are outcomes; an `Err` is a
+    /// store failure that refuses the whole batch.
+    #[allow(clippy::type_complexity)]
     fn try_write(
         &mut self,
-        batch: &mut [Request],
-    ) -> Result<(Vec<Placement>, Option<Arc<Head>>), LogError> {
+        batch: Vec<Pending>,
+    ) -> Result<(Vec<Outcome>, Option<Arc<Head>>, Option<Arc<Registry>>), LogError> {
         let store = self.shared.store.as_ref();
         let start = self.frontier.size();
+        let now = OffsetDateTime::now_utc();
+        let logged_at = timestamp(now);
+        let judge = accept::Judge {
+            store,
+            now,
+            logged_at: &logged_at,
+        };
+        let verified = match &self.registry {
+            Some(r) => {
+                let signed: Vec<Option<&Signed>> = batch
+                    .iter()
+                    .map(|p| match p {
+                        Pending::Signed(s) => Some(s.as_ref()),
+                        Pending::Raw { .. } => None,
+                    })
+                    .collect();
+                accept::verify_batch(r, &signed)
+            }
+            None => HashMap::new(),
+        };
+        let mut state = accept::BatchState::default();
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
-        let mut placements = Vec::with_capacity(batch.len());
-        let mut entries = Vec::with_capacity(batch.len());
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut entries: Vec<NewEntry> = Vec::with_capacity(batch.len());
         let mut nodes = Vec::with_capacity(batch.len() * 2);
-        for req in batch.iter_mut() {
-            // The dedup key of a raw entry is its leaf hash: equal bytes, equal entry.
-            let key = req.leaf_hash;
+        let mut registry_changed = false;
+        for (r, pending) in batch.into_iter().enumerate() {
+            let key = match &pending {
+                // The dedup key of a raw entry is its leaf hash: equal bytes, equal entry.
+                Pending::Raw { leaf_hash, .. } => *leaf_hash,
+                Pending::Signed(s) => s.opened.dedup_key(),
+            };
             if let Some(&index) = in_batch.get(&key) {
-                placements.push(Placement::Duplicate(index, req.leaf_hash));
+                let leaf = entries[(index - start) as usize].leaf_hash;
+                outcomes.push(Ok((leaf, Placement::Duplicate(index, leaf))));
                 continue;
             }
             if let Some(index) = store.find(&key)? {
                 let leaf = store.hashes(&[Node::new(0, index)])?[0];
-                placements.push(Placement::Duplicate(index, leaf));
+                outcomes.push(Ok((leaf, Placement::Duplicate(index, leaf))));
                 continue;
             }
             let index = self.frontier.size();
-            self.frontier
-                .push(req.leaf_hash, |node, hash| nodes.push((node, hash)));
+            let (bytes, leaf, subject) = match pending {
+                Pending::Raw {
+                    submission,
+                    leaf_hash,
+                } => (submission.entry, leaf_hash, submission.subject),
+                Pending::Signed(signed) => {
+                    let registry = self
+                        .registry
+                        .as_mut()
+                        .expect("signed requests are only queued in ledgers");
+                    let verified = |s: usize| verified.get(&(r, s)).copied();
+                    match judge.accept(registry, &mut state, &signed, index, &verified) {
+                        Ok((bytes, leaf)) => {
+                            registry_changed |= matches!(signed.payload, Payload::Registry(_));
+                            (bytes, leaf, Some(signed.subject().to_owned()))
+                        }
+                        Err(e) => {
+                            outcomes.push(Err(e));
+                            continue;
+                        }
+                    }
+                }
+            };
+            self.frontier.push(leaf, |node, hash| nodes.push((node, hash)));
             in_batch.insert(key, index);
-            placements.push(Placement::New(index));
+            outcomes.push(Ok((leaf, Placement::New(index))));
             entries.push(NewEntry {
-                bytes: std::mem::take(&mut req.submission.entry),
-                leaf_hash: req.leaf_hash,
+                bytes,
+                leaf_hash: leaf,
                 dedup_key: key,
-                subject: req.submission.subject.take(),
+                subject,
             });
         }
         if entries.is_empty() {
-            return Ok((placements, None));
+            return Ok((outcomes, None, None));
         }
         let checkpoint = Checkpoint::new(
             self.signer.name().as_str(),
@@ -611,14 +818,21 @@ impl Sequencer {
             vec![],
         )?;
         let signed = checkpoint.sign(&[&self.signer]);
+        let registry = registry_changed
+            .then(|| self.registry.clone())
+            .flatten()
+            .map(Arc::new);
         store.write(Batch {
             start,
             entries,
             nodes,
             checkpoint: signed.clone().into_bytes(),
-            meta: vec![],
+            meta: registry
+                .iter()
+                .map(|r| (META_REGISTRY.to_owned(), r.to_bytes()))
+                .collect(),
         })?;
-        Ok((placements, Some(Arc::new(Head { checkpoint, signed }))))
+        Ok((outcomes, Some(Arc::new(Head { checkpoint, signed })), registry))
     }
 }
 
@@ -631,6 +845,9 @@ fn sync_loop(shared: &Shared, written: &mpsc::Receiver<Written>) {
             _ if shared.failed.load(Ordering::SeqCst) => Err(LogError::Failed),
             Some(head) => match shared.store.sync() {
                 Ok(()) => {
+                    if let (Some(r), Some(lock)) = (&batch.registry, &shared.registry) {
+                        *lock.write().expect("registry lock") = r.clone();
+                    }
                     *shared.head.write().expect("head lock") = head.clone();
                     Ok(head.clone())
                 }
@@ -642,20 +859,23 @@ fn sync_loop(shared: &Shared, written: &mpsc::Receiver<Written>) {
             },
             None => Ok(shared.head.read().expect("head lock").clone()),
         };
-        for (reply, leaf_hash, placement) in batch.replies {
-            let receipt = synced.clone().map(|head| match placement {
-                Placement::New(index) => Receipt {
-                    index,
-                    leaf_hash,
-                    duplicate: false,
-                    head,
-                },
-                Placement::Duplicate(index, leaf_hash) => Receipt {
-                    index,
-                    leaf_hash,
-                    duplicate: true,
-                    head,
-                },
+        for (reply, outcome) in batch.replies {
+            let receipt = synced.clone().and_then(|head| {
+                let (leaf_hash, placement) = outcome?;
+                Ok(match placement {
+                    Placement::New(index) => Receipt {
+                        index,
+                        leaf_hash,
+                        duplicate: false,
+                        head,
+                    },
+                    Placement::Duplicate(index, leaf_hash) => Receipt {
+                        index,
+                        leaf_hash,
+                        duplicate: true,
+                        head,
+                    },
+                })
             });
             let _ = reply.send(receipt);
         }

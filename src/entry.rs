@@ -1,0 +1,90 @@
+//! The log entry: the envelope plus what the log adds (DESIGN §5).
+//!
+//! ```json
+//! {"v":1,"logged_at":"2026-07-14T09:31:02.123Z","subject":"VN2024164XQ3F7R",
+//!  "prev":{"index":812,"leaf_hash":"<base64>"},"envelope":{...}}
+//! ```
+//!
+//! The log writes these bytes once; the leaf hash is over exactly them. `prev` links
+//! each subject's entries into a hash chain inside the Merkle log.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::envelope::Envelope;
+use crate::merkle::Hash;
+use crate::note::BASE64;
+
+/// The link to the previous entry about the same subject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prev {
+    pub index: u64,
+    pub leaf_hash: String,
+}
+
+/// A vouch log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub v: u32,
+    pub logged_at: String,
+    pub subject: String,
+    pub prev: Option<Prev>,
+    pub envelope: Envelope,
+}
+
+/// Why stored bytes are not a vouch entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error("not a vouch entry: {0}")]
+    Json(String),
+    #[error("entry version {0} is not 1")]
+    Version(u32),
+    #[error("not base64 of a 32-byte hash")]
+    Hash,
+}
+
+/// Decodes a base64 hash.
+///
+/// # Errors
+/// [`EntryError::Hash`] when it is not canonical base64 of 32 bytes.
+pub fn decode_hash(s: &str) -> Result<Hash, EntryError> {
+    BASE64
+        .decode(s)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(EntryError::Hash)
+}
+
+pub fn encode_hash(h: &Hash) -> String {
+    BASE64.encode(h)
+}
+
+impl Entry {
+    /// # Errors
+    /// When the bytes are not a version 1 entry.
+    pub fn parse(bytes: &[u8]) -> Result<Self, EntryError> {
+        let e: Entry = serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
+        if e.v != 1 {
+            return Err(EntryError::Version(e.v));
+        }
+        Ok(e)
+    }
+
+    /// The entry's bytes: compact JSON with fields in a fixed order.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an entry serializes")
+    }
+
+    /// The previous entry's index and leaf hash.
+    ///
+    /// # Errors
+    /// When the stored leaf hash is malformed.
+    pub fn prev_link(&self) -> Result<Option<(u64, Hash)>, EntryError> {
+        self.prev
+            .as_ref()
+            .map(|p| Ok((p.index, decode_hash(&p.leaf_hash)?)))
+            .transpose()
+    }
+}

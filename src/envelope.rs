@@ -1,0 +1,223 @@
+//! Signed statements as [DSSE v1](https://github.com/secure-systems-lab/dsse/blob/master/envelope.md)
+//! envelopes:
+//!
+//! ```json
+//! {"payloadType": "application/vnd.vouch.statement+json",
+//!  "payload": "<base64 of the statement>",
+//!  "signatures": [{"keyid": "c1c236a3", "sig": "<base64 Ed25519 signature>"}]}
+//! ```
+//!
+//! Signatures are over `PAE(type, body) = "DSSEv1" SP len(type) SP type SP len(body) SP body`.
+//! The payload is signed and stored as submitted, so no JSON canonicalisation is needed.
+//! vouch's `keyid` is the signer's C2SP key id in 8 lowercase hex digits.
+
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Signer as _, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::merkle::Hash;
+use crate::note::{Signer, BASE64};
+
+/// The largest envelope [`Envelope::parse`] reads (the HTTP body limit).
+pub const MAX_ENVELOPE_LEN: usize = 64 * 1024;
+/// The most signatures an envelope may carry.
+pub const MAX_SIGNATURES: usize = 16;
+
+/// Why an envelope was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("envelope is larger than {MAX_ENVELOPE_LEN} bytes")]
+    TooLarge,
+    #[error("envelope is not valid DSSE JSON: {0}")]
+    Json(String),
+    #[error("payload is not canonical base64")]
+    PayloadBase64,
+    #[error("envelope has no signatures")]
+    NoSignatures,
+    #[error("envelope has more than {MAX_SIGNATURES} signatures")]
+    TooManySignatures,
+    #[error("signature {0}: keyid must be 8 lowercase hex digits (the signer's key id)")]
+    BadKeyId(usize),
+    #[error("signature {0}: sig is not canonical base64 of 64 bytes")]
+    BadSignatureEncoding(usize),
+    #[error("key {0} signed twice")]
+    DuplicateKey(String),
+    #[error("payload type {0:?} is not one vouch accepts")]
+    UnknownPayloadType(String),
+    #[error("signature by key {0} does not verify")]
+    BadSignature(String),
+}
+
+/// A signature as it appears in the envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvelopeSignature {
+    pub keyid: String,
+    pub sig: String,
+}
+
+/// A DSSE envelope, checked for form (not for who signed) by [`Envelope::parse`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope {
+    #[serde(rename = "payloadType")]
+    pub payload_type: String,
+    pub payload: String,
+    pub signatures: Vec<EnvelopeSignature>,
+}
+
+/// DSSE's pre-authentication encoding of a payload.
+pub fn pae(payload_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload_type.len() + body.len() + 32);
+    out.extend_from_slice(b"DSSEv1 ");
+    out.extend_from_slice(payload_type.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload_type.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(body);
+    out
+}
+
+/// The keyid vouch writes for a signer: its key id in 8 lowercase hex digits.
+pub fn keyid(signer: &Signer) -> String {
+    format!("{:08x}", signer.key_id())
+}
+
+/// Signs `body` as `payload_type` with every signer.
+pub fn sign(payload_type: &str, body: &[u8], signers: &[&Signer]) -> Envelope {
+    let message = pae(payload_type, body);
+    Envelope {
+        payload_type: payload_type.to_owned(),
+        payload: BASE64.encode(body),
+        signatures: signers
+            .iter()
+            .map(|s| EnvelopeSignature {
+                keyid: keyid(s),
+                sig: BASE64.encode(s.signing_key().sign(&message).to_bytes()),
+            })
+            .collect(),
+    }
+}
+
+/// A parsed envelope: the payload bytes, the PAE they were signed as, and the
+/// signatures decoded.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    pub envelope: Envelope,
+    pub body: Vec<u8>,
+    pub pae: Vec<u8>,
+    pub signatures: Vec<(u32, Signature)>,
+}
+
+impl Envelope {
+    /// Parses an envelope and decodes its payload and signatures.
+    ///
+    /// # Errors
+    /// [`EnvelopeError`] saying what is malformed; nothing here checks who signed.
+    pub fn parse(bytes: &[u8]) -> Result<Opened, EnvelopeError> {
+        if bytes.len() > MAX_ENVELOPE_LEN {
+            return Err(EnvelopeError::TooLarge);
+        }
+        let envelope: Envelope =
+            serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json(e.to_string()))?;
+        envelope.open()
+    }
+
+    /// Decodes an envelope built in code.
+    ///
+    /// # Errors
+    /// As [`Envelope::parse`].
+    pub fn open(self) -> Result<Opened, EnvelopeError> {
+        let body = BASE64
+            .decode(&self.payload)
+            .map_err(|_| EnvelopeError::PayloadBase64)?;
+        if self.signatures.is_empty() {
+            return Err(EnvelopeError::NoSignatures);
+        }
+        if self.signatures.len() > MAX_SIGNATURES {
+            return Err(EnvelopeError::TooManySignatures);
+        }
+        let mut signatures = Vec::with_capacity(self.signatures.len());
+        for (i, s) in self.signatures.iter().enumerate() {
+            let ok = s.keyid.len() == 8
+                && s.keyid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            let id = ok
+                .then(|| u32::from_str_radix(&s.keyid, 16).ok())
+                .flatten()
+                .ok_or(EnvelopeError::BadKeyId(i))?;
+            if signatures.iter().any(|(k, _)| *k == id) {
+                return Err(EnvelopeError::DuplicateKey(s.keyid.clone()));
+            }
+            let sig = BASE64
+                .decode(&s.sig)
+                .ok()
+                .and_then(|b| Signature::from_slice(&b).ok())
+                .ok_or(EnvelopeError::BadSignatureEncoding(i))?;
+            signatures.push((id, sig));
+        }
+        let pae = pae(&self.payload_type, &body);
+        Ok(Opened {
+            envelope: self,
+            body,
+            pae,
+            signatures,
+        })
+    }
+
+    /// The envelope as vouch stores it: compact JSON, fields in a fixed order.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an envelope serializes")
+    }
+}
+
+impl Opened {
+    /// What makes two submissions the same envelope: the payload type, the payload
+    /// and the set of (keyid, signature) pairs, whatever their order or JSON spacing.
+    pub fn dedup_key(&self) -> Hash {
+        let mut sigs: Vec<(&str, &str)> = self
+            .envelope
+            .signatures
+            .iter()
+            .map(|s| (s.keyid.as_str(), s.sig.as_str()))
+            .collect();
+        sigs.sort_unstable();
+        let mut h = Sha256::new();
+        h.update(b"vouch envelope v1\n");
+        h.update(self.envelope.payload_type.as_bytes());
+        h.update(b"\n");
+        h.update(self.envelope.payload.as_bytes());
+        for (k, s) in sigs {
+            h.update(b"\n");
+            h.update(k.as_bytes());
+            h.update(b" ");
+            h.update(s.as_bytes());
+        }
+        h.finalize().into()
+    }
+
+    /// Verifies one signature with `key`.
+    pub fn verify_one(&self, at: usize, key: &VerifyingKey) -> bool {
+        key.verify_strict(&self.pae, &self.signatures[at].1).is_ok()
+    }
+}
+
+/// Verifies many (message, signature, key) triples at once; on failure, says which
+/// ones are bad by checking them one at a time.
+pub fn verify_all(items: &[(&[u8], Signature, VerifyingKey)]) -> Vec<bool> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let msgs: Vec<&[u8]> = items.iter().map(|i| i.0).collect();
+    let sigs: Vec<Signature> = items.iter().map(|i| i.1).collect();
+    let keys: Vec<VerifyingKey> = items.iter().map(|i| i.2).collect();
+    if items.len() > 1 && ed25519_dalek::verify_batch(&msgs, &sigs, &keys).is_ok() {
+        return vec![true; items.len()];
+    }
+    items
+        .iter()
+        .map(|(m, s, k)| k.verify_strict(m, s).is_ok())
+        .collect()
+}

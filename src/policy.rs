@@ -1,0 +1,177 @@
+//! Who may sign what (DESIGN §4 and §6), given the registry at a log position.
+//!
+//! | kind | who may sign |
+//! | --- | --- |
+//! | `audit`, `corrective_action`, `remediation` | an auditor |
+//! | `metric` | an auditor, or the supplier itself (self-reported) |
+//! | `rating`, `incentive` | a buyer |
+//! | `response` | the supplier the statement is about |
+//! | `retraction` | whoever signed the referenced entry, or governance |
+//!
+//! Every signer of an envelope must be allowed; registry changes need `threshold`
+//! distinct governance keys.
+
+use std::collections::BTreeSet;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::registry::{Participant, Registry};
+use crate::statement::{Kind, Role, Statement};
+
+/// How far in the future `issued_at` may be, for clock skew.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// Why a signed statement was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("key {0} is not registered")]
+    UnknownKey(String),
+    #[error("key {0} is revoked, or its participant removed, at this log position")]
+    KeyNotActive(String),
+    #[error("{participant} may not sign a {kind}: it needs the role {needs}")]
+    WrongRole {
+        participant: String,
+        kind: String,
+        needs: String,
+    },
+    #[error("{participant} may only sign about its own supplier ids, not {supplier}")]
+    NotOwnSupplier { participant: String, supplier: String },
+    #[error("referenced entry {0} does not exist")]
+    MissingRef(u64),
+    #[error("referenced entry {0} has another leaf hash")]
+    RefHashMismatch(u64),
+    #[error("referenced entry {index} is about {subject}, not this supplier")]
+    RefOtherSubject { index: u64, subject: String },
+    #[error("entry {0} can only be retracted by its signer or by governance")]
+    RetractionNotBySigner(u64),
+    #[error("issued_at {0} is in the future")]
+    FutureIssuedAt(String),
+    #[error("a registry change needs {need} governance signatures, it has {have}")]
+    NotEnoughGovernance { have: usize, need: u32 },
+    #[error("registry statements are submitted as registry changes, not attestations")]
+    WrongPayloadType,
+}
+
+/// What the log knows of an entry a statement references.
+#[derive(Clone, Debug)]
+pub struct RefTarget {
+    pub index: u64,
+    pub subject: String,
+    /// Participant ids of its signers.
+    pub signers: Vec<String>,
+}
+
+fn needs(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Audit | Kind::CorrectiveAction | Kind::Remediation => "auditor",
+        Kind::Metric => "auditor, or supplier of this id",
+        Kind::Rating | Kind::Incentive => "buyer",
+        Kind::Response => "supplier of this id",
+        Kind::Retraction => "signer of the referenced entry, or governance",
+    }
+}
+
+/// Whether `signer` may sign `statement` (all but the reference checks, which need the
+/// referenced entries: see [`check_refs`]).
+///
+/// # Errors
+/// [`PolicyError::WrongRole`] or [`PolicyError::NotOwnSupplier`].
+pub fn authorise(signer: &Participant, statement: &Statement) -> Result<(), PolicyError> {
+    let kind = statement.kind;
+    let supplier = &statement.supplier.id;
+    let wrong_role = || PolicyError::WrongRole {
+        participant: signer.id.clone(),
+        kind: kind.to_string(),
+        needs: needs(kind).to_owned(),
+    };
+    let own_supplier = || {
+        if signer.is_supplier(supplier) {
+            Ok(())
+        } else {
+            Err(PolicyError::NotOwnSupplier {
+                participant: signer.id.clone(),
+                supplier: supplier.to_string(),
+            })
+        }
+    };
+    match kind {
+        Kind::Audit | Kind::CorrectiveAction | Kind::Remediation => {
+            signer.has_role(Role::Auditor).then_some(()).ok_or_else(wrong_role)
+        }
+        Kind::Metric if signer.has_role(Role::Auditor) => Ok(()),
+        Kind::Metric | Kind::Response if signer.has_role(Role::Supplier) => own_supplier(),
+        Kind::Metric | Kind::Response => Err(wrong_role()),
+        Kind::Rating | Kind::Incentive => {
+            signer.has_role(Role::Buyer).then_some(()).ok_or_else(wrong_role)
+        }
+        // Checked against the referenced entries in `check_refs`.
+        Kind::Retraction => Ok(()),
+    }
+}
+
+/// Checks a statement's references against the entries they point at: each must be
+/// about the same supplier, and a retraction must come from their signer or governance.
+///
+/// # Errors
+/// The first reference that fails.
+pub fn check_refs(
+    signers: &[&Participant],
+    statement: &Statement,
+    targets: &[RefTarget],
+) -> Result<(), PolicyError> {
+    for t in targets {
+        if t.subject != statement.supplier.id.as_str() {
+            return Err(PolicyError::RefOtherSubject {
+                index: t.index,
+                subject: t.subject.clone(),
+            });
+        }
+        if statement.kind == Kind::Retraction {
+            let allowed = signers
+                .iter()
+                .all(|s| s.has_role(Role::Governance) || t.signers.contains(&s.id));
+            if !allowed {
+                return Err(PolicyError::RetractionNotBySigner(t.index));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an `issued_at` further in the future than the clock skew allows.
+///
+/// # Errors
+/// [`PolicyError::FutureIssuedAt`].
+pub fn check_issued_at(statement_issued_at: OffsetDateTime, raw: &str, now: OffsetDateTime) -> Result<(), PolicyError> {
+    if statement_issued_at > now + MAX_CLOCK_SKEW {
+        return Err(PolicyError::FutureIssuedAt(raw.to_owned()));
+    }
+    Ok(())
+}
+
+/// Checks that enough distinct governance keys signed a registry change.
+///
+/// # Errors
+/// [`PolicyError::NotEnoughGovernance`].
+pub fn check_governance(
+    registry: &Registry,
+    signer_keys: &[u32],
+    position: u64,
+) -> Result<(), PolicyError> {
+    let have: BTreeSet<u32> = signer_keys
+        .iter()
+        .copied()
+        .filter(|k| {
+            registry
+                .signer_at(*k, position)
+                .is_some_and(|(p, _)| p.has_role(Role::Governance))
+        })
+        .collect();
+    if have.len() < registry.threshold as usize {
+        return Err(PolicyError::NotEnoughGovernance {
+            have: have.len(),
+            need: registry.threshold,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,351 @@
+//! The registry: who may sign, derived from the log's registry entries.
+//!
+//! Positions: the entry at index `p` is judged by the registry as it stood after every
+//! registry entry before `p`. A key added by the registry entry at index `a` signs
+//! validly for entries after `a`; a key revoked by the entry at index `r` signs nothing
+//! after `r`; its earlier entries stay valid, except those from `compromised_since`
+//! on, which are reported as suspect. A removed participant's keys sign nothing after
+//! the removal.
+//!
+//! The state is small (one record per participant and key) and is persisted after
+//! every batch that changes it, so that reopening the log replays nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::statement::{
+    parse_utc, Accreditation, ParticipantSpec, RegistryStatement, Role, Since, SupplierId,
+};
+use crate::note::Verifier;
+
+/// Why a registry change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("the genesis statement can only be the log's first entry")]
+    GenesisNotFirst,
+    #[error("the log's first entry must be a genesis statement")]
+    NoGenesis,
+    #[error("participant {0} is already registered")]
+    AlreadyRegistered(String),
+    #[error("participant {0} is not registered")]
+    UnknownParticipant(String),
+    #[error("participant {0} was removed")]
+    Removed(String),
+    #[error("key id {0} is already registered (key ids must be unique)")]
+    DuplicateKeyId(String),
+    #[error("key {0} is a weak Ed25519 key")]
+    WeakKey(String),
+    #[error("participant {participant} has no key {key_id}")]
+    UnknownKey { participant: String, key_id: String },
+    #[error("key {0} is already revoked")]
+    AlreadyRevoked(String),
+    #[error("compromised_since must be before the revocation")]
+    CompromisedSinceLater,
+    #[error("the change would leave {left} governance keys, fewer than the {threshold} a change needs")]
+    BelowThreshold { left: usize, threshold: u32 },
+    #[error("invalid registry statement: {0}")]
+    Invalid(String),
+}
+
+/// A key of a participant, with when it was valid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The C2SP verifier key string.
+    pub key: String,
+    /// The key id, 8 lowercase hex digits (an envelope signature's `keyid`).
+    pub key_id: String,
+    pub added_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compromised_since: Option<Since>,
+}
+
+/// A registered participant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supplier_ids: Vec<SupplierId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accreditation: Option<Accreditation>,
+    pub registered_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed_at: Option<u64>,
+    pub keys: Vec<KeyRecord>,
+}
+
+impl Participant {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// Whether the participant may sign as supplier `id`.
+    pub fn is_supplier(&self, id: &SupplierId) -> bool {
+        self.has_role(Role::Supplier) && self.supplier_ids.contains(id)
+    }
+
+    fn active_at(&self, position: u64) -> bool {
+        self.registered_at < position && self.removed_at.is_none_or(|r| position <= r)
+    }
+}
+
+/// How a key stands for an entry at some position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// Registered, not revoked, not suspect.
+    Valid,
+    /// Valid at the time, but the key was later revoked as compromised from a point
+    /// before this entry.
+    Suspect,
+    /// Not a registered key of an active participant at that position.
+    NotAuthorised,
+}
+
+/// The registry state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registry {
+    /// Governance signatures a registry change needs.
+    pub threshold: u32,
+    pub participants: BTreeMap<String, Participant>,
+    /// Key id → (participant id, key), rebuilt from `participants`.
+    #[serde(skip)]
+    keys: HashMap<u32, (String, VerifyingKey)>,
+}
+
+fn parse_key(key: &str) -> Result<(u32, VerifyingKey), RegistryError> {
+    let v = Verifier::parse(key).map_err(|e| RegistryError::Invalid(e.to_string()))?;
+    if v.key().is_weak() {
+        return Err(RegistryError::WeakKey(key.to_owned()));
+    }
+    Ok((v.key_id(), *v.key()))
+}
+
+impl Registry {
+    /// The registry that a genesis statement at index 0 creates.
+    ///
+    /// # Errors
+    /// When the statement is not a genesis statement or is inconsistent.
+    pub fn genesis(stmt: &RegistryStatement) -> Result<Self, RegistryError> {
+        let RegistryStatement::Genesis {
+            threshold,
+            participants,
+            ..
+        } = stmt
+        else {
+            return Err(RegistryError::NoGenesis);
+        };
+        let mut r = Registry {
+            threshold: *threshold,
+            ..Registry::default()
+        };
+        for p in participants {
+            r.register(p, 0, true)?;
+        }
+        r.check_threshold()?;
+        Ok(r)
+    }
+
+    /// Rebuilds the key index after deserialising.
+    pub fn reindex(&mut self) {
+        self.keys.clear();
+        for p in self.participants.values() {
+            for k in &p.keys {
+                if let Ok((id, key)) = parse_key(&k.key) {
+                    self.keys.insert(id, (p.id.clone(), key));
+                }
+            }
+        }
+    }
+
+    fn register(&mut self, p: &ParticipantSpec, index: u64, genesis: bool) -> Result<(), RegistryError> {
+        if self.participants.contains_key(&p.id) {
+            return Err(RegistryError::AlreadyRegistered(p.id.clone()));
+        }
+        let mut keys = Vec::new();
+        for k in &p.keys {
+            keys.push(self.new_key(&p.id, k, index)?);
+        }
+        self.participants.insert(
+            p.id.clone(),
+            Participant {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                roles: p.roles.clone(),
+                supplier_ids: p.supplier_ids.clone(),
+                accreditation: p.accreditation.clone(),
+                // Genesis participants act from the genesis entry on.
+                registered_at: if genesis { 0 } else { index },
+                removed_at: None,
+                keys,
+            },
+        );
+        Ok(())
+    }
+
+    fn new_key(&mut self, participant: &str, key: &str, index: u64) -> Result<KeyRecord, RegistryError> {
+        let (id, vk) = parse_key(key)?;
+        let hex = format!("{id:08x}");
+        if self.keys.contains_key(&id) {
+            return Err(RegistryError::DuplicateKeyId(hex));
+        }
+        self.keys.insert(id, (participant.to_owned(), vk));
+        Ok(KeyRecord {
+            key: key.to_owned(),
+            key_id: hex,
+            added_at: index,
+            revoked_at: None,
+            compromised_since: None,
+        })
+    }
+
+    fn live_governance_keys(&self) -> usize {
+        self.participants
+            .values()
+            .filter(|p| p.has_role(Role::Governance) && p.removed_at.is_none())
+            .flat_map(|p| &p.keys)
+            .filter(|k| k.revoked_at.is_none())
+            .count()
+    }
+
+    fn check_threshold(&self) -> Result<(), RegistryError> {
+        let left = self.live_governance_keys();
+        if left < self.threshold as usize {
+            return Err(RegistryError::BelowThreshold {
+                left,
+                threshold: self.threshold,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies a registry change made by the entry at `index`, all or nothing.
+    ///
+    /// # Errors
+    /// When the change does not fit the current state.
+    pub fn apply(&mut self, stmt: &RegistryStatement, index: u64) -> Result<(), RegistryError> {
+        let mut next = self.clone();
+        next.apply_in_place(stmt, index)?;
+        next.check_threshold()?;
+        *self = next;
+        Ok(())
+    }
+
+    fn live_participant(&mut self, id: &str) -> Result<&mut Participant, RegistryError> {
+        let p = self
+            .participants
+            .get_mut(id)
+            .ok_or_else(|| RegistryError::UnknownParticipant(id.to_owned()))?;
+        if p.removed_at.is_some() {
+            return Err(RegistryError::Removed(id.to_owned()));
+        }
+        Ok(p)
+    }
+
+    fn apply_in_place(&mut self, stmt: &RegistryStatement, index: u64) -> Result<(), RegistryError> {
+        match stmt {
+            RegistryStatement::Genesis { .. } => Err(RegistryError::GenesisNotFirst),
+            RegistryStatement::Register { participant, .. } => self.register(participant, index, false),
+            RegistryStatement::AddKey { participant, key, .. } => {
+                self.live_participant(participant)?;
+                let record = self.new_key(participant, key, index)?;
+                self.live_participant(participant)?.keys.push(record);
+                Ok(())
+            }
+            RegistryStatement::RevokeKey {
+                participant,
+                key_id,
+                compromised_since,
+                ..
+            } => {
+                if let Some(Since::Index(i)) = compromised_since {
+                    if *i >= index {
+                        return Err(RegistryError::CompromisedSinceLater);
+                    }
+                }
+                let p = self.live_participant(participant)?;
+                let k = p
+                    .keys
+                    .iter_mut()
+                    .find(|k| k.key_id == *key_id)
+                    .ok_or_else(|| RegistryError::UnknownKey {
+                        participant: participant.clone(),
+                        key_id: key_id.clone(),
+                    })?;
+                if k.revoked_at.is_some() {
+                    return Err(RegistryError::AlreadyRevoked(key_id.clone()));
+                }
+                k.revoked_at = Some(index);
+                k.compromised_since = compromised_since.clone();
+                Ok(())
+            }
+            RegistryStatement::Remove { participant, .. } => {
+                self.live_participant(participant)?.removed_at = Some(index);
+                Ok(())
+            }
+        }
+    }
+
+    /// The participant and public key behind a key id, whatever their state.
+    pub fn key(&self, key_id: u32) -> Option<(&Participant, &KeyRecord, &VerifyingKey)> {
+        let (pid, vk) = self.keys.get(&key_id)?;
+        let p = self.participants.get(pid)?;
+        let hex = format!("{key_id:08x}");
+        let k = p.keys.iter().find(|k| k.key_id == hex)?;
+        Some((p, k, vk))
+    }
+
+    /// The participant whose key `key_id` may sign the entry at `position`, if any.
+    pub fn signer_at(&self, key_id: u32, position: u64) -> Option<(&Participant, &VerifyingKey)> {
+        let (p, k, vk) = self.key(key_id)?;
+        let key_live = k.added_at < position || (k.added_at == 0 && position == 0);
+        let not_revoked = k.revoked_at.is_none_or(|r| position <= r);
+        let participant_live = p.active_at(position) || (p.registered_at == 0 && position == 0);
+        (key_live && not_revoked && participant_live).then_some((p, vk))
+    }
+
+    /// How key `key_id` stands for the entry at `position`, logged at `logged_at`.
+    pub fn key_status(&self, key_id: u32, position: u64, logged_at: &str) -> KeyStatus {
+        if self.signer_at(key_id, position).is_none() {
+            return KeyStatus::NotAuthorised;
+        }
+        let Some((_, k, _)) = self.key(key_id) else {
+            return KeyStatus::NotAuthorised;
+        };
+        let suspect = match &k.compromised_since {
+            None => false,
+            Some(Since::Index(i)) => position >= *i,
+            Some(Since::Time(t)) => {
+                let since = parse_utc("compromised_since", t).ok();
+                let at: Option<OffsetDateTime> = parse_utc("logged_at", logged_at).ok();
+                matches!((since, at), (Some(s), Some(a)) if a >= s)
+            }
+        };
+        if suspect {
+            KeyStatus::Suspect
+        } else {
+            KeyStatus::Valid
+        }
+    }
+
+    /// Serialises the state for the store.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("the registry serializes")
+    }
+
+    /// Reads a stored state.
+    ///
+    /// # Errors
+    /// When the bytes are not a registry state.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, RegistryError> {
+        let mut r: Registry =
+            serde_json::from_slice(bytes).map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        r.reindex();
+        Ok(r)
+    }
+}

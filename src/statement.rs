@@ -1,0 +1,723 @@
+//! Statements: what auditors, buyers and suppliers sign about a supplier (DESIGN §4),
+//! and registry statements: who may sign (DESIGN §4, "Registry statements").
+//!
+//! A statement is JSON with unknown fields rejected:
+//!
+//! ```json
+//! {"kind": "audit", "supplier": {"id": "VN2019303BQ3FZP", "name": "Example Garment JSC",
+//!  "country": "VN"}, "topic": "working_hours", "issued_at": "2026-07-14T09:30:00Z",
+//!  "result": {"status": "partially_conformant", "score": 78}}
+//! ```
+//!
+//! [`Statement::parse`] and [`RegistryStatement::parse`] check the JSON and every rule
+//! a single statement can be checked against (formats, ranges, sizes); who may sign it
+//! is [`crate::policy`]'s business.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+/// DSSE payload type of attestation statements.
+pub const STATEMENT_TYPE: &str = "application/vnd.vouch.statement+json";
+/// DSSE payload type of registry statements.
+pub const REGISTRY_TYPE: &str = "application/vnd.vouch.registry+json";
+/// The largest statement payload: base64 in an envelope inside an entry, it must fit
+/// the 65,535 bytes of an entry bundle (DESIGN §5).
+pub const MAX_STATEMENT_LEN: usize = 40 * 1024;
+
+const MAX_NAME: usize = 200;
+const MAX_TEXT: usize = 2000;
+const MAX_URI: usize = 1000;
+const MAX_LIST: usize = 100;
+const MAX_EVIDENCE: usize = 20;
+const MAX_REFS: usize = 20;
+const MAX_IDENTIFIERS: usize = 10;
+const MAX_KEYS: usize = 10;
+
+/// Why a statement was refused: the field and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StatementError {
+    #[error("statement is {0} bytes; the limit is {MAX_STATEMENT_LEN}")]
+    TooLarge(usize),
+    #[error("statement is not valid JSON for its schema: {0}")]
+    Json(String),
+    #[error("`{field}`: {problem}")]
+    Invalid { field: String, problem: String },
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> StatementError {
+    StatementError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+/// What a statement is (DESIGN §4, "Kinds").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Audit,
+    Metric,
+    CorrectiveAction,
+    Remediation,
+    Rating,
+    Incentive,
+    Response,
+    Retraction,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Audit,
+        Kind::Metric,
+        Kind::CorrectiveAction,
+        Kind::Remediation,
+        Kind::Rating,
+        Kind::Incentive,
+        Kind::Response,
+        Kind::Retraction,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Audit => "audit",
+            Kind::Metric => "metric",
+            Kind::CorrectiveAction => "corrective_action",
+            Kind::Remediation => "remediation",
+            Kind::Rating => "rating",
+            Kind::Incentive => "incentive",
+            Kind::Response => "response",
+            Kind::Retraction => "retraction",
+        }
+    }
+
+    /// Kinds that answer or act on earlier entries and so must reference them.
+    pub fn needs_refs(self) -> bool {
+        matches!(
+            self,
+            Kind::CorrectiveAction | Kind::Remediation | Kind::Response | Kind::Retraction
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The sector's improvement areas (DESIGN §4, "Topics").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Wages,
+    WorkingHours,
+    HealthSafety,
+    FreedomOfAssociation,
+    WorkerDialogue,
+    ChildForcedLabour,
+    Grievance,
+    Energy,
+    Ghg,
+    Water,
+    Wastewater,
+    Chemicals,
+    Waste,
+    ManagementSystems,
+    Other,
+}
+
+/// An Open Supply Hub OS ID: two letters, seven digits, six letters or digits
+/// (`VN2019303BQ3FZP`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schemars(transparent)]
+pub struct SupplierId(
+    #[schemars(regex(pattern = r"^[A-Z]{2}[0-9]{7}[A-Z0-9]{6}$"))] String,
+);
+
+impl SupplierId {
+    /// # Errors
+    /// When `s` is not of the OS ID form.
+    pub fn new(s: &str) -> Result<Self, StatementError> {
+        let b = s.as_bytes();
+        let ok = b.len() == 15
+            && b[..2].iter().all(u8::is_ascii_uppercase)
+            && b[2..9].iter().all(u8::is_ascii_digit)
+            && b[9..]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if ok {
+            Ok(SupplierId(s.to_owned()))
+        } else {
+            Err(invalid(
+                "supplier.id",
+                format!("{s:?} is not an Open Supply Hub OS ID (two letters, seven digits, six letters or digits)"),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SupplierId {
+    type Error = StatementError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        SupplierId::new(&s)
+    }
+}
+
+impl From<SupplierId> for String {
+    fn from(id: SupplierId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for SupplierId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Supplier {
+    pub id: SupplierId,
+    pub name: String,
+    /// ISO 3166-1 alpha-2 code.
+    pub country: String,
+    /// Other identifiers, e.g. `{"vn_tax_code": "0100101308"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identifiers: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Framework {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// A span of dates, `from` and `to` inclusive (`YYYY-MM-DD`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Conformant,
+    PartiallyConformant,
+    NonConformant,
+    Open,
+    InProgress,
+    Completed,
+    Verified,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub name: String,
+    pub value: f64,
+    pub unit: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// 0 to 100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Minor,
+    Major,
+    Critical,
+    ZeroTolerance,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Finding {
+    pub code: String,
+    pub severity: Severity,
+    pub text: String,
+}
+
+/// A document kept off the log, referenced by URI and SHA-256 (hex).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub uri: String,
+    pub sha256: String,
+}
+
+/// A reference to an earlier entry of the log: its index and leaf hash (base64).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryRef {
+    pub index: u64,
+    pub leaf_hash: String,
+}
+
+/// An attestation statement (DESIGN §4). Build one with [`Statement::parse`] or check
+/// one built in code with [`Statement::validate`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    pub kind: Kind,
+    pub supplier: Supplier,
+    pub topic: Topic,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<Framework>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    /// RFC 3339, UTC (`Z`).
+    pub issued_at: String,
+    /// A date (`YYYY-MM-DD`) or an RFC 3339 UTC time after `issued_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Outcome>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<EntryRef>,
+}
+
+/// Parses an RFC 3339 time that must be in UTC, written with `Z`.
+///
+/// # Errors
+/// Names `field` and says what is wrong.
+pub fn parse_utc(field: &str, s: &str) -> Result<OffsetDateTime, StatementError> {
+    let t = OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|_| invalid(field, format!("{s:?} is not an RFC 3339 time")))?;
+    if !s.ends_with('Z') {
+        return Err(invalid(field, format!("{s:?} must be in UTC, written with Z")));
+    }
+    Ok(t)
+}
+
+fn parse_date(field: &str, s: &str) -> Result<Date, StatementError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s, &format).map_err(|_| invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
+}
+
+/// The end of `valid_until`: the end of the day for a date, else the time itself.
+fn parse_until(s: &str) -> Result<OffsetDateTime, StatementError> {
+    if s.len() == 10 {
+        let d = parse_date("valid_until", s)?;
+        Ok(d.next_day().unwrap_or(d).midnight().assume_utc())
+    } else {
+        parse_utc("valid_until", s)
+    }
+}
+
+fn text(field: &str, s: &str, max: usize, required: bool) -> Result<(), StatementError> {
+    if required && s.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    if s.chars().count() > max {
+        return Err(invalid(field, format!("longer than {max} characters")));
+    }
+    if s.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(invalid(field, "holds control characters"));
+    }
+    Ok(())
+}
+
+fn list<T>(field: &str, l: &[T], max: usize) -> Result<(), StatementError> {
+    if l.len() > max {
+        return Err(invalid(field, format!("more than {max} items")));
+    }
+    Ok(())
+}
+
+fn finite(field: &str, v: f64) -> Result<(), StatementError> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(field, "must be a finite number"))
+    }
+}
+
+/// Whether `code` is an ISO 3166-1 alpha-2 country code.
+pub fn is_country(code: &str) -> bool {
+    const CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+    code.len() == 2 && CODES.split(' ').any(|c| c == code)
+}
+
+impl Statement {
+    /// Parses and validates a statement payload.
+    ///
+    /// # Errors
+    /// [`StatementError`] naming the first problem found.
+    pub fn parse(bytes: &[u8]) -> Result<Self, StatementError> {
+        if bytes.len() > MAX_STATEMENT_LEN {
+            return Err(StatementError::TooLarge(bytes.len()));
+        }
+        let s: Statement =
+            serde_json::from_slice(bytes).map_err(|e| StatementError::Json(e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks every rule of DESIGN §4 that the statement alone can be checked against.
+    ///
+    /// # Errors
+    /// [`StatementError::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<(), StatementError> {
+        let sup = &self.supplier;
+        text("supplier.name", &sup.name, MAX_NAME, true)?;
+        if !is_country(&sup.country) {
+            return Err(invalid(
+                "supplier.country",
+                format!("{:?} is not an ISO 3166-1 alpha-2 code", sup.country),
+            ));
+        }
+        if sup.identifiers.len() > MAX_IDENTIFIERS {
+            return Err(invalid("supplier.identifiers", format!("more than {MAX_IDENTIFIERS} items")));
+        }
+        for (k, v) in &sup.identifiers {
+            text("supplier.identifiers", k, 64, true)?;
+            text(&format!("supplier.identifiers.{k}"), v, MAX_NAME, true)?;
+        }
+        if let Some(f) = &self.framework {
+            text("framework.name", &f.name, MAX_NAME, true)?;
+            if let Some(v) = &f.version {
+                text("framework.version", v, 64, true)?;
+            }
+        }
+        if let Some(p) = &self.period {
+            let from = parse_date("period.from", &p.from)?;
+            let to = parse_date("period.to", &p.to)?;
+            if from > to {
+                return Err(invalid("period", "`from` is after `to`"));
+            }
+        }
+        let issued = parse_utc("issued_at", &self.issued_at)?;
+        if let Some(until) = &self.valid_until {
+            if parse_until(until)? <= issued {
+                return Err(invalid("valid_until", "must be after issued_at"));
+            }
+        }
+        if let Some(r) = &self.result {
+            if let Some(score) = r.score {
+                finite("result.score", score)?;
+                if !(0.0..=100.0).contains(&score) {
+                    return Err(invalid("result.score", "must be from 0 to 100"));
+                }
+            }
+            if let Some(g) = &r.grade {
+                text("result.grade", g, 16, true)?;
+            }
+            list("result.metrics", &r.metrics, MAX_LIST)?;
+            for (i, m) in r.metrics.iter().enumerate() {
+                text(&format!("result.metrics[{i}].name"), &m.name, MAX_NAME, true)?;
+                finite(&format!("result.metrics[{i}].value"), m.value)?;
+                text(&format!("result.metrics[{i}].unit"), &m.unit, 32, true)?;
+            }
+        }
+        list("findings", &self.findings, MAX_LIST)?;
+        for (i, f) in self.findings.iter().enumerate() {
+            text(&format!("findings[{i}].code"), &f.code, 64, true)?;
+            text(&format!("findings[{i}].text"), &f.text, MAX_TEXT, true)?;
+        }
+        list("evidence", &self.evidence, MAX_EVIDENCE)?;
+        for (i, e) in self.evidence.iter().enumerate() {
+            text(&format!("evidence[{i}].uri"), &e.uri, MAX_URI, true)?;
+            let hex_ok = e.sha256.len() == 64
+                && e.sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if !hex_ok {
+                return Err(invalid(
+                    format!("evidence[{i}].sha256"),
+                    "must be 64 lowercase hex digits",
+                ));
+            }
+        }
+        list("refs", &self.refs, MAX_REFS)?;
+        for (i, r) in self.refs.iter().enumerate() {
+            crate::entry::decode_hash(&r.leaf_hash)
+                .map_err(|_| invalid(format!("refs[{i}].leaf_hash"), "must be base64 of 32 bytes"))?;
+        }
+        if self.kind.needs_refs() && self.refs.is_empty() {
+            return Err(invalid("refs", format!("a {} must reference the entries it is about", self.kind)));
+        }
+        match self.kind {
+            Kind::Audit if self.result.as_ref().and_then(|r| r.status).is_none() => {
+                Err(invalid("result.status", "an audit states its result"))
+            }
+            Kind::Metric if self.result.as_ref().is_none_or(|r| r.metrics.is_empty()) => {
+                Err(invalid("result.metrics", "a metric statement carries at least one metric"))
+            }
+            Kind::Rating
+                if self
+                    .result
+                    .as_ref()
+                    .is_none_or(|r| r.score.is_none() && r.grade.is_none()) =>
+            {
+                Err(invalid("result", "a rating gives a score or a grade"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The time the statement was issued.
+    pub fn issued_at(&self) -> OffsetDateTime {
+        parse_utc("issued_at", &self.issued_at).expect("validated at construction")
+    }
+
+    /// When the statement stops being current, if it says.
+    pub fn valid_until(&self) -> Option<OffsetDateTime> {
+        self.valid_until.as_deref().and_then(|u| parse_until(u).ok())
+    }
+}
+
+/// A participant's role (DESIGN §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Auditor,
+    Buyer,
+    Supplier,
+    Ngo,
+    Governance,
+}
+
+/// How an auditor is accredited, e.g. `{"body": "APSCA", "reference": "21700123"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Accreditation {
+    pub body: String,
+    pub reference: String,
+}
+
+/// A participant as registered: id (lowercase letters, digits, `.`, `-`, `_`), name,
+/// roles, supplier ids (for the supplier role), verifier keys, accreditation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipantSpec {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supplier_ids: Vec<SupplierId>,
+    /// C2SP verifier key strings.
+    pub keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accreditation: Option<Accreditation>,
+}
+
+/// From where a revoked key's entries are suspect: a log index or a time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Since {
+    Index(u64),
+    Time(String),
+}
+
+/// A change to who may sign (DESIGN §4, "Registry statements").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RegistryStatement {
+    /// The log's first entry: the governance participants and how many governance
+    /// signatures a registry change needs.
+    Genesis {
+        threshold: u32,
+        participants: Vec<ParticipantSpec>,
+        issued_at: String,
+    },
+    Register {
+        participant: ParticipantSpec,
+        issued_at: String,
+    },
+    AddKey {
+        participant: String,
+        key: String,
+        issued_at: String,
+    },
+    RevokeKey {
+        participant: String,
+        /// The key id (8 hex digits) of the key to revoke.
+        key_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compromised_since: Option<Since>,
+        issued_at: String,
+    },
+    Remove {
+        participant: String,
+        issued_at: String,
+    },
+}
+
+/// Whether `id` is a participant id: 2 to 64 of lowercase letters, digits, `.-_`,
+/// starting with a letter or digit.
+pub fn is_participant_id(id: &str) -> bool {
+    (2..=64).contains(&id.len())
+        && id.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+fn check_participant_id(field: &str, id: &str) -> Result<(), StatementError> {
+    if is_participant_id(id) {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("{id:?} is not a participant id (2-64 of a-z 0-9 . - _)")))
+    }
+}
+
+fn check_spec(field: &str, p: &ParticipantSpec) -> Result<(), StatementError> {
+    check_participant_id(&format!("{field}.id"), &p.id)?;
+    text(&format!("{field}.name"), &p.name, MAX_NAME, true)?;
+    if p.roles.is_empty() {
+        return Err(invalid(format!("{field}.roles"), "at least one role"));
+    }
+    if p.roles.contains(&Role::Supplier) != !p.supplier_ids.is_empty() {
+        return Err(invalid(
+            format!("{field}.supplier_ids"),
+            "a participant with the supplier role names its supplier ids, and only it",
+        ));
+    }
+    list(&format!("{field}.supplier_ids"), &p.supplier_ids, MAX_LIST)?;
+    if p.keys.is_empty() {
+        return Err(invalid(format!("{field}.keys"), "at least one key"));
+    }
+    list(&format!("{field}.keys"), &p.keys, MAX_KEYS)?;
+    for (i, k) in p.keys.iter().enumerate() {
+        crate::note::Verifier::parse(k)
+            .map_err(|e| invalid(format!("{field}.keys[{i}]"), e.to_string()))?;
+    }
+    if let Some(a) = &p.accreditation {
+        text(&format!("{field}.accreditation.body"), &a.body, MAX_NAME, true)?;
+        text(&format!("{field}.accreditation.reference"), &a.reference, MAX_NAME, true)?;
+    }
+    Ok(())
+}
+
+impl RegistryStatement {
+    /// Parses and validates a registry statement payload.
+    ///
+    /// # Errors
+    /// [`StatementError`] naming the first problem found.
+    pub fn parse(bytes: &[u8]) -> Result<Self, StatementError> {
+        if bytes.len() > MAX_STATEMENT_LEN {
+            return Err(StatementError::TooLarge(bytes.len()));
+        }
+        let s: RegistryStatement =
+            serde_json::from_slice(bytes).map_err(|e| StatementError::Json(e.to_string()))?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// # Errors
+    /// [`StatementError::Invalid`] naming the field.
+    pub fn validate(&self) -> Result<(), StatementError> {
+        parse_utc("issued_at", self.issued_at())?;
+        match self {
+            RegistryStatement::Genesis {
+                threshold,
+                participants,
+                ..
+            } => {
+                list("participants", participants, MAX_LIST)?;
+                for (i, p) in participants.iter().enumerate() {
+                    check_spec(&format!("participants[{i}]"), p)?;
+                }
+                let governance_keys: usize = participants
+                    .iter()
+                    .filter(|p| p.roles.contains(&Role::Governance))
+                    .map(|p| p.keys.len())
+                    .sum();
+                if *threshold == 0 || *threshold as usize > governance_keys {
+                    return Err(invalid(
+                        "threshold",
+                        format!("must be from 1 to the {governance_keys} governance keys"),
+                    ));
+                }
+                Ok(())
+            }
+            RegistryStatement::Register { participant, .. } => check_spec("participant", participant),
+            RegistryStatement::AddKey { participant, key, .. } => {
+                check_participant_id("participant", participant)?;
+                crate::note::Verifier::parse(key).map_err(|e| invalid("key", e.to_string()))?;
+                Ok(())
+            }
+            RegistryStatement::RevokeKey {
+                participant,
+                key_id,
+                compromised_since,
+                ..
+            } => {
+                check_participant_id("participant", participant)?;
+                let ok = key_id.len() == 8 && key_id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                if !ok {
+                    return Err(invalid("key_id", "must be 8 lowercase hex digits"));
+                }
+                if let Some(Since::Time(t)) = compromised_since {
+                    parse_utc("compromised_since", t)?;
+                }
+                Ok(())
+            }
+            RegistryStatement::Remove { participant, .. } => {
+                check_participant_id("participant", participant)
+            }
+        }
+    }
+
+    pub fn issued_at(&self) -> &str {
+        match self {
+            RegistryStatement::Genesis { issued_at, .. }
+            | RegistryStatement::Register { issued_at, .. }
+            | RegistryStatement::AddKey { issued_at, .. }
+            | RegistryStatement::RevokeKey { issued_at, .. }
+            | RegistryStatement::Remove { issued_at, .. } => issued_at,
+        }
+    }
+
+    /// The entry's subject: the participant the change is about (`genesis` for the
+    /// genesis statement).
+    pub fn subject(&self) -> &str {
+        match self {
+            RegistryStatement::Genesis { .. } => "genesis",
+            RegistryStatement::Register { participant, .. } => &participant.id,
+            RegistryStatement::AddKey { participant, .. }
+            | RegistryStatement::RevokeKey { participant, .. }
+            | RegistryStatement::Remove { participant, .. } => participant,
+        }
+    }
+}
+
+/// The JSON Schemas of both statement kinds, as published under `docs/schema/`.
+pub fn schemas() -> [(&'static str, String); 2] {
+    let pretty = |s: schemars::schema::RootSchema| {
+        serde_json::to_string_pretty(&s).expect("schemas serialize") + "\n"
+    };
+    [
+        ("statement.schema.json", pretty(schemars::schema_for!(Statement))),
+        ("registry.schema.json", pretty(schemars::schema_for!(RegistryStatement))),
+    ]
+}
