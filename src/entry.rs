@@ -65,7 +65,8 @@ impl Entry {
     /// # Errors
     /// When the bytes are not a version 1 entry.
     pub fn parse(bytes: &[u8]) -> Result<Self, EntryError> {
-        let e: Entry = serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
+        let e: Entry =
+            serde_json::from_slice(bytes).map_err(|e| EntryError::Json(e.to_string()))?;
         if e.v != 1 {
             return Err(EntryError::Version(e.v));
         }

@@ -143,7 +143,9 @@ impl Envelope {
         let mut signatures = Vec::with_capacity(self.signatures.len());
         for (i, s) in self.signatures.iter().enumerate() {
             let ok = s.keyid.len() == 8
-                && s.keyid.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                && s.keyid
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
             let id = ok
                 .then(|| u32::from_str_radix(&s.keyid, 16).ok())
                 .flatten()
@@ -165,6 +167,30 @@ impl Envelope {
             pae,
             signatures,
         })
+    }
+
+    /// Checks that `key` made one of the signatures, whatever the `keyid`s say (DSSE
+    /// keyids are hints), and returns the payload.
+    ///
+    /// # Errors
+    /// A malformed payload, or no signature by `key`.
+    pub fn verify_with(&self, key: &VerifyingKey) -> Result<Vec<u8>, EnvelopeError> {
+        let body = BASE64
+            .decode(&self.payload)
+            .map_err(|_| EnvelopeError::PayloadBase64)?;
+        let message = pae(&self.payload_type, &body);
+        let signed = self.signatures.iter().any(|s| {
+            BASE64
+                .decode(&s.sig)
+                .ok()
+                .and_then(|b| Signature::from_slice(&b).ok())
+                .is_some_and(|sig| key.verify_strict(&message, &sig).is_ok())
+        });
+        if signed {
+            Ok(body)
+        } else {
+            Err(EnvelopeError::BadSignature(hex::encode(key.as_bytes())))
+        }
     }
 
     /// The envelope as vouch stores it: compact JSON, fields in a fixed order.

@@ -12,14 +12,14 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod entry;
+pub mod envelope;
 pub mod keyfile;
 pub mod log;
 pub mod merkle;
 pub mod note;
-pub mod store;
-pub mod tiles;
-pub mod entry;
-pub mod envelope;
 pub mod policy;
 pub mod registry;
 pub mod statement;
+pub mod store;
+pub mod tiles;

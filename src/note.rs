@@ -119,11 +119,9 @@ pub fn key_id(name: &KeyName, key: &VerifyingKey) -> u32 {
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
 }
 
+/// Eight hex digits; Go's sumdb/note accepts either case, and so does vouch.
 fn parse_key_id(hex_id: &str) -> Option<u32> {
-    let ok = hex_id.len() == 8
-        && hex_id
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let ok = hex_id.len() == 8 && hex_id.bytes().all(|b| b.is_ascii_hexdigit());
     ok.then(|| u32::from_str_radix(hex_id, 16).ok()).flatten()
 }
 
@@ -255,9 +253,8 @@ impl Signer {
             ));
         };
         let name = KeyName::new(name)?;
-        let stated = parse_key_id(id).ok_or(NoteError::MalformedSignerKey(
-            "key id is not 8 hex digits",
-        ))?;
+        let stated =
+            parse_key_id(id).ok_or(NoteError::MalformedSignerKey("key id is not 8 hex digits"))?;
         let seed = decode_key_bytes(key).ok_or(NoteError::MalformedSignerKey(
             "key is not base64 of 0x01 and 32 bytes",
         ))?;

@@ -35,7 +35,10 @@ pub enum PolicyError {
         needs: String,
     },
     #[error("{participant} may only sign about its own supplier ids, not {supplier}")]
-    NotOwnSupplier { participant: String, supplier: String },
+    NotOwnSupplier {
+        participant: String,
+        supplier: String,
+    },
     #[error("referenced entry {0} does not exist")]
     MissingRef(u64),
     #[error("referenced entry {0} has another leaf hash")]
@@ -95,15 +98,17 @@ pub fn authorise(signer: &Participant, statement: &Statement) -> Result<(), Poli
         }
     };
     match kind {
-        Kind::Audit | Kind::CorrectiveAction | Kind::Remediation => {
-            signer.has_role(Role::Auditor).then_some(()).ok_or_else(wrong_role)
-        }
+        Kind::Audit | Kind::CorrectiveAction | Kind::Remediation => signer
+            .has_role(Role::Auditor)
+            .then_some(())
+            .ok_or_else(wrong_role),
         Kind::Metric if signer.has_role(Role::Auditor) => Ok(()),
         Kind::Metric | Kind::Response if signer.has_role(Role::Supplier) => own_supplier(),
         Kind::Metric | Kind::Response => Err(wrong_role()),
-        Kind::Rating | Kind::Incentive => {
-            signer.has_role(Role::Buyer).then_some(()).ok_or_else(wrong_role)
-        }
+        Kind::Rating | Kind::Incentive => signer
+            .has_role(Role::Buyer)
+            .then_some(())
+            .ok_or_else(wrong_role),
         // Checked against the referenced entries in `check_refs`.
         Kind::Retraction => Ok(()),
     }
@@ -142,7 +147,11 @@ pub fn check_refs(
 ///
 /// # Errors
 /// [`PolicyError::FutureIssuedAt`].
-pub fn check_issued_at(statement_issued_at: OffsetDateTime, raw: &str, now: OffsetDateTime) -> Result<(), PolicyError> {
+pub fn check_issued_at(
+    statement_issued_at: OffsetDateTime,
+    raw: &str,
+    now: OffsetDateTime,
+) -> Result<(), PolicyError> {
     if statement_issued_at > now + MAX_CLOCK_SKEW {
         return Err(PolicyError::FutureIssuedAt(raw.to_owned()));
     }

@@ -16,10 +16,10 @@ use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::note::Verifier;
 use crate::statement::{
     parse_utc, Accreditation, ParticipantSpec, RegistryStatement, Role, Since, SupplierId,
 };
-use crate::note::Verifier;
 
 /// Why a registry change was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,7 +44,9 @@ pub enum RegistryError {
     AlreadyRevoked(String),
     #[error("compromised_since must be before the revocation")]
     CompromisedSinceLater,
-    #[error("the change would leave {left} governance keys, fewer than the {threshold} a change needs")]
+    #[error(
+        "the change would leave {left} governance keys, fewer than the {threshold} a change needs"
+    )]
     BelowThreshold { left: usize, threshold: u32 },
     #[error("invalid registry statement: {0}")]
     Invalid(String),
@@ -163,7 +165,12 @@ impl Registry {
         }
     }
 
-    fn register(&mut self, p: &ParticipantSpec, index: u64, genesis: bool) -> Result<(), RegistryError> {
+    fn register(
+        &mut self,
+        p: &ParticipantSpec,
+        index: u64,
+        genesis: bool,
+    ) -> Result<(), RegistryError> {
         if self.participants.contains_key(&p.id) {
             return Err(RegistryError::AlreadyRegistered(p.id.clone()));
         }
@@ -188,7 +195,12 @@ impl Registry {
         Ok(())
     }
 
-    fn new_key(&mut self, participant: &str, key: &str, index: u64) -> Result<KeyRecord, RegistryError> {
+    fn new_key(
+        &mut self,
+        participant: &str,
+        key: &str,
+        index: u64,
+    ) -> Result<KeyRecord, RegistryError> {
         let (id, vk) = parse_key(key)?;
         let hex = format!("{id:08x}");
         if self.keys.contains_key(&id) {
@@ -247,11 +259,19 @@ impl Registry {
         Ok(p)
     }
 
-    fn apply_in_place(&mut self, stmt: &RegistryStatement, index: u64) -> Result<(), RegistryError> {
+    fn apply_in_place(
+        &mut self,
+        stmt: &RegistryStatement,
+        index: u64,
+    ) -> Result<(), RegistryError> {
         match stmt {
             RegistryStatement::Genesis { .. } => Err(RegistryError::GenesisNotFirst),
-            RegistryStatement::Register { participant, .. } => self.register(participant, index, false),
-            RegistryStatement::AddKey { participant, key, .. } => {
+            RegistryStatement::Register { participant, .. } => {
+                self.register(participant, index, false)
+            }
+            RegistryStatement::AddKey {
+                participant, key, ..
+            } => {
                 self.live_participant(participant)?;
                 let record = self.new_key(participant, key, index)?;
                 self.live_participant(participant)?.keys.push(record);

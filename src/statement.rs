@@ -133,12 +133,12 @@ pub enum Topic {
 
 /// An Open Supply Hub OS ID: two letters, seven digits, six letters or digits
 /// (`VN2019303BQ3FZP`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schemars(transparent)]
-pub struct SupplierId(
-    #[schemars(regex(pattern = r"^[A-Z]{2}[0-9]{7}[A-Z0-9]{6}$"))] String,
-);
+pub struct SupplierId(#[schemars(regex(pattern = r"^[A-Z]{2}[0-9]{7}[A-Z0-9]{6}$"))] String);
 
 impl SupplierId {
     /// # Errors
@@ -315,7 +315,10 @@ pub fn parse_utc(field: &str, s: &str) -> Result<OffsetDateTime, StatementError>
     let t = OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|_| invalid(field, format!("{s:?} is not an RFC 3339 time")))?;
     if !s.ends_with('Z') {
-        return Err(invalid(field, format!("{s:?} must be in UTC, written with Z")));
+        return Err(invalid(
+            field,
+            format!("{s:?} must be in UTC, written with Z"),
+        ));
     }
     Ok(t)
 }
@@ -398,7 +401,10 @@ impl Statement {
             ));
         }
         if sup.identifiers.len() > MAX_IDENTIFIERS {
-            return Err(invalid("supplier.identifiers", format!("more than {MAX_IDENTIFIERS} items")));
+            return Err(invalid(
+                "supplier.identifiers",
+                format!("more than {MAX_IDENTIFIERS} items"),
+            ));
         }
         for (k, v) in &sup.identifiers {
             text("supplier.identifiers", k, 64, true)?;
@@ -435,7 +441,12 @@ impl Statement {
             }
             list("result.metrics", &r.metrics, MAX_LIST)?;
             for (i, m) in r.metrics.iter().enumerate() {
-                text(&format!("result.metrics[{i}].name"), &m.name, MAX_NAME, true)?;
+                text(
+                    &format!("result.metrics[{i}].name"),
+                    &m.name,
+                    MAX_NAME,
+                    true,
+                )?;
                 finite(&format!("result.metrics[{i}].value"), m.value)?;
                 text(&format!("result.metrics[{i}].unit"), &m.unit, 32, true)?;
             }
@@ -449,7 +460,9 @@ impl Statement {
         for (i, e) in self.evidence.iter().enumerate() {
             text(&format!("evidence[{i}].uri"), &e.uri, MAX_URI, true)?;
             let hex_ok = e.sha256.len() == 64
-                && e.sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                && e.sha256
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
             if !hex_ok {
                 return Err(invalid(
                     format!("evidence[{i}].sha256"),
@@ -459,18 +472,22 @@ impl Statement {
         }
         list("refs", &self.refs, MAX_REFS)?;
         for (i, r) in self.refs.iter().enumerate() {
-            crate::entry::decode_hash(&r.leaf_hash)
-                .map_err(|_| invalid(format!("refs[{i}].leaf_hash"), "must be base64 of 32 bytes"))?;
+            crate::entry::decode_hash(&r.leaf_hash).map_err(|_| {
+                invalid(format!("refs[{i}].leaf_hash"), "must be base64 of 32 bytes")
+            })?;
         }
         if self.kind.needs_refs() && self.refs.is_empty() {
-            return Err(invalid("refs", format!("a {} must reference the entries it is about", self.kind)));
+            return Err(invalid(
+                "refs",
+                format!("a {} must reference the entries it is about", self.kind),
+            ));
         }
         match self.kind {
-            Kind::Audit if self.result.as_ref().and_then(|r| r.status).is_none() => {
-                Err(invalid("result.status", "an audit states its result"))
-            }
             Kind::Metric if self.result.as_ref().is_none_or(|r| r.metrics.is_empty()) => {
-                Err(invalid("result.metrics", "a metric statement carries at least one metric"))
+                Err(invalid(
+                    "result.metrics",
+                    "a metric statement carries at least one metric",
+                ))
             }
             Kind::Rating
                 if self
@@ -491,12 +508,16 @@ impl Statement {
 
     /// When the statement stops being current, if it says.
     pub fn valid_until(&self) -> Option<OffsetDateTime> {
-        self.valid_until.as_deref().and_then(|u| parse_until(u).ok())
+        self.valid_until
+            .as_deref()
+            .and_then(|u| parse_until(u).ok())
     }
 }
 
 /// A participant's role (DESIGN §1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Auditor,
@@ -576,17 +597,23 @@ pub enum RegistryStatement {
 /// starting with a letter or digit.
 pub fn is_participant_id(id: &str) -> bool {
     (2..=64).contains(&id.len())
-        && id.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         && id
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_')
+        })
 }
 
 fn check_participant_id(field: &str, id: &str) -> Result<(), StatementError> {
     if is_participant_id(id) {
         Ok(())
     } else {
-        Err(invalid(field, format!("{id:?} is not a participant id (2-64 of a-z 0-9 . - _)")))
+        Err(invalid(
+            field,
+            format!("{id:?} is not a participant id (2-64 of a-z 0-9 . - _)"),
+        ))
     }
 }
 
@@ -596,7 +623,7 @@ fn check_spec(field: &str, p: &ParticipantSpec) -> Result<(), StatementError> {
     if p.roles.is_empty() {
         return Err(invalid(format!("{field}.roles"), "at least one role"));
     }
-    if p.roles.contains(&Role::Supplier) != !p.supplier_ids.is_empty() {
+    if p.roles.contains(&Role::Supplier) == p.supplier_ids.is_empty() {
         return Err(invalid(
             format!("{field}.supplier_ids"),
             "a participant with the supplier role names its supplier ids, and only it",
@@ -612,8 +639,18 @@ fn check_spec(field: &str, p: &ParticipantSpec) -> Result<(), StatementError> {
             .map_err(|e| invalid(format!("{field}.keys[{i}]"), e.to_string()))?;
     }
     if let Some(a) = &p.accreditation {
-        text(&format!("{field}.accreditation.body"), &a.body, MAX_NAME, true)?;
-        text(&format!("{field}.accreditation.reference"), &a.reference, MAX_NAME, true)?;
+        text(
+            &format!("{field}.accreditation.body"),
+            &a.body,
+            MAX_NAME,
+            true,
+        )?;
+        text(
+            &format!("{field}.accreditation.reference"),
+            &a.reference,
+            MAX_NAME,
+            true,
+        )?;
     }
     Ok(())
 }
@@ -660,8 +697,12 @@ impl RegistryStatement {
                 }
                 Ok(())
             }
-            RegistryStatement::Register { participant, .. } => check_spec("participant", participant),
-            RegistryStatement::AddKey { participant, key, .. } => {
+            RegistryStatement::Register { participant, .. } => {
+                check_spec("participant", participant)
+            }
+            RegistryStatement::AddKey {
+                participant, key, ..
+            } => {
                 check_participant_id("participant", participant)?;
                 crate::note::Verifier::parse(key).map_err(|e| invalid("key", e.to_string()))?;
                 Ok(())
@@ -673,7 +714,10 @@ impl RegistryStatement {
                 ..
             } => {
                 check_participant_id("participant", participant)?;
-                let ok = key_id.len() == 8 && key_id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                let ok = key_id.len() == 8
+                    && key_id
+                        .bytes()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
                 if !ok {
                     return Err(invalid("key_id", "must be 8 lowercase hex digits"));
                 }
@@ -717,7 +761,13 @@ pub fn schemas() -> [(&'static str, String); 2] {
         serde_json::to_string_pretty(&s).expect("schemas serialize") + "\n"
     };
     [
-        ("statement.schema.json", pretty(schemars::schema_for!(Statement))),
-        ("registry.schema.json", pretty(schemars::schema_for!(RegistryStatement))),
+        (
+            "statement.schema.json",
+            pretty(schemars::schema_for!(Statement)),
+        ),
+        (
+            "registry.schema.json",
+            pretty(schemars::schema_for!(RegistryStatement)),
+        ),
     ]
 }

@@ -22,10 +22,10 @@
 //! | `t` | the tree size (u64 BE) |
 //! | `m` · name | metadata, such as the log's origin and public key |
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 
 use crate::merkle::{Hash, HashReader, Node};
@@ -337,7 +337,12 @@ impl SledStore {
     fn row(&self, level: u8, row: u64) -> Result<sled::IVec, StoreError> {
         let cacheable = level >= CACHED_LEVELS_FROM;
         if cacheable {
-            if let Some(r) = self.full_rows.read().expect("row cache lock").get(&(level, row)) {
+            if let Some(r) = self
+                .full_rows
+                .read()
+                .expect("row cache lock")
+                .get(&(level, row))
+            {
                 return Ok(r.clone());
             }
         }

@@ -335,7 +335,10 @@ mod tests {
         let t = TilePath::parse("tile/0/001.p/4").unwrap();
         assert!(!t.exists_in(259));
         assert!(t.exists_in(260));
-        assert!(t.exists_in(261), "older checkpoints' partial tiles stay readable");
+        assert!(
+            t.exists_in(261),
+            "older checkpoints' partial tiles stay readable"
+        );
         assert!(TilePath::parse("tile/0/001").unwrap().exists_in(512));
         assert!(TilePath::parse("tile/1/000.p/1").unwrap().exists_in(256));
         assert!(!TilePath::parse("tile/1/000.p/1").unwrap().exists_in(255));

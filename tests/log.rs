@@ -264,7 +264,9 @@ fn tiles_hold_the_trees_hashes_and_entries() {
     );
 
     // Narrower partial tiles stay readable for clients at older checkpoints.
-    let narrower = log.tile(&TilePath::parse("tile/0/001.p/43").unwrap()).unwrap();
+    let narrower = log
+        .tile(&TilePath::parse("tile/0/001.p/43").unwrap())
+        .unwrap();
     assert_eq!(narrower, partial[..43 * 32]);
     for missing in [
         "tile/0/001",

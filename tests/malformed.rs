@@ -40,7 +40,7 @@ fn malformed_verifier_keys_are_refused() {
             |e| matches!(e, InvalidName(_)),
         ),
         (
-            "vouch.example/vn-apparel+C1C236A3+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4",
+            "vouch.example/vn-apparel+c1c236ag+AQOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4",
             |e| matches!(e, MalformedVerifierKey(_)),
         ),
         (
@@ -130,7 +130,10 @@ fn malformed_notes_are_refused_with_a_reason() {
             good.replace("vouch.example/vn-apparel wc", "vouch.example/vn-apparelwc"),
             "no space",
         ),
-        (good.replace("=\n\n", "=\n\n\n"), "blank line inside the signature block"),
+        (
+            good.replace("=\n\n", "=\n\n\n"),
+            "blank line inside the signature block",
+        ),
         (
             format!("{}\n\u{2014} x !!!!\n", good.trim_end()),
             "bad base64 on an unknown line",

@@ -149,3 +149,48 @@ fn signed_note_vectors_fail_under_another_key() {
         );
     }
 }
+
+#[derive(Deserialize)]
+struct DsseVector {
+    seed_hex: String,
+    public_key_hex: String,
+    payload_type: String,
+    payload_utf8: String,
+    pae_hex: String,
+    envelope: vouch::envelope::Envelope,
+}
+
+#[test]
+fn dsse_vector_from_securesystemslib_verifies_and_is_reproduced() {
+    let v: DsseVector = load("dsse.json");
+    assert_eq!(v.envelope.payload_type, v.payload_type);
+    assert_eq!(
+        hex::encode(vouch::envelope::pae(
+            &v.payload_type,
+            v.payload_utf8.as_bytes()
+        )),
+        v.pae_hex
+    );
+    let key_bytes: [u8; 32] = hex::decode(&v.public_key_hex).unwrap().try_into().unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes).unwrap();
+    let body = v.envelope.verify_with(&key).unwrap();
+    assert_eq!(body, v.payload_utf8.as_bytes());
+    // Another key does not verify it.
+    let other = Signer::from_seed(KeyName::new("x").unwrap(), [9; 32]);
+    assert!(v.envelope.verify_with(other.verifier().key()).is_err());
+    // The statement inside is a valid vouch statement.
+    vouch::statement::Statement::parse(&body).unwrap();
+    // Ed25519 is deterministic: signing the same payload with the same seed gives the
+    // same signature (vouch writes its own key id, not securesystemslib's).
+    let seed: [u8; 32] = hex::decode(&v.seed_hex).unwrap().try_into().unwrap();
+    let signer = Signer::from_seed(KeyName::new("dsse-test").unwrap(), seed);
+    assert_eq!(signer.verifier().key().as_bytes(), &key_bytes);
+    let ours = vouch::envelope::sign(&v.payload_type, v.payload_utf8.as_bytes(), &[&signer]);
+    assert_eq!(ours.payload, v.envelope.payload);
+    assert_eq!(ours.signatures[0].sig, v.envelope.signatures[0].sig);
+    assert_eq!(ours.signatures[0].keyid, format!("{:08x}", signer.key_id()));
+    // With vouch's key id, the envelope opens and its signature verifies.
+    let opened = ours.open().unwrap();
+    assert_eq!(hex::encode(&opened.pae), v.pae_hex);
+    assert!(opened.verify_one(0, &key));
+}

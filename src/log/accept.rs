@@ -106,7 +106,10 @@ pub struct BatchState {
 /// registered twice), so a result stays true whatever the registry does later in the
 /// batch; signatures by keys unknown at the start of the batch are left out and
 /// checked one by one.
-pub fn verify_batch(registry: &Registry, requests: &[Option<&Signed>]) -> HashMap<(usize, usize), bool> {
+pub fn verify_batch(
+    registry: &Registry,
+    requests: &[Option<&Signed>],
+) -> HashMap<(usize, usize), bool> {
     let mut items: Vec<(&[u8], Signature, VerifyingKey)> = Vec::new();
     let mut at = Vec::new();
     for (r, signed) in requests.iter().enumerate() {
@@ -223,7 +226,8 @@ impl Judge<'_> {
                 }
                 let mut targets = Vec::new();
                 for r in &statement.refs {
-                    let (leaf, target) = ref_target(self.store, registry, batch, r.index, position)?;
+                    let (leaf, target) =
+                        ref_target(self.store, registry, batch, r.index, position)?;
                     let want = entry::decode_hash(&r.leaf_hash).expect("validated at parse");
                     if leaf != want {
                         return Err(PolicyError::RefHashMismatch(r.index).into());
@@ -291,7 +295,11 @@ impl Judge<'_> {
     ///
     /// # Errors
     /// The first check that fails.
-    pub fn genesis(&self, registry: &Registry, signed: &Signed) -> Result<(Vec<u8>, Hash), LogError> {
+    pub fn genesis(
+        &self,
+        registry: &Registry,
+        signed: &Signed,
+    ) -> Result<(Vec<u8>, Hash), LogError> {
         let (issued, raw) = signed.issued_at();
         policy::check_issued_at(issued, raw, self.now)?;
         signers(registry, signed, 0, &|_| None)?;

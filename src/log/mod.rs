@@ -259,8 +259,7 @@ impl Log {
         let mut frontier = Frontier::new();
         let mut nodes = Vec::new();
         frontier.push(leaf, |n, h| nodes.push((n, h)));
-        let checkpoint =
-            Checkpoint::new(signer.name().as_str(), 1, frontier.root(), vec![])?;
+        let checkpoint = Checkpoint::new(signer.name().as_str(), 1, frontier.root(), vec![])?;
         store.write(Batch {
             start: 0,
             entries: vec![NewEntry {
@@ -272,8 +271,14 @@ impl Log {
             nodes,
             checkpoint: checkpoint.sign(&[signer]).into_bytes(),
             meta: vec![
-                (META_ORIGIN.into(), signer.name().as_str().as_bytes().to_vec()),
-                (META_LOG_KEY.into(), signer.verifier().to_string().into_bytes()),
+                (
+                    META_ORIGIN.into(),
+                    signer.name().as_str().as_bytes().to_vec(),
+                ),
+                (
+                    META_LOG_KEY.into(),
+                    signer.verifier().to_string().into_bytes(),
+                ),
                 (META_REGISTRY.into(), registry.to_bytes()),
             ],
         })?;
@@ -375,7 +380,10 @@ impl Log {
             .clone()
     }
 
-    fn enqueue(&self, pending: Pending) -> Result<oneshot::Receiver<Result<Receipt, LogError>>, LogError> {
+    fn enqueue(
+        &self,
+        pending: Pending,
+    ) -> Result<oneshot::Receiver<Result<Receipt, LogError>>, LogError> {
         let (reply, rx) = oneshot::channel();
         let queue = self.queue.lock().expect("queue lock is never poisoned");
         let tx = queue.as_ref().ok_or(LogError::ReadOnly)?;
@@ -798,7 +806,8 @@ impl Sequencer {
                     }
                 }
             };
-            self.frontier.push(leaf, |node, hash| nodes.push((node, hash)));
+            self.frontier
+                .push(leaf, |node, hash| nodes.push((node, hash)));
             in_batch.insert(key, index);
             outcomes.push(Ok((leaf, Placement::New(index))));
             entries.push(NewEntry {
@@ -832,7 +841,11 @@ impl Sequencer {
                 .map(|r| (META_REGISTRY.to_owned(), r.to_bytes()))
                 .collect(),
         })?;
-        Ok((outcomes, Some(Arc::new(Head { checkpoint, signed })), registry))
+        Ok((
+            outcomes,
+            Some(Arc::new(Head { checkpoint, signed })),
+            registry,
+        ))
     }
 }
 

@@ -1,0 +1,224 @@
+//! A ledger with a cast of participants, for the integration tests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use tempfile::TempDir;
+use time::OffsetDateTime;
+use vouch::envelope;
+use vouch::log::{timestamp, Log, LogConfig, LogError, Receipt, Signed};
+use vouch::note::{KeyName, Signer};
+use vouch::statement::{
+    Accreditation, EntryRef, Kind, Metric, Outcome, ParticipantSpec, RegistryStatement, Role,
+    Statement, Status, Supplier, SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
+};
+use vouch::store::{SledOptions, SledStore, Store};
+
+pub const FACTORY: &str = "VN2019303BQ3FZP";
+pub const OTHER_FACTORY: &str = "VN2024164XQ3F7R";
+
+pub fn key(name: &str, seed: u8) -> Signer {
+    Signer::from_seed(KeyName::new(name).unwrap(), [seed; 32])
+}
+
+pub struct Cast {
+    pub log_key: Signer,
+    pub gov: Vec<Signer>,
+    pub auditor: Signer,
+    pub buyer: Signer,
+    pub supplier: Signer,
+    pub ngo: Signer,
+}
+
+impl Cast {
+    pub fn new() -> Self {
+        Cast {
+            log_key: key("test.example/ledger", 1),
+            gov: vec![
+                key("platform-a", 2),
+                key("platform-b", 3),
+                key("platform-c", 4),
+            ],
+            auditor: key("kiwa", 5),
+            buyer: key("brand", 6),
+            supplier: key("songhong", 7),
+            ngo: key("watch", 8),
+        }
+    }
+
+    pub fn signer_for(&self, role: &str) -> &Signer {
+        match role {
+            "auditor" => &self.auditor,
+            "buyer" => &self.buyer,
+            "supplier" => &self.supplier,
+            "ngo" => &self.ngo,
+            "governance" => &self.gov[0],
+            other => panic!("no signer for {other}"),
+        }
+    }
+}
+
+pub fn now() -> String {
+    timestamp(OffsetDateTime::now_utc() - time::Duration::seconds(1))
+}
+
+pub fn spec(id: &str, roles: &[Role], key: &Signer, suppliers: &[&str]) -> ParticipantSpec {
+    ParticipantSpec {
+        id: id.into(),
+        name: format!("{id} (test)"),
+        roles: roles.to_vec(),
+        supplier_ids: suppliers
+            .iter()
+            .map(|s| SupplierId::new(s).unwrap())
+            .collect(),
+        keys: vec![key.verifier().to_string()],
+        accreditation: roles.contains(&Role::Auditor).then(|| Accreditation {
+            body: "APSCA".into(),
+            reference: "21700123".into(),
+        }),
+    }
+}
+
+pub fn sign_registry(change: &RegistryStatement, signers: &[&Signer]) -> Vec<u8> {
+    let body = serde_json::to_vec(change).unwrap();
+    envelope::sign(REGISTRY_TYPE, &body, signers).to_json()
+}
+
+pub fn sign_statement(statement: &Statement, signer: &Signer) -> Vec<u8> {
+    let body = serde_json::to_vec(statement).unwrap();
+    envelope::sign(STATEMENT_TYPE, &body, &[signer]).to_json()
+}
+
+pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
+    let result = match kind {
+        Kind::Audit => Some(Outcome {
+            status: Some(Status::PartiallyConformant),
+            score: Some(78.0),
+            ..Outcome::default()
+        }),
+        Kind::Metric => Some(Outcome {
+            metrics: vec![Metric {
+                name: "water_m3_per_1000_pieces".into(),
+                value: 41.5,
+                unit: "m3".into(),
+            }],
+            ..Outcome::default()
+        }),
+        Kind::Rating => Some(Outcome {
+            grade: Some("A".into()),
+            ..Outcome::default()
+        }),
+        _ => None,
+    };
+    Statement {
+        kind,
+        supplier: Supplier {
+            id: SupplierId::new(supplier).unwrap(),
+            name: "Song Hong Garment JSC".into(),
+            country: "VN".into(),
+            identifiers: Default::default(),
+        },
+        topic: Topic::WorkingHours,
+        framework: None,
+        period: None,
+        issued_at: now(),
+        valid_until: None,
+        result,
+        findings: vec![vouch::statement::Finding {
+            code: "T-1".into(),
+            severity: vouch::statement::Severity::Minor,
+            text: note.into(),
+        }],
+        evidence: vec![],
+        refs: vec![],
+    }
+}
+
+pub fn refer(r: &Receipt) -> EntryRef {
+    EntryRef {
+        index: r.index,
+        leaf_hash: vouch::entry::encode_hash(&r.leaf_hash),
+    }
+}
+
+pub struct Ledger {
+    pub dir: TempDir,
+    pub log: Log,
+    pub cast: Cast,
+}
+
+impl Ledger {
+    /// Genesis with three governance keys (threshold `k`), then auditor, buyer,
+    /// supplier (bound to FACTORY) and NGO registered by `k` governance signatures.
+    pub fn new(k: u32) -> Self {
+        let cast = Cast::new();
+        let dir = TempDir::new().unwrap();
+        let store: Arc<dyn Store> =
+            Arc::new(SledStore::open(dir.path(), &SledOptions::default()).unwrap());
+        let genesis = RegistryStatement::Genesis {
+            threshold: k,
+            participants: vec![ParticipantSpec {
+                keys: cast.gov.iter().map(|g| g.verifier().to_string()).collect(),
+                ..spec("platform", &[Role::Governance], &cast.gov[0], &[])
+            }],
+            issued_at: now(),
+        };
+        let gov: Vec<&Signer> = cast.gov.iter().collect();
+        let signed = Signed::parse(&sign_registry(&genesis, &gov)).unwrap();
+        Log::create_ledger(
+            store.clone(),
+            &cast.log_key,
+            &signed,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        let log = Log::open(store, Some(cast.log_key.clone()), LogConfig::default()).unwrap();
+        let ledger = Ledger { dir, log, cast };
+        let c = &ledger.cast;
+        for p in [
+            spec("kiwa", &[Role::Auditor], &c.auditor, &[]),
+            spec("brand", &[Role::Buyer], &c.buyer, &[]),
+            spec("songhong", &[Role::Supplier], &c.supplier, &[FACTORY]),
+            spec("watch", &[Role::Ngo], &c.ngo, &[]),
+        ] {
+            ledger
+                .registry(&RegistryStatement::Register {
+                    participant: p,
+                    issued_at: now(),
+                })
+                .unwrap();
+        }
+        ledger
+    }
+
+    /// Submits a registry change signed by the first `threshold` governance keys.
+    pub fn registry(&self, change: &RegistryStatement) -> Result<Receipt, LogError> {
+        let k = self.log.registry().unwrap().threshold as usize;
+        let gov: Vec<&Signer> = self.cast.gov.iter().take(k).collect();
+        self.log.submit_blocking(&sign_registry(change, &gov))
+    }
+
+    pub fn submit(&self, statement: &Statement, signer: &Signer) -> Result<Receipt, LogError> {
+        self.log.submit_blocking(&sign_statement(statement, signer))
+    }
+
+    /// A hash of every file of the data directory: byte-for-byte state.
+    pub fn disk_state(&self) -> Vec<(String, Vec<u8>)> {
+        fn walk(p: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+            let mut items: Vec<_> = std::fs::read_dir(p).unwrap().flatten().collect();
+            items.sort_by_key(|e| e.path());
+            for e in items {
+                if e.path().is_dir() {
+                    walk(&e.path(), out);
+                } else {
+                    let bytes = std::fs::read(e.path()).unwrap();
+                    let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes).to_vec();
+                    out.push((e.path().display().to_string(), digest));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+}
