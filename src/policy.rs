@@ -28,7 +28,7 @@ pub enum PolicyError {
     UnknownKey(String),
     #[error("key {0} is revoked, or its participant removed, at this log position")]
     KeyNotActive(String),
-    #[error("{participant} may not sign a {kind}: it needs the role {needs}")]
+    #[error("{participant} may not sign a statement of kind {kind}: that needs {needs}")]
     WrongRole {
         participant: String,
         kind: String,

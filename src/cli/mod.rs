@@ -7,6 +7,8 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+mod ledger;
+
 use crate::keyfile;
 use crate::log::{Log, LogConfig, Submission};
 use crate::note::{KeyName, BASE64};
@@ -35,6 +37,15 @@ pub enum Command {
     /// Work with a log in a local data directory.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Create a new ledger: log key, governance key, genesis registry entry.
+    Init(ledger::InitArgs),
+    /// Change the registry (signed by governance keys) of a local ledger.
+    #[command(subcommand)]
+    Participant(ledger::ParticipantCommand),
+    /// Build a statement from flags or a JSON file, validate it, sign it, write the envelope.
+    Attest(ledger::AttestArgs),
+    /// Submit a signed envelope to a local ledger; prints the receipt.
+    Submit(ledger::SubmitArgs),
 }
 
 /// Where the log lives and which key signs it.
@@ -44,7 +55,7 @@ pub struct LogLocation {
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
     /// The log's signer key file [default: keys/<origin>.key].
-    #[arg(long)]
+    #[arg(long = "log-key")]
     pub key: Option<PathBuf>,
 }
 
@@ -105,6 +116,21 @@ fn open_store(data: &Path) -> Result<Arc<dyn Store>, Box<dyn std::error::Error +
     Ok(Arc::new(store))
 }
 
+/// Opens the log in `at.data` for appending, with the key in `at.key` or, by default,
+/// `keys/<origin>.key`.
+fn open_writable(at: &LogLocation) -> Result<Log, Box<dyn std::error::Error + Send + Sync>> {
+    let store = open_store(&at.data)?;
+    let origin = Log::open(store.clone(), None, LogConfig::default())?
+        .origin()
+        .to_owned();
+    let key_path = match &at.key {
+        Some(k) => k.clone(),
+        None => default_key_path(&origin)?,
+    };
+    let signer = keyfile::read_signer(&key_path)?;
+    Ok(Log::open(store, Some(signer), LogConfig::default())?)
+}
+
 fn default_key_path(origin: &str) -> Result<PathBuf, Box<dyn std::error::Error + Send + Sync>> {
     Ok(keyfile::paths(Path::new("keys"), &KeyName::new(origin)?).0)
 }
@@ -157,17 +183,12 @@ pub fn run(cli: Cli) -> CliResult {
             eprintln!("created log {} in {}", log.origin(), at.data.display());
             print!("{}", log.head().signed);
         }
+        Command::Init(args) => ledger::init(args)?,
+        Command::Participant(cmd) => ledger::participant(cmd)?,
+        Command::Attest(args) => ledger::attest(args)?,
+        Command::Submit(args) => ledger::submit(args)?,
         Command::Log(LogCommand::Append { at, subject, files }) => {
-            let store = open_store(&at.data)?;
-            let origin = Log::open(store.clone(), None, LogConfig::default())?
-                .origin()
-                .to_owned();
-            let key_path = match at.key {
-                Some(k) => k,
-                None => default_key_path(&origin)?,
-            };
-            let signer = keyfile::read_signer(&key_path)?;
-            let log = Log::open(store, Some(signer), LogConfig::default())?;
+            let log = open_writable(&at)?;
             let mut entries = Vec::with_capacity(files.len());
             for f in &files {
                 let bytes =
