@@ -247,3 +247,31 @@ pub fn verify_all(items: &[(&[u8], Signature, VerifyingKey)]) -> Vec<bool> {
         .map(|(m, s, k)| k.verify_strict(m, s).is_ok())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::KeyName;
+
+    #[test]
+    fn batch_verification_accepts_valid_and_finds_bad_signatures() {
+        let signers: Vec<Signer> = (0..8u8)
+            .map(|i| Signer::from_seed(KeyName::new(&format!("k{i}")).unwrap(), [i; 32]))
+            .collect();
+        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 100]).collect();
+        let mut items: Vec<(&[u8], Signature, VerifyingKey)> = signers
+            .iter()
+            .zip(&msgs)
+            .map(|(s, m)| (m.as_slice(), s.signing_key().sign(m), *s.verifier().key()))
+            .collect();
+        let msgs_ref: Vec<&[u8]> = items.iter().map(|i| i.0).collect();
+        let sigs: Vec<Signature> = items.iter().map(|i| i.1).collect();
+        let keys: Vec<VerifyingKey> = items.iter().map(|i| i.2).collect();
+        assert!(ed25519_dalek::verify_batch(&msgs_ref, &sigs, &keys).is_ok());
+        assert_eq!(verify_all(&items), vec![true; 8]);
+        items[3].1 = items[4].1;
+        let mut want = vec![true; 8];
+        want[3] = false;
+        assert_eq!(verify_all(&items), want);
+    }
+}

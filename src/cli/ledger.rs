@@ -204,7 +204,9 @@ fn parse_ref(s: &str) -> Result<EntryRef, String> {
         .split_once(':')
         .ok_or_else(|| format!("{s:?} is not INDEX:LEAF_HASH"))?;
     Ok(EntryRef {
-        index: index.parse().map_err(|_| format!("{index:?} is not an index"))?,
+        index: index
+            .parse()
+            .map_err(|_| format!("{index:?} is not an index"))?,
         leaf_hash: hash.into(),
     })
 }
@@ -297,11 +299,24 @@ pub fn participant(cmd: ParticipantCommand) -> CliResult {
                 keys,
                 accreditation,
             };
-            (common, RegistryStatement::Register { participant, issued_at: now })
+            (
+                common,
+                RegistryStatement::Register {
+                    participant,
+                    issued_at: now,
+                },
+            )
         }
         ParticipantCommand::AddKey { common, id, key } => {
             let key = read_verifier_string(&key)?;
-            (common, RegistryStatement::AddKey { participant: id, key, issued_at: now })
+            (
+                common,
+                RegistryStatement::AddKey {
+                    participant: id,
+                    key,
+                    issued_at: now,
+                },
+            )
         }
         ParticipantCommand::RevokeKey {
             common,
@@ -323,9 +338,13 @@ pub fn participant(cmd: ParticipantCommand) -> CliResult {
                 },
             )
         }
-        ParticipantCommand::Remove { common, id } => {
-            (common, RegistryStatement::Remove { participant: id, issued_at: now })
-        }
+        ParticipantCommand::Remove { common, id } => (
+            common,
+            RegistryStatement::Remove {
+                participant: id,
+                issued_at: now,
+            },
+        ),
     };
     change.validate()?;
     let signers = common
@@ -349,7 +368,8 @@ pub fn attest(args: AttestArgs) -> CliResult {
     let signer = keyfile::read_signer(&args.key)?;
     let body = match &args.file {
         Some(f) => {
-            let bytes = std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let bytes =
+                std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
             Statement::parse(&bytes).map_err(|e| format!("{}: {e}", f.display()))?;
             bytes
         }

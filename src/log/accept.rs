@@ -96,7 +96,7 @@ pub fn timestamp(t: OffsetDateTime) -> String {
 #[derive(Default)]
 pub struct BatchState {
     /// Subject → (index, leaf hash) of its newest entry in this batch.
-    last: HashMap<String, (u64, Hash)>,
+    pub last: HashMap<String, (u64, Hash)>,
     /// Index → reference target, for entries of this batch.
     targets: HashMap<u64, (Hash, RefTarget)>,
 }
@@ -198,6 +198,9 @@ pub struct Judge<'a> {
     pub store: &'a dyn Store,
     pub now: OffsetDateTime,
     pub logged_at: &'a str,
+    /// The newest committed entry of recently seen subjects, so that `prev` rarely
+    /// needs a store lookup.
+    pub last_by_subject: &'a HashMap<String, (u64, Hash)>,
 }
 
 impl Judge<'_> {
@@ -252,7 +255,11 @@ impl Judge<'_> {
             }
         }
         let subject = signed.subject().to_owned();
-        let prev = match batch.last.get(&subject) {
+        let prev = match batch
+            .last
+            .get(&subject)
+            .or_else(|| self.last_by_subject.get(&subject))
+        {
             Some(p) => Some(*p),
             None => self.store.last_of_subject(&subject)?,
         };

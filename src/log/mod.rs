@@ -254,6 +254,7 @@ impl Log {
             store: store.as_ref(),
             now,
             logged_at: &logged_at,
+            last_by_subject: &HashMap::new(),
         };
         let (bytes, leaf) = judge.genesis(&registry, genesis)?;
         let mut frontier = Frontier::new();
@@ -337,6 +338,7 @@ impl Log {
                     signer,
                     frontier,
                     registry,
+                    last_by_subject: HashMap::new(),
                     config: LogConfig {
                         max_batch: config.max_batch.max(1),
                         ..config
@@ -640,8 +642,14 @@ struct Sequencer {
     frontier: Frontier,
     /// The registry as of the last written batch (ledgers only).
     registry: Option<Registry>,
+    /// Subject → newest written entry, for `prev` links (bounded: see `SUBJECT_CACHE`).
+    last_by_subject: HashMap<String, (u64, Hash)>,
     config: LogConfig,
 }
+
+/// The most subjects the sequencer remembers the newest entry of; past this the
+/// memory is dropped and refilled from the store.
+const SUBJECT_CACHE: usize = 1 << 20;
 
 /// Where a request in a batch ends up.
 enum Placement {
@@ -746,6 +754,7 @@ impl Sequencer {
             store,
             now,
             logged_at: &logged_at,
+            last_by_subject: &self.last_by_subject,
         };
         let verified = match &self.registry {
             Some(r) => {
@@ -841,6 +850,10 @@ impl Sequencer {
                 .map(|r| (META_REGISTRY.to_owned(), r.to_bytes()))
                 .collect(),
         })?;
+        if self.last_by_subject.len() + state.last.len() > SUBJECT_CACHE {
+            self.last_by_subject.clear();
+        }
+        self.last_by_subject.extend(state.last);
         Ok((
             outcomes,
             Some(Arc::new(Head { checkpoint, signed })),
