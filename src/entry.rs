@@ -89,3 +89,25 @@ impl Entry {
             .transpose()
     }
 }
+
+/// The checkpoint extension line of a ledger naming its registry chain's newest entry:
+/// `vouch-registry <index> <base64 leaf hash>`.
+pub const REGISTRY_HEAD_PREFIX: &str = "vouch-registry ";
+
+/// The extension line for a registry head.
+pub fn registry_head_line(index: u64, leaf: &Hash) -> String {
+    format!("{REGISTRY_HEAD_PREFIX}{index} {}", encode_hash(leaf))
+}
+
+/// The registry head a checkpoint names, if it is a ledger's checkpoint.
+pub fn registry_head(checkpoint: &crate::note::Checkpoint) -> Option<(u64, Hash)> {
+    checkpoint.extensions().iter().find_map(|line| {
+        let rest = line.strip_prefix(REGISTRY_HEAD_PREFIX)?;
+        let (index, hash) = rest.split_once(' ')?;
+        let canonical = !index.is_empty() && (index == "0" || !index.starts_with('0'));
+        Some((
+            canonical.then(|| index.parse().ok())??,
+            decode_hash(hash).ok()?,
+        ))
+    })
+}

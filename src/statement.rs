@@ -742,18 +742,23 @@ impl RegistryStatement {
         }
     }
 
-    /// The entry's subject: the participant the change is about (`genesis` for the
-    /// genesis statement).
-    pub fn subject(&self) -> &str {
+    /// The participant the change is about (`None` for the genesis statement).
+    pub fn participant(&self) -> Option<&str> {
         match self {
-            RegistryStatement::Genesis { .. } => "genesis",
-            RegistryStatement::Register { participant, .. } => &participant.id,
+            RegistryStatement::Genesis { .. } => None,
+            RegistryStatement::Register { participant, .. } => Some(&participant.id),
             RegistryStatement::AddKey { participant, .. }
             | RegistryStatement::RevokeKey { participant, .. }
-            | RegistryStatement::Remove { participant, .. } => participant,
+            | RegistryStatement::Remove { participant, .. } => Some(participant),
         }
     }
 }
+
+/// The subject of every registry entry. One subject makes the registry a single hash
+/// chain from the genesis entry on, and every checkpoint of a ledger names the chain's
+/// newest entry (see [`crate::log`]), so a verifier can check it has the whole
+/// registry, not a server's selection of it.
+pub const REGISTRY_SUBJECT: &str = "registry";
 
 /// The JSON Schemas of both statement kinds, as published under `docs/schema/`.
 pub fn schemas() -> [(&'static str, String); 2] {

@@ -387,3 +387,43 @@ fn the_registry_state_survives_reopening() {
     log.submit_blocking(&sign_statement(&s, &cast.auditor))
         .unwrap();
 }
+
+#[test]
+fn every_checkpoint_names_the_registry_chains_newest_entry() {
+    let ledger = Ledger::new(1);
+    let head = |signed: &str| {
+        let (cp, _) =
+            vouch::note::Checkpoint::open(signed.as_bytes(), ledger.cast.log_key.verifier())
+                .unwrap();
+        vouch::entry::registry_head(&cp).expect("a ledger checkpoint names its registry head")
+    };
+    let audit = ledger
+        .submit(&statement(Kind::Audit, FACTORY, "a"), &ledger.cast.auditor)
+        .unwrap();
+    let (index, leaf) = head(&audit.head.signed);
+    // Genesis and four registrations came first; the last registration is the head.
+    assert_eq!(index, 4);
+    assert_eq!(leaf, ledger.log.leaf_hash(4).unwrap());
+    let removal = ledger
+        .registry(&RegistryStatement::Remove {
+            participant: "watch".into(),
+            issued_at: now(),
+        })
+        .unwrap();
+    assert_eq!(
+        head(&removal.head.signed),
+        (removal.index, removal.leaf_hash)
+    );
+    // The registry is one hash chain back to the genesis entry.
+    let mut at = Some((removal.index, removal.leaf_hash));
+    let mut seen = 0;
+    while let Some((i, h)) = at {
+        let bytes = ledger.log.entry(i).unwrap();
+        assert_eq!(merkle::leaf_hash(&bytes), h);
+        let e = Entry::parse(&bytes).unwrap();
+        assert_eq!(e.subject, vouch::statement::REGISTRY_SUBJECT);
+        at = e.prev_link().unwrap();
+        seen += 1;
+    }
+    assert_eq!(seen, 6, "genesis, four registrations, one removal");
+}

@@ -16,7 +16,9 @@ use crate::envelope::{self, Envelope, EnvelopeError, Opened};
 use crate::merkle::{self, Hash};
 use crate::policy::{self, PolicyError, RefTarget};
 use crate::registry::{Participant, Registry};
-use crate::statement::{RegistryStatement, Statement, REGISTRY_TYPE, STATEMENT_TYPE};
+use crate::statement::{
+    RegistryStatement, Statement, REGISTRY_SUBJECT, REGISTRY_TYPE, STATEMENT_TYPE,
+};
 use crate::store::Store;
 use crate::tiles;
 
@@ -65,7 +67,7 @@ impl Signed {
     pub fn subject(&self) -> &str {
         match &self.payload {
             Payload::Statement(s) => s.supplier.id.as_str(),
-            Payload::Registry(r) => r.subject(),
+            Payload::Registry(_) => REGISTRY_SUBJECT,
         }
     }
 

@@ -31,13 +31,13 @@ use tokio::sync::oneshot;
 
 use time::OffsetDateTime;
 
-use crate::entry::Entry;
+use crate::entry::{self, Entry};
 use crate::envelope::EnvelopeError;
 use crate::merkle::{self, Frontier, Hash, Node, ProofError};
 use crate::note::{Checkpoint, NoteError, Signer, Verifier};
 use crate::policy::PolicyError;
 use crate::registry::{Registry, RegistryError};
-use crate::statement::{RegistryStatement, StatementError};
+use crate::statement::{RegistryStatement, StatementError, REGISTRY_SUBJECT};
 use crate::store::{Batch, NewEntry, Store, StoreError, StoreHashes};
 use crate::tiles::{self, TileError, TileKind, TilePath, TILE_WIDTH};
 
@@ -260,7 +260,12 @@ impl Log {
         let mut frontier = Frontier::new();
         let mut nodes = Vec::new();
         frontier.push(leaf, |n, h| nodes.push((n, h)));
-        let checkpoint = Checkpoint::new(signer.name().as_str(), 1, frontier.root(), vec![])?;
+        let checkpoint = Checkpoint::new(
+            signer.name().as_str(),
+            1,
+            frontier.root(),
+            vec![entry::registry_head_line(0, &leaf)],
+        )?;
         store.write(Batch {
             start: 0,
             entries: vec![NewEntry {
@@ -323,6 +328,10 @@ impl Log {
             .meta(META_REGISTRY)?
             .map(|b| Registry::from_bytes(&b))
             .transpose()?;
+        let registry_head = match registry {
+            Some(_) => store.last_of_subject(REGISTRY_SUBJECT)?,
+            None => None,
+        };
         let shared = Arc::new(Shared {
             store,
             verifier,
@@ -339,6 +348,7 @@ impl Log {
                     frontier,
                     registry,
                     last_by_subject: HashMap::new(),
+                    registry_head,
                     config: LogConfig {
                         max_batch: config.max_batch.max(1),
                         ..config
@@ -642,6 +652,8 @@ struct Sequencer {
     frontier: Frontier,
     /// The registry as of the last written batch (ledgers only).
     registry: Option<Registry>,
+    /// The registry chain's newest entry, named in every checkpoint of a ledger.
+    registry_head: Option<(u64, Hash)>,
     /// Subject → newest written entry, for `prev` links (bounded: see `SUBJECT_CACHE`).
     last_by_subject: HashMap<String, (u64, Hash)>,
     config: LogConfig,
@@ -719,7 +731,11 @@ impl Sequencer {
             }
             return None;
         }
-        let saved = (self.frontier.clone(), self.registry.clone());
+        let saved = (
+            self.frontier.clone(),
+            self.registry.clone(),
+            self.registry_head,
+        );
         let (replies, pending): (Vec<Reply>, Vec<Pending>) =
             batch.into_iter().map(|r| (r.reply, r.pending)).unzip();
         match self.try_write(pending) {
@@ -730,7 +746,7 @@ impl Sequencer {
             }),
             Err(e) => {
                 tracing::error!(error = %e, "batch write failed; nothing of it was stored");
-                (self.frontier, self.registry) = saved;
+                (self.frontier, self.registry, self.registry_head) = saved;
                 for reply in replies {
                     let _ = reply.send(Err(e.clone()));
                 }
@@ -829,11 +845,19 @@ impl Sequencer {
         if entries.is_empty() {
             return Ok((outcomes, None, None));
         }
+        if let Some(head) = state.last.get(REGISTRY_SUBJECT) {
+            self.registry_head = Some(*head);
+        }
+        let extensions = self
+            .registry_head
+            .iter()
+            .map(|(index, leaf)| entry::registry_head_line(*index, leaf))
+            .collect();
         let checkpoint = Checkpoint::new(
             self.signer.name().as_str(),
             self.frontier.size(),
             self.frontier.root(),
-            vec![],
+            extensions,
         )?;
         let signed = checkpoint.sign(&[&self.signer]);
         let registry = registry_changed
