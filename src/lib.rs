@@ -23,3 +23,6 @@ pub mod registry;
 pub mod statement;
 pub mod store;
 pub mod tiles;
+pub mod bundle;
+pub mod server;
+pub mod verify;

@@ -22,7 +22,7 @@ mod accept;
 pub use accept::{timestamp, Payload, Signed};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -166,6 +166,22 @@ struct Shared {
     registry: Option<RwLock<Arc<Registry>>>,
     /// Set when a sync failed: what is durable is unknown until the log is reopened.
     failed: AtomicBool,
+    batches: AtomicU64,
+    batched_entries: AtomicU64,
+    /// Batches by size: bucket `i` counts sizes in `(2^(i-1), 2^i]`.
+    batch_sizes: [AtomicU64; BATCH_BUCKETS],
+}
+
+const BATCH_BUCKETS: usize = 12;
+
+/// Counters of committed batches, for metrics.
+#[derive(Clone, Debug, Default)]
+pub struct LogStats {
+    pub batches: u64,
+    pub entries: u64,
+    /// `batch_sizes[i]`: batches of more than `2^(i-1)` and at most `2^i` entries (the
+    /// last bucket takes every larger batch too).
+    pub batch_sizes: Vec<u64>,
 }
 
 /// An append-only Merkle log over a [`Store`].
@@ -338,6 +354,9 @@ impl Log {
             head: RwLock::new(Arc::new(head)),
             registry: registry.clone().map(|r| RwLock::new(Arc::new(r))),
             failed: AtomicBool::new(false),
+            batches: AtomicU64::new(0),
+            batched_entries: AtomicU64::new(0),
+            batch_sizes: Default::default(),
         });
         let (queue, sequencer) = match signer {
             Some(signer) => {
@@ -447,6 +466,28 @@ impl Log {
     pub fn submit_blocking(&self, envelope: &[u8]) -> Result<Receipt, LogError> {
         let rx = self.enqueue(self.signed(envelope)?)?;
         rx.blocking_recv().map_err(|_| LogError::Closed)?
+    }
+
+    /// [`Log::submit`] for an envelope already parsed.
+    ///
+    /// # Errors
+    /// As [`Log::submit`].
+    pub async fn submit_signed(&self, signed: Signed) -> Result<Receipt, LogError> {
+        if self.shared.registry.is_none() {
+            return Err(LogError::NotALedger);
+        }
+        let rx = self.enqueue(Pending::Signed(Box::new(signed)))?;
+        rx.await.map_err(|_| LogError::Closed)?
+    }
+
+    /// Counters of the batches committed since the log was opened.
+    pub fn stats(&self) -> LogStats {
+        let s = &self.shared;
+        LogStats {
+            batches: s.batches.load(Ordering::Relaxed),
+            entries: s.batched_entries.load(Ordering::Relaxed),
+            batch_sizes: s.batch_sizes.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+        }
     }
 
     /// The registry as of the published checkpoint.
@@ -895,6 +936,15 @@ fn sync_loop(shared: &Shared, written: &mpsc::Receiver<Written>) {
             _ if shared.failed.load(Ordering::SeqCst) => Err(LogError::Failed),
             Some(head) => match shared.store.sync() {
                 Ok(()) => {
+                    let n = batch
+                        .replies
+                        .iter()
+                        .filter(|(_, o)| matches!(o, Ok((_, Placement::New(_)))))
+                        .count() as u64;
+                    shared.batches.fetch_add(1, Ordering::Relaxed);
+                    shared.batched_entries.fetch_add(n, Ordering::Relaxed);
+                    let bucket = (64 - n.saturating_sub(1).leading_zeros()) as usize;
+                    shared.batch_sizes[bucket.min(BATCH_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
                     if let (Some(r), Some(lock)) = (&batch.registry, &shared.registry) {
                         *lock.write().expect("registry lock") = r.clone();
                     }

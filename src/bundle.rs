@@ -1,0 +1,71 @@
+//! What the server hands out for offline verification (DESIGN §8, §9): receipts,
+//! bundles and supplier histories, as JSON. Byte strings are base64.
+//!
+//! A bundle is everything needed to verify one entry without trusting the server:
+//!
+//! ```json
+//! {"index": 12, "entry": "<base64 entry bytes>", "tree_size": 40,
+//!  "inclusion_proof": ["<base64 hash>", ...], "checkpoint": "<signed note>",
+//!  "registry": [{"index": 0, "entry": "...", "inclusion_proof": [...]}, ...]}
+//! ```
+//!
+//! `registry` is the whole registry chain as of the checkpoint (whose extension line
+//! names its newest entry), each proven against the same checkpoint.
+
+use serde::{Deserialize, Serialize};
+
+/// An entry with its inclusion proof against some checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenEntry {
+    pub index: u64,
+    /// The entry's bytes, base64.
+    pub entry: String,
+    /// Hashes from the leaf up, base64.
+    pub inclusion_proof: Vec<String>,
+}
+
+/// One entry, verifiable offline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    pub index: u64,
+    pub entry: String,
+    pub tree_size: u64,
+    pub inclusion_proof: Vec<String>,
+    /// The signed checkpoint of `tree_size`.
+    pub checkpoint: String,
+    /// The registry chain as of the checkpoint, oldest first.
+    #[serde(default)]
+    pub registry: Vec<ProvenEntry>,
+}
+
+/// What a submission returns: where the entry is and the proof that it is there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    pub index: u64,
+    pub leaf_hash: String,
+    /// The envelope was already in the log: this is the first submission's receipt.
+    pub duplicate: bool,
+    pub tree_size: u64,
+    pub inclusion_proof: Vec<String>,
+    pub checkpoint: String,
+}
+
+/// A supplier's entries, all proven against one checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    pub supplier: String,
+    pub tree_size: u64,
+    pub checkpoint: String,
+    /// In log order, from the page's start.
+    pub entries: Vec<ProvenEntry>,
+    /// Where the next page starts (`?from=`), if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_from: Option<u64>,
+    /// The registry chain as of the checkpoint, oldest first.
+    #[serde(default)]
+    pub registry: Vec<ProvenEntry>,
+}

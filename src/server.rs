@@ -1,0 +1,595 @@
+//! The HTTP service (DESIGN §9): C2SP tlog-tiles endpoints, submissions, entries,
+//! proofs, supplier histories, the registry, verification, and operations.
+//!
+//! Every error is an RFC 9457 problem (`application/problem+json`) with a stable
+//! `type` per kind of error; [`Problem::from`] is the one place where library errors
+//! meet HTTP statuses.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::bundle::{Bundle, History, ProvenEntry, Receipt};
+use crate::entry::encode_hash;
+use crate::envelope::EnvelopeError;
+use crate::log::{Log, LogError, Payload, Signed};
+use crate::note::BASE64;
+use crate::policy::PolicyError;
+use crate::statement::{SupplierId, REGISTRY_SUBJECT};
+use crate::tiles::{TileError, TilePath};
+use crate::verify;
+
+/// The largest request body.
+pub const MAX_BODY: usize = 64 * 1024;
+/// The most entries one history page holds.
+pub const MAX_PAGE: usize = 500;
+/// How long a request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests served at once; more wait.
+pub const MAX_CONCURRENT: usize = 1024;
+
+/// An RFC 9457 problem.
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// Stable: the last part of the `type` URI, `/problems/<slug>`.
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+}
+
+impl Problem {
+    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+        }
+    }
+
+    fn not_found(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+    }
+
+    fn bad_request(slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, slug, title, detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("/problems/{}", self.slug),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut r = (self.status, body.to_string()).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        r
+    }
+}
+
+impl From<LogError> for Problem {
+    fn from(e: LogError) -> Self {
+        use StatusCode as S;
+        let detail = e.to_string();
+        let (status, slug, title) = match &e {
+            LogError::Envelope(EnvelopeError::BadSignature(_)) => {
+                (S::BAD_REQUEST, "bad-signature", "A signature does not verify")
+            }
+            LogError::Envelope(EnvelopeError::UnknownPayloadType(_)) => {
+                (S::BAD_REQUEST, "wrong-payload-type", "Payload type not accepted here")
+            }
+            LogError::Envelope(EnvelopeError::TooLarge) => {
+                (S::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large")
+            }
+            LogError::Envelope(_) => (S::BAD_REQUEST, "malformed-envelope", "Malformed DSSE envelope"),
+            LogError::Statement(_) => (S::UNPROCESSABLE_ENTITY, "invalid-statement", "Invalid statement"),
+            LogError::Tile(TileError::EntryTooLong(_)) => {
+                (S::UNPROCESSABLE_ENTITY, "entry-too-large", "Entry too large for the log")
+            }
+            LogError::Policy(PolicyError::UnknownKey(_)) => (S::FORBIDDEN, "unknown-key", "Unknown signing key"),
+            LogError::Policy(PolicyError::KeyNotActive(_)) => {
+                (S::FORBIDDEN, "key-not-active", "Signing key revoked or participant removed")
+            }
+            LogError::Policy(
+                PolicyError::MissingRef(_) | PolicyError::RefHashMismatch(_) | PolicyError::RefOtherSubject { .. },
+            ) => (S::UNPROCESSABLE_ENTITY, "bad-reference", "Bad reference to an entry"),
+            LogError::Policy(PolicyError::FutureIssuedAt(_)) => {
+                (S::UNPROCESSABLE_ENTITY, "issued-in-future", "issued_at is in the future")
+            }
+            LogError::Policy(PolicyError::WrongPayloadType) => {
+                (S::BAD_REQUEST, "wrong-payload-type", "Payload type not accepted here")
+            }
+            LogError::Policy(_) => (S::FORBIDDEN, "not-authorised", "Signer not authorised"),
+            LogError::Registry(_) => (S::CONFLICT, "registry-conflict", "Registry change does not apply"),
+            LogError::IndexOutOfRange { .. } | LogError::SizeOutOfRange { .. } | LogError::TileNotFound(_) => {
+                (S::NOT_FOUND, "not-found", "Not found")
+            }
+            LogError::SizesReversed { .. } => (S::BAD_REQUEST, "bad-range", "Bad range"),
+            LogError::NotALedger | LogError::IsALedger | LogError::ReadOnly => {
+                (S::CONFLICT, "wrong-log", "Not possible on this log")
+            }
+            LogError::Closed | LogError::Failed => {
+                (S::SERVICE_UNAVAILABLE, "unavailable", "The log is not accepting submissions")
+            }
+            _ => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %e, "request failed");
+        }
+        Problem::new(status, slug, title, detail)
+    }
+}
+
+type ApiResult<T> = Result<T, Problem>;
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    accepted: AtomicU64,
+    duplicates: AtomicU64,
+    refused: AtomicU64,
+    submit_micros: AtomicU64,
+    requests: AtomicU64,
+    client_errors: AtomicU64,
+    server_errors: AtomicU64,
+}
+
+struct AppState {
+    log: Arc<Log>,
+    metrics: Metrics,
+}
+
+/// The service's routes over `log`.
+pub fn router(log: Arc<Log>) -> Router {
+    let state = Arc::new(AppState {
+        log,
+        metrics: Metrics::default(),
+    });
+    Router::new()
+        .route("/checkpoint", get(checkpoint))
+        .route("/tile/{*path}", get(tile))
+        .route("/v1/log", get(log_info))
+        .route("/v1/attestations", post(submit_attestation))
+        .route("/v1/registry", post(submit_registry))
+        .route("/v1/entries/{index}", get(entry_bundle))
+        .route("/v1/proofs/inclusion", get(inclusion))
+        .route("/v1/proofs/consistency", get(consistency))
+        .route("/v1/suppliers/{id}/history", get(history))
+        .route("/v1/participants", get(participants))
+        .route("/v1/participants/{id}", get(participant))
+        .route("/v1/verify", post(verify_request))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { Problem::not_found("no such route") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `router(log)` on `listener` until `shutdown` resolves, then stops taking
+/// requests, finishes those in flight and closes the log (every acknowledged entry is
+/// already durable).
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    log: Arc<Log>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(log.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tokio::task::spawn_blocking(move || log.close())
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+async fn count(State(state): State<Arc<AppState>>, req: Request, next: axum::middleware::Next) -> Response {
+    let r = next.run(req).await;
+    let m = &state.metrics;
+    m.requests.fetch_add(1, Ordering::Relaxed);
+    if r.status().is_client_error() {
+        m.client_errors.fetch_add(1, Ordering::Relaxed);
+    } else if r.status().is_server_error() {
+        m.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    r
+}
+
+fn with_type(body: impl Into<Body>, content_type: &'static str, cache: &'static str) -> Response {
+    let mut r = Response::new(body.into());
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    r
+}
+
+async fn checkpoint(State(s): State<Arc<AppState>>) -> Response {
+    with_type(
+        s.log.head().signed.clone(),
+        "text/plain; charset=utf-8",
+        "public, max-age=2",
+    )
+}
+
+async fn tile(State(s): State<Arc<AppState>>, Path(path): Path<String>) -> ApiResult<Response> {
+    let tile = TilePath::parse(&format!("tile/{path}"))
+        .map_err(|e| Problem::bad_request("bad-tile-path", "Malformed tile path", e.to_string()))?;
+    let log = s.log.clone();
+    let bytes = tokio::task::spawn_blocking(move || log.tile(&tile))
+        .await
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", e.to_string()))??;
+    let cache = if tile.is_full() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=2"
+    };
+    Ok(with_type(bytes, "application/octet-stream", cache))
+}
+
+#[derive(Serialize)]
+struct LogInfo {
+    origin: String,
+    verifier_key: String,
+    tree_size: u64,
+    checkpoint: String,
+}
+
+async fn log_info(State(s): State<Arc<AppState>>) -> Json<LogInfo> {
+    let head = s.log.head();
+    Json(LogInfo {
+        origin: s.log.origin().to_owned(),
+        verifier_key: s.log.verifier().to_string(),
+        tree_size: head.size(),
+        checkpoint: head.signed.clone(),
+    })
+}
+
+/// Reads a JSON request body: the content type must be JSON and the body at most
+/// [`MAX_BODY`] bytes.
+async fn json_body(headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!("send JSON (application/json), not {content_type:?}"),
+        ));
+    }
+    to_bytes(body, MAX_BODY).await.map_err(|_| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Request body too large",
+            format!("request bodies are limited to {MAX_BODY} bytes"),
+        )
+    })
+}
+
+fn proof_strings(proof: &[crate::merkle::Hash]) -> Vec<String> {
+    proof.iter().map(encode_hash).collect()
+}
+
+async fn submit(s: Arc<AppState>, headers: HeaderMap, body: Body, registry: bool) -> ApiResult<Response> {
+    let bytes = json_body(&headers, body).await?;
+    let started = Instant::now();
+    let result = async {
+        let signed = Signed::parse(&bytes)?;
+        let is_registry = matches!(signed.payload, Payload::Registry(_));
+        if is_registry != registry {
+            return Err(LogError::Policy(PolicyError::WrongPayloadType));
+        }
+        let receipt = s.log.submit_signed(signed).await?;
+        let size = receipt.head.size();
+        let proof = s.log.inclusion_proof(receipt.index, size)?;
+        Ok(receipt_body(&receipt, size, &proof))
+    }
+    .await;
+    let m = &s.metrics;
+    m.submit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    match result {
+        Ok(receipt) => {
+            let status = if receipt.duplicate {
+                m.duplicates.fetch_add(1, Ordering::Relaxed);
+                StatusCode::OK
+            } else {
+                m.accepted.fetch_add(1, Ordering::Relaxed);
+                StatusCode::CREATED
+            };
+            Ok((status, Json(receipt)).into_response())
+        }
+        Err(e) => {
+            m.refused.fetch_add(1, Ordering::Relaxed);
+            Err(e.into())
+        }
+    }
+}
+
+fn receipt_body(r: &crate::log::Receipt, size: u64, proof: &[crate::merkle::Hash]) -> Receipt {
+    Receipt {
+        index: r.index,
+        leaf_hash: encode_hash(&r.leaf_hash),
+        duplicate: r.duplicate,
+        tree_size: size,
+        inclusion_proof: proof_strings(proof),
+        checkpoint: r.head.signed.clone(),
+    }
+}
+
+async fn submit_attestation(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+    submit(s, headers, body, false).await
+}
+
+async fn submit_registry(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+    submit(s, headers, body, true).await
+}
+
+fn parse_index(raw: &str) -> ApiResult<u64> {
+    raw.parse()
+        .map_err(|_| Problem::bad_request("bad-parameter", "Bad parameter", format!("{raw:?} is not an index")))
+}
+
+/// An entry proven against the tree of `size`.
+fn proven(log: &Log, index: u64, size: u64) -> Result<ProvenEntry, LogError> {
+    Ok(ProvenEntry {
+        index,
+        entry: BASE64.encode(log.entry(index)?),
+        inclusion_proof: proof_strings(&log.inclusion_proof(index, size)?),
+    })
+}
+
+/// The registry chain as of the tree of `size`, proven against it.
+fn registry_chain(log: &Log, size: u64) -> Result<Vec<ProvenEntry>, LogError> {
+    log.subject_entries(REGISTRY_SUBJECT, 0, usize::MAX)?
+        .into_iter()
+        .filter(|(i, _)| *i < size)
+        .map(|(i, _)| proven(log, i, size))
+        .collect()
+}
+
+fn bundle(log: &Log, index: u64) -> Result<Bundle, LogError> {
+    let head = log.head();
+    let size = head.size();
+    let p = proven(log, index, size)?;
+    Ok(Bundle {
+        index,
+        entry: p.entry,
+        tree_size: size,
+        inclusion_proof: p.inclusion_proof,
+        checkpoint: head.signed.clone(),
+        registry: registry_chain(log, size)?,
+    })
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, LogError> + Send + 'static) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", e.to_string()))?
+        .map_err(Problem::from)
+}
+
+async fn entry_bundle(State(s): State<Arc<AppState>>, Path(index): Path<String>) -> ApiResult<Json<Bundle>> {
+    let index = parse_index(&index)?;
+    Ok(Json(blocking(move || bundle(&s.log, index)).await?))
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    index: String,
+    size: Option<String>,
+}
+
+async fn inclusion(State(s): State<Arc<AppState>>, Query(q): Query<InclusionQuery>) -> ApiResult<Json<serde_json::Value>> {
+    let index = parse_index(&q.index)?;
+    let size = q.size.as_deref().map(parse_index).transpose()?.unwrap_or(s.log.head().size());
+    blocking(move || {
+        let proof = s.log.inclusion_proof(index, size)?;
+        Ok(Json(json!({
+            "index": index,
+            "tree_size": size,
+            "leaf_hash": encode_hash(&s.log.leaf_hash(index)?),
+            "inclusion_proof": proof_strings(&proof),
+            "checkpoint": s.log.checkpoint_at(size)?,
+        })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    from: String,
+    to: Option<String>,
+}
+
+async fn consistency(State(s): State<Arc<AppState>>, Query(q): Query<ConsistencyQuery>) -> ApiResult<Json<serde_json::Value>> {
+    let from = parse_index(&q.from)?;
+    let to = q.to.as_deref().map(parse_index).transpose()?.unwrap_or(s.log.head().size());
+    blocking(move || {
+        let proof = s.log.consistency_proof(from, to)?;
+        Ok(Json(json!({
+            "from": from,
+            "to": to,
+            "consistency_proof": proof_strings(&proof),
+            "checkpoint": s.log.checkpoint_at(to)?,
+        })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    from: Option<String>,
+    limit: Option<String>,
+}
+
+fn supplier_history(log: &Log, supplier: &str, from: u64, limit: usize) -> Result<History, LogError> {
+    let head = log.head();
+    let size = head.size();
+    let mut found = log.subject_entries(supplier, from, limit + 1)?;
+    let next_from = (found.len() > limit).then(|| found[limit].0);
+    found.truncate(limit);
+    let entries = found
+        .into_iter()
+        .map(|(i, _)| proven(log, i, size))
+        .collect::<Result<_, _>>()?;
+    Ok(History {
+        supplier: supplier.to_owned(),
+        tree_size: size,
+        checkpoint: head.signed.clone(),
+        entries,
+        next_from,
+        registry: registry_chain(log, size)?,
+    })
+}
+
+async fn history(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<History>> {
+    let id = SupplierId::new(&id)
+        .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
+    let from = q.from.as_deref().map(parse_index).transpose()?.unwrap_or(0);
+    let limit = match q.limit.as_deref() {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_PAGE).contains(l))
+            .ok_or_else(|| Problem::bad_request("bad-parameter", "Bad parameter", format!("limit must be 1 to {MAX_PAGE}")))?,
+    };
+    Ok(Json(blocking(move || supplier_history(&s.log, id.as_str(), from, limit)).await?))
+}
+
+async fn participants(State(s): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
+    let registry = s.log.registry()?;
+    Ok(Json(json!({
+        "threshold": registry.threshold,
+        "participants": registry.participants.values().collect::<Vec<_>>(),
+    })))
+}
+
+async fn participant(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+    let registry = s.log.registry()?;
+    let p = registry
+        .participants
+        .get(&id)
+        .ok_or_else(|| Problem::not_found(format!("no participant {id:?}")))?;
+    Ok(Json(serde_json::to_value(p).map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", e.to_string()))?))
+}
+
+/// `POST /v1/verify`: `{"bundle": {...}}` or `{"supplier": "<OS ID>"}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    bundle: Option<Bundle>,
+    supplier: Option<String>,
+}
+
+async fn verify_request(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+    let bytes = json_body(&headers, body).await?;
+    let req: VerifyRequest = serde_json::from_slice(&bytes)
+        .map_err(|e| Problem::bad_request("malformed-request", "Malformed request", e.to_string()))?;
+    let key = s.log.verifier().clone();
+    let now = OffsetDateTime::now_utc();
+    match (req.bundle, req.supplier) {
+        (Some(b), None) => Ok(Json(verify::verify_bundle(&b, &key, now)).into_response()),
+        (None, Some(id)) => {
+            let id = SupplierId::new(&id)
+                .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
+            let h = blocking(move || supplier_history(&s.log, id.as_str(), 0, MAX_PAGE)).await?;
+            Ok(Json(verify::verify_history(&h, &key, now)).into_response())
+        }
+        _ => Err(Problem::bad_request(
+            "malformed-request",
+            "Malformed request",
+            "send exactly one of \"bundle\" and \"supplier\"",
+        )),
+    }
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    let m = &s.metrics;
+    let stats = s.log.stats();
+    let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, u64)>| {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (labels, v) in lines {
+            out.push_str(&format!("{name}{labels} {v}\n"));
+        }
+    };
+    metric(
+        "vouch_submissions_total",
+        "counter",
+        "Envelopes submitted, by outcome.",
+        vec![
+            ("{outcome=\"accepted\"}".into(), get(&m.accepted)),
+            ("{outcome=\"duplicate\"}".into(), get(&m.duplicates)),
+            ("{outcome=\"refused\"}".into(), get(&m.refused)),
+        ],
+    );
+    metric(
+        "vouch_submission_micros_total",
+        "counter",
+        "Total time spent answering submissions, in microseconds.",
+        vec![(String::new(), get(&m.submit_micros))],
+    );
+    metric(
+        "vouch_http_requests_total",
+        "counter",
+        "HTTP requests, by class of status.",
+        vec![
+            ("{class=\"all\"}".into(), get(&m.requests)),
+            ("{class=\"4xx\"}".into(), get(&m.client_errors)),
+            ("{class=\"5xx\"}".into(), get(&m.server_errors)),
+        ],
+    );
+    metric("vouch_batches_total", "counter", "Batches committed (one flush and one checkpoint each).", vec![(String::new(), stats.batches)]);
+    metric("vouch_batched_entries_total", "counter", "Entries committed in batches.", vec![(String::new(), stats.entries)]);
+    let mut buckets = Vec::new();
+    let mut cumulative = 0;
+    for (i, n) in stats.batch_sizes.iter().enumerate() {
+        cumulative += n;
+        buckets.push((format!("_bucket{{le=\"{}\"}}", 1u64 << i), cumulative));
+    }
+    buckets.push(("_bucket{le=\"+Inf\"}".into(), stats.batches));
+    out.push_str("# HELP vouch_batch_size Entries per committed batch.\n# TYPE vouch_batch_size histogram\n");
+    for (suffix, v) in buckets {
+        out.push_str(&format!("vouch_batch_size{suffix} {v}\n"));
+    }
+    out.push_str(&format!("vouch_batch_size_sum {}\nvouch_batch_size_count {}\n", stats.entries, stats.batches));
+    out.push_str(&format!("# HELP vouch_tree_size Entries in the log.\n# TYPE vouch_tree_size gauge\nvouch_tree_size {}\n", s.log.head().size()));
+    with_type(out, "text/plain; version=0.0.4; charset=utf-8", "no-store")
+}
+

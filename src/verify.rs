@@ -1,0 +1,444 @@
+//! Client-side verification (DESIGN §8). Nothing here trusts the server: a bundle or a
+//! history is checked against the log's public key alone.
+//!
+//! For one entry: the checkpoint's signature; the entry's inclusion under it; the
+//! registry chain the checkpoint names, every link proven in the log, replayed to the
+//! entry's position; the envelope's signatures by keys that held the needed role
+//! there; and, from the registry as of the checkpoint, whether the key was later found
+//! compromised. Given newer entries about the supplier: whether the entry was
+//! retracted or answered; and whether it has expired.
+//!
+//! The result is a [`Report`]: one verdict and the reason for each check.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::bundle::{Bundle, History, ProvenEntry};
+use crate::entry::{self, Entry};
+use crate::envelope::Envelope;
+use crate::merkle::{self, Hash};
+use crate::note::{Checkpoint, Verifier, BASE64};
+use crate::policy;
+use crate::registry::{KeyStatus, Registry};
+use crate::statement::{Kind, RegistryStatement, Statement, REGISTRY_TYPE, STATEMENT_TYPE};
+
+/// The overall outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check holds.
+    Valid,
+    /// Every check holds, but the signing key was later revoked as compromised from a
+    /// point at or before this entry.
+    Suspect,
+    /// A check failed: see its reason.
+    Invalid,
+}
+
+/// One check and why it holds or not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub reason: String,
+}
+
+/// What later entries say about this one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    /// Indexes of retractions of this entry.
+    pub retracted_by: Vec<u64>,
+    /// Indexes of supplier responses to it.
+    pub answered_by: Vec<u64>,
+    /// `valid_until` has passed.
+    pub expired: bool,
+}
+
+/// The verification report of one entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub index: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// Participant ids of the signers.
+    #[serde(default)]
+    pub signers: Vec<String>,
+    pub checks: Vec<Check>,
+    pub standing: Standing,
+}
+
+/// The verification report of a supplier's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryReport {
+    pub verdict: Verdict,
+    pub supplier: String,
+    pub tree_size: u64,
+    pub checks: Vec<Check>,
+    pub entries: Vec<Report>,
+}
+
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn add(&mut self, name: &str, result: Result<String, String>) -> bool {
+        let ok = result.is_ok();
+        let reason = result.unwrap_or_else(|e| e);
+        self.0.push(Check {
+            name: name.to_owned(),
+            ok,
+            reason,
+        });
+        ok
+    }
+
+    fn all_ok(&self) -> bool {
+        self.0.iter().all(|c| c.ok)
+    }
+}
+
+fn decode_proof(proof: &[String]) -> Result<Vec<Hash>, String> {
+    proof
+        .iter()
+        .map(|p| entry::decode_hash(p).map_err(|_| format!("proof hash {p:?} is not base64 of 32 bytes")))
+        .collect()
+}
+
+/// Decodes a proven entry and checks its inclusion under `checkpoint`.
+fn proven(p: &ProvenEntry, checkpoint: &Checkpoint) -> Result<(Vec<u8>, Hash), String> {
+    let bytes = BASE64
+        .decode(&p.entry)
+        .map_err(|_| format!("entry {} is not base64", p.index))?;
+    let leaf = merkle::leaf_hash(&bytes);
+    let proof = decode_proof(&p.inclusion_proof)?;
+    merkle::verify_inclusion(&leaf, p.index, checkpoint.size(), &proof, checkpoint.root())
+        .map_err(|e| format!("entry {} is not in the checkpoint's tree: {e}", p.index))?;
+    Ok((bytes, leaf))
+}
+
+/// The registry chain as of `checkpoint`, verified: each entry included, linked to the
+/// one before, from the genesis entry to the head the checkpoint names.
+struct RegistryChain {
+    /// (index, statement), oldest first.
+    changes: Vec<(u64, RegistryStatement)>,
+}
+
+impl RegistryChain {
+    fn verify(chain: &[ProvenEntry], checkpoint: &Checkpoint) -> Result<Self, String> {
+        let (head_index, head_leaf) = entry::registry_head(checkpoint)
+            .ok_or("the checkpoint names no registry head: not a vouch ledger checkpoint")?;
+        let mut changes = Vec::with_capacity(chain.len());
+        let mut prev: Option<(u64, Hash)> = None;
+        for p in chain {
+            let (bytes, leaf) = proven(p, checkpoint)?;
+            let e = Entry::parse(&bytes).map_err(|e| format!("registry entry {}: {e}", p.index))?;
+            let link = e.prev_link().map_err(|e| format!("registry entry {}: {e}", p.index))?;
+            if link != prev {
+                return Err(format!("registry entry {} does not link to the one before it", p.index));
+            }
+            if e.envelope.payload_type != REGISTRY_TYPE {
+                return Err(format!("entry {} is not a registry statement", p.index));
+            }
+            let body = BASE64
+                .decode(&e.envelope.payload)
+                .map_err(|_| format!("registry entry {}: payload is not base64", p.index))?;
+            let stmt = RegistryStatement::parse(&body).map_err(|e| format!("registry entry {}: {e}", p.index))?;
+            changes.push((p.index, stmt));
+            prev = Some((p.index, leaf));
+        }
+        if prev != Some((head_index, head_leaf)) {
+            return Err(format!(
+                "the registry chain does not end at the head the checkpoint names (entry {head_index})"
+            ));
+        }
+        if changes.first().map(|c| c.0) != Some(0) {
+            return Err("the registry chain does not start at the genesis entry".into());
+        }
+        Ok(RegistryChain { changes })
+    }
+
+    /// The registry after every change before `position` (or all, for `None`).
+    fn at(&self, position: Option<u64>) -> Result<Registry, String> {
+        let mut changes = self.changes.iter();
+        let (_, genesis) = changes.next().ok_or("empty registry chain")?;
+        let mut registry = Registry::genesis(genesis).map_err(|e| format!("genesis: {e}"))?;
+        for (index, change) in changes {
+            if position.is_some_and(|p| *index >= p) {
+                break;
+            }
+            registry
+                .apply(change, *index)
+                .map_err(|e| format!("registry entry {index}: {e}"))?;
+        }
+        Ok(registry)
+    }
+}
+
+/// Checks the checkpoint's signature by the log key.
+fn open_checkpoint(signed: &str, log_key: &Verifier, checks: &mut Checks) -> Option<Checkpoint> {
+    match Checkpoint::open(signed.as_bytes(), log_key) {
+        Ok((cp, _)) => {
+            checks.add(
+                "checkpoint",
+                Ok(format!("signed by {} for tree size {}", log_key.name(), cp.size())),
+            );
+            Some(cp)
+        }
+        Err(e) => {
+            checks.add("checkpoint", Err(format!("not signed by the trusted log key: {e}")));
+            None
+        }
+    }
+}
+
+/// Verifies one entry, given the verified checkpoint and registry chain.
+fn verify_entry(
+    p: &ProvenEntry,
+    checkpoint: &Checkpoint,
+    chain: Option<&RegistryChain>,
+    now: OffsetDateTime,
+    mut checks: Checks,
+) -> (Report, Option<(Entry, Statement)>) {
+    let mut report = Report {
+        verdict: Verdict::Invalid,
+        index: p.index,
+        subject: None,
+        kind: None,
+        signers: vec![],
+        checks: vec![],
+        standing: Standing::default(),
+    };
+    let mut suspect = false;
+    let mut parsed = None;
+    let included = proven(p, checkpoint);
+    let included_ok = checks.add(
+        "inclusion",
+        included
+            .as_ref()
+            .map(|_| format!("entry {} is in the tree of size {}", p.index, checkpoint.size()))
+            .map_err(Clone::clone),
+    );
+    if let (true, Ok((bytes, _))) = (included_ok, included) {
+        let e = Entry::parse(&bytes);
+        let statement = e.as_ref().map_err(ToString::to_string).and_then(|e| {
+            if e.envelope.payload_type != STATEMENT_TYPE {
+                return Err(format!("payload type {} is not a statement", e.envelope.payload_type));
+            }
+            let body = BASE64.decode(&e.envelope.payload).map_err(|_| "payload is not base64".to_string())?;
+            Statement::parse(&body).map_err(|e| e.to_string())
+        });
+        let stmt_ok = checks.add(
+            "statement",
+            statement
+                .as_ref()
+                .map(|s| format!("a valid {} statement about {}", s.kind, s.supplier.id))
+                .map_err(Clone::clone),
+        );
+        if let (true, Ok(e), Ok(statement)) = (stmt_ok, e, statement) {
+            report.subject = Some(e.subject.clone());
+            report.kind = Some(statement.kind);
+            checks.add(
+                "subject",
+                if e.subject == statement.supplier.id.as_str() {
+                    Ok(format!("the entry is filed under {}", e.subject))
+                } else {
+                    Err(format!("filed under {}, but the statement is about {}", e.subject, statement.supplier.id))
+                },
+            );
+            match chain {
+                None => {
+                    checks.add("signers", Err("no verified registry to check the signers against".into()));
+                }
+                Some(chain) => {
+                    let result = signer_check(&e.envelope, &statement, chain, p.index, &e.logged_at);
+                    match result {
+                        Ok((ids, s)) => {
+                            checks.add("signers", Ok(format!("signed by {} with keys registered for this kind at entry {}", ids.join(", "), p.index)));
+                            report.signers = ids;
+                            suspect = s;
+                            checks.add(
+                                "key standing",
+                                if s {
+                                    Ok("a signing key was later revoked as compromised from before this entry: suspect".into())
+                                } else {
+                                    Ok("no signing key is known to be compromised at this entry".into())
+                                },
+                            );
+                        }
+                        Err(reason) => {
+                            checks.add("signers", Err(reason));
+                        }
+                    }
+                }
+            }
+            report.standing.expired = statement.valid_until().is_some_and(|u| u < now);
+            parsed = Some((e, statement));
+        }
+    }
+    report.verdict = match (checks.all_ok(), suspect) {
+        (false, _) => Verdict::Invalid,
+        (true, true) => Verdict::Suspect,
+        (true, false) => Verdict::Valid,
+    };
+    report.checks = checks.0;
+    (report, parsed)
+}
+
+/// Checks every signature of `envelope` against the registry at `position`; returns the
+/// signers' participant ids and whether any key is suspect.
+fn signer_check(
+    envelope: &Envelope,
+    statement: &Statement,
+    chain: &RegistryChain,
+    position: u64,
+    logged_at: &str,
+) -> Result<(Vec<String>, bool), String> {
+    let then = chain.at(Some(position))?;
+    let latest = chain.at(None)?;
+    let opened = envelope.clone().open().map_err(|e| e.to_string())?;
+    let mut ids = Vec::new();
+    let mut suspect = false;
+    for (i, (key_id, _)) in opened.signatures.iter().enumerate() {
+        let (participant, key) = then
+            .signer_at(*key_id, position)
+            .ok_or_else(|| format!("key {key_id:08x} was not registered and active at entry {position}"))?;
+        if !opened.verify_one(i, key) {
+            return Err(format!("signature by key {key_id:08x} does not verify"));
+        }
+        if statement.kind != Kind::Retraction {
+            policy::authorise(participant, statement).map_err(|e| e.to_string())?;
+        }
+        suspect |= latest.key_status(*key_id, position, logged_at) == KeyStatus::Suspect;
+        ids.push(participant.id.clone());
+    }
+    Ok((ids, suspect))
+}
+
+/// Verifies a bundle against the trusted log key. Whether the entry was later
+/// retracted or answered needs the supplier's newer entries: see [`verify_history`]
+/// and [`standing_from_history`].
+pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -> Report {
+    let mut checks = Checks(Vec::new());
+    let Some(checkpoint) = open_checkpoint(&bundle.checkpoint, log_key, &mut checks) else {
+        return failed(bundle.index, checks);
+    };
+    if checkpoint.size() != bundle.tree_size {
+        checks.add("checkpoint", Err(format!("the bundle says tree size {}, the checkpoint {}", bundle.tree_size, checkpoint.size())));
+        return failed(bundle.index, checks);
+    }
+    let chain = RegistryChain::verify(&bundle.registry, &checkpoint);
+    checks.add(
+        "registry",
+        chain
+            .as_ref()
+            .map(|c| format!("{} registry entries, linked from the genesis entry to the head the checkpoint names", c.changes.len()))
+            .map_err(Clone::clone),
+    );
+    let p = ProvenEntry {
+        index: bundle.index,
+        entry: bundle.entry.clone(),
+        inclusion_proof: bundle.inclusion_proof.clone(),
+    };
+    verify_entry(&p, &checkpoint, chain.as_ref().ok(), now, checks).0
+}
+
+fn failed(index: u64, checks: Checks) -> Report {
+    Report {
+        verdict: Verdict::Invalid,
+        index,
+        subject: None,
+        kind: None,
+        signers: vec![],
+        checks: checks.0,
+        standing: Standing::default(),
+    }
+}
+
+/// Verifies a supplier's history: the checkpoint, the registry chain, every entry as
+/// in [`verify_bundle`], and the `prev` chain between them unbroken. Retractions and
+/// responses among the entries are reported in the standing of the entries they refer
+/// to.
+pub fn verify_history(history: &History, log_key: &Verifier, now: OffsetDateTime) -> HistoryReport {
+    let mut checks = Checks(Vec::new());
+    let mut report = HistoryReport {
+        verdict: Verdict::Invalid,
+        supplier: history.supplier.clone(),
+        tree_size: history.tree_size,
+        checks: vec![],
+        entries: vec![],
+    };
+    let Some(checkpoint) = open_checkpoint(&history.checkpoint, log_key, &mut checks) else {
+        report.checks = checks.0;
+        return report;
+    };
+    let chain = RegistryChain::verify(&history.registry, &checkpoint);
+    checks.add(
+        "registry",
+        chain
+            .as_ref()
+            .map(|c| format!("{} registry entries, linked from the genesis entry", c.changes.len()))
+            .map_err(Clone::clone),
+    );
+    let mut prev: Option<(u64, Hash)> = None;
+    let mut chain_ok = Ok(format!("{} entries, each linked to the one before", history.entries.len()));
+    let mut parsed: BTreeMap<u64, Statement> = BTreeMap::new();
+    for (n, p) in history.entries.iter().enumerate() {
+        let (entry_report, e) = verify_entry(p, &checkpoint, chain.as_ref().ok(), now, Checks(Vec::new()));
+        if let Some((e, statement)) = e {
+            if e.subject != history.supplier {
+                chain_ok = Err(format!("entry {} is about {}, not {}", p.index, e.subject, history.supplier));
+            }
+            let link = e.prev_link().ok().flatten();
+            let leaf = BASE64.decode(&p.entry).map(|b| merkle::leaf_hash(&b)).ok();
+            // The first entry of a page may continue from an earlier page.
+            if n > 0 && link != prev && chain_ok.is_ok() {
+                chain_ok = Err(format!("entry {} does not link to entry {:?}", p.index, prev.map(|p| p.0)));
+            }
+            if n == 0 && p.index == 0 && link.is_some() {
+                chain_ok = Err("the first entry links to a predecessor".into());
+            }
+            prev = leaf.map(|l| (p.index, l));
+            parsed.insert(p.index, statement);
+        }
+        report.entries.push(entry_report);
+    }
+    checks.add("prev chain", chain_ok);
+    // What later entries say about earlier ones.
+    for (index, statement) in &parsed {
+        for r in &statement.refs {
+            if let Some(target) = report.entries.iter_mut().find(|e| e.index == r.index) {
+                match statement.kind {
+                    Kind::Retraction => target.standing.retracted_by.push(*index),
+                    Kind::Response => target.standing.answered_by.push(*index),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let entries_ok = report.entries.iter().all(|e| e.verdict != Verdict::Invalid);
+    checks.add(
+        "entries",
+        if entries_ok {
+            Ok("every entry verifies".into())
+        } else {
+            Err("at least one entry does not verify: see its report".into())
+        },
+    );
+    report.verdict = if checks.all_ok() { Verdict::Valid } else { Verdict::Invalid };
+    report.checks = checks.0;
+    report
+}
+
+/// The standing of entry `index` as a verified history reports it.
+pub fn standing_from_history(history: &HistoryReport, index: u64) -> Option<Standing> {
+    history
+        .entries
+        .iter()
+        .find(|e| e.index == index)
+        .map(|e| e.standing.clone())
+}
