@@ -66,6 +66,9 @@ pub struct Report {
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// When the statement says it was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<String>,
     /// Participant ids of the signers.
     #[serde(default)]
     pub signers: Vec<String>,
@@ -209,6 +212,7 @@ fn verify_entry(
         index: p.index,
         subject: None,
         kind: None,
+        issued_at: None,
         signers: vec![],
         checks: vec![],
         standing: Standing::default(),
@@ -242,6 +246,7 @@ fn verify_entry(
         if let (true, Ok(e), Ok(statement)) = (stmt_ok, e, statement) {
             report.subject = Some(e.subject.clone());
             report.kind = Some(statement.kind);
+            report.issued_at = Some(statement.issued_at.clone());
             checks.add(
                 "subject",
                 if e.subject == statement.supplier.id.as_str() {
@@ -353,6 +358,7 @@ fn failed(index: u64, checks: Checks) -> Report {
         index,
         subject: None,
         kind: None,
+        issued_at: None,
         signers: vec![],
         checks: checks.0,
         standing: Standing::default(),

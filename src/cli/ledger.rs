@@ -162,6 +162,9 @@ pub struct AttestArgs {
 pub struct SubmitArgs {
     /// The envelope file (DSSE JSON).
     pub envelope: PathBuf,
+    /// The server to submit to; without it, the local ledger in --data.
+    #[arg(long)]
+    pub url: Option<String>,
     #[command(flatten)]
     pub at: LogLocation,
 }
@@ -424,6 +427,11 @@ pub fn attest(args: AttestArgs) -> CliResult {
 pub fn submit(args: SubmitArgs) -> CliResult {
     let bytes = std::fs::read(&args.envelope)
         .map_err(|e| format!("cannot read {}: {e}", args.envelope.display()))?;
+    if let Some(url) = &args.url {
+        let receipt = super::client::post_envelope(url, &bytes)?;
+        println!("{}", serde_json::to_string_pretty(&receipt)?);
+        return Ok(());
+    }
     let log = open_writable(&args.at)?;
     let receipt = log.submit_blocking(&bytes)?;
     println!("{}", serde_json::to_string_pretty(&receipt_json(&receipt))?);

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+pub mod client;
+mod demo;
 mod ledger;
 
 use crate::keyfile;
@@ -44,8 +46,14 @@ pub enum Command {
     Participant(ledger::ParticipantCommand),
     /// Build a statement from flags or a JSON file, validate it, sign it, write the envelope.
     Attest(ledger::AttestArgs),
-    /// Submit a signed envelope to a local ledger; prints the receipt.
+    /// Submit a signed envelope to a server (--url) or a local ledger; prints the receipt.
     Submit(ledger::SubmitArgs),
+    /// Serve the log over HTTP.
+    Serve(client::ServeArgs),
+    /// Verify a bundle against the log's public key; non-zero exit when not valid.
+    Verify(client::VerifyArgs),
+    /// Fetch and verify a supplier's history, then print its timeline.
+    History(client::HistoryArgs),
 }
 
 /// Where the log lives and which key signs it.
@@ -187,6 +195,9 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Participant(cmd) => ledger::participant(cmd)?,
         Command::Attest(args) => ledger::attest(args)?,
         Command::Submit(args) => ledger::submit(args)?,
+        Command::Serve(args) => client::serve(args)?,
+        Command::Verify(args) => client::verify_bundle(args)?,
+        Command::History(args) => client::history(args)?,
         Command::Log(LogCommand::Append { at, subject, files }) => {
             let log = open_writable(&at)?;
             let mut entries = Vec::with_capacity(files.len());

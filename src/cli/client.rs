@@ -1,0 +1,292 @@
+//! Commands that talk to a server: `serve`, `submit --url`, `verify`, `history`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use time::OffsetDateTime;
+
+use super::{demo, open_store, open_writable, CliResult, LogLocation};
+use crate::bundle::{Bundle, History, Receipt};
+use crate::keyfile;
+use crate::log::{Log, LogConfig, Payload, Signed};
+use crate::note::Verifier;
+use crate::server;
+use crate::verify::{self, HistoryReport, Report, Verdict};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub at: LogLocation,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Create (first start) and serve a demo ledger of Vietnamese factories, keys in keys/.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A bundle file (JSON, as GET /v1/entries/{index} returns it).
+    pub bundle: PathBuf,
+    /// The log's public key file (.pub): the only thing trusted.
+    #[arg(long)]
+    pub log_key: PathBuf,
+    /// A server to ask for newer entries about the supplier (retractions, responses).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The supplier's OS ID.
+    pub supplier: String,
+    #[arg(long)]
+    pub url: String,
+    /// The log's public key file (.pub).
+    #[arg(long)]
+    pub log_key: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A failed HTTP exchange, with the server's problem detail when it sent one.
+fn http_error(e: ureq::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    match e {
+        ureq::Error::Status(code, r) => {
+            let body = r.into_string().unwrap_or_default();
+            let detail = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| Some(format!("{} ({})", v["detail"].as_str()?, v["type"].as_str()?)))
+                .unwrap_or(body);
+            format!("server answered {code}: {detail}").into()
+        }
+        other => format!("cannot reach the server: {other}").into(),
+    }
+}
+
+/// `GET url` as JSON.
+///
+/// # Errors
+/// Transport failures and error statuses, with the server's problem detail.
+pub fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, Box<dyn std::error::Error + Send + Sync>> {
+    let r = ureq::get(url).call().map_err(http_error)?;
+    Ok(serde_json::from_reader(r.into_reader())?)
+}
+
+/// Posts an envelope to the server's attestation or registry endpoint.
+///
+/// # Errors
+/// When the envelope is malformed or the server refuses it.
+pub fn post_envelope(url: &str, envelope: &[u8]) -> Result<Receipt, Box<dyn std::error::Error + Send + Sync>> {
+    let signed = Signed::parse(envelope)?;
+    let path = match signed.payload {
+        Payload::Statement(_) => "/v1/attestations",
+        Payload::Registry(_) => "/v1/registry",
+    };
+    let r = ureq::post(&format!("{}{path}", url.trim_end_matches('/')))
+        .set("Content-Type", "application/json")
+        .send_bytes(envelope)
+        .map_err(http_error)?;
+    Ok(serde_json::from_reader(r.into_reader())?)
+}
+
+/// Fetches every page of a supplier's history.
+///
+/// # Errors
+/// Transport failures and error statuses.
+pub fn fetch_history(url: &str, supplier: &str) -> Result<History, Box<dyn std::error::Error + Send + Sync>> {
+    let base = url.trim_end_matches('/');
+    let mut history: History = get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
+    while let Some(from) = history.next_from.take() {
+        let page: History = get_json(&format!(
+            "{base}/v1/suppliers/{supplier}/history?limit=500&from={from}"
+        ))?;
+        if page.checkpoint != history.checkpoint {
+            // The log grew between pages; start over against one checkpoint.
+            return fetch_history(url, supplier);
+        }
+        history.entries.extend(page.entries);
+        history.next_from = page.next_from;
+    }
+    Ok(history)
+}
+
+fn print_report(r: &Report) {
+    println!("entry {}: {:?}", r.index, r.verdict);
+    for c in &r.checks {
+        println!("  [{}] {}: {}", if c.ok { "ok" } else { "FAIL" }, c.name, c.reason);
+    }
+    let s = &r.standing;
+    if !s.retracted_by.is_empty() {
+        println!("  retracted by entry {:?}", s.retracted_by);
+    }
+    if !s.answered_by.is_empty() {
+        println!("  answered by the supplier in entry {:?}", s.answered_by);
+    }
+    if s.expired {
+        println!("  expired (valid_until has passed)");
+    }
+}
+
+/// `vouch verify`.
+///
+/// # Errors
+/// When a file cannot be read, or the entry is not valid.
+pub fn verify_bundle(args: VerifyArgs) -> CliResult {
+    let log_key = keyfile::read_verifier(&args.log_key)?;
+    let bytes = std::fs::read(&args.bundle).map_err(|e| format!("cannot read {}: {e}", args.bundle.display()))?;
+    let bundle: Bundle = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a bundle: {e}", args.bundle.display()))?;
+    let now = OffsetDateTime::now_utc();
+    let mut report = verify::verify_bundle(&bundle, &log_key, now);
+    if let (Some(url), Some(subject)) = (&args.url, report.subject.clone()) {
+        let history = fetch_history(url, &subject)?;
+        let h = verify::verify_history(&history, &log_key, now);
+        if h.verdict == Verdict::Invalid {
+            return Err("the server's history of the supplier does not verify".into());
+        }
+        if let Some(standing) = verify::standing_from_history(&h, report.index) {
+            report.standing = standing;
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    if report.verdict == Verdict::Invalid {
+        return Err(format!("entry {} is not valid", report.index).into());
+    }
+    Ok(())
+}
+
+fn print_history(h: &HistoryReport) {
+    println!("{}: {:?}, {} entries, tree size {}", h.supplier, h.verdict, h.entries.len(), h.tree_size);
+    for c in &h.checks {
+        println!("  [{}] {}: {}", if c.ok { "ok" } else { "FAIL" }, c.name, c.reason);
+    }
+    println!("\n{:>7}  {:<10}  {:<17}  {:<22}  {:<10}  note", "index", "issued", "kind", "signed by", "verdict");
+    for r in &h.entries {
+        let issued: String = r.issued_at.as_deref().unwrap_or("").chars().take(10).collect();
+        let mut note = Vec::new();
+        if !r.standing.retracted_by.is_empty() {
+            note.push(format!("retracted by {:?}", r.standing.retracted_by));
+        }
+        if !r.standing.answered_by.is_empty() {
+            note.push(format!("answered by {:?}", r.standing.answered_by));
+        }
+        if r.standing.expired {
+            note.push("expired".into());
+        }
+        println!(
+            "{:>7}  {:<10}  {:<17}  {:<22}  {:<10}  {}",
+            r.index,
+            issued,
+            r.kind.map(|k| k.to_string()).unwrap_or_default(),
+            r.signers.join(","),
+            format!("{:?}", r.verdict),
+            note.join("; ")
+        );
+    }
+}
+
+/// `vouch history`.
+///
+/// # Errors
+/// When the server cannot be reached or the history does not verify.
+pub fn history(args: HistoryArgs) -> CliResult {
+    let log_key = keyfile::read_verifier(&args.log_key)?;
+    let history = fetch_history(&args.url, &args.supplier)?;
+    let report = verify::verify_history(&history, &log_key, OffsetDateTime::now_utc());
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_history(&report);
+    }
+    if report.verdict == Verdict::Invalid {
+        return Err(format!("the history of {} does not verify", args.supplier).into());
+    }
+    Ok(())
+}
+
+fn demo_instructions(addr: &str, log_key: &Verifier, pub_path: &std::path::Path) -> String {
+    let (_, name, os_id, _) = demo::FACTORIES[5];
+    let url = format!("http://{addr}");
+    format!(
+        "\nvouch demo ledger {origin} on {url}\n\
+         log public key: {key}\n  (written to {pub_path})\n\n\
+         Try:\n\
+         \x20 curl {url}/checkpoint\n\
+         \x20 curl {url}/v1/participants\n\
+         \x20 curl '{url}/v1/suppliers/{os_id}/history?limit=5'      # {name}\n\
+         \x20 curl {url}/v1/entries/20 > bundle.json\n\
+         \x20 cargo run --release -- verify bundle.json --log-key {pub_path} --url {url}\n\
+         \x20 cargo run --release -- history {os_id} --url {url} --log-key {pub_path}\n\
+         \x20 cargo run --example buyer_verify -- --url {url}\n\
+         \x20 cargo run --example ngo_history -- --url {url}\n\
+         \x20 cargo run --example auditor_submit -- --url {url}\n\
+         \nCtrl-C stops the server; nothing acknowledged is lost.\n",
+        origin = log_key.name(),
+        key = log_key,
+        pub_path = pub_path.display(),
+    )
+}
+
+/// `vouch serve`.
+///
+/// # Errors
+/// When the log cannot be opened or the address bound.
+pub fn serve(args: ServeArgs) -> CliResult {
+    let log = if args.demo {
+        let store = open_store(&args.at.data)?;
+        let keys = std::path::Path::new("keys");
+        let key = demo::prepare(store.clone(), keys)?;
+        Log::open(store, Some(key), LogConfig::default())?
+    } else {
+        open_writable(&args.at)?
+    };
+    let log = Arc::new(log);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr()?.to_string();
+        tracing::info!(%addr, origin = log.origin(), size = log.head().size(), "serving");
+        if args.demo {
+            let name = crate::note::KeyName::new(log.origin())?;
+            let (_, pub_path) = keyfile::paths(std::path::Path::new("keys"), &name);
+            println!("{}", demo_instructions(&addr, log.verifier(), &pub_path));
+        }
+        server::serve(listener, log, shutdown_signal()).await?;
+        Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    })?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

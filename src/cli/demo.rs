@@ -1,0 +1,312 @@
+//! `vouch serve --demo`: a ledger seeded with a realistic, fictional history of
+//! Vietnamese garment and footwear factories, so that a newcomer sees every kind of
+//! record and can verify them.
+//!
+//! Everyone's keys are generated at first start under `keys/` (never committed); a
+//! second start reuses the ledger and the keys.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use time::{Date, OffsetDateTime};
+
+use crate::envelope;
+use crate::keyfile;
+use crate::log::{timestamp, Log, LogConfig, Receipt, Signed};
+use crate::note::{KeyName, Signer};
+use crate::statement::{
+    Accreditation, EntryRef, Evidence, Finding, Framework, Kind, Metric, Outcome, ParticipantSpec,
+    Period, RegistryStatement, Role, Severity, Statement, Status, Supplier, SupplierId, Topic,
+    REGISTRY_TYPE, STATEMENT_TYPE,
+};
+use crate::store::Store;
+
+type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The demo log's origin.
+pub const ORIGIN: &str = "demo.vouch.example/vn-apparel";
+pub const GOVERNANCE: &str = "vn-apparel-platform";
+pub const AUDITORS: [(&str, &str); 3] = [
+    ("delta-audit", "Delta Audit Services"),
+    ("mekong-compliance", "Mekong Social Compliance"),
+    ("red-river-assess", "Red River Assessments"),
+];
+pub const BUYERS: [(&str, &str); 3] = [
+    ("northwind-apparel", "Northwind Apparel"),
+    ("lotus-footwear", "Lotus Footwear Group"),
+    ("harbour-outdoor", "Harbour Outdoor Co."),
+];
+/// (participant id, name, OS ID, province).
+pub const FACTORIES: [(&str, &str, &str, &str); 10] = [
+    ("song-hong-garment", "Song Hong Garment JSC", "VN2019303BQ3FZP", "Nam Dinh"),
+    ("an-phuoc-textile", "An Phuoc Textile Co.", "VN2020114KD2M9A", "Binh Duong"),
+    ("hai-phong-shoes", "Hai Phong Footwear Ltd.", "VN2021087TR7X4C", "Hai Phong"),
+    ("dong-nai-knit", "Dong Nai Knitwear JSC", "VN2019256HP3K8E", "Dong Nai"),
+    ("thai-binh-sewing", "Thai Binh Sewing Co.", "VN2022031MN5Q2B", "Thai Binh"),
+    ("long-an-denim", "Long An Denim Mill", "VN2020199WS8L6D", "Long An"),
+    ("da-nang-apparel", "Da Nang Apparel Ltd.", "VN2023012ZC4R7F", "Da Nang"),
+    ("bac-ninh-sport", "Bac Ninh Sportswear JSC", "VN2021145GT9N3H", "Bac Ninh"),
+    ("can-tho-leather", "Can Tho Leather Goods", "VN2022208PB6V1J", "Can Tho"),
+    ("vinh-phuc-fashion", "Vinh Phuc Fashion Co.", "VN2019317YK2D5M", "Vinh Phuc"),
+];
+
+fn signer(keys: &Path, name: &str) -> DemoResult<Signer> {
+    let name = KeyName::new(name)?;
+    let (key_path, _) = keyfile::paths(keys, &name);
+    if key_path.exists() {
+        return Ok(keyfile::read_signer(&key_path)?);
+    }
+    Ok(keyfile::generate(keys, &name)?.0)
+}
+
+fn spec(id: &str, name: &str, role: Role, key: &Signer) -> ParticipantSpec {
+    ParticipantSpec {
+        id: id.into(),
+        name: name.into(),
+        roles: vec![role],
+        supplier_ids: vec![],
+        keys: vec![key.verifier().to_string()],
+        accreditation: None,
+    }
+}
+
+/// A deterministic pseudo-random sequence, so that every demo tells the same story.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Creates and seeds the demo ledger in `store` unless it holds one; returns the log
+/// key. Keys go to `keys/`.
+///
+/// # Errors
+/// When keys cannot be written or a seed statement is refused.
+pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
+    let log_key = signer(keys, ORIGIN)?;
+    if Log::exists(store.as_ref())? {
+        return Ok(log_key);
+    }
+    let gov = signer(keys, GOVERNANCE)?;
+    let now = OffsetDateTime::now_utc();
+    let start = now - time::Duration::days(760);
+    let genesis = RegistryStatement::Genesis {
+        threshold: 1,
+        participants: vec![spec(GOVERNANCE, "Viet Nam Apparel & Footwear Platform", Role::Governance, &gov)],
+        issued_at: timestamp(start),
+    };
+    let body = serde_json::to_vec(&genesis)?;
+    let signed = Signed::from_envelope(envelope::sign(REGISTRY_TYPE, &body, &[&gov]))?;
+    Log::create_ledger(store.clone(), &log_key, &signed, now)?;
+    let log = Log::open(store, Some(log_key.clone()), LogConfig::default())?;
+    let register = |p: ParticipantSpec| -> DemoResult<Receipt> {
+        let change = RegistryStatement::Register { participant: p, issued_at: timestamp(start) };
+        let env = envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(&change)?, &[&gov]);
+        Ok(log.submit_blocking(&env.to_json())?)
+    };
+    let mut auditors = Vec::new();
+    for (i, (id, name)) in AUDITORS.iter().enumerate() {
+        let k = signer(keys, id)?;
+        register(ParticipantSpec {
+            accreditation: Some(Accreditation {
+                body: "APSCA".into(),
+                reference: format!("2170{:04}", 311 + i * 97),
+            }),
+            ..spec(id, name, Role::Auditor, &k)
+        })?;
+        auditors.push(k);
+    }
+    let mut buyers = Vec::new();
+    for (id, name) in BUYERS {
+        let k = signer(keys, id)?;
+        register(spec(id, name, Role::Buyer, &k))?;
+        buyers.push(k);
+    }
+    let mut suppliers = Vec::new();
+    for (id, name, os_id, _) in FACTORIES {
+        let k = signer(keys, id)?;
+        register(ParticipantSpec {
+            supplier_ids: vec![SupplierId::new(os_id)?],
+            ..spec(id, name, Role::Supplier, &k)
+        })?;
+        suppliers.push(k);
+    }
+    let ngo = signer(keys, "fair-labour-watch")?;
+    register(spec("fair-labour-watch", "Fair Labour Watch Viet Nam", Role::Ngo, &ngo))?;
+
+    let submit = |s: &Statement, key: &Signer| -> DemoResult<Receipt> {
+        s.validate()?;
+        let env = envelope::sign(STATEMENT_TYPE, &serde_json::to_vec(s)?, &[key]);
+        Ok(log.submit_blocking(&env.to_json())?)
+    };
+    let mut dice = Dice(0x5EED_1234_ABCD_0001);
+    let mut retracted = false;
+    let mut answered = false;
+    for quarter in 0..8u32 {
+        let q_start = start + time::Duration::days(i64::from(quarter) * 91);
+        for (f, (_, name, os_id, _)) in FACTORIES.iter().enumerate() {
+            let improving = f % 3 != 2;
+            let supplier = Supplier {
+                id: SupplierId::new(os_id)?,
+                name: (*name).into(),
+                country: "VN".into(),
+                identifiers: Default::default(),
+            };
+            let day = |d: i64| q_start + time::Duration::days(d + f as i64);
+            let period = Period {
+                from: date(q_start.date()),
+                to: date((q_start + time::Duration::days(90)).date()),
+            };
+            let base = |kind: Kind, topic: Topic, at: OffsetDateTime| Statement {
+                kind,
+                supplier: supplier.clone(),
+                topic,
+                framework: None,
+                period: Some(period.clone()),
+                issued_at: timestamp(at),
+                valid_until: None,
+                result: None,
+                findings: vec![],
+                evidence: vec![],
+                refs: vec![],
+            };
+            let auditor = &auditors[(f + quarter as usize) % auditors.len()];
+            // Environmental metrics each quarter: self-reported, and verified by an
+            // auditor every other quarter.
+            let trend = if improving { 1.0 - 0.04 * f64::from(quarter) } else { 1.0 + 0.01 * f64::from(quarter) };
+            let energy = Statement {
+                result: Some(Outcome {
+                    metrics: vec![
+                        Metric { name: "electricity_kwh_per_1000_pieces".into(), value: round(310.0 * trend + dice.next(20) as f64), unit: "kWh".into() },
+                        Metric { name: "renewable_share".into(), value: round((0.05 + 0.03 * f64::from(quarter)).min(0.6) * if improving { 1.0 } else { 0.3 }), unit: "ratio".into() },
+                    ],
+                    ..Outcome::default()
+                }),
+                ..base(Kind::Metric, Topic::Energy, day(20))
+            };
+            submit(&energy, if quarter % 2 == 0 { &suppliers[f] } else { auditor })?;
+            let water = Statement {
+                result: Some(Outcome {
+                    metrics: vec![Metric { name: "water_m3_per_1000_pieces".into(), value: round(42.0 * trend + dice.next(5) as f64), unit: "m3".into() }],
+                    ..Outcome::default()
+                }),
+                ..base(Kind::Metric, Topic::Water, day(21))
+            };
+            submit(&water, &suppliers[f])?;
+            if quarter % 2 == 1 {
+                let chemicals = Statement {
+                    framework: Some(Framework { name: "ZDHC MRSL".into(), version: Some("3.1".into()) }),
+                    result: Some(Outcome {
+                        status: Some(if improving { Status::Conformant } else { Status::PartiallyConformant }),
+                        metrics: vec![Metric { name: "mrsl_conformant_chemicals_share".into(), value: round(if improving { 0.9 + 0.01 * f64::from(quarter) } else { 0.72 }), unit: "ratio".into() }],
+                        ..Outcome::default()
+                    }),
+                    ..base(Kind::Metric, Topic::Chemicals, day(30))
+                };
+                submit(&chemicals, auditor)?;
+            }
+            // A social audit every other quarter, with a corrective action plan for its
+            // findings and, a quarter later, its verified remediation.
+            if (quarter + f as u32) % 2 == 0 {
+                let overtime = 8.0 + dice.next(10) as f64 - if improving { f64::from(quarter) } else { 0.0 };
+                let major = overtime > 10.0;
+                let audit = Statement {
+                    framework: Some(Framework { name: "SLCP CAF".into(), version: Some("1.7".into()) }),
+                    valid_until: Some(date((day(45) + time::Duration::days(365)).date())),
+                    result: Some(Outcome {
+                        status: Some(if major { Status::PartiallyConformant } else { Status::Conformant }),
+                        score: Some(round(70.0 + dice.next(25) as f64)),
+                        grade: Some(if major { "B" } else { "A" }.into()),
+                        metrics: vec![
+                            Metric { name: "overtime_hours_per_week_p90".into(), value: round(overtime.max(2.0)), unit: "h".into() },
+                            Metric { name: "workers_paid_at_least_living_wage_share".into(), value: round(0.6 + 0.04 * f64::from(quarter)), unit: "ratio".into() },
+                        ],
+                    }),
+                    findings: if major {
+                        vec![Finding { code: "OT-02".into(), severity: Severity::Major, text: "Overtime above 300 hours a year for some workers in peak weeks".into() }]
+                    } else {
+                        vec![Finding { code: "HS-07".into(), severity: Severity::Minor, text: "Two fire exits partly obstructed by stock".into() }]
+                    },
+                    evidence: vec![Evidence {
+                        uri: format!("https://reports.example.org/{os_id}/q{quarter}.pdf"),
+                        sha256: format!("{:064x}", u128::from(quarter) * 1_000_003 + f as u128),
+                    }],
+                    ..base(Kind::Audit, Topic::WorkingHours, day(45))
+                };
+                let a = submit(&audit, auditor)?;
+                let plan = Statement {
+                    result: Some(Outcome { status: Some(Status::Open), ..Outcome::default() }),
+                    findings: audit.findings.clone(),
+                    refs: vec![reference(&a)],
+                    ..base(Kind::CorrectiveAction, Topic::WorkingHours, day(50))
+                };
+                let p = submit(&plan, auditor)?;
+                if improving {
+                    let done = Statement {
+                        result: Some(Outcome { status: Some(Status::Verified), ..Outcome::default() }),
+                        refs: vec![reference(&p)],
+                        ..base(Kind::Remediation, Topic::WorkingHours, day(80))
+                    };
+                    submit(&done, auditor)?;
+                }
+                if !answered && major && f == 5 {
+                    let reply = Statement {
+                        findings: vec![Finding { code: "OT-02".into(), severity: Severity::Major, text: "Peak-season overtime came from a buyer's late order change; a second shift starts next month".into() }],
+                        refs: vec![reference(&a)],
+                        ..base(Kind::Response, Topic::WorkingHours, day(60))
+                    };
+                    submit(&reply, &suppliers[f])?;
+                    answered = true;
+                }
+            }
+            // Buyers rate twice a year and reward improvement.
+            if quarter % 2 == 1 {
+                let buyer = &buyers[f % buyers.len()];
+                let grade = if improving { ["B", "B", "A", "A"][(quarter / 2) as usize] } else { "C" };
+                let rating = Statement {
+                    result: Some(Outcome { score: Some(round(if improving { (70.0 + 3.5 * f64::from(quarter)).min(98.0) } else { 55.0 })), grade: Some(grade.into()), ..Outcome::default() }),
+                    ..base(Kind::Rating, Topic::ManagementSystems, day(85))
+                };
+                let r = submit(&rating, buyer)?;
+                if !retracted && f == 1 && quarter == 3 {
+                    let retraction = Statement {
+                        findings: vec![Finding { code: "DATA".into(), severity: Severity::Minor, text: "Rating entered for the wrong reporting period; see the corrected rating".into() }],
+                        refs: vec![reference(&r)],
+                        ..base(Kind::Retraction, Topic::ManagementSystems, day(86))
+                    };
+                    submit(&retraction, buyer)?;
+                    retracted = true;
+                }
+                if improving && quarter >= 5 {
+                    let incentive = Statement {
+                        findings: vec![Finding { code: "INC".into(), severity: Severity::Minor, text: "Two-year order commitment and 2% better payment terms for verified overtime reduction".into() }],
+                        ..base(Kind::Incentive, Topic::WorkingHours, day(88))
+                    };
+                    submit(&incentive, buyer)?;
+                }
+            }
+        }
+    }
+    log.close();
+    Ok(log_key)
+}
+
+fn date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+fn round(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn reference(r: &Receipt) -> EntryRef {
+    EntryRef {
+        index: r.index,
+        leaf_hash: crate::entry::encode_hash(&r.leaf_hash),
+    }
+}
