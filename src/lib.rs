@@ -11,6 +11,7 @@
 //! [C2SP]: https://c2sp.org/tlog-checkpoint
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod cli;
 pub mod entry;
 pub mod envelope;
@@ -20,9 +21,8 @@ pub mod merkle;
 pub mod note;
 pub mod policy;
 pub mod registry;
+pub mod server;
 pub mod statement;
 pub mod store;
 pub mod tiles;
-pub mod bundle;
-pub mod server;
 pub mod verify;

@@ -51,7 +51,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Problem {
             status,
             slug,
@@ -91,45 +96,81 @@ impl From<LogError> for Problem {
         use StatusCode as S;
         let detail = e.to_string();
         let (status, slug, title) = match &e {
-            LogError::Envelope(EnvelopeError::BadSignature(_)) => {
-                (S::BAD_REQUEST, "bad-signature", "A signature does not verify")
+            LogError::Envelope(EnvelopeError::BadSignature(_)) => (
+                S::BAD_REQUEST,
+                "bad-signature",
+                "A signature does not verify",
+            ),
+            LogError::Envelope(EnvelopeError::UnknownPayloadType(_)) => (
+                S::BAD_REQUEST,
+                "wrong-payload-type",
+                "Payload type not accepted here",
+            ),
+            LogError::Envelope(EnvelopeError::TooLarge) => (
+                S::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
+            ),
+            LogError::Envelope(_) => (
+                S::BAD_REQUEST,
+                "malformed-envelope",
+                "Malformed DSSE envelope",
+            ),
+            LogError::Statement(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "invalid-statement",
+                "Invalid statement",
+            ),
+            LogError::Tile(TileError::EntryTooLong(_)) => (
+                S::UNPROCESSABLE_ENTITY,
+                "entry-too-large",
+                "Entry too large for the log",
+            ),
+            LogError::Policy(PolicyError::UnknownKey(_)) => {
+                (S::FORBIDDEN, "unknown-key", "Unknown signing key")
             }
-            LogError::Envelope(EnvelopeError::UnknownPayloadType(_)) => {
-                (S::BAD_REQUEST, "wrong-payload-type", "Payload type not accepted here")
-            }
-            LogError::Envelope(EnvelopeError::TooLarge) => {
-                (S::PAYLOAD_TOO_LARGE, "payload-too-large", "Request body too large")
-            }
-            LogError::Envelope(_) => (S::BAD_REQUEST, "malformed-envelope", "Malformed DSSE envelope"),
-            LogError::Statement(_) => (S::UNPROCESSABLE_ENTITY, "invalid-statement", "Invalid statement"),
-            LogError::Tile(TileError::EntryTooLong(_)) => {
-                (S::UNPROCESSABLE_ENTITY, "entry-too-large", "Entry too large for the log")
-            }
-            LogError::Policy(PolicyError::UnknownKey(_)) => (S::FORBIDDEN, "unknown-key", "Unknown signing key"),
-            LogError::Policy(PolicyError::KeyNotActive(_)) => {
-                (S::FORBIDDEN, "key-not-active", "Signing key revoked or participant removed")
-            }
+            LogError::Policy(PolicyError::KeyNotActive(_)) => (
+                S::FORBIDDEN,
+                "key-not-active",
+                "Signing key revoked or participant removed",
+            ),
             LogError::Policy(
-                PolicyError::MissingRef(_) | PolicyError::RefHashMismatch(_) | PolicyError::RefOtherSubject { .. },
-            ) => (S::UNPROCESSABLE_ENTITY, "bad-reference", "Bad reference to an entry"),
-            LogError::Policy(PolicyError::FutureIssuedAt(_)) => {
-                (S::UNPROCESSABLE_ENTITY, "issued-in-future", "issued_at is in the future")
-            }
-            LogError::Policy(PolicyError::WrongPayloadType) => {
-                (S::BAD_REQUEST, "wrong-payload-type", "Payload type not accepted here")
-            }
+                PolicyError::MissingRef(_)
+                | PolicyError::RefHashMismatch(_)
+                | PolicyError::RefOtherSubject { .. },
+            ) => (
+                S::UNPROCESSABLE_ENTITY,
+                "bad-reference",
+                "Bad reference to an entry",
+            ),
+            LogError::Policy(PolicyError::FutureIssuedAt(_)) => (
+                S::UNPROCESSABLE_ENTITY,
+                "issued-in-future",
+                "issued_at is in the future",
+            ),
+            LogError::Policy(PolicyError::WrongPayloadType) => (
+                S::BAD_REQUEST,
+                "wrong-payload-type",
+                "Payload type not accepted here",
+            ),
             LogError::Policy(_) => (S::FORBIDDEN, "not-authorised", "Signer not authorised"),
-            LogError::Registry(_) => (S::CONFLICT, "registry-conflict", "Registry change does not apply"),
-            LogError::IndexOutOfRange { .. } | LogError::SizeOutOfRange { .. } | LogError::TileNotFound(_) => {
-                (S::NOT_FOUND, "not-found", "Not found")
-            }
+            LogError::Registry(_) => (
+                S::CONFLICT,
+                "registry-conflict",
+                "Registry change does not apply",
+            ),
+            LogError::IndexOutOfRange { .. }
+            | LogError::SizeOutOfRange { .. }
+            | LogError::TileNotFound(_) => (S::NOT_FOUND, "not-found", "Not found"),
             LogError::SizesReversed { .. } => (S::BAD_REQUEST, "bad-range", "Bad range"),
             LogError::NotALedger | LogError::IsALedger | LogError::ReadOnly => {
                 (S::CONFLICT, "wrong-log", "Not possible on this log")
             }
-            LogError::Closed | LogError::Failed => {
-                (S::SERVICE_UNAVAILABLE, "unavailable", "The log is not accepting submissions")
-            }
+            LogError::Closed | LogError::Failed => (
+                S::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "The log is not accepting submissions",
+            ),
             _ => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         };
         if status.is_server_error() {
@@ -180,6 +221,14 @@ pub fn router(log: Arc<Log>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .fallback(|| async { Problem::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this route does not take that method",
+            )
+        })
         .layer(axum::middleware::from_fn_with_state(state.clone(), count))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -210,7 +259,11 @@ pub async fn serve(
     Ok(())
 }
 
-async fn count(State(state): State<Arc<AppState>>, req: Request, next: axum::middleware::Next) -> Response {
+async fn count(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
     let r = next.run(req).await;
     let m = &state.metrics;
     m.requests.fetch_add(1, Ordering::Relaxed);
@@ -224,8 +277,10 @@ async fn count(State(state): State<Arc<AppState>>, req: Request, next: axum::mid
 
 fn with_type(body: impl Into<Body>, content_type: &'static str, cache: &'static str) -> Response {
     let mut r = Response::new(body.into());
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     r
 }
 
@@ -243,7 +298,14 @@ async fn tile(State(s): State<Arc<AppState>>, Path(path): Path<String>) -> ApiRe
     let log = s.log.clone();
     let bytes = tokio::task::spawn_blocking(move || log.tile(&tile))
         .await
-        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", e.to_string()))??;
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                e.to_string(),
+            )
+        })??;
     let cache = if tile.is_full() {
         "public, max-age=31536000, immutable"
     } else {
@@ -277,8 +339,14 @@ async fn json_body(headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json"))
+    {
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
@@ -300,7 +368,12 @@ fn proof_strings(proof: &[crate::merkle::Hash]) -> Vec<String> {
     proof.iter().map(encode_hash).collect()
 }
 
-async fn submit(s: Arc<AppState>, headers: HeaderMap, body: Body, registry: bool) -> ApiResult<Response> {
+async fn submit(
+    s: Arc<AppState>,
+    headers: HeaderMap,
+    body: Body,
+    registry: bool,
+) -> ApiResult<Response> {
     let bytes = json_body(&headers, body).await?;
     let started = Instant::now();
     let result = async {
@@ -316,7 +389,8 @@ async fn submit(s: Arc<AppState>, headers: HeaderMap, body: Body, registry: bool
     }
     .await;
     let m = &s.metrics;
-    m.submit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    m.submit_micros
+        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
     match result {
         Ok(receipt) => {
             let status = if receipt.duplicate {
@@ -346,17 +420,30 @@ fn receipt_body(r: &crate::log::Receipt, size: u64, proof: &[crate::merkle::Hash
     }
 }
 
-async fn submit_attestation(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+async fn submit_attestation(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
     submit(s, headers, body, false).await
 }
 
-async fn submit_registry(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+async fn submit_registry(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
     submit(s, headers, body, true).await
 }
 
 fn parse_index(raw: &str) -> ApiResult<u64> {
-    raw.parse()
-        .map_err(|_| Problem::bad_request("bad-parameter", "Bad parameter", format!("{raw:?} is not an index")))
+    raw.parse().map_err(|_| {
+        Problem::bad_request(
+            "bad-parameter",
+            "Bad parameter",
+            format!("{raw:?} is not an index"),
+        )
+    })
 }
 
 /// An entry proven against the tree of `size`.
@@ -391,27 +478,57 @@ fn bundle(log: &Log, index: u64) -> Result<Bundle, LogError> {
     })
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, LogError> + Send + 'static) -> ApiResult<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, LogError> + Send + 'static,
+) -> ApiResult<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", e.to_string()))?
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                e.to_string(),
+            )
+        })?
         .map_err(Problem::from)
 }
 
-async fn entry_bundle(State(s): State<Arc<AppState>>, Path(index): Path<String>) -> ApiResult<Json<Bundle>> {
+async fn entry_bundle(
+    State(s): State<Arc<AppState>>,
+    Path(index): Path<String>,
+) -> ApiResult<Json<Bundle>> {
     let index = parse_index(&index)?;
     Ok(Json(blocking(move || bundle(&s.log, index)).await?))
 }
 
 #[derive(Deserialize)]
 struct InclusionQuery {
-    index: String,
+    index: Option<String>,
     size: Option<String>,
 }
 
-async fn inclusion(State(s): State<Arc<AppState>>, Query(q): Query<InclusionQuery>) -> ApiResult<Json<serde_json::Value>> {
-    let index = parse_index(&q.index)?;
-    let size = q.size.as_deref().map(parse_index).transpose()?.unwrap_or(s.log.head().size());
+fn required(value: Option<&str>, name: &str) -> ApiResult<u64> {
+    parse_index(value.ok_or_else(|| {
+        Problem::bad_request(
+            "bad-parameter",
+            "Bad parameter",
+            format!("the query parameter {name} is required"),
+        )
+    })?)
+}
+
+async fn inclusion(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<InclusionQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let index = required(q.index.as_deref(), "index")?;
+    let size = q
+        .size
+        .as_deref()
+        .map(parse_index)
+        .transpose()?
+        .unwrap_or(s.log.head().size());
     blocking(move || {
         let proof = s.log.inclusion_proof(index, size)?;
         Ok(Json(json!({
@@ -427,13 +544,20 @@ async fn inclusion(State(s): State<Arc<AppState>>, Query(q): Query<InclusionQuer
 
 #[derive(Deserialize)]
 struct ConsistencyQuery {
-    from: String,
+    from: Option<String>,
     to: Option<String>,
 }
 
-async fn consistency(State(s): State<Arc<AppState>>, Query(q): Query<ConsistencyQuery>) -> ApiResult<Json<serde_json::Value>> {
-    let from = parse_index(&q.from)?;
-    let to = q.to.as_deref().map(parse_index).transpose()?.unwrap_or(s.log.head().size());
+async fn consistency(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<ConsistencyQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let from = required(q.from.as_deref(), "from")?;
+    let to =
+        q.to.as_deref()
+            .map(parse_index)
+            .transpose()?
+            .unwrap_or(s.log.head().size());
     blocking(move || {
         let proof = s.log.consistency_proof(from, to)?;
         Ok(Json(json!({
@@ -452,7 +576,12 @@ struct HistoryQuery {
     limit: Option<String>,
 }
 
-fn supplier_history(log: &Log, supplier: &str, from: u64, limit: usize) -> Result<History, LogError> {
+fn supplier_history(
+    log: &Log,
+    supplier: &str,
+    from: u64,
+    limit: usize,
+) -> Result<History, LogError> {
     let head = log.head();
     let size = head.size();
     let mut found = log.subject_entries(supplier, from, limit + 1)?;
@@ -486,9 +615,17 @@ async fn history(
             .parse::<usize>()
             .ok()
             .filter(|l| (1..=MAX_PAGE).contains(l))
-            .ok_or_else(|| Problem::bad_request("bad-parameter", "Bad parameter", format!("limit must be 1 to {MAX_PAGE}")))?,
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "bad-parameter",
+                    "Bad parameter",
+                    format!("limit must be 1 to {MAX_PAGE}"),
+                )
+            })?,
     };
-    Ok(Json(blocking(move || supplier_history(&s.log, id.as_str(), from, limit)).await?))
+    Ok(Json(
+        blocking(move || supplier_history(&s.log, id.as_str(), from, limit)).await?,
+    ))
 }
 
 async fn participants(State(s): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
@@ -499,13 +636,23 @@ async fn participants(State(s): State<Arc<AppState>>) -> ApiResult<Json<serde_js
     })))
 }
 
-async fn participant(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+async fn participant(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     let registry = s.log.registry()?;
     let p = registry
         .participants
         .get(&id)
         .ok_or_else(|| Problem::not_found(format!("no participant {id:?}")))?;
-    Ok(Json(serde_json::to_value(p).map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", e.to_string()))?))
+    Ok(Json(serde_json::to_value(p).map_err(|e| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            e.to_string(),
+        )
+    })?))
 }
 
 /// `POST /v1/verify`: `{"bundle": {...}}` or `{"supplier": "<OS ID>"}`.
@@ -516,17 +663,23 @@ struct VerifyRequest {
     supplier: Option<String>,
 }
 
-async fn verify_request(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+async fn verify_request(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
     let bytes = json_body(&headers, body).await?;
-    let req: VerifyRequest = serde_json::from_slice(&bytes)
-        .map_err(|e| Problem::bad_request("malformed-request", "Malformed request", e.to_string()))?;
+    let req: VerifyRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        Problem::bad_request("malformed-request", "Malformed request", e.to_string())
+    })?;
     let key = s.log.verifier().clone();
     let now = OffsetDateTime::now_utc();
     match (req.bundle, req.supplier) {
         (Some(b), None) => Ok(Json(verify::verify_bundle(&b, &key, now)).into_response()),
         (None, Some(id)) => {
-            let id = SupplierId::new(&id)
-                .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
+            let id = SupplierId::new(&id).map_err(|e| {
+                Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string())
+            })?;
             let h = blocking(move || supplier_history(&s.log, id.as_str(), 0, MAX_PAGE)).await?;
             Ok(Json(verify::verify_history(&h, &key, now)).into_response())
         }
@@ -575,8 +728,18 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
             ("{class=\"5xx\"}".into(), get(&m.server_errors)),
         ],
     );
-    metric("vouch_batches_total", "counter", "Batches committed (one flush and one checkpoint each).", vec![(String::new(), stats.batches)]);
-    metric("vouch_batched_entries_total", "counter", "Entries committed in batches.", vec![(String::new(), stats.entries)]);
+    metric(
+        "vouch_batches_total",
+        "counter",
+        "Batches committed (one flush and one checkpoint each).",
+        vec![(String::new(), stats.batches)],
+    );
+    metric(
+        "vouch_batched_entries_total",
+        "counter",
+        "Entries committed in batches.",
+        vec![(String::new(), stats.entries)],
+    );
     let mut buckets = Vec::new();
     let mut cumulative = 0;
     for (i, n) in stats.batch_sizes.iter().enumerate() {
@@ -584,12 +747,16 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         buckets.push((format!("_bucket{{le=\"{}\"}}", 1u64 << i), cumulative));
     }
     buckets.push(("_bucket{le=\"+Inf\"}".into(), stats.batches));
-    out.push_str("# HELP vouch_batch_size Entries per committed batch.\n# TYPE vouch_batch_size histogram\n");
+    out.push_str(
+        "# HELP vouch_batch_size Entries per committed batch.\n# TYPE vouch_batch_size histogram\n",
+    );
     for (suffix, v) in buckets {
         out.push_str(&format!("vouch_batch_size{suffix} {v}\n"));
     }
-    out.push_str(&format!("vouch_batch_size_sum {}\nvouch_batch_size_count {}\n", stats.entries, stats.batches));
+    out.push_str(&format!(
+        "vouch_batch_size_sum {}\nvouch_batch_size_count {}\n",
+        stats.entries, stats.batches
+    ));
     out.push_str(&format!("# HELP vouch_tree_size Entries in the log.\n# TYPE vouch_tree_size gauge\nvouch_tree_size {}\n", s.log.head().size()));
     with_type(out, "text/plain; version=0.0.4; charset=utf-8", "no-store")
 }
-

@@ -108,7 +108,9 @@ impl Checks {
 fn decode_proof(proof: &[String]) -> Result<Vec<Hash>, String> {
     proof
         .iter()
-        .map(|p| entry::decode_hash(p).map_err(|_| format!("proof hash {p:?} is not base64 of 32 bytes")))
+        .map(|p| {
+            entry::decode_hash(p).map_err(|_| format!("proof hash {p:?} is not base64 of 32 bytes"))
+        })
         .collect()
 }
 
@@ -140,9 +142,14 @@ impl RegistryChain {
         for p in chain {
             let (bytes, leaf) = proven(p, checkpoint)?;
             let e = Entry::parse(&bytes).map_err(|e| format!("registry entry {}: {e}", p.index))?;
-            let link = e.prev_link().map_err(|e| format!("registry entry {}: {e}", p.index))?;
+            let link = e
+                .prev_link()
+                .map_err(|e| format!("registry entry {}: {e}", p.index))?;
             if link != prev {
-                return Err(format!("registry entry {} does not link to the one before it", p.index));
+                return Err(format!(
+                    "registry entry {} does not link to the one before it",
+                    p.index
+                ));
             }
             if e.envelope.payload_type != REGISTRY_TYPE {
                 return Err(format!("entry {} is not a registry statement", p.index));
@@ -150,7 +157,8 @@ impl RegistryChain {
             let body = BASE64
                 .decode(&e.envelope.payload)
                 .map_err(|_| format!("registry entry {}: payload is not base64", p.index))?;
-            let stmt = RegistryStatement::parse(&body).map_err(|e| format!("registry entry {}: {e}", p.index))?;
+            let stmt = RegistryStatement::parse(&body)
+                .map_err(|e| format!("registry entry {}: {e}", p.index))?;
             changes.push((p.index, stmt));
             prev = Some((p.index, leaf));
         }
@@ -188,12 +196,19 @@ fn open_checkpoint(signed: &str, log_key: &Verifier, checks: &mut Checks) -> Opt
         Ok((cp, _)) => {
             checks.add(
                 "checkpoint",
-                Ok(format!("signed by {} for tree size {}", log_key.name(), cp.size())),
+                Ok(format!(
+                    "signed by {} for tree size {}",
+                    log_key.name(),
+                    cp.size()
+                )),
             );
             Some(cp)
         }
         Err(e) => {
-            checks.add("checkpoint", Err(format!("not signed by the trusted log key: {e}")));
+            checks.add(
+                "checkpoint",
+                Err(format!("not signed by the trusted log key: {e}")),
+            );
             None
         }
     }
@@ -224,16 +239,27 @@ fn verify_entry(
         "inclusion",
         included
             .as_ref()
-            .map(|_| format!("entry {} is in the tree of size {}", p.index, checkpoint.size()))
+            .map(|_| {
+                format!(
+                    "entry {} is in the tree of size {}",
+                    p.index,
+                    checkpoint.size()
+                )
+            })
             .map_err(Clone::clone),
     );
     if let (true, Ok((bytes, _))) = (included_ok, included) {
         let e = Entry::parse(&bytes);
         let statement = e.as_ref().map_err(ToString::to_string).and_then(|e| {
             if e.envelope.payload_type != STATEMENT_TYPE {
-                return Err(format!("payload type {} is not a statement", e.envelope.payload_type));
+                return Err(format!(
+                    "payload type {} is not a statement",
+                    e.envelope.payload_type
+                ));
             }
-            let body = BASE64.decode(&e.envelope.payload).map_err(|_| "payload is not base64".to_string())?;
+            let body = BASE64
+                .decode(&e.envelope.payload)
+                .map_err(|_| "payload is not base64".to_string())?;
             Statement::parse(&body).map_err(|e| e.to_string())
         });
         let stmt_ok = checks.add(
@@ -252,18 +278,32 @@ fn verify_entry(
                 if e.subject == statement.supplier.id.as_str() {
                     Ok(format!("the entry is filed under {}", e.subject))
                 } else {
-                    Err(format!("filed under {}, but the statement is about {}", e.subject, statement.supplier.id))
+                    Err(format!(
+                        "filed under {}, but the statement is about {}",
+                        e.subject, statement.supplier.id
+                    ))
                 },
             );
             match chain {
                 None => {
-                    checks.add("signers", Err("no verified registry to check the signers against".into()));
+                    checks.add(
+                        "signers",
+                        Err("no verified registry to check the signers against".into()),
+                    );
                 }
                 Some(chain) => {
-                    let result = signer_check(&e.envelope, &statement, chain, p.index, &e.logged_at);
+                    let result =
+                        signer_check(&e.envelope, &statement, chain, p.index, &e.logged_at);
                     match result {
                         Ok((ids, s)) => {
-                            checks.add("signers", Ok(format!("signed by {} with keys registered for this kind at entry {}", ids.join(", "), p.index)));
+                            checks.add(
+                                "signers",
+                                Ok(format!(
+                                    "signed by {} with keys registered for this kind at entry {}",
+                                    ids.join(", "),
+                                    p.index
+                                )),
+                            );
                             report.signers = ids;
                             suspect = s;
                             checks.add(
@@ -309,9 +349,9 @@ fn signer_check(
     let mut ids = Vec::new();
     let mut suspect = false;
     for (i, (key_id, _)) in opened.signatures.iter().enumerate() {
-        let (participant, key) = then
-            .signer_at(*key_id, position)
-            .ok_or_else(|| format!("key {key_id:08x} was not registered and active at entry {position}"))?;
+        let (participant, key) = then.signer_at(*key_id, position).ok_or_else(|| {
+            format!("key {key_id:08x} was not registered and active at entry {position}")
+        })?;
         if !opened.verify_one(i, key) {
             return Err(format!("signature by key {key_id:08x} does not verify"));
         }
@@ -333,7 +373,14 @@ pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -
         return failed(bundle.index, checks);
     };
     if checkpoint.size() != bundle.tree_size {
-        checks.add("checkpoint", Err(format!("the bundle says tree size {}, the checkpoint {}", bundle.tree_size, checkpoint.size())));
+        checks.add(
+            "checkpoint",
+            Err(format!(
+                "the bundle says tree size {}, the checkpoint {}",
+                bundle.tree_size,
+                checkpoint.size()
+            )),
+        );
         return failed(bundle.index, checks);
     }
     let chain = RegistryChain::verify(&bundle.registry, &checkpoint);
@@ -387,23 +434,39 @@ pub fn verify_history(history: &History, log_key: &Verifier, now: OffsetDateTime
         "registry",
         chain
             .as_ref()
-            .map(|c| format!("{} registry entries, linked from the genesis entry", c.changes.len()))
+            .map(|c| {
+                format!(
+                    "{} registry entries, linked from the genesis entry",
+                    c.changes.len()
+                )
+            })
             .map_err(Clone::clone),
     );
     let mut prev: Option<(u64, Hash)> = None;
-    let mut chain_ok = Ok(format!("{} entries, each linked to the one before", history.entries.len()));
+    let mut chain_ok = Ok(format!(
+        "{} entries, each linked to the one before",
+        history.entries.len()
+    ));
     let mut parsed: BTreeMap<u64, Statement> = BTreeMap::new();
     for (n, p) in history.entries.iter().enumerate() {
-        let (entry_report, e) = verify_entry(p, &checkpoint, chain.as_ref().ok(), now, Checks(Vec::new()));
+        let (entry_report, e) =
+            verify_entry(p, &checkpoint, chain.as_ref().ok(), now, Checks(Vec::new()));
         if let Some((e, statement)) = e {
             if e.subject != history.supplier {
-                chain_ok = Err(format!("entry {} is about {}, not {}", p.index, e.subject, history.supplier));
+                chain_ok = Err(format!(
+                    "entry {} is about {}, not {}",
+                    p.index, e.subject, history.supplier
+                ));
             }
             let link = e.prev_link().ok().flatten();
             let leaf = BASE64.decode(&p.entry).map(|b| merkle::leaf_hash(&b)).ok();
             // The first entry of a page may continue from an earlier page.
             if n > 0 && link != prev && chain_ok.is_ok() {
-                chain_ok = Err(format!("entry {} does not link to entry {:?}", p.index, prev.map(|p| p.0)));
+                chain_ok = Err(format!(
+                    "entry {} does not link to entry {:?}",
+                    p.index,
+                    prev.map(|p| p.0)
+                ));
             }
             if n == 0 && p.index == 0 && link.is_some() {
                 chain_ok = Err("the first entry links to a predecessor".into());
@@ -435,7 +498,11 @@ pub fn verify_history(history: &History, log_key: &Verifier, now: OffsetDateTime
             Err("at least one entry does not verify: see its report".into())
         },
     );
-    report.verdict = if checks.all_ok() { Verdict::Valid } else { Verdict::Invalid };
+    report.verdict = if checks.all_ok() {
+        Verdict::Valid
+    } else {
+        Verdict::Invalid
+    };
     report.checks = checks.0;
     report
 }

@@ -62,7 +62,13 @@ fn http_error(e: ureq::Error) -> Box<dyn std::error::Error + Send + Sync> {
             let body = r.into_string().unwrap_or_default();
             let detail = serde_json::from_str::<serde_json::Value>(&body)
                 .ok()
-                .and_then(|v| Some(format!("{} ({})", v["detail"].as_str()?, v["type"].as_str()?)))
+                .and_then(|v| {
+                    Some(format!(
+                        "{} ({})",
+                        v["detail"].as_str()?,
+                        v["type"].as_str()?
+                    ))
+                })
                 .unwrap_or(body);
             format!("server answered {code}: {detail}").into()
         }
@@ -74,7 +80,9 @@ fn http_error(e: ureq::Error) -> Box<dyn std::error::Error + Send + Sync> {
 ///
 /// # Errors
 /// Transport failures and error statuses, with the server's problem detail.
-pub fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, Box<dyn std::error::Error + Send + Sync>> {
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+) -> Result<T, Box<dyn std::error::Error + Send + Sync>> {
     let r = ureq::get(url).call().map_err(http_error)?;
     Ok(serde_json::from_reader(r.into_reader())?)
 }
@@ -83,7 +91,10 @@ pub fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, Box<dyn 
 ///
 /// # Errors
 /// When the envelope is malformed or the server refuses it.
-pub fn post_envelope(url: &str, envelope: &[u8]) -> Result<Receipt, Box<dyn std::error::Error + Send + Sync>> {
+pub fn post_envelope(
+    url: &str,
+    envelope: &[u8],
+) -> Result<Receipt, Box<dyn std::error::Error + Send + Sync>> {
     let signed = Signed::parse(envelope)?;
     let path = match signed.payload {
         Payload::Statement(_) => "/v1/attestations",
@@ -100,9 +111,13 @@ pub fn post_envelope(url: &str, envelope: &[u8]) -> Result<Receipt, Box<dyn std:
 ///
 /// # Errors
 /// Transport failures and error statuses.
-pub fn fetch_history(url: &str, supplier: &str) -> Result<History, Box<dyn std::error::Error + Send + Sync>> {
+pub fn fetch_history(
+    url: &str,
+    supplier: &str,
+) -> Result<History, Box<dyn std::error::Error + Send + Sync>> {
     let base = url.trim_end_matches('/');
-    let mut history: History = get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
+    let mut history: History =
+        get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
     while let Some(from) = history.next_from.take() {
         let page: History = get_json(&format!(
             "{base}/v1/suppliers/{supplier}/history?limit=500&from={from}"
@@ -120,7 +135,12 @@ pub fn fetch_history(url: &str, supplier: &str) -> Result<History, Box<dyn std::
 fn print_report(r: &Report) {
     println!("entry {}: {:?}", r.index, r.verdict);
     for c in &r.checks {
-        println!("  [{}] {}: {}", if c.ok { "ok" } else { "FAIL" }, c.name, c.reason);
+        println!(
+            "  [{}] {}: {}",
+            if c.ok { "ok" } else { "FAIL" },
+            c.name,
+            c.reason
+        );
     }
     let s = &r.standing;
     if !s.retracted_by.is_empty() {
@@ -140,8 +160,10 @@ fn print_report(r: &Report) {
 /// When a file cannot be read, or the entry is not valid.
 pub fn verify_bundle(args: VerifyArgs) -> CliResult {
     let log_key = keyfile::read_verifier(&args.log_key)?;
-    let bytes = std::fs::read(&args.bundle).map_err(|e| format!("cannot read {}: {e}", args.bundle.display()))?;
-    let bundle: Bundle = serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a bundle: {e}", args.bundle.display()))?;
+    let bytes = std::fs::read(&args.bundle)
+        .map_err(|e| format!("cannot read {}: {e}", args.bundle.display()))?;
+    let bundle: Bundle = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not a bundle: {e}", args.bundle.display()))?;
     let now = OffsetDateTime::now_utc();
     let mut report = verify::verify_bundle(&bundle, &log_key, now);
     if let (Some(url), Some(subject)) = (&args.url, report.subject.clone()) {
@@ -166,13 +188,33 @@ pub fn verify_bundle(args: VerifyArgs) -> CliResult {
 }
 
 fn print_history(h: &HistoryReport) {
-    println!("{}: {:?}, {} entries, tree size {}", h.supplier, h.verdict, h.entries.len(), h.tree_size);
+    println!(
+        "{}: {:?}, {} entries, tree size {}",
+        h.supplier,
+        h.verdict,
+        h.entries.len(),
+        h.tree_size
+    );
     for c in &h.checks {
-        println!("  [{}] {}: {}", if c.ok { "ok" } else { "FAIL" }, c.name, c.reason);
+        println!(
+            "  [{}] {}: {}",
+            if c.ok { "ok" } else { "FAIL" },
+            c.name,
+            c.reason
+        );
     }
-    println!("\n{:>7}  {:<10}  {:<17}  {:<22}  {:<10}  note", "index", "issued", "kind", "signed by", "verdict");
+    println!(
+        "\n{:>7}  {:<10}  {:<17}  {:<22}  {:<10}  note",
+        "index", "issued", "kind", "signed by", "verdict"
+    );
     for r in &h.entries {
-        let issued: String = r.issued_at.as_deref().unwrap_or("").chars().take(10).collect();
+        let issued: String = r
+            .issued_at
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .take(10)
+            .collect();
         let mut note = Vec::new();
         if !r.standing.retracted_by.is_empty() {
             note.push(format!("retracted by {:?}", r.standing.retracted_by));

@@ -38,16 +38,66 @@ pub const BUYERS: [(&str, &str); 3] = [
 ];
 /// (participant id, name, OS ID, province).
 pub const FACTORIES: [(&str, &str, &str, &str); 10] = [
-    ("song-hong-garment", "Song Hong Garment JSC", "VN2019303BQ3FZP", "Nam Dinh"),
-    ("an-phuoc-textile", "An Phuoc Textile Co.", "VN2020114KD2M9A", "Binh Duong"),
-    ("hai-phong-shoes", "Hai Phong Footwear Ltd.", "VN2021087TR7X4C", "Hai Phong"),
-    ("dong-nai-knit", "Dong Nai Knitwear JSC", "VN2019256HP3K8E", "Dong Nai"),
-    ("thai-binh-sewing", "Thai Binh Sewing Co.", "VN2022031MN5Q2B", "Thai Binh"),
-    ("long-an-denim", "Long An Denim Mill", "VN2020199WS8L6D", "Long An"),
-    ("da-nang-apparel", "Da Nang Apparel Ltd.", "VN2023012ZC4R7F", "Da Nang"),
-    ("bac-ninh-sport", "Bac Ninh Sportswear JSC", "VN2021145GT9N3H", "Bac Ninh"),
-    ("can-tho-leather", "Can Tho Leather Goods", "VN2022208PB6V1J", "Can Tho"),
-    ("vinh-phuc-fashion", "Vinh Phuc Fashion Co.", "VN2019317YK2D5M", "Vinh Phuc"),
+    (
+        "song-hong-garment",
+        "Song Hong Garment JSC",
+        "VN2019303BQ3FZP",
+        "Nam Dinh",
+    ),
+    (
+        "an-phuoc-textile",
+        "An Phuoc Textile Co.",
+        "VN2020114KD2M9A",
+        "Binh Duong",
+    ),
+    (
+        "hai-phong-shoes",
+        "Hai Phong Footwear Ltd.",
+        "VN2021087TR7X4C",
+        "Hai Phong",
+    ),
+    (
+        "dong-nai-knit",
+        "Dong Nai Knitwear JSC",
+        "VN2019256HP3K8E",
+        "Dong Nai",
+    ),
+    (
+        "thai-binh-sewing",
+        "Thai Binh Sewing Co.",
+        "VN2022031MN5Q2B",
+        "Thai Binh",
+    ),
+    (
+        "long-an-denim",
+        "Long An Denim Mill",
+        "VN2020199WS8L6D",
+        "Long An",
+    ),
+    (
+        "da-nang-apparel",
+        "Da Nang Apparel Ltd.",
+        "VN2023012ZC4R7F",
+        "Da Nang",
+    ),
+    (
+        "bac-ninh-sport",
+        "Bac Ninh Sportswear JSC",
+        "VN2021145GT9N3H",
+        "Bac Ninh",
+    ),
+    (
+        "can-tho-leather",
+        "Can Tho Leather Goods",
+        "VN2022208PB6V1J",
+        "Can Tho",
+    ),
+    (
+        "vinh-phuc-fashion",
+        "Vinh Phuc Fashion Co.",
+        "VN2019317YK2D5M",
+        "Vinh Phuc",
+    ),
 ];
 
 fn signer(keys: &Path, name: &str) -> DemoResult<Signer> {
@@ -97,7 +147,12 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
     let start = now - time::Duration::days(760);
     let genesis = RegistryStatement::Genesis {
         threshold: 1,
-        participants: vec![spec(GOVERNANCE, "Viet Nam Apparel & Footwear Platform", Role::Governance, &gov)],
+        participants: vec![spec(
+            GOVERNANCE,
+            "Viet Nam Apparel & Footwear Platform",
+            Role::Governance,
+            &gov,
+        )],
         issued_at: timestamp(start),
     };
     let body = serde_json::to_vec(&genesis)?;
@@ -105,7 +160,10 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
     Log::create_ledger(store.clone(), &log_key, &signed, now)?;
     let log = Log::open(store, Some(log_key.clone()), LogConfig::default())?;
     let register = |p: ParticipantSpec| -> DemoResult<Receipt> {
-        let change = RegistryStatement::Register { participant: p, issued_at: timestamp(start) };
+        let change = RegistryStatement::Register {
+            participant: p,
+            issued_at: timestamp(start),
+        };
         let env = envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(&change)?, &[&gov]);
         Ok(log.submit_blocking(&env.to_json())?)
     };
@@ -137,7 +195,12 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
         suppliers.push(k);
     }
     let ngo = signer(keys, "fair-labour-watch")?;
-    register(spec("fair-labour-watch", "Fair Labour Watch Viet Nam", Role::Ngo, &ngo))?;
+    register(spec(
+        "fair-labour-watch",
+        "Fair Labour Watch Viet Nam",
+        Role::Ngo,
+        &ngo,
+    ))?;
 
     let submit = |s: &Statement, key: &Signer| -> DemoResult<Receipt> {
         s.validate()?;
@@ -178,21 +241,47 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
             let auditor = &auditors[(f + quarter as usize) % auditors.len()];
             // Environmental metrics each quarter: self-reported, and verified by an
             // auditor every other quarter.
-            let trend = if improving { 1.0 - 0.04 * f64::from(quarter) } else { 1.0 + 0.01 * f64::from(quarter) };
+            let trend = if improving {
+                1.0 - 0.04 * f64::from(quarter)
+            } else {
+                1.0 + 0.01 * f64::from(quarter)
+            };
             let energy = Statement {
                 result: Some(Outcome {
                     metrics: vec![
-                        Metric { name: "electricity_kwh_per_1000_pieces".into(), value: round(310.0 * trend + dice.next(20) as f64), unit: "kWh".into() },
-                        Metric { name: "renewable_share".into(), value: round((0.05 + 0.03 * f64::from(quarter)).min(0.6) * if improving { 1.0 } else { 0.3 }), unit: "ratio".into() },
+                        Metric {
+                            name: "electricity_kwh_per_1000_pieces".into(),
+                            value: round(310.0 * trend + dice.next(20) as f64),
+                            unit: "kWh".into(),
+                        },
+                        Metric {
+                            name: "renewable_share".into(),
+                            value: round(
+                                (0.05 + 0.03 * f64::from(quarter)).min(0.6)
+                                    * if improving { 1.0 } else { 0.3 },
+                            ),
+                            unit: "ratio".into(),
+                        },
                     ],
                     ..Outcome::default()
                 }),
                 ..base(Kind::Metric, Topic::Energy, day(20))
             };
-            submit(&energy, if quarter % 2 == 0 { &suppliers[f] } else { auditor })?;
+            submit(
+                &energy,
+                if quarter % 2 == 0 {
+                    &suppliers[f]
+                } else {
+                    auditor
+                },
+            )?;
             let water = Statement {
                 result: Some(Outcome {
-                    metrics: vec![Metric { name: "water_m3_per_1000_pieces".into(), value: round(42.0 * trend + dice.next(5) as f64), unit: "m3".into() }],
+                    metrics: vec![Metric {
+                        name: "water_m3_per_1000_pieces".into(),
+                        value: round(42.0 * trend + dice.next(5) as f64),
+                        unit: "m3".into(),
+                    }],
                     ..Outcome::default()
                 }),
                 ..base(Kind::Metric, Topic::Water, day(21))
@@ -200,10 +289,25 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
             submit(&water, &suppliers[f])?;
             if quarter % 2 == 1 {
                 let chemicals = Statement {
-                    framework: Some(Framework { name: "ZDHC MRSL".into(), version: Some("3.1".into()) }),
+                    framework: Some(Framework {
+                        name: "ZDHC MRSL".into(),
+                        version: Some("3.1".into()),
+                    }),
                     result: Some(Outcome {
-                        status: Some(if improving { Status::Conformant } else { Status::PartiallyConformant }),
-                        metrics: vec![Metric { name: "mrsl_conformant_chemicals_share".into(), value: round(if improving { 0.9 + 0.01 * f64::from(quarter) } else { 0.72 }), unit: "ratio".into() }],
+                        status: Some(if improving {
+                            Status::Conformant
+                        } else {
+                            Status::PartiallyConformant
+                        }),
+                        metrics: vec![Metric {
+                            name: "mrsl_conformant_chemicals_share".into(),
+                            value: round(if improving {
+                                0.9 + 0.01 * f64::from(quarter)
+                            } else {
+                                0.72
+                            }),
+                            unit: "ratio".into(),
+                        }],
                         ..Outcome::default()
                     }),
                     ..base(Kind::Metric, Topic::Chemicals, day(30))
@@ -213,24 +317,49 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
             // A social audit every other quarter, with a corrective action plan for its
             // findings and, a quarter later, its verified remediation.
             if (quarter + f as u32) % 2 == 0 {
-                let overtime = 8.0 + dice.next(10) as f64 - if improving { f64::from(quarter) } else { 0.0 };
+                let overtime =
+                    8.0 + dice.next(10) as f64 - if improving { f64::from(quarter) } else { 0.0 };
                 let major = overtime > 10.0;
                 let audit = Statement {
-                    framework: Some(Framework { name: "SLCP CAF".into(), version: Some("1.7".into()) }),
+                    framework: Some(Framework {
+                        name: "SLCP CAF".into(),
+                        version: Some("1.7".into()),
+                    }),
                     valid_until: Some(date((day(45) + time::Duration::days(365)).date())),
                     result: Some(Outcome {
-                        status: Some(if major { Status::PartiallyConformant } else { Status::Conformant }),
+                        status: Some(if major {
+                            Status::PartiallyConformant
+                        } else {
+                            Status::Conformant
+                        }),
                         score: Some(round(70.0 + dice.next(25) as f64)),
                         grade: Some(if major { "B" } else { "A" }.into()),
                         metrics: vec![
-                            Metric { name: "overtime_hours_per_week_p90".into(), value: round(overtime.max(2.0)), unit: "h".into() },
-                            Metric { name: "workers_paid_at_least_living_wage_share".into(), value: round(0.6 + 0.04 * f64::from(quarter)), unit: "ratio".into() },
+                            Metric {
+                                name: "overtime_hours_per_week_p90".into(),
+                                value: round(overtime.max(2.0)),
+                                unit: "h".into(),
+                            },
+                            Metric {
+                                name: "workers_paid_at_least_living_wage_share".into(),
+                                value: round(0.6 + 0.04 * f64::from(quarter)),
+                                unit: "ratio".into(),
+                            },
                         ],
                     }),
                     findings: if major {
-                        vec![Finding { code: "OT-02".into(), severity: Severity::Major, text: "Overtime above 300 hours a year for some workers in peak weeks".into() }]
+                        vec![Finding {
+                            code: "OT-02".into(),
+                            severity: Severity::Major,
+                            text: "Overtime above 300 hours a year for some workers in peak weeks"
+                                .into(),
+                        }]
                     } else {
-                        vec![Finding { code: "HS-07".into(), severity: Severity::Minor, text: "Two fire exits partly obstructed by stock".into() }]
+                        vec![Finding {
+                            code: "HS-07".into(),
+                            severity: Severity::Minor,
+                            text: "Two fire exits partly obstructed by stock".into(),
+                        }]
                     },
                     evidence: vec![Evidence {
                         uri: format!("https://reports.example.org/{os_id}/q{quarter}.pdf"),
@@ -240,7 +369,10 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                 };
                 let a = submit(&audit, auditor)?;
                 let plan = Statement {
-                    result: Some(Outcome { status: Some(Status::Open), ..Outcome::default() }),
+                    result: Some(Outcome {
+                        status: Some(Status::Open),
+                        ..Outcome::default()
+                    }),
                     findings: audit.findings.clone(),
                     refs: vec![reference(&a)],
                     ..base(Kind::CorrectiveAction, Topic::WorkingHours, day(50))
@@ -248,7 +380,10 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                 let p = submit(&plan, auditor)?;
                 if improving {
                     let done = Statement {
-                        result: Some(Outcome { status: Some(Status::Verified), ..Outcome::default() }),
+                        result: Some(Outcome {
+                            status: Some(Status::Verified),
+                            ..Outcome::default()
+                        }),
                         refs: vec![reference(&p)],
                         ..base(Kind::Remediation, Topic::WorkingHours, day(80))
                     };
@@ -267,9 +402,21 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
             // Buyers rate twice a year and reward improvement.
             if quarter % 2 == 1 {
                 let buyer = &buyers[f % buyers.len()];
-                let grade = if improving { ["B", "B", "A", "A"][(quarter / 2) as usize] } else { "C" };
+                let grade = if improving {
+                    ["B", "B", "A", "A"][(quarter / 2) as usize]
+                } else {
+                    "C"
+                };
                 let rating = Statement {
-                    result: Some(Outcome { score: Some(round(if improving { (70.0 + 3.5 * f64::from(quarter)).min(98.0) } else { 55.0 })), grade: Some(grade.into()), ..Outcome::default() }),
+                    result: Some(Outcome {
+                        score: Some(round(if improving {
+                            (70.0 + 3.5 * f64::from(quarter)).min(98.0)
+                        } else {
+                            55.0
+                        })),
+                        grade: Some(grade.into()),
+                        ..Outcome::default()
+                    }),
                     ..base(Kind::Rating, Topic::ManagementSystems, day(85))
                 };
                 let r = submit(&rating, buyer)?;

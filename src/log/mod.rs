@@ -486,7 +486,11 @@ impl Log {
         LogStats {
             batches: s.batches.load(Ordering::Relaxed),
             entries: s.batched_entries.load(Ordering::Relaxed),
-            batch_sizes: s.batch_sizes.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+            batch_sizes: s
+                .batch_sizes
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect(),
         }
     }
 
@@ -944,7 +948,8 @@ fn sync_loop(shared: &Shared, written: &mpsc::Receiver<Written>) {
                     shared.batches.fetch_add(1, Ordering::Relaxed);
                     shared.batched_entries.fetch_add(n, Ordering::Relaxed);
                     let bucket = (64 - n.saturating_sub(1).leading_zeros()) as usize;
-                    shared.batch_sizes[bucket.min(BATCH_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+                    shared.batch_sizes[bucket.min(BATCH_BUCKETS - 1)]
+                        .fetch_add(1, Ordering::Relaxed);
                     if let (Some(r), Some(lock)) = (&batch.registry, &shared.registry) {
                         *lock.write().expect("registry lock") = r.clone();
                     }

@@ -143,7 +143,7 @@ pub fn refer(r: &Receipt) -> EntryRef {
 
 pub struct Ledger {
     pub dir: TempDir,
-    pub log: Log,
+    pub log: Arc<Log>,
     pub cast: Cast,
 }
 
@@ -172,7 +172,8 @@ impl Ledger {
             OffsetDateTime::now_utc(),
         )
         .unwrap();
-        let log = Log::open(store, Some(cast.log_key.clone()), LogConfig::default()).unwrap();
+        let log =
+            Arc::new(Log::open(store, Some(cast.log_key.clone()), LogConfig::default()).unwrap());
         let ledger = Ledger { dir, log, cast };
         let c = &ledger.cast;
         for p in [
@@ -221,4 +222,24 @@ impl Ledger {
         walk(self.dir.path(), &mut out);
         out
     }
+}
+
+/// Serves `log` on 127.0.0.1 (a free port) from a thread of its own; returns the base URL.
+pub fn serve(log: Arc<Log>) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            vouch::server::serve(listener, log, std::future::pending())
+                .await
+                .unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
 }
