@@ -13,6 +13,7 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod client;
 pub mod entry;
 pub mod envelope;
 pub mod keyfile;

@@ -72,6 +72,9 @@ pub struct Report {
     /// Participant ids of the signers.
     #[serde(default)]
     pub signers: Vec<String>,
+    /// Signed by the supplier itself (a self-reported figure or a response).
+    #[serde(default)]
+    pub self_reported: bool,
     pub checks: Vec<Check>,
     pub standing: Standing,
 }
@@ -229,6 +232,7 @@ fn verify_entry(
         kind: None,
         issued_at: None,
         signers: vec![],
+        self_reported: false,
         checks: vec![],
         standing: Standing::default(),
     };
@@ -295,7 +299,8 @@ fn verify_entry(
                     let result =
                         signer_check(&e.envelope, &statement, chain, p.index, &e.logged_at);
                     match result {
-                        Ok((ids, s)) => {
+                        Ok((ids, s, own)) => {
+                            report.self_reported = own;
                             checks.add(
                                 "signers",
                                 Ok(format!(
@@ -342,12 +347,13 @@ fn signer_check(
     chain: &RegistryChain,
     position: u64,
     logged_at: &str,
-) -> Result<(Vec<String>, bool), String> {
+) -> Result<(Vec<String>, bool, bool), String> {
     let then = chain.at(Some(position))?;
     let latest = chain.at(None)?;
     let opened = envelope.clone().open().map_err(|e| e.to_string())?;
     let mut ids = Vec::new();
     let mut suspect = false;
+    let mut own = false;
     for (i, (key_id, _)) in opened.signatures.iter().enumerate() {
         let (participant, key) = then.signer_at(*key_id, position).ok_or_else(|| {
             format!("key {key_id:08x} was not registered and active at entry {position}")
@@ -359,9 +365,10 @@ fn signer_check(
             policy::authorise(participant, statement).map_err(|e| e.to_string())?;
         }
         suspect |= latest.key_status(*key_id, position, logged_at) == KeyStatus::Suspect;
+        own |= participant.is_supplier(&statement.supplier.id);
         ids.push(participant.id.clone());
     }
-    Ok((ids, suspect))
+    Ok((ids, suspect, own))
 }
 
 /// Verifies a bundle against the trusted log key. Whether the entry was later
@@ -407,6 +414,7 @@ fn failed(index: u64, checks: Checks) -> Report {
         kind: None,
         issued_at: None,
         signers: vec![],
+        self_reported: false,
         checks: checks.0,
         standing: Standing::default(),
     }

@@ -7,9 +7,10 @@ use clap::Args;
 use time::OffsetDateTime;
 
 use super::{demo, open_store, open_writable, CliResult, LogLocation};
-use crate::bundle::{Bundle, History, Receipt};
+use crate::bundle::Bundle;
+use crate::client::fetch_history;
 use crate::keyfile;
-use crate::log::{Log, LogConfig, Payload, Signed};
+use crate::log::{Log, LogConfig};
 use crate::note::Verifier;
 use crate::server;
 use crate::verify::{self, HistoryReport, Report, Verdict};
@@ -53,83 +54,6 @@ pub struct HistoryArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// A failed HTTP exchange, with the server's problem detail when it sent one.
-fn http_error(e: ureq::Error) -> Box<dyn std::error::Error + Send + Sync> {
-    match e {
-        ureq::Error::Status(code, r) => {
-            let body = r.into_string().unwrap_or_default();
-            let detail = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    Some(format!(
-                        "{} ({})",
-                        v["detail"].as_str()?,
-                        v["type"].as_str()?
-                    ))
-                })
-                .unwrap_or(body);
-            format!("server answered {code}: {detail}").into()
-        }
-        other => format!("cannot reach the server: {other}").into(),
-    }
-}
-
-/// `GET url` as JSON.
-///
-/// # Errors
-/// Transport failures and error statuses, with the server's problem detail.
-pub fn get_json<T: serde::de::DeserializeOwned>(
-    url: &str,
-) -> Result<T, Box<dyn std::error::Error + Send + Sync>> {
-    let r = ureq::get(url).call().map_err(http_error)?;
-    Ok(serde_json::from_reader(r.into_reader())?)
-}
-
-/// Posts an envelope to the server's attestation or registry endpoint.
-///
-/// # Errors
-/// When the envelope is malformed or the server refuses it.
-pub fn post_envelope(
-    url: &str,
-    envelope: &[u8],
-) -> Result<Receipt, Box<dyn std::error::Error + Send + Sync>> {
-    let signed = Signed::parse(envelope)?;
-    let path = match signed.payload {
-        Payload::Statement(_) => "/v1/attestations",
-        Payload::Registry(_) => "/v1/registry",
-    };
-    let r = ureq::post(&format!("{}{path}", url.trim_end_matches('/')))
-        .set("Content-Type", "application/json")
-        .send_bytes(envelope)
-        .map_err(http_error)?;
-    Ok(serde_json::from_reader(r.into_reader())?)
-}
-
-/// Fetches every page of a supplier's history.
-///
-/// # Errors
-/// Transport failures and error statuses.
-pub fn fetch_history(
-    url: &str,
-    supplier: &str,
-) -> Result<History, Box<dyn std::error::Error + Send + Sync>> {
-    let base = url.trim_end_matches('/');
-    let mut history: History =
-        get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
-    while let Some(from) = history.next_from.take() {
-        let page: History = get_json(&format!(
-            "{base}/v1/suppliers/{supplier}/history?limit=500&from={from}"
-        ))?;
-        if page.checkpoint != history.checkpoint {
-            // The log grew between pages; start over against one checkpoint.
-            return fetch_history(url, supplier);
-        }
-        history.entries.extend(page.entries);
-        history.next_from = page.next_from;
-    }
-    Ok(history)
 }
 
 fn print_report(r: &Report) {

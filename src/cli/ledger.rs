@@ -428,7 +428,7 @@ pub fn submit(args: SubmitArgs) -> CliResult {
     let bytes = std::fs::read(&args.envelope)
         .map_err(|e| format!("cannot read {}: {e}", args.envelope.display()))?;
     if let Some(url) = &args.url {
-        let receipt = super::client::post_envelope(url, &bytes)?;
+        let receipt = crate::client::post_envelope(url, &bytes)?;
         println!("{}", serde_json::to_string_pretty(&receipt)?);
         return Ok(());
     }
