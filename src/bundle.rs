@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 /// An entry with its inclusion proof against some checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProvenEntry {
     pub index: u64,
@@ -26,7 +26,7 @@ pub struct ProvenEntry {
 }
 
 /// One entry, verifiable offline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
     pub index: u64,
@@ -41,7 +41,7 @@ pub struct Bundle {
 }
 
 /// What a submission returns: where the entry is and the proof that it is there.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub index: u64,
@@ -54,7 +54,7 @@ pub struct Receipt {
 }
 
 /// A supplier's entries, all proven against one checkpoint.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct History {
     pub supplier: String,

@@ -50,7 +50,7 @@ pub enum EnvelopeError {
 }
 
 /// A signature as it appears in the envelope.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvelopeSignature {
     pub keyid: String,
@@ -58,7 +58,7 @@ pub struct EnvelopeSignature {
 }
 
 /// A DSSE envelope, checked for form (not for who signed) by [`Envelope::parse`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     #[serde(rename = "payloadType")]

@@ -14,7 +14,7 @@ use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -199,27 +199,71 @@ struct AppState {
     metrics: Metrics,
 }
 
+/// The OpenAPI document's frame; the paths come from the handlers' annotations.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "vouch",
+        description = "A public, tamper-evident ledger of supplier performance records. Besides the routes below, the log serves C2SP tlog-tiles: GET /tile/<L>/<N>[.p/<W>] (hash tiles) and GET /tile/entries/<N>[.p/<W>] (entry bundles), application/octet-stream, immutable once full. Errors are RFC 9457 problem details (application/problem+json) whose type is /problems/<slug>."
+    ),
+    components(schemas(ProblemDoc))
+)]
+struct ApiDoc;
+
+/// An RFC 9457 problem, as the API returns it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct ProblemDoc {
+    /// `/problems/<slug>`, stable per kind of error.
+    #[serde(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
+}
+
+/// The routes of the API and its OpenAPI 3.1 document, from one list of handlers.
+fn api() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(checkpoint))
+        .routes(routes!(log_info))
+        .routes(routes!(submit_attestation))
+        .routes(routes!(submit_registry))
+        .routes(routes!(entry_bundle))
+        .routes(routes!(inclusion))
+        .routes(routes!(consistency))
+        .routes(routes!(history))
+        .routes(routes!(participants))
+        .routes(routes!(participant))
+        .routes(routes!(verify_request))
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document served at `/openapi.json`.
+pub fn openapi_json() -> String {
+    api()
+        .1
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes")
+}
+
 /// The service's routes over `log`.
 pub fn router(log: Arc<Log>) -> Router {
     let state = Arc::new(AppState {
         log,
         metrics: Metrics::default(),
     });
-    Router::new()
-        .route("/checkpoint", get(checkpoint))
+    let (routes, _) = api();
+    let doc = openapi_json();
+    routes
         .route("/tile/{*path}", get(tile))
-        .route("/v1/log", get(log_info))
-        .route("/v1/attestations", post(submit_attestation))
-        .route("/v1/registry", post(submit_registry))
-        .route("/v1/entries/{index}", get(entry_bundle))
-        .route("/v1/proofs/inclusion", get(inclusion))
-        .route("/v1/proofs/consistency", get(consistency))
-        .route("/v1/suppliers/{id}/history", get(history))
-        .route("/v1/participants", get(participants))
-        .route("/v1/participants/{id}", get(participant))
-        .route("/v1/verify", post(verify_request))
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/metrics", get(metrics))
+        .route(
+            "/openapi.json",
+            get(move || async move { with_type(doc, "application/json", "public, max-age=300") }),
+        )
         .fallback(|| async { Problem::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             Problem::new(
@@ -284,6 +328,9 @@ fn with_type(body: impl Into<Body>, content_type: &'static str, cache: &'static 
     r
 }
 
+/// The latest signed checkpoint (C2SP tlog-checkpoint).
+#[utoipa::path(get, path = "/checkpoint", tag = "tiles",
+    responses((status = 200, description = "The signed checkpoint", content_type = "text/plain; charset=utf-8", body = String)))]
 async fn checkpoint(State(s): State<Arc<AppState>>) -> Response {
     with_type(
         s.log.head().signed.clone(),
@@ -314,7 +361,7 @@ async fn tile(State(s): State<Arc<AppState>>, Path(path): Path<String>) -> ApiRe
     Ok(with_type(bytes, "application/octet-stream", cache))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LogInfo {
     origin: String,
     verifier_key: String,
@@ -322,6 +369,8 @@ struct LogInfo {
     checkpoint: String,
 }
 
+/// The log's origin, public key and size.
+#[utoipa::path(get, path = "/v1/log", responses((status = 200, body = LogInfo)))]
 async fn log_info(State(s): State<Arc<AppState>>) -> Json<LogInfo> {
     let head = s.log.head();
     Json(LogInfo {
@@ -420,6 +469,13 @@ fn receipt_body(r: &crate::log::Receipt, size: u64, proof: &[crate::merkle::Hash
     }
 }
 
+/// Submit a signed attestation (DSSE envelope, payload type application/vnd.vouch.statement+json).
+#[utoipa::path(post, path = "/v1/attestations",
+    request_body(content = crate::envelope::Envelope, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Appended and durable", body = Receipt),
+        (status = 200, description = "Already in the log: the first submission's receipt", body = Receipt),
+        (status = "4XX", description = "Refused; nothing stored", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn submit_attestation(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -428,6 +484,13 @@ async fn submit_attestation(
     submit(s, headers, body, false).await
 }
 
+/// Submit a registry change signed by governance keys (payload type application/vnd.vouch.registry+json).
+#[utoipa::path(post, path = "/v1/registry",
+    request_body(content = crate::envelope::Envelope, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Appended and durable", body = Receipt),
+        (status = 200, description = "Already in the log", body = Receipt),
+        (status = "4XX", description = "Refused; nothing stored", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn submit_registry(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -494,6 +557,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(Problem::from)
 }
 
+/// One entry as a bundle: entry, inclusion proof, checkpoint and registry chain.
+#[utoipa::path(get, path = "/v1/entries/{index}", params(("index" = u64, Path, description = "Entry index")),
+    responses((status = 200, body = Bundle), (status = 404, content_type = "application/problem+json", body = ProblemDoc)))]
 async fn entry_bundle(
     State(s): State<Arc<AppState>>,
     Path(index): Path<String>,
@@ -518,6 +584,10 @@ fn required(value: Option<&str>, name: &str) -> ApiResult<u64> {
     })?)
 }
 
+/// An inclusion proof.
+#[utoipa::path(get, path = "/v1/proofs/inclusion",
+    params(("index" = u64, Query, description = "Entry index"), ("size" = Option<u64>, Query, description = "Tree size (default: latest)")),
+    responses((status = 200, description = "index, tree_size, leaf_hash, inclusion_proof, checkpoint"), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn inclusion(
     State(s): State<Arc<AppState>>,
     Query(q): Query<InclusionQuery>,
@@ -548,6 +618,10 @@ struct ConsistencyQuery {
     to: Option<String>,
 }
 
+/// A consistency proof between two tree sizes.
+#[utoipa::path(get, path = "/v1/proofs/consistency",
+    params(("from" = u64, Query, description = "Old tree size"), ("to" = Option<u64>, Query, description = "New tree size (default: latest)")),
+    responses((status = 200, description = "from, to, consistency_proof, checkpoint"), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn consistency(
     State(s): State<Arc<AppState>>,
     Query(q): Query<ConsistencyQuery>,
@@ -601,6 +675,10 @@ fn supplier_history(
     })
 }
 
+/// A supplier's entries proven against one checkpoint, with the registry chain.
+#[utoipa::path(get, path = "/v1/suppliers/{id}/history",
+    params(("id" = String, Path, description = "Open Supply Hub OS ID"), ("from" = Option<u64>, Query, description = "First index"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 500 (default 100)")),
+    responses((status = 200, body = History), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn history(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -628,6 +706,8 @@ async fn history(
     ))
 }
 
+/// The registry: every participant, its roles and keys, and the governance threshold.
+#[utoipa::path(get, path = "/v1/participants", responses((status = 200, description = "threshold and participants")))]
 async fn participants(State(s): State<Arc<AppState>>) -> ApiResult<Json<serde_json::Value>> {
     let registry = s.log.registry()?;
     Ok(Json(json!({
@@ -636,6 +716,9 @@ async fn participants(State(s): State<Arc<AppState>>) -> ApiResult<Json<serde_js
     })))
 }
 
+/// One participant.
+#[utoipa::path(get, path = "/v1/participants/{id}", params(("id" = String, Path, description = "Participant id")),
+    responses((status = 200, description = "The participant"), (status = 404, content_type = "application/problem+json", body = ProblemDoc)))]
 async fn participant(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -656,13 +739,17 @@ async fn participant(
 }
 
 /// `POST /v1/verify`: `{"bundle": {...}}` or `{"supplier": "<OS ID>"}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
     bundle: Option<Bundle>,
     supplier: Option<String>,
 }
 
+/// Verify a bundle, or a supplier's history, with the same code clients run.
+#[utoipa::path(post, path = "/v1/verify", request_body(content = VerifyRequest, content_type = "application/json"),
+    responses((status = 200, description = "A report (Report for a bundle, HistoryReport for a supplier)", body = crate::verify::Report),
+              (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn verify_request(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -691,6 +778,14 @@ async fn verify_request(
     }
 }
 
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = String)))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     let m = &s.metrics;
     let stats = s.log.stats();

@@ -26,7 +26,7 @@ use crate::registry::{KeyStatus, Registry};
 use crate::statement::{Kind, RegistryStatement, Statement, REGISTRY_TYPE, STATEMENT_TYPE};
 
 /// The overall outcome.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Every check holds.
@@ -39,7 +39,7 @@ pub enum Verdict {
 }
 
 /// One check and why it holds or not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Check {
     pub name: String,
     pub ok: bool,
@@ -47,7 +47,7 @@ pub struct Check {
 }
 
 /// What later entries say about this one.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Standing {
     /// Indexes of retractions of this entry.
     pub retracted_by: Vec<u64>,
@@ -58,13 +58,14 @@ pub struct Standing {
 }
 
 /// The verification report of one entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     pub verdict: Verdict,
     pub index: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub kind: Option<Kind>,
     /// When the statement says it was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,7 +81,7 @@ pub struct Report {
 }
 
 /// The verification report of a supplier's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryReport {
     pub verdict: Verdict,
     pub supplier: String,

@@ -556,3 +556,69 @@ fn bad_input_gets_a_problem_and_changes_nothing() {
     );
     assert_eq!(post(&a, json, &good).status(), 201);
 }
+
+#[test]
+fn openapi_document_describes_exactly_the_served_routes() {
+    let ledger = Ledger::new(1);
+    let audit = ledger
+        .submit(&statement(Kind::Audit, FACTORY, "o"), &ledger.cast.auditor)
+        .unwrap();
+    let url = serve(ledger.log.clone());
+    let doc = json_of(get(&format!("{url}/openapi.json")));
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("GET", "/checkpoint"),
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+        ("GET", "/v1/entries/{index}"),
+        ("GET", "/v1/log"),
+        ("GET", "/v1/participants"),
+        ("GET", "/v1/participants/{id}"),
+        ("GET", "/v1/proofs/consistency"),
+        ("GET", "/v1/proofs/inclusion"),
+        ("GET", "/v1/suppliers/{id}/history"),
+        ("POST", "/v1/attestations"),
+        ("POST", "/v1/registry"),
+        ("POST", "/v1/verify"),
+    ]
+    .iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
+    expected.sort();
+    assert_eq!(documented, expected);
+    // Every documented route is served (not the fallback, not another method).
+    for (method, path) in &documented {
+        let concrete = path
+            .replace("{index}", &audit.index.to_string())
+            .replace("/participants/{id}", "/participants/kiwa")
+            .replace("{id}", FACTORY);
+        let query = match path.as_str() {
+            "/v1/proofs/inclusion" => "?index=0",
+            "/v1/proofs/consistency" => "?from=1",
+            _ => "",
+        };
+        let full = format!("{url}{concrete}{query}");
+        let r = if method == "GET" {
+            get(&full)
+        } else {
+            post(&full, "application/json", b"{}")
+        };
+        assert_ne!(r.status(), 405, "{method} {path}");
+        let status = r.status();
+        let body = r.into_string().unwrap();
+        assert!(
+            !body.contains("no such route"),
+            "{method} {path}: {status} {body}"
+        );
+        if method == "GET" {
+            assert_eq!(status, 200, "{method} {path}: {body}");
+        }
+    }
+}
