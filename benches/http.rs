@@ -161,7 +161,6 @@ fn main() {
         let mut tasks = Vec::new();
         for _ in 0..CONNECTIONS {
             let (client, envelopes, next) = (client.clone(), envelopes.clone(), next.clone());
-            let seconds = seconds;
             tasks.push(tokio::spawn(async move {
                 let mut ok = 0u64;
                 while Instant::now() < deadline {
