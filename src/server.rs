@@ -182,6 +182,9 @@ impl From<LogError> for Problem {
 
 type ApiResult<T> = Result<T, Problem>;
 
+/// Upper bounds, in milliseconds, of the submission latency histogram.
+const LATENCY_BUCKETS_MS: [u64; 10] = [1, 2, 5, 10, 25, 50, 100, 250, 1000, 10_000];
+
 /// Counters for `/metrics`.
 #[derive(Default)]
 pub struct Metrics {
@@ -189,6 +192,8 @@ pub struct Metrics {
     duplicates: AtomicU64,
     refused: AtomicU64,
     submit_micros: AtomicU64,
+    /// Submission latencies: bucket `i` counts those up to `LATENCY_BUCKETS_MS[i]`.
+    submit_latency: [AtomicU64; LATENCY_BUCKETS_MS.len()],
     requests: AtomicU64,
     client_errors: AtomicU64,
     server_errors: AtomicU64,
@@ -438,8 +443,11 @@ async fn submit(
     }
     .await;
     let m = &s.metrics;
-    m.submit_micros
-        .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+    let micros = started.elapsed().as_micros() as u64;
+    m.submit_micros.fetch_add(micros, Ordering::Relaxed);
+    if let Some(b) = LATENCY_BUCKETS_MS.iter().position(|ms| micros <= ms * 1000) {
+        m.submit_latency[b].fetch_add(1, Ordering::Relaxed);
+    }
     match result {
         Ok(receipt) => {
             let status = if receipt.duplicate {
@@ -791,13 +799,14 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     let stats = s.log.stats();
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let mut out = String::new();
-    let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, u64)>| {
+    fn metric(out: &mut String, name: &str, kind: &str, help: &str, lines: Vec<(String, u64)>) {
         out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
         for (labels, v) in lines {
             out.push_str(&format!("{name}{labels} {v}\n"));
         }
-    };
+    }
     metric(
+        &mut out,
         "vouch_submissions_total",
         "counter",
         "Envelopes submitted, by outcome.",
@@ -807,13 +816,31 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
             ("{outcome=\"refused\"}".into(), get(&m.refused)),
         ],
     );
+    let submissions = get(&m.accepted) + get(&m.duplicates) + get(&m.refused);
+    let mut cumulative = 0;
+    let mut latency: Vec<(String, u64)> = LATENCY_BUCKETS_MS
+        .iter()
+        .zip(&m.submit_latency)
+        .map(|(ms, n)| {
+            cumulative += get(n);
+            (
+                format!("_bucket{{le=\"{}\"}}", *ms as f64 / 1000.0),
+                cumulative,
+            )
+        })
+        .collect();
+    latency.push(("_bucket{le=\"+Inf\"}".into(), submissions));
+    latency.push(("_count".into(), submissions));
+    out.push_str("# HELP vouch_submission_seconds Time from a submission's arrival to its durable receipt.\n# TYPE vouch_submission_seconds histogram\n");
+    for (suffix, v) in latency {
+        out.push_str(&format!("vouch_submission_seconds{suffix} {v}\n"));
+    }
+    out.push_str(&format!(
+        "vouch_submission_seconds_sum {}\n",
+        get(&m.submit_micros) as f64 / 1e6
+    ));
     metric(
-        "vouch_submission_micros_total",
-        "counter",
-        "Total time spent answering submissions, in microseconds.",
-        vec![(String::new(), get(&m.submit_micros))],
-    );
-    metric(
+        &mut out,
         "vouch_http_requests_total",
         "counter",
         "HTTP requests, by class of status.",
@@ -824,12 +851,14 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         ],
     );
     metric(
+        &mut out,
         "vouch_batches_total",
         "counter",
         "Batches committed (one flush and one checkpoint each).",
         vec![(String::new(), stats.batches)],
     );
     metric(
+        &mut out,
         "vouch_batched_entries_total",
         "counter",
         "Entries committed in batches.",

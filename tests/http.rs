@@ -622,3 +622,72 @@ fn openapi_document_describes_exactly_the_served_routes() {
         }
     }
 }
+
+#[test]
+fn graceful_shutdown_loses_nothing_acknowledged() {
+    let ledger = Ledger::new(1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let log = ledger.log.clone();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            vouch::server::serve(listener, log, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+    });
+    let url = format!("http://{}", rx.recv().unwrap());
+    let acked = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (url, ledger, acked) = (&url, &ledger, &acked);
+            s.spawn(move || {
+                for i in 0..200 {
+                    let e = sign_statement(
+                        &statement(Kind::Metric, FACTORY, &format!("{t}/{i}")),
+                        &ledger.cast.auditor,
+                    );
+                    let r = match ureq::post(&format!("{url}/v1/attestations"))
+                        .set("Content-Type", "application/json")
+                        .send_bytes(&e)
+                    {
+                        Ok(r) => r,
+                        Err(_) => return, // the server stopped taking requests
+                    };
+                    let receipt: Receipt = serde_json::from_reader(r.into_reader()).unwrap();
+                    acked
+                        .lock()
+                        .unwrap()
+                        .push((receipt.index, receipt.leaf_hash));
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        stop.send(()).unwrap();
+    });
+    server.join().unwrap();
+    let acked = acked.into_inner().unwrap();
+    assert!(!acked.is_empty());
+    let Ledger { dir, log, cast } = ledger;
+    drop(log);
+    let store: std::sync::Arc<dyn vouch::store::Store> = std::sync::Arc::new(
+        vouch::store::SledStore::open(dir.path(), &Default::default()).unwrap(),
+    );
+    let log = vouch::log::Log::open(store, Some(cast.log_key.clone()), Default::default()).unwrap();
+    for (index, leaf) in &acked {
+        assert_eq!(
+            vouch::entry::encode_hash(&log.leaf_hash(*index).unwrap()),
+            *leaf,
+            "entry {index}"
+        );
+    }
+}
