@@ -33,7 +33,12 @@ fn main() -> Result<(), client::ClientError> {
     let args = Args::parse();
     let log_key = keyfile::read_verifier(&args.log_key)?;
     let history = client::fetch_history(&args.url, &args.supplier)?;
-    let report = verify::verify_history(&history, &log_key, time::OffsetDateTime::now_utc());
+    let report = verify::verify_history(
+        &history,
+        &args.supplier,
+        &log_key,
+        time::OffsetDateTime::now_utc(),
+    );
     println!(
         "history of {}: {:?} ({} entries)",
         args.supplier,

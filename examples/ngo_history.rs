@@ -10,10 +10,9 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use vouch::entry::decode_hash;
 use vouch::note::Checkpoint;
 use vouch::verify::{self, Verdict};
-use vouch::{client, keyfile, merkle};
+use vouch::{client, keyfile};
 
 #[derive(Parser)]
 struct Args {
@@ -50,19 +49,8 @@ fn main() -> Result<(), client::ClientError> {
     println!("checkpoint: tree size {}", now.size());
     match std::fs::read_to_string(&args.state) {
         Ok(old_text) => {
+            client::check_extends(&args.url, &old_text, &text, &log_key)?;
             let (old, _) = Checkpoint::open(old_text.as_bytes(), &log_key)?;
-            let c: serde_json::Value = client::get_json(&format!(
-                "{base}/v1/proofs/consistency?from={}&to={}",
-                old.size(),
-                now.size()
-            ))?;
-            let proof = c["consistency_proof"]
-                .as_array()
-                .ok_or("no proof in the answer")?
-                .iter()
-                .map(|h| decode_hash(h.as_str().unwrap_or_default()))
-                .collect::<Result<Vec<_>, _>>()?;
-            merkle::verify_consistency(old.size(), now.size(), &proof, old.root(), now.root())?;
             println!(
                 "the log extends the tree of size {} seen last time: nothing was rewritten",
                 old.size()
@@ -77,7 +65,8 @@ fn main() -> Result<(), client::ClientError> {
 
     for id in FACTORIES {
         let history = client::fetch_history(&args.url, id)?;
-        let report = verify::verify_history(&history, &log_key, time::OffsetDateTime::now_utc());
+        let report =
+            verify::verify_history(&history, id, &log_key, time::OffsetDateTime::now_utc());
         let retracted: Vec<u64> = report
             .entries
             .iter()

@@ -54,24 +54,65 @@ pub fn post_envelope(url: &str, envelope: &[u8]) -> Result<Receipt, ClientError>
     Ok(serde_json::from_reader(r.into_reader())?)
 }
 
-/// Fetches every page of a supplier's history.
+/// Fetches every page of a supplier's history, all against one checkpoint (a page at
+/// a newer checkpoint makes it start over, a few times at most).
 ///
 /// # Errors
-/// Transport failures and error statuses.
+/// Transport failures and error statuses, or a log that grows faster than the pages
+/// can be read.
 pub fn fetch_history(url: &str, supplier: &str) -> Result<History, ClientError> {
     let base = url.trim_end_matches('/');
-    let mut history: History =
-        get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
-    while let Some(from) = history.next_from.take() {
-        let page: History = get_json(&format!(
-            "{base}/v1/suppliers/{supplier}/history?limit=500&from={from}"
-        ))?;
-        if page.checkpoint != history.checkpoint {
-            // The log grew between pages; start over against one checkpoint.
-            return fetch_history(url, supplier);
+    'attempt: for _ in 0..5 {
+        let mut history: History =
+            get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
+        while let Some(from) = history.next_from.take() {
+            let page: History = get_json(&format!(
+                "{base}/v1/suppliers/{supplier}/history?limit=500&from={from}"
+            ))?;
+            if page.checkpoint != history.checkpoint {
+                continue 'attempt;
+            }
+            history.entries.extend(page.entries);
+            history.next_from = page.next_from;
         }
-        history.entries.extend(page.entries);
-        history.next_from = page.next_from;
+        return Ok(history);
     }
-    Ok(history)
+    Err("the log kept growing while its pages were read; try again".into())
+}
+
+/// Checks, with a consistency proof from the server, that the tree of checkpoint
+/// `newer` extends the tree of checkpoint `older` (both signed by `log_key`).
+///
+/// # Errors
+/// When either checkpoint is not the log's, or the proof fails.
+pub fn check_extends(
+    url: &str,
+    older: &str,
+    newer: &str,
+    log_key: &crate::note::Verifier,
+) -> Result<(), ClientError> {
+    let (old, _) = crate::note::Checkpoint::open(older.as_bytes(), log_key)?;
+    let (new, _) = crate::note::Checkpoint::open(newer.as_bytes(), log_key)?;
+    if old.size() > new.size() {
+        return Err(format!(
+            "the log went back from size {} to {}",
+            old.size(),
+            new.size()
+        )
+        .into());
+    }
+    let c: serde_json::Value = get_json(&format!(
+        "{}/v1/proofs/consistency?from={}&to={}",
+        url.trim_end_matches('/'),
+        old.size(),
+        new.size()
+    ))?;
+    let proof = c["consistency_proof"]
+        .as_array()
+        .ok_or("the server sent no consistency proof")?
+        .iter()
+        .map(|h| crate::entry::decode_hash(h.as_str().unwrap_or_default()))
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::merkle::verify_consistency(old.size(), new.size(), &proof, old.root(), new.root())?;
+    Ok(())
 }

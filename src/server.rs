@@ -33,6 +33,8 @@ use crate::verify;
 
 /// The largest request body.
 pub const MAX_BODY: usize = 64 * 1024;
+/// The largest `POST /v1/verify` body: a bundle carries the registry chain.
+pub const MAX_VERIFY_BODY: usize = 8 * 1024 * 1024;
 /// The most entries one history page holds.
 pub const MAX_PAGE: usize = 500;
 /// How long a request may take.
@@ -380,7 +382,7 @@ async fn log_info(State(s): State<Arc<AppState>>) -> Json<LogInfo> {
 
 /// Reads a JSON request body: the content type must be JSON and the body at most
 /// [`MAX_BODY`] bytes.
-async fn json_body(headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
+async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -400,12 +402,12 @@ async fn json_body(headers: &HeaderMap, body: Body) -> ApiResult<Bytes> {
             format!("send JSON (application/json), not {content_type:?}"),
         ));
     }
-    to_bytes(body, MAX_BODY).await.map_err(|_| {
+    to_bytes(body, limit).await.map_err(|_| {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "Request body too large",
-            format!("request bodies are limited to {MAX_BODY} bytes"),
+            format!("this request body is limited to {limit} bytes"),
         )
     })
 }
@@ -420,7 +422,7 @@ async fn submit(
     body: Body,
     registry: bool,
 ) -> ApiResult<Response> {
-    let bytes = json_body(&headers, body).await?;
+    let bytes = json_body(&headers, body, MAX_BODY).await?;
     let started = Instant::now();
     let result = async {
         let signed = Signed::parse(&bytes)?;
@@ -661,7 +663,9 @@ fn supplier_history(
 ) -> Result<History, LogError> {
     let head = log.head();
     let size = head.size();
-    let mut found = log.subject_entries(supplier, from, limit + 1)?;
+    let mut found = log.subject_entries(supplier, from, limit.saturating_add(1))?;
+    // The log may have grown since `head` was read: stay within its tree.
+    found.retain(|(i, _)| *i < size);
     let next_from = (found.len() > limit).then(|| found[limit].0);
     found.truncate(limit);
     let entries = found
@@ -758,20 +762,29 @@ async fn verify_request(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let bytes = json_body(&headers, body).await?;
+    // A bundle carries the whole registry chain: allow more than a submission.
+    let bytes = json_body(&headers, body, MAX_VERIFY_BODY).await?;
     let req: VerifyRequest = serde_json::from_slice(&bytes).map_err(|e| {
         Problem::bad_request("malformed-request", "Malformed request", e.to_string())
     })?;
     let key = s.log.verifier().clone();
     let now = OffsetDateTime::now_utc();
+    // Verification is CPU work (signatures, registry replay): off the async threads.
     match (req.bundle, req.supplier) {
-        (Some(b), None) => Ok(Json(verify::verify_bundle(&b, &key, now)).into_response()),
+        (Some(b), None) => {
+            let report = blocking(move || Ok(verify::verify_bundle(&b, &key, now))).await?;
+            Ok(Json(report).into_response())
+        }
         (None, Some(id)) => {
             let id = SupplierId::new(&id).map_err(|e| {
                 Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string())
             })?;
-            let h = blocking(move || supplier_history(&s.log, id.as_str(), 0, MAX_PAGE)).await?;
-            Ok(Json(verify::verify_history(&h, &key, now)).into_response())
+            let report = blocking(move || {
+                let h = supplier_history(&s.log, id.as_str(), 0, usize::MAX)?;
+                Ok(verify::verify_history(&h, id.as_str(), &key, now))
+            })
+            .await?;
+            Ok(Json(report).into_response())
         }
         _ => Err(Problem::bad_request(
             "malformed-request",

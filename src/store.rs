@@ -181,10 +181,10 @@ impl Default for SledOptions {
 
 /// The embedded default store: sled for hashes and indexes, a file for entries.
 ///
-/// Crash safety: a batch's entries are written to the file before its sled batch, and
-/// [`Store::sync`] syncs the file before flushing sled, so sled never durably refers
-/// to bytes the file lacks. Bytes past sled's committed length (a batch that never
-/// committed) are cut off when the store opens.
+/// Crash safety: a batch's entries are written to the file and synced before its sled
+/// batch is applied, and [`Store::sync`] flushes sled, so sled never durably refers to
+/// bytes the file lacks, whatever sled writes on its own. Bytes past sled's committed
+/// length (a batch that never committed) are cut off when the store opens.
 #[derive(Debug)]
 pub struct SledStore {
     db: sled::Db,
@@ -408,8 +408,12 @@ impl Store for SledStore {
             b.insert(&entry_key(first), &segment_value(offset, len));
             offset += len;
         }
+        // Durable before the index refers to it: sled may write (and a later flush
+        // make durable) this batch's index at any time after `apply_batch`, even
+        // while the previous batch's sync is still running.
         self.entries
             .write_all_at(&bundle, *end)
+            .and_then(|()| self.entries.sync_data())
             .map_err(|e| StoreError::Backend(format!("cannot write entries file: {e}")))?;
         b.insert(FILE_END_KEY, &offset.to_be_bytes());
         // Append the new hashes to their rows, in order; a row may already be partial.
@@ -448,9 +452,7 @@ impl Store for SledStore {
     }
 
     fn sync(&self) -> Result<(), StoreError> {
-        self.entries
-            .sync_data()
-            .map_err(|e| StoreError::Backend(format!("cannot sync entries file: {e}")))?;
+        // The entries were synced by `write`; this makes the index durable.
         self.db.flush()?;
         Ok(())
     }

@@ -130,18 +130,44 @@ fn proven(p: &ProvenEntry, checkpoint: &Checkpoint) -> Result<(Vec<u8>, Hash), S
     Ok((bytes, leaf))
 }
 
-/// The registry chain as of `checkpoint`, verified: each entry included, linked to the
-/// one before, from the genesis entry to the head the checkpoint names.
+/// The registry chain as of `checkpoint`, verified as the log should have accepted it:
+/// each entry included, linked to the one before, from the genesis entry to the head
+/// the checkpoint names, and each change signed by enough governance keys of the
+/// registry before it (the genesis entry by its own). A log operator cannot slip in a
+/// registration the governance did not sign.
 struct RegistryChain {
-    /// (index, statement), oldest first.
-    changes: Vec<(u64, RegistryStatement)>,
+    /// (index of the change, registry after it), oldest first, from the genesis entry.
+    states: Vec<(u64, Registry)>,
+}
+
+/// Checks that every signature of `envelope` verifies under a key active in
+/// `registry` at `position`, and that enough of them are governance keys.
+fn check_registry_signatures(
+    envelope: &Envelope,
+    registry: &Registry,
+    position: u64,
+) -> Result<(), String> {
+    let opened = envelope.clone().open().map_err(|e| e.to_string())?;
+    for (i, (key_id, _)) in opened.signatures.iter().enumerate() {
+        let (_, key) = registry
+            .signer_at(*key_id, position)
+            .ok_or_else(|| format!("key {key_id:08x} could not sign registry entry {position}"))?;
+        if !opened.verify_one(i, key) {
+            return Err(format!(
+                "a signature on registry entry {position} does not verify"
+            ));
+        }
+    }
+    let keys: Vec<u32> = opened.signatures.iter().map(|s| s.0).collect();
+    policy::check_governance(registry, &keys, position)
+        .map_err(|e| format!("registry entry {position}: {e}"))
 }
 
 impl RegistryChain {
     fn verify(chain: &[ProvenEntry], checkpoint: &Checkpoint) -> Result<Self, String> {
         let (head_index, head_leaf) = entry::registry_head(checkpoint)
             .ok_or("the checkpoint names no registry head: not a vouch ledger checkpoint")?;
-        let mut changes = Vec::with_capacity(chain.len());
+        let mut states: Vec<(u64, Registry)> = Vec::with_capacity(chain.len());
         let mut prev: Option<(u64, Hash)> = None;
         for p in chain {
             let (bytes, leaf) = proven(p, checkpoint)?;
@@ -163,7 +189,24 @@ impl RegistryChain {
                 .map_err(|_| format!("registry entry {}: payload is not base64", p.index))?;
             let stmt = RegistryStatement::parse(&body)
                 .map_err(|e| format!("registry entry {}: {e}", p.index))?;
-            changes.push((p.index, stmt));
+            let next = match states.last() {
+                None => {
+                    if p.index != 0 {
+                        return Err("the registry chain does not start at the genesis entry".into());
+                    }
+                    let genesis = Registry::genesis(&stmt).map_err(|e| format!("genesis: {e}"))?;
+                    check_registry_signatures(&e.envelope, &genesis, 0)?;
+                    genesis
+                }
+                Some((_, before)) => {
+                    check_registry_signatures(&e.envelope, before, p.index)?;
+                    let mut next = before.clone();
+                    next.apply(&stmt, p.index)
+                        .map_err(|e| format!("registry entry {}: {e}", p.index))?;
+                    next
+                }
+            };
+            states.push((p.index, next));
             prev = Some((p.index, leaf));
         }
         if prev != Some((head_index, head_leaf)) {
@@ -171,26 +214,20 @@ impl RegistryChain {
                 "the registry chain does not end at the head the checkpoint names (entry {head_index})"
             ));
         }
-        if changes.first().map(|c| c.0) != Some(0) {
-            return Err("the registry chain does not start at the genesis entry".into());
-        }
-        Ok(RegistryChain { changes })
+        Ok(RegistryChain { states })
+    }
+
+    fn len(&self) -> usize {
+        self.states.len()
     }
 
     /// The registry after every change before `position` (or all, for `None`).
-    fn at(&self, position: Option<u64>) -> Result<Registry, String> {
-        let mut changes = self.changes.iter();
-        let (_, genesis) = changes.next().ok_or("empty registry chain")?;
-        let mut registry = Registry::genesis(genesis).map_err(|e| format!("genesis: {e}"))?;
-        for (index, change) in changes {
-            if position.is_some_and(|p| *index >= p) {
-                break;
-            }
-            registry
-                .apply(change, *index)
-                .map_err(|e| format!("registry entry {index}: {e}"))?;
-        }
-        Ok(registry)
+    fn at(&self, position: Option<u64>) -> &Registry {
+        let upto = match position {
+            None => self.states.len(),
+            Some(p) => self.states.partition_point(|(i, _)| *i < p).max(1),
+        };
+        &self.states[upto - 1].1
     }
 }
 
@@ -349,8 +386,8 @@ fn signer_check(
     position: u64,
     logged_at: &str,
 ) -> Result<(Vec<String>, bool, bool), String> {
-    let then = chain.at(Some(position))?;
-    let latest = chain.at(None)?;
+    let then = chain.at(Some(position));
+    let latest = chain.at(None);
     let opened = envelope.clone().open().map_err(|e| e.to_string())?;
     let mut ids = Vec::new();
     let mut suspect = false;
@@ -396,7 +433,7 @@ pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -
         "registry",
         chain
             .as_ref()
-            .map(|c| format!("{} registry entries, linked from the genesis entry to the head the checkpoint names", c.changes.len()))
+            .map(|c| format!("{} registry entries, linked from the genesis entry to the head the checkpoint names", c.len()))
             .map_err(Clone::clone),
     );
     let p = ProvenEntry {
@@ -421,15 +458,21 @@ fn failed(index: u64, checks: Checks) -> Report {
     }
 }
 
-/// Verifies a supplier's history: the checkpoint, the registry chain, every entry as
-/// in [`verify_bundle`], and the `prev` chain between them unbroken. Retractions and
+/// Verifies a supplier's whole history, as asked for `supplier` from its first entry:
+/// the checkpoint, the registry chain, every entry as in [`verify_bundle`], and the
+/// `prev` chain between them unbroken from the supplier's first entry. Retractions and
 /// responses among the entries are reported in the standing of the entries they refer
 /// to.
-pub fn verify_history(history: &History, log_key: &Verifier, now: OffsetDateTime) -> HistoryReport {
+pub fn verify_history(
+    history: &History,
+    supplier: &str,
+    log_key: &Verifier,
+    now: OffsetDateTime,
+) -> HistoryReport {
     let mut checks = Checks(Vec::new());
     let mut report = HistoryReport {
         verdict: Verdict::Invalid,
-        supplier: history.supplier.clone(),
+        supplier: supplier.to_owned(),
         tree_size: history.tree_size,
         checks: vec![],
         entries: vec![],
@@ -438,6 +481,27 @@ pub fn verify_history(history: &History, log_key: &Verifier, now: OffsetDateTime
         report.checks = checks.0;
         return report;
     };
+    let asked = if history.supplier != supplier {
+        Err(format!(
+            "asked for {supplier}, got a history of {}",
+            history.supplier
+        ))
+    } else if history.tree_size != checkpoint.size() {
+        Err(format!(
+            "the history says tree size {}, its checkpoint {}",
+            history.tree_size,
+            checkpoint.size()
+        ))
+    } else {
+        Ok(format!(
+            "the history of {supplier} at tree size {}",
+            checkpoint.size()
+        ))
+    };
+    if !checks.add("request", asked) {
+        report.checks = checks.0;
+        return report;
+    }
     let chain = RegistryChain::verify(&history.registry, &checkpoint);
     checks.add(
         "registry",
@@ -446,14 +510,15 @@ pub fn verify_history(history: &History, log_key: &Verifier, now: OffsetDateTime
             .map(|c| {
                 format!(
                     "{} registry entries, linked from the genesis entry",
-                    c.changes.len()
+                    c.len()
                 )
             })
             .map_err(Clone::clone),
     );
     let mut prev: Option<(u64, Hash)> = None;
     let mut chain_ok = Ok(format!(
-        "{} entries, each linked to the one before",
+        "{} entries, from the supplier's first entry, each linked to the one before; \
+         entries after the newest one shown cannot be ruled out from a history alone",
         history.entries.len()
     ));
     let mut parsed: BTreeMap<u64, Statement> = BTreeMap::new();
@@ -461,24 +526,29 @@ pub fn verify_history(history: &History, log_key: &Verifier, now: OffsetDateTime
         let (entry_report, e) =
             verify_entry(p, &checkpoint, chain.as_ref().ok(), now, Checks(Vec::new()));
         if let Some((e, statement)) = e {
-            if e.subject != history.supplier {
+            if e.subject != supplier && chain_ok.is_ok() {
                 chain_ok = Err(format!(
-                    "entry {} is about {}, not {}",
-                    p.index, e.subject, history.supplier
+                    "entry {} is about {}, not {supplier}",
+                    p.index, e.subject
                 ));
             }
             let link = e.prev_link().ok().flatten();
             let leaf = BASE64.decode(&p.entry).map(|b| merkle::leaf_hash(&b)).ok();
-            // The first entry of a page may continue from an earlier page.
-            if n > 0 && link != prev && chain_ok.is_ok() {
-                chain_ok = Err(format!(
-                    "entry {} does not link to entry {:?}",
-                    p.index,
-                    prev.map(|p| p.0)
-                ));
-            }
-            if n == 0 && p.index == 0 && link.is_some() {
-                chain_ok = Err("the first entry links to a predecessor".into());
+            // A history starts at the supplier's first entry (no predecessor), so that
+            // a server cannot drop its beginning.
+            if link != prev && chain_ok.is_ok() {
+                chain_ok = Err(if n == 0 {
+                    format!(
+                        "entry {} is not the supplier's first entry: earlier entries are missing",
+                        p.index
+                    )
+                } else {
+                    format!(
+                        "entry {} does not link to entry {:?}",
+                        p.index,
+                        prev.map(|p| p.0)
+                    )
+                });
             }
             prev = leaf.map(|l| (p.index, l));
             parsed.insert(p.index, statement);

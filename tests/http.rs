@@ -198,7 +198,7 @@ fn every_route_answers_and_what_it_returns_verifies() {
     )
     .unwrap();
     assert_eq!(h.entries.len(), 21);
-    let report = verify::verify_history(&h, &key, OffsetDateTime::now_utc());
+    let report = verify::verify_history(&h, FACTORY, &key, OffsetDateTime::now_utc());
     assert_eq!(report.verdict, Verdict::Valid, "{:#?}", report.checks);
     let page: History = serde_json::from_reader(
         get(&format!("{url}/v1/suppliers/{FACTORY}/history?limit=5")).into_reader(),

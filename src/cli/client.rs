@@ -90,14 +90,32 @@ pub fn verify_bundle(args: VerifyArgs) -> CliResult {
         .map_err(|e| format!("{} is not a bundle: {e}", args.bundle.display()))?;
     let now = OffsetDateTime::now_utc();
     let mut report = verify::verify_bundle(&bundle, &log_key, now);
-    if let (Some(url), Some(subject)) = (&args.url, report.subject.clone()) {
+    if let (Some(url), Some(subject), Verdict::Valid | Verdict::Suspect) =
+        (&args.url, report.subject.clone(), report.verdict)
+    {
+        // Newer data: the supplier's whole history at a checkpoint that extends the
+        // bundle's, holding this very entry.
         let history = fetch_history(url, &subject)?;
-        let h = verify::verify_history(&history, &log_key, now);
+        let h = verify::verify_history(&history, &subject, &log_key, now);
         if h.verdict == Verdict::Invalid {
             return Err("the server's history of the supplier does not verify".into());
         }
-        if let Some(standing) = verify::standing_from_history(&h, report.index) {
-            report.standing = standing;
+        crate::client::check_extends(url, &bundle.checkpoint, &history.checkpoint, &log_key)?;
+        let same = history
+            .entries
+            .iter()
+            .any(|e| e.index == bundle.index && e.entry == bundle.entry);
+        let entry = h.entries.iter().find(|e| e.index == report.index);
+        match (same, entry) {
+            (true, Some(e)) => {
+                report.standing = e.standing.clone();
+                if e.verdict == Verdict::Suspect {
+                    report.verdict = Verdict::Suspect;
+                }
+            }
+            _ => {
+                return Err("the server's history of the supplier does not hold this entry".into())
+            }
         }
     }
     if args.json {
@@ -168,7 +186,12 @@ fn print_history(h: &HistoryReport) {
 pub fn history(args: HistoryArgs) -> CliResult {
     let log_key = keyfile::read_verifier(&args.log_key)?;
     let history = fetch_history(&args.url, &args.supplier)?;
-    let report = verify::verify_history(&history, &log_key, OffsetDateTime::now_utc());
+    let report = verify::verify_history(
+        &history,
+        &args.supplier,
+        &log_key,
+        OffsetDateTime::now_utc(),
+    );
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

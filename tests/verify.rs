@@ -1,0 +1,181 @@
+//! The verifier trusts nothing but the log key: not the operator's registry, not a
+//! server's selection of entries.
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use time::OffsetDateTime;
+use vouch::bundle::{Bundle, ProvenEntry};
+use vouch::entry::{self, encode_hash, Entry, Prev};
+use vouch::envelope;
+use vouch::merkle::{self, MemoryTree};
+use vouch::note::{Checkpoint, Signer, BASE64};
+use vouch::statement::{Kind, RegistryStatement, Role, STATEMENT_TYPE};
+use vouch::verify::{self, Verdict};
+
+/// A log built by hand, as a dishonest operator holding the log key could: entries
+/// chained by subject, a checkpoint naming the registry head, proofs for a bundle.
+fn forged_log(register_signer: &Signer) -> (Bundle, Signer) {
+    let cast = Cast::new();
+    let evil = key("evil-auditor", 66);
+    let genesis = RegistryStatement::Genesis {
+        threshold: 1,
+        participants: vec![spec("platform", &[Role::Governance], &cast.gov[0], &[])],
+        issued_at: now(),
+    };
+    let register = RegistryStatement::Register {
+        participant: spec("evil", &[Role::Auditor], &evil, &[]),
+        issued_at: now(),
+    };
+    let audit = statement(Kind::Audit, FACTORY, "forged");
+    let envelopes = [
+        envelope::sign(
+            vouch::statement::REGISTRY_TYPE,
+            &serde_json::to_vec(&genesis).unwrap(),
+            &[&cast.gov[0]],
+        ),
+        envelope::sign(
+            vouch::statement::REGISTRY_TYPE,
+            &serde_json::to_vec(&register).unwrap(),
+            &[register_signer],
+        ),
+        envelope::sign(
+            STATEMENT_TYPE,
+            &serde_json::to_vec(&audit).unwrap(),
+            &[&evil],
+        ),
+    ];
+    let subjects = ["registry", "registry", FACTORY];
+    let mut tree = MemoryTree::new();
+    let mut entries = Vec::new();
+    let mut last_registry = None;
+    for (i, (env, subject)) in envelopes.iter().zip(subjects).enumerate() {
+        let prev = if subject == "registry" {
+            last_registry
+        } else {
+            None
+        };
+        let e = Entry {
+            v: 1,
+            logged_at: now(),
+            subject: subject.into(),
+            prev: prev.map(|(index, leaf)| Prev {
+                index,
+                leaf_hash: encode_hash(&leaf),
+            }),
+            envelope: env.clone(),
+        };
+        let bytes = e.to_bytes();
+        let leaf = merkle::leaf_hash(&bytes);
+        if subject == "registry" {
+            last_registry = Some((i as u64, leaf));
+        }
+        tree.push(leaf);
+        entries.push(bytes);
+    }
+    let (head, head_leaf) = last_registry.unwrap();
+    let checkpoint = Checkpoint::new(
+        cast.log_key.name().as_str(),
+        3,
+        tree.root(),
+        vec![entry::registry_head_line(head, &head_leaf)],
+    )
+    .unwrap();
+    let proven = |i: u64| ProvenEntry {
+        index: i,
+        entry: BASE64.encode(&entries[i as usize]),
+        inclusion_proof: merkle::inclusion_proof(&tree, i, 3)
+            .unwrap()
+            .iter()
+            .map(encode_hash)
+            .collect(),
+    };
+    let p = proven(2);
+    let bundle = Bundle {
+        index: 2,
+        entry: p.entry,
+        tree_size: 3,
+        inclusion_proof: p.inclusion_proof,
+        checkpoint: checkpoint.sign(&[&cast.log_key]),
+        registry: vec![proven(0), proven(1)],
+    };
+    (bundle, cast.log_key)
+}
+
+#[test]
+fn a_registration_the_governance_did_not_sign_makes_the_bundle_invalid() {
+    let cast = Cast::new();
+    // Control: the same log with the registration signed by governance verifies.
+    let (bundle, log_key) = forged_log(&cast.gov[0]);
+    let report = verify::verify_bundle(&bundle, log_key.verifier(), OffsetDateTime::now_utc());
+    assert_eq!(report.verdict, Verdict::Valid, "{:#?}", report.checks);
+    // The operator registers an auditor on its own: refused by every verifier.
+    let (bundle, log_key) = forged_log(&key("evil-auditor", 66));
+    let report = verify::verify_bundle(&bundle, log_key.verifier(), OffsetDateTime::now_utc());
+    assert_eq!(report.verdict, Verdict::Invalid);
+    let registry = report.checks.iter().find(|c| c.name == "registry").unwrap();
+    assert!(!registry.ok, "{registry:?}");
+    assert!(
+        registry.reason.contains("registry entry 1"),
+        "{}",
+        registry.reason
+    );
+}
+
+#[test]
+fn a_history_missing_its_beginning_or_of_another_supplier_is_invalid() {
+    let ledger = Ledger::new(1);
+    for i in 0..5 {
+        ledger
+            .submit(
+                &statement(Kind::Audit, FACTORY, &format!("{i}")),
+                &ledger.cast.auditor,
+            )
+            .unwrap();
+        ledger
+            .submit(
+                &statement(Kind::Audit, OTHER_FACTORY, &format!("{i}")),
+                &ledger.cast.auditor,
+            )
+            .unwrap();
+    }
+    let url = serve(ledger.log.clone());
+    let key = ledger.cast.log_key.verifier().clone();
+    let now = OffsetDateTime::now_utc();
+    let full = vouch::client::fetch_history(&url, FACTORY).unwrap();
+    assert_eq!(
+        verify::verify_history(&full, FACTORY, &key, now).verdict,
+        Verdict::Valid
+    );
+    let mut cut = full.clone();
+    cut.entries.remove(0);
+    let report = verify::verify_history(&cut, FACTORY, &key, now);
+    assert_eq!(report.verdict, Verdict::Invalid);
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| !c.ok && c.reason.contains("earlier entries are missing")),
+        "{:#?}",
+        report.checks
+    );
+    let mut gap = full.clone();
+    gap.entries.remove(2);
+    assert_eq!(
+        verify::verify_history(&gap, FACTORY, &key, now).verdict,
+        Verdict::Invalid
+    );
+    assert_eq!(
+        verify::verify_history(&full, OTHER_FACTORY, &key, now).verdict,
+        Verdict::Invalid
+    );
+    // Another supplier's entries passed off as this one's.
+    let other = vouch::client::fetch_history(&url, OTHER_FACTORY).unwrap();
+    let mut mixed = full.clone();
+    mixed.entries = other.entries;
+    assert_eq!(
+        verify::verify_history(&mixed, FACTORY, &key, now).verdict,
+        Verdict::Invalid
+    );
+}
