@@ -184,7 +184,7 @@ impl Envelope {
                 .decode(&s.sig)
                 .ok()
                 .and_then(|b| Signature::from_slice(&b).ok())
-                .is_some_and(|sig| key.verify_strict(&message, &sig).is_ok())
+                .is_some_and(|sig| verify_signature(&message, &sig, key))
         });
         if signed {
             Ok(body)
@@ -226,8 +226,20 @@ impl Opened {
 
     /// Verifies one signature with `key`.
     pub fn verify_one(&self, at: usize, key: &VerifyingKey) -> bool {
-        key.verify_strict(&self.pae, &self.signatures[at].1).is_ok()
+        verify_signature(&self.pae, &self.signatures[at].1, key)
     }
+}
+
+/// Verifies one Ed25519 signature by the same rule as batch verification, so that the
+/// log (which verifies in batches) and every verifier (one at a time) agree on every
+/// signature, including a signer's deliberately odd ones (small-order components).
+pub fn verify_signature(message: &[u8], signature: &Signature, key: &VerifyingKey) -> bool {
+    ed25519_dalek::verify_batch(
+        &[message],
+        std::slice::from_ref(signature),
+        std::slice::from_ref(key),
+    )
+    .is_ok()
 }
 
 /// Verifies many (message, signature, key) triples at once; on failure, says which
@@ -244,7 +256,7 @@ pub fn verify_all(items: &[(&[u8], Signature, VerifyingKey)]) -> Vec<bool> {
     }
     items
         .iter()
-        .map(|(m, s, k)| k.verify_strict(m, s).is_ok())
+        .map(|(m, s, k)| verify_signature(m, s, k))
         .collect()
 }
 

@@ -8,8 +8,9 @@
 //! | `response` | the supplier the statement is about |
 //! | `retraction` | whoever signed the referenced entry, or governance |
 //!
-//! Every signer of an envelope must be allowed; registry changes need `threshold`
-//! distinct governance keys.
+//! Every signer of an envelope must be allowed; registry changes need signatures by
+//! `threshold` distinct governance participants (keys of one member count once, so
+//! that no member can act alone by holding several keys).
 
 use std::collections::BTreeSet;
 
@@ -49,7 +50,7 @@ pub enum PolicyError {
     RetractionNotBySigner(u64),
     #[error("issued_at {0} is in the future")]
     FutureIssuedAt(String),
-    #[error("a registry change needs {need} governance signatures, it has {have}")]
+    #[error("a registry change needs signatures by {need} governance participants, it has {have}")]
     NotEnoughGovernance { have: usize, need: u32 },
     #[error("registry statements are submitted as registry changes, not attestations")]
     WrongPayloadType,
@@ -158,7 +159,7 @@ pub fn check_issued_at(
     Ok(())
 }
 
-/// Checks that enough distinct governance keys signed a registry change.
+/// Checks that enough distinct governance participants signed a registry change.
 ///
 /// # Errors
 /// [`PolicyError::NotEnoughGovernance`].
@@ -167,14 +168,11 @@ pub fn check_governance(
     signer_keys: &[u32],
     position: u64,
 ) -> Result<(), PolicyError> {
-    let have: BTreeSet<u32> = signer_keys
+    let have: BTreeSet<&str> = signer_keys
         .iter()
-        .copied()
-        .filter(|k| {
-            registry
-                .signer_at(*k, position)
-                .is_some_and(|(p, _)| p.has_role(Role::Governance))
-        })
+        .filter_map(|k| registry.signer_at(*k, position))
+        .filter(|(p, _)| p.has_role(Role::Governance))
+        .map(|(p, _)| p.id.as_str())
         .collect();
     if have.len() < registry.threshold as usize {
         return Err(PolicyError::NotEnoughGovernance {

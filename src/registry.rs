@@ -45,7 +45,7 @@ pub enum RegistryError {
     #[error("compromised_since must be before the revocation")]
     CompromisedSinceLater,
     #[error(
-        "the change would leave {left} governance keys, fewer than the {threshold} a change needs"
+        "the change would leave {left} governance participants able to sign, fewer than the {threshold} a change needs"
     )]
     BelowThreshold { left: usize, threshold: u32 },
     #[error("invalid registry statement: {0}")]
@@ -112,7 +112,7 @@ pub enum KeyStatus {
 /// The registry state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registry {
-    /// Governance signatures a registry change needs.
+    /// Distinct governance participants whose signatures a registry change needs.
     pub threshold: u32,
     pub participants: BTreeMap<String, Participant>,
     /// Key id → (participant id, key), rebuilt from `participants`.
@@ -216,17 +216,17 @@ impl Registry {
         })
     }
 
-    fn live_governance_keys(&self) -> usize {
+    /// Governance participants that can still sign: not removed, with a live key.
+    fn live_governance_members(&self) -> usize {
         self.participants
             .values()
             .filter(|p| p.has_role(Role::Governance) && p.removed_at.is_none())
-            .flat_map(|p| &p.keys)
-            .filter(|k| k.revoked_at.is_none())
+            .filter(|p| p.keys.iter().any(|k| k.revoked_at.is_none()))
             .count()
     }
 
     fn check_threshold(&self) -> Result<(), RegistryError> {
-        let left = self.live_governance_keys();
+        let left = self.live_governance_members();
         if left < self.threshold as usize {
             return Err(RegistryError::BelowThreshold {
                 left,

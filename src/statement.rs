@@ -563,8 +563,8 @@ pub enum Since {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RegistryStatement {
-    /// The log's first entry: the governance participants and how many governance
-    /// signatures a registry change needs.
+    /// The log's first entry: the governance participants and how many of them must
+    /// sign a registry change.
     Genesis {
         threshold: u32,
         participants: Vec<ParticipantSpec>,
@@ -684,15 +684,14 @@ impl RegistryStatement {
                 for (i, p) in participants.iter().enumerate() {
                     check_spec(&format!("participants[{i}]"), p)?;
                 }
-                let governance_keys: usize = participants
+                let members = participants
                     .iter()
                     .filter(|p| p.roles.contains(&Role::Governance))
-                    .map(|p| p.keys.len())
-                    .sum();
-                if *threshold == 0 || *threshold as usize > governance_keys {
+                    .count();
+                if *threshold == 0 || *threshold as usize > members {
                     return Err(invalid(
                         "threshold",
-                        format!("must be from 1 to the {governance_keys} governance keys"),
+                        format!("must be from 1 to the {members} governance participants"),
                     ));
                 }
                 Ok(())

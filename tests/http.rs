@@ -215,7 +215,7 @@ fn every_route_answers_and_what_it_returns_verifies() {
 
     // The registry, the log, operations.
     let ps = json_of(get(&format!("{url}/v1/participants")));
-    assert_eq!(ps["participants"].as_array().unwrap().len(), 6);
+    assert_eq!(ps["participants"].as_array().unwrap().len(), 8);
     assert_eq!(
         json_of(get(&format!("{url}/v1/participants/kiwa")))["roles"],
         json!(["auditor"])

@@ -272,7 +272,7 @@ fn registry_changes_need_k_governance_signatures() {
     ));
     // Revoking governance keys below the threshold is refused.
     let revoke = |i: usize| RegistryStatement::RevokeKey {
-        participant: "platform".into(),
+        participant: GOVERNANCE[i].into(),
         key_id: format!("{:08x}", ledger.cast.gov[i].key_id()),
         compromised_since: None,
         issued_at: now(),

@@ -16,6 +16,8 @@ use vouch::store::{SledOptions, SledStore, Store};
 
 pub const FACTORY: &str = "VN2019303BQ3FZP";
 pub const OTHER_FACTORY: &str = "VN2024164XQ3F7R";
+/// The three governance members, one key each (`Cast::gov`).
+pub const GOVERNANCE: [&str; 3] = ["platform-a", "platform-b", "platform-c"];
 
 pub fn key(name: &str, seed: u8) -> Signer {
     Signer::from_seed(KeyName::new(name).unwrap(), [seed; 32])
@@ -157,10 +159,12 @@ impl Ledger {
             Arc::new(SledStore::open(dir.path(), &SledOptions::default()).unwrap());
         let genesis = RegistryStatement::Genesis {
             threshold: k,
-            participants: vec![ParticipantSpec {
-                keys: cast.gov.iter().map(|g| g.verifier().to_string()).collect(),
-                ..spec("platform", &[Role::Governance], &cast.gov[0], &[])
-            }],
+            participants: cast
+                .gov
+                .iter()
+                .zip(GOVERNANCE)
+                .map(|(key, id)| spec(id, &[Role::Governance], key, &[]))
+                .collect(),
             issued_at: now(),
         };
         let gov: Vec<&Signer> = cast.gov.iter().collect();
