@@ -200,6 +200,20 @@ impl std::fmt::Debug for Log {
     }
 }
 
+/// The metadata that names a log: its origin and public key.
+fn identity(signer: &Signer) -> Vec<(String, Vec<u8>)> {
+    vec![
+        (
+            META_ORIGIN.into(),
+            signer.name().as_str().as_bytes().to_vec(),
+        ),
+        (
+            META_LOG_KEY.into(),
+            signer.verifier().to_string().into_bytes(),
+        ),
+    ]
+}
+
 fn read_head(store: &dyn Store, verifier: &Verifier) -> Result<(Head, Frontier), LogError> {
     let size = store.tree_size()?;
     let hashes = store.hashes(&Frontier::nodes(size))?;
@@ -231,16 +245,7 @@ impl Log {
         store.write(Batch {
             start: 0,
             checkpoint: checkpoint.sign(&[signer]).into_bytes(),
-            meta: vec![
-                (
-                    META_ORIGIN.into(),
-                    signer.name().as_str().as_bytes().to_vec(),
-                ),
-                (
-                    META_LOG_KEY.into(),
-                    signer.verifier().to_string().into_bytes(),
-                ),
-            ],
+            meta: identity(signer),
             ..Batch::default()
         })?;
         store.sync()?;
@@ -292,17 +297,11 @@ impl Log {
             }],
             nodes,
             checkpoint: checkpoint.sign(&[signer]).into_bytes(),
-            meta: vec![
-                (
-                    META_ORIGIN.into(),
-                    signer.name().as_str().as_bytes().to_vec(),
-                ),
-                (
-                    META_LOG_KEY.into(),
-                    signer.verifier().to_string().into_bytes(),
-                ),
-                (META_REGISTRY.into(), registry.to_bytes()),
-            ],
+            meta: [
+                identity(signer),
+                vec![(META_REGISTRY.into(), registry.to_bytes())],
+            ]
+            .concat(),
         })?;
         store.sync()?;
         Ok(())
