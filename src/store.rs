@@ -167,14 +167,14 @@ pub trait Store: Send + Sync + 'static {
 /// Options for [`SledStore::open`].
 #[derive(Clone, Debug)]
 pub struct SledOptions {
-    /// sled's page cache in bytes. sled defaults to 1 GiB; vouch to 64 MiB.
+    /// sled's page cache in bytes. sled defaults to 1 GiB; vouch to 32 MiB.
     pub cache_bytes: u64,
 }
 
 impl Default for SledOptions {
     fn default() -> Self {
         SledOptions {
-            cache_bytes: 64 * 1024 * 1024,
+            cache_bytes: 32 * 1024 * 1024,
         }
     }
 }
