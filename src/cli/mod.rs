@@ -208,24 +208,17 @@ pub fn run(cli: Cli) -> CliResult {
                     .map_err(|e| format!("{}: {e}", f.display()))?;
                 entries.push(bytes);
             }
-            // Submit a chunk at a time from many threads so that they share batches.
-            let mut pending = Vec::with_capacity(entries.len());
-            let mut entries = entries.into_iter().peekable();
-            while entries.peek().is_some() {
-                let chunk: Vec<Vec<u8>> = entries.by_ref().take(256).collect();
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = chunk
-                        .into_iter()
-                        .map(|entry| {
-                            let (log, subject) = (&log, subject.clone());
-                            s.spawn(move || log.append_blocking(Submission { entry, subject }))
-                        })
-                        .collect();
-                    for h in handles {
-                        pending.push(h.join().expect("append threads do not panic"));
-                    }
-                });
-            }
+            // Queued in order from this thread: they keep the files' order and share
+            // batches.
+            let pending = log.append_all_blocking(
+                entries
+                    .into_iter()
+                    .map(|entry| Submission {
+                        entry,
+                        subject: subject.clone(),
+                    })
+                    .collect(),
+            );
             for (f, receipt) in files.iter().zip(pending) {
                 let r = receipt?;
                 println!(

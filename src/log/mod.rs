@@ -537,6 +537,22 @@ impl Log {
         rx.blocking_recv().map_err(|_| LogError::Closed)?
     }
 
+    /// Appends entries in the order given, sharing batches, and returns their receipts
+    /// once durable: for tools that append many entries from one thread.
+    pub fn append_all_blocking(
+        &self,
+        submissions: Vec<Submission>,
+    ) -> Vec<Result<Receipt, LogError>> {
+        let pending: Vec<_> = submissions
+            .into_iter()
+            .map(|s| self.raw(s).and_then(|p| self.enqueue(p)))
+            .collect();
+        pending
+            .into_iter()
+            .map(|rx| rx?.blocking_recv().map_err(|_| LogError::Closed)?)
+            .collect()
+    }
+
     /// Stops the sequencer after it has committed everything already queued.
     pub fn close(&self) {
         drop(self.queue.lock().expect("queue lock").take());
