@@ -556,8 +556,33 @@ pub fn verify_history(
         report.entries.push(entry_report);
     }
     checks.add("prev chain", chain_ok);
-    // What later entries say about earlier ones.
+    // References, now that every entry of the supplier is at hand: each must point at
+    // an entry of this history with the leaf hash it names, and a retraction must come
+    // from the signers of what it retracts or from governance (as the log checked).
+    let leaves: BTreeMap<u64, Hash> = history
+        .entries
+        .iter()
+        .filter_map(|p| Some((p.index, merkle::leaf_hash(&BASE64.decode(&p.entry).ok()?))))
+        .collect();
     for (index, statement) in &parsed {
+        let problem = ref_problem(
+            *index,
+            statement,
+            &leaves,
+            &report.entries,
+            chain.as_ref().ok(),
+        );
+        if let Some(reason) = problem {
+            if let Some(e) = report.entries.iter_mut().find(|e| e.index == *index) {
+                e.verdict = Verdict::Invalid;
+                e.checks.push(Check {
+                    name: "references".into(),
+                    ok: false,
+                    reason,
+                });
+            }
+            continue;
+        }
         for r in &statement.refs {
             if let Some(target) = report.entries.iter_mut().find(|e| e.index == r.index) {
                 match statement.kind {
@@ -584,6 +609,49 @@ pub fn verify_history(
     };
     report.checks = checks.0;
     report
+}
+
+/// What is wrong with the references of the statement at `index`, if anything.
+fn ref_problem(
+    index: u64,
+    statement: &Statement,
+    leaves: &BTreeMap<u64, Hash>,
+    reports: &[Report],
+    chain: Option<&RegistryChain>,
+) -> Option<String> {
+    let signers = &reports.iter().find(|e| e.index == index)?.signers;
+    for r in &statement.refs {
+        let Some(leaf) = leaves.get(&r.index) else {
+            return Some(format!(
+                "entry {} that it refers to is not in this history",
+                r.index
+            ));
+        };
+        if entry::decode_hash(&r.leaf_hash).ok() != Some(*leaf) {
+            return Some(format!(
+                "entry {} has another leaf hash than the reference names",
+                r.index
+            ));
+        }
+        if statement.kind == Kind::Retraction {
+            let target = &reports.iter().find(|e| e.index == r.index)?.signers;
+            let registry = chain?.at(Some(index));
+            let allowed = signers.iter().all(|s| {
+                target.contains(s)
+                    || registry
+                        .participants
+                        .get(s)
+                        .is_some_and(|p| p.has_role(crate::statement::Role::Governance))
+            });
+            if !allowed {
+                return Some(format!(
+                    "retracts entry {} without being its signer or governance",
+                    r.index
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// The standing of entry `index` as a verified history reports it.

@@ -179,3 +179,134 @@ fn a_history_missing_its_beginning_or_of_another_supplier_is_invalid() {
         Verdict::Invalid
     );
 }
+
+/// Entries as a dishonest operator could write them, chained by subject, with a
+/// checkpoint naming the registry head; returns the proven entries and the checkpoint.
+fn forge(
+    items: Vec<(vouch::envelope::Envelope, &str)>,
+    log_key: &Signer,
+) -> (Vec<ProvenEntry>, String) {
+    let mut tree = MemoryTree::new();
+    let mut bytes_all = Vec::new();
+    let mut last: std::collections::HashMap<String, (u64, [u8; 32])> = Default::default();
+    for (i, (env, subject)) in items.into_iter().enumerate() {
+        let prev = last.get(subject).copied();
+        let e = Entry {
+            v: 1,
+            logged_at: now(),
+            subject: subject.into(),
+            prev: prev.map(|(index, leaf)| Prev {
+                index,
+                leaf_hash: encode_hash(&leaf),
+            }),
+            envelope: env,
+        };
+        let bytes = e.to_bytes();
+        let leaf = merkle::leaf_hash(&bytes);
+        last.insert(subject.to_string(), (i as u64, leaf));
+        tree.push(leaf);
+        bytes_all.push(bytes);
+    }
+    let size = tree.size();
+    let (head, head_leaf) = last["registry"];
+    let cp = Checkpoint::new(
+        log_key.name().as_str(),
+        size,
+        tree.root(),
+        vec![entry::registry_head_line(head, &head_leaf)],
+    )
+    .unwrap();
+    let proven = (0..size)
+        .map(|i| ProvenEntry {
+            index: i,
+            entry: BASE64.encode(&bytes_all[i as usize]),
+            inclusion_proof: merkle::inclusion_proof(&tree, i, size)
+                .unwrap()
+                .iter()
+                .map(encode_hash)
+                .collect(),
+        })
+        .collect();
+    (proven, cp.sign(&[log_key]))
+}
+
+#[test]
+fn a_retraction_by_someone_else_makes_a_history_invalid() {
+    let cast = Cast::new();
+    let reg = |change: &RegistryStatement| {
+        envelope::sign(
+            vouch::statement::REGISTRY_TYPE,
+            &serde_json::to_vec(change).unwrap(),
+            &[&cast.gov[0]],
+        )
+    };
+    let stmt = |s: &vouch::statement::Statement, k: &Signer| {
+        envelope::sign(STATEMENT_TYPE, &serde_json::to_vec(s).unwrap(), &[k])
+    };
+    let history_with_retraction_by = |retractor: &Signer| {
+        let genesis = RegistryStatement::Genesis {
+            threshold: 1,
+            participants: vec![spec("platform", &[Role::Governance], &cast.gov[0], &[])],
+            issued_at: now(),
+        };
+        let rating = statement(Kind::Rating, FACTORY, "grade A");
+        let mut items = vec![
+            (reg(&genesis), "registry"),
+            (
+                reg(&RegistryStatement::Register {
+                    participant: spec("kiwa", &[Role::Auditor], &cast.auditor, &[]),
+                    issued_at: now(),
+                }),
+                "registry",
+            ),
+            (
+                reg(&RegistryStatement::Register {
+                    participant: spec("brand", &[Role::Buyer], &cast.buyer, &[]),
+                    issued_at: now(),
+                }),
+                "registry",
+            ),
+            (stmt(&rating, &cast.buyer), FACTORY),
+        ];
+        // The rating is entry 3; its leaf hash, as the retraction names it.
+        let (proven, _) = forge(items.clone(), &cast.log_key);
+        let rating_leaf = merkle::leaf_hash(&BASE64.decode(&proven[3].entry).unwrap());
+        let mut retraction = statement(Kind::Retraction, FACTORY, "withdrawn");
+        retraction.refs = vec![vouch::statement::EntryRef {
+            index: 3,
+            leaf_hash: encode_hash(&rating_leaf),
+        }];
+        items.push((stmt(&retraction, retractor), FACTORY));
+        let (proven, checkpoint) = forge(items, &cast.log_key);
+        vouch::bundle::History {
+            supplier: FACTORY.into(),
+            tree_size: 5,
+            checkpoint,
+            entries: vec![proven[3].clone(), proven[4].clone()],
+            next_from: None,
+            registry: proven[..3].to_vec(),
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    let key = cast.log_key.verifier();
+    let by_buyer =
+        verify::verify_history(&history_with_retraction_by(&cast.buyer), FACTORY, key, now);
+    assert_eq!(by_buyer.verdict, Verdict::Valid, "{by_buyer:#?}");
+    assert_eq!(by_buyer.entries[0].standing.retracted_by, vec![4]);
+    let by_auditor = verify::verify_history(
+        &history_with_retraction_by(&cast.auditor),
+        FACTORY,
+        key,
+        now,
+    );
+    assert_eq!(by_auditor.verdict, Verdict::Invalid);
+    assert!(
+        by_auditor.entries[1]
+            .checks
+            .iter()
+            .any(|c| c.name == "references" && !c.ok),
+        "{:#?}",
+        by_auditor.entries[1]
+    );
+    assert!(by_auditor.entries[0].standing.retracted_by.is_empty());
+}
