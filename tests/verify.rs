@@ -193,7 +193,7 @@ fn forge(
         let prev = last.get(subject).copied();
         let e = Entry {
             v: 1,
-            logged_at: now(),
+            logged_at: "2026-11-01T00:00:00.000Z".into(), // fixed: forged twice, same bytes
             subject: subject.into(),
             prev: prev.map(|(index, leaf)| Prev {
                 index,
