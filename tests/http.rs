@@ -627,25 +627,9 @@ fn openapi_document_describes_exactly_the_served_routes() {
 fn graceful_shutdown_loses_nothing_acknowledged() {
     let ledger = Ledger::new(1);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let log = ledger.log.clone();
-    let server = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            vouch::server::serve(listener, log, async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-        });
+    let (url, server) = serve_until(ledger.log.clone(), async {
+        let _ = stopped.await;
     });
-    let url = format!("http://{}", rx.recv().unwrap());
     let acked = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for t in 0..8 {

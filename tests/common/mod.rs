@@ -230,8 +230,16 @@ impl Ledger {
 
 /// Serves `log` on 127.0.0.1 (a free port) from a thread of its own; returns the base URL.
 pub fn serve(log: Arc<Log>) -> String {
+    serve_until(log, std::future::pending()).0
+}
+
+/// [`serve`] until `shutdown` resolves; the thread ends once the server has stopped.
+pub fn serve_until(
+    log: Arc<Log>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (String, std::thread::JoinHandle<()>) {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -240,10 +248,8 @@ pub fn serve(log: Arc<Log>) -> String {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            vouch::server::serve(listener, log, std::future::pending())
-                .await
-                .unwrap();
+            vouch::server::serve(listener, log, shutdown).await.unwrap();
         });
     });
-    format!("http://{}", rx.recv().unwrap())
+    (format!("http://{}", rx.recv().unwrap()), thread)
 }
