@@ -28,6 +28,7 @@ use crate::log::{Log, LogError, Payload, Signed};
 use crate::note::BASE64;
 use crate::policy::PolicyError;
 use crate::statement::{SupplierId, REGISTRY_SUBJECT};
+use crate::store::StoreError;
 use crate::tiles::{TileError, TilePath};
 use crate::verify;
 
@@ -50,7 +51,12 @@ pub struct Problem {
     pub slug: &'static str,
     pub title: &'static str,
     pub detail: String,
+    /// Seconds for a `Retry-After` header (503s).
+    pub retry_after: Option<u32>,
 }
+
+/// What a 503 asks the client to wait before trying again.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 impl Problem {
     fn new(
@@ -64,6 +70,7 @@ impl Problem {
             slug,
             title,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -89,6 +96,10 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         r
     }
 }
@@ -168,17 +179,33 @@ impl From<LogError> for Problem {
             LogError::NotALedger | LogError::IsALedger | LogError::ReadOnly => {
                 (S::CONFLICT, "wrong-log", "Not possible on this log")
             }
-            LogError::Closed | LogError::Failed => (
+            LogError::Closed
+            | LogError::Unavailable(_)
+            | LogError::Store(StoreError::Halted(_) | StoreError::Backend(_)) => (
                 S::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "The log is not accepting submissions",
             ),
-            _ => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            LogError::Store(StoreError::Corrupt(_)) | LogError::Inconsistent(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "corrupt",
+                "Stored data does not match the log's signed checkpoint",
+            ),
+            LogError::Store(StoreError::NotAppendOnly { .. } | StoreError::BadSubject(_))
+            | LogError::Tile(_)
+            | LogError::Note(_)
+            | LogError::NotInitialised
+            | LogError::AlreadyInitialised
+            | LogError::WrongKey { .. } => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         };
         if status.is_server_error() {
             tracing::error!(error = %e, "request failed");
         }
-        Problem::new(status, slug, title, detail)
+        let mut p = Problem::new(status, slug, title, detail);
+        if status == S::SERVICE_UNAVAILABLE {
+            p.retry_after = Some(RETRY_AFTER_SECONDS);
+        }
+        p
     }
 }
 

@@ -1,5 +1,6 @@
-//! vouch against the public vectors in `../shared/vectors/`, made by Go's
-//! `golang.org/x/mod/sumdb` packages. Expected values come from the files only.
+//! vouch against the public vectors in `tests/vectors/` (copies of the project's shared
+//! vectors, made by Go's `golang.org/x/mod/sumdb` packages and securesystemslib).
+//! Expected values come from the files only.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use vouch::note::{self, Checkpoint, KeyName, Signer, Verifier};
 
 fn vector_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/vectors")
+        .join("tests/vectors")
         .join(name)
 }
 
@@ -193,4 +194,25 @@ fn dsse_vector_from_securesystemslib_verifies_and_is_reproduced() {
     let opened = ours.open().unwrap();
     assert_eq!(hex::encode(&opened.pae), v.pae_hex);
     assert!(opened.verify_one(0, &key));
+}
+
+/// The copies in `tests/vectors/` must stay equal to the project's shared vectors,
+/// where a checkout has them beside it (a plain clone does not, and skips this).
+#[test]
+fn vector_copies_equal_the_shared_source() {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors");
+    let Ok(dir) = std::fs::read_dir(&source) else {
+        return;
+    };
+    for file in dir {
+        let file = file.unwrap().path();
+        let name = file.file_name().unwrap().to_str().unwrap().to_owned();
+        let copy = std::fs::read(vector_path(&name))
+            .unwrap_or_else(|e| panic!("tests/vectors/{name} must exist: {e}"));
+        assert_eq!(
+            copy,
+            std::fs::read(&file).unwrap(),
+            "tests/vectors/{name} differs"
+        );
+    }
 }

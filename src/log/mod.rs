@@ -22,7 +22,7 @@ mod accept;
 pub use accept::{timestamp, Payload, Signed};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -38,6 +38,7 @@ use crate::note::{Checkpoint, NoteError, Signer, Verifier};
 use crate::policy::PolicyError;
 use crate::registry::{Registry, RegistryError};
 use crate::statement::{RegistryStatement, StatementError, REGISTRY_SUBJECT};
+use crate::store::journal::MAX_RECORD_ENTRIES;
 use crate::store::{Batch, NewEntry, Store, StoreError, StoreHashes};
 use crate::tiles::{self, TileError, TileKind, TilePath, TILE_WIDTH};
 
@@ -94,8 +95,8 @@ pub enum LogError {
     ReadOnly,
     #[error("the log is shutting down")]
     Closed,
-    #[error("storage failed to make a batch durable; reopen the log")]
-    Failed,
+    #[error("the log is not accepting writes: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
     #[error(transparent)]
@@ -164,8 +165,8 @@ struct Shared {
     head: RwLock<Arc<Head>>,
     /// The registry as of the published head; `None` for a raw log.
     registry: Option<RwLock<Arc<Registry>>>,
-    /// Set when a sync failed: what is durable is unknown until the log is reopened.
-    failed: AtomicBool,
+    /// Why the log takes no writes now, if it does not.
+    stopped: Mutex<Option<Stopped>>,
     batches: AtomicU64,
     batched_entries: AtomicU64,
     /// Batches by size: bucket `i` counts sizes in `(2^(i-1), 2^i]`.
@@ -173,6 +174,39 @@ struct Shared {
 }
 
 const BATCH_BUCKETS: usize = 12;
+
+impl Shared {
+    fn head(&self) -> Arc<Head> {
+        self.head
+            .read()
+            .expect("head lock is never poisoned: writers do not panic")
+            .clone()
+    }
+
+    /// Stops taking writes; a stop until restart is never downgraded.
+    fn stop(&self, reason: String, until_restart: bool) {
+        let mut stopped = self.stopped.lock().expect("stopped lock");
+        if stopped.as_ref().is_some_and(|s| s.until_restart) {
+            return;
+        }
+        *stopped = Some(Stopped {
+            reason,
+            until_restart,
+        });
+    }
+}
+
+/// Why a log takes no writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    pub reason: String,
+    /// Until the log is reopened (storage may hold a batch it could not show, or the
+    /// store is corrupt); otherwise the log retries storage every second and resumes.
+    pub until_restart: bool,
+}
+
+/// How often a log whose storage failed checks whether it works again.
+const RECOVER_EVERY: Duration = Duration::from_secs(1);
 
 /// Counters of committed batches, for metrics.
 #[derive(Clone, Debug, Default)]
@@ -248,7 +282,6 @@ impl Log {
             meta: identity(signer),
             ..Batch::default()
         })?;
-        store.sync()?;
         Ok(())
     }
 
@@ -303,7 +336,6 @@ impl Log {
             ]
             .concat(),
         })?;
-        store.sync()?;
         Ok(())
     }
 
@@ -352,7 +384,7 @@ impl Log {
             verifier,
             head: RwLock::new(Arc::new(head)),
             registry: registry.clone().map(|r| RwLock::new(Arc::new(r))),
-            failed: AtomicBool::new(false),
+            stopped: Mutex::new(None),
             batches: AtomicU64::new(0),
             batched_entries: AtomicU64::new(0),
             batch_sizes: Default::default(),
@@ -368,7 +400,7 @@ impl Log {
                     last_by_subject: HashMap::new(),
                     registry_head,
                     config: LogConfig {
-                        max_batch: config.max_batch.max(1),
+                        max_batch: config.max_batch.clamp(1, MAX_RECORD_ENTRIES as usize),
                         ..config
                     },
                 };
@@ -403,11 +435,19 @@ impl Log {
 
     /// The newest published checkpoint.
     pub fn head(&self) -> Arc<Head> {
-        self.shared
-            .head
-            .read()
-            .expect("head lock is never poisoned: writers do not panic")
-            .clone()
+        self.shared.head()
+    }
+
+    /// Why the log takes no writes now, or `None` while it does.
+    pub fn stopped(&self) -> Option<Stopped> {
+        self.shared.stopped.lock().expect("stopped lock").clone()
+    }
+
+    /// Stops taking writes until the log is reopened: for a reader that found stored
+    /// bytes that do not match the log's own signed checkpoint.
+    pub fn halt(&self, reason: String) {
+        tracing::error!(%reason, "the log takes no writes until it is restarted");
+        self.shared.stop(reason, true);
     }
 
     fn enqueue(
@@ -727,32 +767,26 @@ const SUBJECT_CACHE: usize = 1 << 20;
 enum Placement {
     New(u64),
     /// Same entry as an earlier request, in this batch or already in the log.
-    Duplicate(u64, Hash),
+    Duplicate(u64),
 }
 
 /// What became of one request of a batch.
 type Outcome = Result<(Hash, Placement), LogError>;
 
-/// A batch written to the store, waiting for its sync.
-struct Written {
-    replies: Vec<(Reply, Outcome)>,
-    /// The new head, or `None` when the batch wrote nothing.
-    head: Option<Arc<Head>>,
-    /// The registry after the batch, when it changed.
-    registry: Option<Arc<Registry>>,
-}
-
 impl Sequencer {
-    /// Batches requests and writes them; a second thread syncs and answers, so that
-    /// the next batch is prepared and written while the previous one is being flushed.
+    /// Batches requests, writes each batch durably, then publishes its head and
+    /// answers. While storage fails it answers at once and retries storage every
+    /// [`RECOVER_EVERY`].
     fn run(mut self, rx: mpsc::Receiver<Request>) {
-        let (to_sync, synced) = mpsc::sync_channel::<Written>(1);
-        let shared = self.shared.clone();
-        let syncer = std::thread::Builder::new()
-            .name("vouch-sync".into())
-            .spawn(move || sync_loop(&shared, &synced))
-            .expect("the sync thread starts");
-        while let Ok(first) = rx.recv() {
+        loop {
+            let first = match rx.recv_timeout(RECOVER_EVERY) {
+                Ok(r) => r,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.try_recover();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
             let mut batch = vec![first];
             let deadline = Instant::now() + self.config.max_wait;
             while batch.len() < self.config.max_batch {
@@ -773,23 +807,40 @@ impl Sequencer {
                     None => break,
                 }
             }
-            if let Some(written) = self.write(batch) {
-                if to_sync.send(written).is_err() {
-                    break;
-                }
-            }
+            self.try_recover();
+            self.write(batch);
         }
-        drop(to_sync);
-        let _ = syncer.join();
     }
 
-    /// Writes a batch; on failure answers its requests and returns `None`.
-    fn write(&mut self, batch: Vec<Request>) -> Option<Written> {
-        if self.shared.failed.load(Ordering::SeqCst) {
-            for req in batch {
-                let _ = req.reply.send(Err(LogError::Failed));
+    /// Asks a store that failed whether it works again, and resumes if so.
+    fn try_recover(&self) {
+        let mut stopped = self.shared.stopped.lock().expect("stopped lock");
+        let Some(s) = stopped.as_ref() else { return };
+        if s.until_restart {
+            return;
+        }
+        match self.shared.store.recover() {
+            Ok(()) => {
+                tracing::warn!(was = %s.reason, "storage works again; the log takes writes");
+                *stopped = None;
             }
-            return None;
+            Err(StoreError::Halted(why)) => {
+                *stopped = Some(Stopped {
+                    reason: why,
+                    until_restart: true,
+                });
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Writes a batch and answers its requests.
+    fn write(&mut self, batch: Vec<Request>) {
+        if let Some(s) = self.shared.stopped.lock().expect("stopped lock").clone() {
+            for req in batch {
+                let _ = req.reply.send(Err(LogError::Unavailable(s.reason.clone())));
+            }
+            return;
         }
         let saved = (
             self.frontier.clone(),
@@ -798,21 +849,66 @@ impl Sequencer {
         );
         let (replies, pending): (Vec<Reply>, Vec<Pending>) =
             batch.into_iter().map(|r| (r.reply, r.pending)).unzip();
-        match self.try_write(pending) {
-            Ok((outcomes, head, registry)) => Some(Written {
-                replies: replies.into_iter().zip(outcomes).collect(),
-                head,
-                registry,
-            }),
+        let (outcomes, head) = match self.try_write(pending) {
+            Ok((outcomes, head, registry)) => {
+                if let Some(head) = &head {
+                    self.publish(&outcomes, head.clone(), registry);
+                }
+                (outcomes, head.unwrap_or_else(|| self.shared.head()))
+            }
             Err(e) => {
-                tracing::error!(error = %e, "batch write failed; nothing of it was stored");
+                let error = match &e {
+                    LogError::Store(StoreError::Backend(why)) => {
+                        tracing::error!(error = %e, "batch write failed; nothing of it was stored; retrying storage every second");
+                        self.shared.stop(why.clone(), false);
+                        LogError::Unavailable(why.clone())
+                    }
+                    LogError::Store(StoreError::Halted(why) | StoreError::Corrupt(why)) => {
+                        tracing::error!(error = %e, "batch write failed; the log takes no writes until it is restarted");
+                        self.shared.stop(why.clone(), true);
+                        LogError::Unavailable(why.clone())
+                    }
+                    _ => e,
+                };
                 (self.frontier, self.registry, self.registry_head) = saved;
                 for reply in replies {
-                    let _ = reply.send(Err(e.clone()));
+                    let _ = reply.send(Err(error.clone()));
                 }
-                None
+                return;
             }
+        };
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let receipt = outcome.map(|(leaf_hash, placement)| {
+                let (index, duplicate) = match placement {
+                    Placement::New(index) => (index, false),
+                    Placement::Duplicate(index) => (index, true),
+                };
+                Receipt {
+                    index,
+                    leaf_hash,
+                    duplicate,
+                    head: head.clone(),
+                }
+            });
+            let _ = reply.send(receipt);
         }
+    }
+
+    /// Makes a durable batch visible: its head, its registry, the counters.
+    fn publish(&self, outcomes: &[Outcome], head: Arc<Head>, registry: Option<Arc<Registry>>) {
+        let shared = &self.shared;
+        let n = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok((_, Placement::New(_)))))
+            .count() as u64;
+        shared.batches.fetch_add(1, Ordering::Relaxed);
+        shared.batched_entries.fetch_add(n, Ordering::Relaxed);
+        let bucket = (64 - n.saturating_sub(1).leading_zeros()) as usize;
+        shared.batch_sizes[bucket.min(BATCH_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+        if let (Some(r), Some(lock)) = (registry, &shared.registry) {
+            *lock.write().expect("registry lock") = r;
+        }
+        *shared.head.write().expect("head lock") = head;
     }
 
     /// Judges and writes a batch. Per-request refusals are outcomes; an `Err` is a
@@ -859,12 +955,12 @@ impl Sequencer {
             };
             if let Some(&index) = in_batch.get(&key) {
                 let leaf = entries[(index - start) as usize].leaf_hash;
-                outcomes.push(Ok((leaf, Placement::Duplicate(index, leaf))));
+                outcomes.push(Ok((leaf, Placement::Duplicate(index))));
                 continue;
             }
             if let Some(index) = store.find(&key)? {
                 let leaf = store.hashes(&[Node::new(0, index)])?[0];
-                outcomes.push(Ok((leaf, Placement::Duplicate(index, leaf))));
+                outcomes.push(Ok((leaf, Placement::Duplicate(index))));
                 continue;
             }
             let index = self.frontier.size();
@@ -943,61 +1039,5 @@ impl Sequencer {
             Some(Arc::new(Head { checkpoint, signed })),
             registry,
         ))
-    }
-}
-
-/// Syncs written batches in order, then publishes each one's head and answers its
-/// requests. A batch of duplicates only needs no sync: what it points at was written
-/// by an earlier batch, synced before it.
-fn sync_loop(shared: &Shared, written: &mpsc::Receiver<Written>) {
-    while let Ok(batch) = written.recv() {
-        let synced = match &batch.head {
-            _ if shared.failed.load(Ordering::SeqCst) => Err(LogError::Failed),
-            Some(head) => match shared.store.sync() {
-                Ok(()) => {
-                    let n = batch
-                        .replies
-                        .iter()
-                        .filter(|(_, o)| matches!(o, Ok((_, Placement::New(_)))))
-                        .count() as u64;
-                    shared.batches.fetch_add(1, Ordering::Relaxed);
-                    shared.batched_entries.fetch_add(n, Ordering::Relaxed);
-                    let bucket = (64 - n.saturating_sub(1).leading_zeros()) as usize;
-                    shared.batch_sizes[bucket.min(BATCH_BUCKETS - 1)]
-                        .fetch_add(1, Ordering::Relaxed);
-                    if let (Some(r), Some(lock)) = (&batch.registry, &shared.registry) {
-                        *lock.write().expect("registry lock") = r.clone();
-                    }
-                    *shared.head.write().expect("head lock") = head.clone();
-                    Ok(head.clone())
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "sync failed; the log stops appending");
-                    shared.failed.store(true, Ordering::SeqCst);
-                    Err(LogError::Failed)
-                }
-            },
-            None => Ok(shared.head.read().expect("head lock").clone()),
-        };
-        for (reply, outcome) in batch.replies {
-            let receipt = synced.clone().and_then(|head| {
-                let (leaf_hash, placement) = outcome?;
-                Ok(match placement {
-                    Placement::New(index) => Receipt {
-                        index,
-                        leaf_hash,
-                        duplicate: false,
-                        head,
-                    },
-                    Placement::Duplicate(index, leaf_hash) => Receipt {
-                        index,
-                        leaf_hash,
-                        duplicate: true,
-                        head,
-                    },
-                })
-            });
-            let _ = reply.send(receipt);
-        }
     }
 }

@@ -1,0 +1,173 @@
+//! Durable storage of the log: the [`Store`] trait and its sled implementation.
+//!
+//! The trait is the narrow seam the sequencer and readers need: append one batch
+//! durably and atomically, and read entries, subtree hashes, checkpoints and indexes.
+//! It knows nothing of HTTP, statements or policy, so that another backend (PostgreSQL)
+//! is a new file beside [`SledStore`], not a rewrite.
+//!
+//! [`SledStore`] keeps a [`journal`] of batches, the source of truth, and a sled
+//! database that indexes it and can always be rebuilt from it (`docs/storage.md`).
+//! [`FaultyStore`] wraps any store and fails on command, so that tests reach every
+//! error path of the sequencer.
+
+mod faulty;
+pub mod journal;
+mod sled;
+
+pub use self::faulty::{FaultyStore, Op};
+pub use self::sled::{SledOptions, SledStore};
+
+use crate::merkle::{Hash, HashReader, Node};
+
+/// Why the store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// An operation failed (a full disk, an I/O error); it may work when tried again.
+    #[error("storage error: {0}")]
+    Backend(String),
+    /// Stored bytes are not what they must be: the disk lost or changed data.
+    #[error("store is corrupt: {0}")]
+    Corrupt(String),
+    /// The store takes no more writes until it is reopened.
+    #[error("the store stopped taking writes: {0}")]
+    Halted(String),
+    #[error("batch starts at index {got} but the tree has {want} entries")]
+    NotAppendOnly { got: u64, want: u64 },
+    #[error("subject {0:?} must be 1 to 255 bytes")]
+    BadSubject(String),
+}
+
+impl From<::sled::Error> for StoreError {
+    fn from(e: ::sled::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// An entry to commit, with what it is indexed by.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub bytes: Vec<u8>,
+    pub leaf_hash: Hash,
+    /// What makes two submissions the same (see [`crate::log`]).
+    pub dedup_key: Hash,
+    pub subject: Option<String>,
+}
+
+/// One group commit: the entries appended at `start..`, the subtree hashes they
+/// complete, the checkpoint signed for the new size, and metadata to set.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub start: u64,
+    pub entries: Vec<NewEntry>,
+    pub nodes: Vec<(Node, Hash)>,
+    pub checkpoint: Vec<u8>,
+    pub meta: Vec<(String, Vec<u8>)>,
+}
+
+impl Batch {
+    pub fn new_size(&self) -> u64 {
+        self.start + self.entries.len() as u64
+    }
+}
+
+/// The storage seam of the log.
+pub trait Store: Send + Sync + 'static {
+    /// The number of committed entries.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn tree_size(&self) -> Result<u64, StoreError>;
+
+    /// Appends a batch durably and atomically: when it returns `Ok` the batch survives
+    /// a crash and every read sees it; on `Err` nothing of it is visible.
+    ///
+    /// # Errors
+    /// [`StoreError::NotAppendOnly`] if `batch.start` is not the tree size;
+    /// [`StoreError::Backend`] when storage failed and nothing was kept (try again);
+    /// [`StoreError::Halted`] when the batch may be durable but the store cannot show
+    /// it: no further batch is taken until the store is reopened, so none can reuse
+    /// its indexes.
+    fn write(&self, batch: Batch) -> Result<(), StoreError>;
+
+    /// After a failed [`Store::write`], checks that storage takes writes again and
+    /// undoes what the failed write left behind.
+    ///
+    /// # Errors
+    /// While storage still fails, and always once [`StoreError::Halted`].
+    fn recover(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Entries `start..start + count`, all of which must exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when one is missing; backend failures.
+    fn entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError>;
+
+    /// The hashes of `nodes`, in order, all of which must exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when one is missing; backend failures.
+    fn hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, StoreError>;
+
+    /// `count` consecutive hashes of one tree level from `first`, as in a hash tile.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when one is missing; backend failures.
+    fn hash_run(&self, first: Node, count: u64) -> Result<Vec<Hash>, StoreError>;
+
+    /// The index of the entry committed with `dedup_key`, if any.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn find(&self, dedup_key: &Hash) -> Result<Option<u64>, StoreError>;
+
+    /// Up to `limit` (index, leaf hash) pairs of entries about `subject`, from index
+    /// `from` upwards.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn subject_entries(
+        &self,
+        subject: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StoreError>;
+
+    /// The last entry about `subject`, as (index, leaf hash).
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn last_of_subject(&self, subject: &str) -> Result<Option<(u64, Hash)>, StoreError>;
+
+    /// The checkpoint signed for tree `size`, if the log signed one at that size.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The newest signed checkpoint.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Metadata under `name`.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Bytes the store occupies on disk, where known.
+    fn size_on_disk(&self) -> Option<u64>;
+}
+
+/// Lets the pure proof functions read from a store.
+pub struct StoreHashes<'a>(pub &'a dyn Store);
+
+impl HashReader for StoreHashes<'_> {
+    type Error = StoreError;
+    fn read_hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, StoreError> {
+        self.0.hashes(nodes)
+    }
+}

@@ -1,0 +1,895 @@
+//! [`SledStore`]: the embedded default store. A [`journal`](super::journal) of batches
+//! is the source of truth; sled indexes it and is rebuilt from it whenever it is
+//! missing, behind, damaged or cannot be opened.
+//!
+//! A data directory holds `journal` and `index/` (sled). The index, in one sled tree:
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `e` · first index (u64 BE) | a segment: where consecutive entries of one batch lie in `journal` (offset, length: u64 BE); never across a 256-entry tile boundary |
+//! | `f` | the length of the journal the index covers (u64 BE) |
+//! | `g` | where the last record the index covers starts (u64 BE) |
+//! | `h` · level (u8) · row (u64 BE) | a row: the hashes of complete subtrees `[32·row, 32·row + 32)` of that level, concatenated; a hash tile is eight rows |
+//! | `d` · dedup key (32 bytes) | index (u64 BE) |
+//! | `s` · len (u8) · subject · index (u64 BE) | leaf hash |
+//! | `c` · tree size (u64 BE) | signed checkpoint |
+//! | `t` | the tree size (u64 BE) |
+//! | `m` · name | metadata, such as the log's origin and public key |
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+use std::time::Instant;
+
+use super::journal::{self, Read, Record};
+use super::{Batch, Store, StoreError};
+use crate::merkle::{self, Frontier, Hash, Node};
+use crate::note::Checkpoint;
+use crate::tiles;
+
+/// Options for [`SledStore::open`].
+#[derive(Clone, Debug)]
+pub struct SledOptions {
+    /// sled's page cache in bytes. sled defaults to 1 GiB; vouch to 32 MiB.
+    pub cache_bytes: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        SledOptions {
+            cache_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// The embedded default store: a journal file for batches, sled as its index.
+///
+/// A batch is one journal record, written and `fdatasync`ed before sled sees it, so the
+/// index is never ahead of the journal. sled itself is flushed in the background (and
+/// on close): after a crash it may be behind, and opening replays the records it lacks.
+#[derive(Debug)]
+pub struct SledStore {
+    dir: PathBuf,
+    db: sled::Db,
+    journal: File,
+    writer: Mutex<Writer>,
+    full_rows: RwLock<HashMap<(u8, u64), sled::IVec>>,
+    recovery: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    /// Where the next record goes.
+    end: u64,
+    /// Bytes past `end` may exist (a write failed); they are cut before the next.
+    dirty: bool,
+    halted: Option<String>,
+}
+
+const TREE_SIZE_KEY: &[u8] = b"t";
+const JOURNAL_END_KEY: &[u8] = b"f";
+const LAST_RECORD_KEY: &[u8] = b"g";
+const JOURNAL: &str = "journal";
+const INDEX: &str = "index";
+const REBUILD: &str = "index.rebuild";
+
+fn entry_key(index: u64) -> [u8; 9] {
+    let mut k = [b'e'; 9];
+    k[1..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+/// Hashes per row. sled copies a whole leaf (up to 16 values) on every update, so rows
+/// stay small: a batch rewrites the partial row of each level it touches.
+const ROW: u64 = 32;
+/// Full rows of these levels and above are cached in memory.
+const CACHED_LEVELS_FROM: u8 = 3;
+
+fn row_key(level: u8, row: u64) -> [u8; 10] {
+    let mut k = [b'h'; 10];
+    k[1] = level;
+    k[2..].copy_from_slice(&row.to_be_bytes());
+    k
+}
+
+/// Splits a batch's entries into segments that do not cross a 256-entry boundary, so
+/// that an entry bundle reads few of them.
+fn segments(start: u64, count: usize) -> Vec<(u64, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    let mut first = 0;
+    for i in 1..=count {
+        if i == count || (start + i as u64) % tiles::TILE_WIDTH == 0 {
+            out.push((start + first as u64, first..i));
+            first = i;
+        }
+    }
+    out
+}
+
+fn segment_value(offset: u64, len: u64) -> [u8; 16] {
+    let mut v = [0u8; 16];
+    v[..8].copy_from_slice(&offset.to_be_bytes());
+    v[8..].copy_from_slice(&len.to_be_bytes());
+    v
+}
+
+fn dedup_key(hash: &Hash) -> [u8; 33] {
+    let mut k = [b'd'; 33];
+    k[1..].copy_from_slice(hash);
+    k
+}
+
+fn check_subject(subject: &str) -> Result<u8, StoreError> {
+    u8::try_from(subject.len())
+        .ok()
+        .filter(|l| *l > 0)
+        .ok_or_else(|| StoreError::BadSubject(subject.to_owned()))
+}
+
+fn subject_prefix(subject: &str) -> Result<Vec<u8>, StoreError> {
+    let len = check_subject(subject)?;
+    let mut k = Vec::with_capacity(2 + subject.len() + 8);
+    k.push(b's');
+    k.push(len);
+    k.extend_from_slice(subject.as_bytes());
+    Ok(k)
+}
+
+fn checkpoint_key(size: u64) -> [u8; 9] {
+    let mut k = [b'c'; 9];
+    k[1..].copy_from_slice(&size.to_be_bytes());
+    k
+}
+
+fn meta_key(name: &str) -> Vec<u8> {
+    let mut k = b"m".to_vec();
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+fn be_u64(bytes: &[u8]) -> Result<u64, StoreError> {
+    bytes
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt("stored number is not 8 bytes".into()))
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("stored hash is not 32 bytes".into()))
+}
+
+fn get_u64(db: &sled::Db, key: &[u8]) -> Result<Option<u64>, StoreError> {
+    db.get(key)?.map(|v| be_u64(&v)).transpose()
+}
+
+/// The tree size and root a signed checkpoint states (its signature is the log's
+/// business: the store does not know the key it trusts).
+pub(crate) fn checkpoint_tree(signed: &[u8]) -> Option<(u64, Hash)> {
+    let text = std::str::from_utf8(signed).ok()?;
+    let body = &text[..text.find("\n\n")? + 1];
+    let c = Checkpoint::parse(body).ok()?;
+    Some((c.size(), *c.root()))
+}
+
+/// One batch as the index records it, from a live write or a journal record.
+struct Indexing<'a> {
+    record_at: u64,
+    end: u64,
+    start: u64,
+    entries_at: u64,
+    entry_lens: Vec<usize>,
+    keys: Vec<(&'a Hash, Option<&'a str>, Hash)>,
+    nodes: Vec<(Node, Hash)>,
+    meta: &'a [(String, Vec<u8>)],
+    checkpoint: &'a [u8],
+}
+
+/// The sled batch that records `ix`: segments, indexes, hash rows (appended to the
+/// partial rows already in `db`), metadata, checkpoint, tree size and journal position.
+fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreError> {
+    let mut b = sled::Batch::default();
+    let new_size = ix.start + ix.entry_lens.len() as u64;
+    for (i, (dedup, subject, leaf)) in ix.keys.iter().enumerate() {
+        let index = ix.start + i as u64;
+        b.insert(&dedup_key(dedup)[..], &index.to_be_bytes());
+        if let Some(subject) = subject {
+            let mut k = subject_prefix(subject)?;
+            k.extend_from_slice(&index.to_be_bytes());
+            b.insert(k, &leaf[..]);
+        }
+    }
+    let mut offset = ix.entries_at;
+    for (first, range) in segments(ix.start, ix.entry_lens.len()) {
+        let len: u64 = ix.entry_lens[range].iter().map(|l| 2 + *l as u64).sum();
+        b.insert(&entry_key(first), &segment_value(offset, len));
+        offset += len;
+    }
+    let mut nodes = ix.nodes;
+    nodes.sort_by_key(|(n, _)| (n.level, n.index));
+    for group in
+        nodes.chunk_by(|(a, _), (b, _)| a.level == b.level && a.index / ROW == b.index / ROW)
+    {
+        let (first, _) = group[0];
+        let key = row_key(first.level, first.index / ROW);
+        let mut row = db.get(key)?.map(|v| v.to_vec()).unwrap_or_default();
+        let at = (first.index % ROW) as usize * 32;
+        if row.len() != at {
+            return Err(StoreError::Corrupt(format!(
+                "row {} of level {} holds {} bytes, expected {at}",
+                first.index / ROW,
+                first.level,
+                row.len()
+            )));
+        }
+        for (_, h) in group {
+            row.extend_from_slice(h);
+        }
+        b.insert(&key, row);
+    }
+    for (name, value) in ix.meta {
+        b.insert(meta_key(name), value.as_slice());
+    }
+    b.insert(&checkpoint_key(new_size), ix.checkpoint);
+    b.insert(TREE_SIZE_KEY, &new_size.to_be_bytes());
+    b.insert(JOURNAL_END_KEY, &ix.end.to_be_bytes());
+    b.insert(LAST_RECORD_KEY, &ix.record_at.to_be_bytes());
+    Ok(b)
+}
+
+/// Opens sled, turning its errors and panics (it panics on some damaged files) into
+/// a sentence.
+fn open_sled(path: &Path, options: &SledOptions) -> Result<sled::Db, String> {
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(options.cache_bytes)
+        .mode(sled::Mode::HighThroughput)
+        // The journal is durable before sled sees a batch; sled only needs flushing
+        // now and then, to bound what opening has to replay.
+        .flush_every_ms(Some(1000));
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+    std::panic::set_hook(hook);
+    match opened {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => Err(format!(
+            "sled panicked: {}",
+            panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message")
+        )),
+    }
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("{what} {}: {e}", path.display()))
+}
+
+fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_error("cannot sync directory", path, e))
+}
+
+/// Why an index cannot be used as it is.
+enum Check {
+    Good,
+    Rebuild(String),
+}
+
+/// Reads the journal from `offset` on and records every batch in `db`, checking each
+/// against the checkpoint signed with it. A torn last record (never acknowledged) is
+/// cut; a damaged one stops everything, since it may have been acknowledged.
+fn replay(
+    db: &sled::Db,
+    journal: &File,
+    mut offset: u64,
+    mut frontier: Frontier,
+    notes: &mut Vec<String>,
+) -> Result<(), StoreError> {
+    let len = journal
+        .metadata()
+        .map_err(|e| StoreError::Backend(format!("cannot stat the journal: {e}")))?
+        .len();
+    let read_error =
+        |e: std::io::Error| StoreError::Backend(format!("cannot read the journal: {e}"));
+    let (mut batches, first) = (0u64, frontier.size());
+    loop {
+        let record = match journal::read(journal, offset, len).map_err(read_error)? {
+            Read::End => break,
+            Read::Torn { offset, len } => {
+                journal
+                    .set_len(offset)
+                    .and_then(|()| journal.sync_all())
+                    .map_err(|e| StoreError::Backend(format!("cannot cut the journal: {e}")))?;
+                notes.push(format!(
+                    "cut {len} bytes at the end of the journal: a batch that was being written when \
+                     vouch stopped, never acknowledged"
+                ));
+                break;
+            }
+            Read::Damaged { offset, why } => {
+                return Err(StoreError::Corrupt(damaged(offset, frontier.size(), &why)));
+            }
+            Read::Record(r) => r,
+        };
+        apply_record(db, &record, &mut frontier)?;
+        offset = record.end;
+        batches += 1;
+    }
+    if batches > 0 {
+        notes.push(format!(
+            "replayed {batches} batches (entries {first}..{}) from the journal into the index",
+            frontier.size()
+        ));
+    }
+    Ok(())
+}
+
+fn damaged(offset: u64, from: u64, why: &str) -> String {
+    format!(
+        "the journal record at byte {offset} (entries from index {from} on) is damaged: {why}. \
+         Those entries may have been acknowledged, so vouch will not cut them; see \
+         docs/operations.md, \"the journal is damaged\""
+    )
+}
+
+/// Records one journal record in `db` after checking it continues the tree and hashes
+/// to the root of the checkpoint signed with it.
+fn apply_record(db: &sled::Db, r: &Record, frontier: &mut Frontier) -> Result<(), StoreError> {
+    if r.start != frontier.size() {
+        return Err(StoreError::Corrupt(damaged(
+            r.offset,
+            frontier.size(),
+            &format!("it starts at index {} instead", r.start),
+        )));
+    }
+    let mut nodes = Vec::with_capacity(r.entries.len() * 2);
+    let mut keys = Vec::with_capacity(r.entries.len());
+    for (e, (dedup, subject)) in r.entries.iter().zip(&r.keys) {
+        let leaf = merkle::leaf_hash(e);
+        frontier.push(leaf, |n, h| nodes.push((n, h)));
+        keys.push((dedup, subject.as_deref(), leaf));
+    }
+    match checkpoint_tree(&r.checkpoint) {
+        Some((size, root)) if size == frontier.size() && root == frontier.root() => {}
+        _ => {
+            return Err(StoreError::Corrupt(damaged(
+                r.offset,
+                r.start,
+                &format!(
+                    "entries {}..{} do not hash to the root of the checkpoint signed with them",
+                    r.start,
+                    r.new_size()
+                ),
+            )))
+        }
+    }
+    let batch = index_batch(
+        db,
+        Indexing {
+            record_at: r.offset,
+            end: r.end,
+            start: r.start,
+            entries_at: r.entries_at,
+            entry_lens: r.entries.iter().map(Vec::len).collect(),
+            keys,
+            nodes,
+            meta: &r.meta,
+            checkpoint: &r.checkpoint,
+        },
+    )?;
+    db.apply_batch(batch)?;
+    Ok(())
+}
+
+/// What the journal still holds when it is shorter than the index says: the size
+/// after its last whole record.
+fn lost(journal: &File, len: u64, end: u64, size: u64) -> StoreError {
+    let mut offset = 0;
+    let mut kept = 0;
+    while let Ok(Some((next, new_size))) = journal::skip(journal, offset, len) {
+        offset = next;
+        kept = new_size;
+    }
+    StoreError::Corrupt(format!(
+        "the journal holds {len} bytes but batches up to byte {end} (tree size {size}) were \
+         committed: entries {kept}..{size} are lost. vouch will not sign a tree without them; \
+         see docs/operations.md, \"entries are lost\""
+    ))
+}
+
+/// Checks that `db` indexes the journal up to one of its records, then replays what
+/// it lacks.
+fn check(
+    db: &sled::Db,
+    journal: &File,
+    len: u64,
+    notes: &mut Vec<String>,
+) -> Result<Check, StoreError> {
+    let Some(size) = get_u64(db, TREE_SIZE_KEY)? else {
+        return Ok(if len == 0 {
+            Check::Good
+        } else {
+            Check::Rebuild(format!(
+                "the index is empty but the journal holds {len} bytes"
+            ))
+        });
+    };
+    let (Some(end), Some(last)) = (get_u64(db, JOURNAL_END_KEY)?, get_u64(db, LAST_RECORD_KEY)?)
+    else {
+        return Ok(Check::Rebuild(
+            "the index does not say where it is in the journal".into(),
+        ));
+    };
+    if len < end {
+        return Err(lost(journal, len, end, size));
+    }
+    let record = match journal::read(journal, last, len)
+        .map_err(|e| StoreError::Backend(format!("cannot read the journal: {e}")))?
+    {
+        Read::Record(r) => r,
+        Read::Damaged { offset, why } if offset == last => {
+            // The index knows which entries the damaged record held: its segments.
+            let entries_at = last + journal::HEADER_LEN as u64;
+            let first = db
+                .range(entry_key(0)..=entry_key(size))
+                .rev()
+                .filter_map(Result::ok)
+                .find(|(_, v)| v.len() == 16 && be_u64(&v[..8]).ok() == Some(entries_at))
+                .and_then(|(k, _)| be_u64(&k[1..]).ok())
+                .unwrap_or(size);
+            return Err(StoreError::Corrupt(damaged(offset, first, &why)));
+        }
+        _ => {
+            return Ok(Check::Rebuild(format!(
+                "the index's last batch (at byte {last}) is not a record of the journal"
+            )))
+        }
+    };
+    let stored_checkpoint = db.get(checkpoint_key(size))?;
+    if record.end != end
+        || record.new_size() != size
+        || stored_checkpoint.as_deref() != Some(&record.checkpoint[..])
+    {
+        return Ok(Check::Rebuild(format!(
+            "the index (tree size {size}) does not match the journal record at byte {last}"
+        )));
+    }
+    let hashes = rows_hashes(db, &Frontier::nodes(size))?;
+    let frontier = match hashes.and_then(|h| Frontier::from_hashes(size, h)) {
+        Some(f) if checkpoint_tree(&record.checkpoint) == Some((size, f.root())) => f,
+        _ => {
+            return Ok(Check::Rebuild(format!(
+                "the index's hashes do not match the checkpoint of size {size}"
+            )))
+        }
+    };
+    replay(db, journal, end, frontier, notes)?;
+    Ok(Check::Good)
+}
+
+/// Reads hashes straight from sled's rows; `None` where one is missing.
+fn rows_hashes(db: &sled::Db, nodes: &[Node]) -> Result<Option<Vec<Hash>>, StoreError> {
+    let mut out = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        let row = db.get(row_key(n.level, n.index / ROW))?.unwrap_or_default();
+        let at = (n.index % ROW) as usize * 32;
+        match row.get(at..at + 32) {
+            Some(h) => out.push(to_hash(h)?),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+impl SledStore {
+    /// Opens (or creates) a store in directory `path`: the journal in `path/journal`,
+    /// the index in `path/index`. An index that is behind the journal is brought up to
+    /// date; one that is missing, damaged, inconsistent or that sled cannot open is
+    /// rebuilt from the journal. [`SledStore::recovery`] says what was done.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the journal cannot back what was committed (it is
+    /// shorter than the index says, or a record is damaged): nothing is cut, and the
+    /// message says which entries are affected. [`StoreError::Backend`] when the
+    /// directory cannot be used (another process holds it, permissions, I/O).
+    pub fn open(path: &Path, options: &SledOptions) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(path).map_err(|e| io_error("cannot create", path, e))?;
+        if path.join("entries").exists() && !path.join(JOURNAL).exists() {
+            return Err(StoreError::Backend(format!(
+                "{} was written by an earlier version of vouch (an `entries` file, no journal); \
+                 this version cannot read it",
+                path.display()
+            )));
+        }
+        let rebuild_dir = path.join(REBUILD);
+        if rebuild_dir.exists() {
+            std::fs::remove_dir_all(&rebuild_dir)
+                .map_err(|e| io_error("cannot remove an unfinished", &rebuild_dir, e))?;
+        }
+        let journal = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path.join(JOURNAL))
+            .map_err(|e| io_error("cannot open the journal in", path, e))?;
+        let len = journal
+            .metadata()
+            .map_err(|e| io_error("cannot stat the journal in", path, e))?
+            .len();
+        let mut recovery = Vec::new();
+        let db = match open_sled(&path.join(INDEX), options) {
+            Ok(db) => match check(&db, &journal, len, &mut recovery)? {
+                Check::Good => Some(db),
+                Check::Rebuild(why) => {
+                    recovery.push(why);
+                    drop(db);
+                    None
+                }
+            },
+            Err(why) => {
+                recovery.push(format!("the index cannot be opened: {why}"));
+                None
+            }
+        };
+        let db = match db {
+            Some(db) => db,
+            None => rebuild(path, &journal, options, &mut recovery)?,
+        };
+        for note in &recovery {
+            tracing::warn!(store = %path.display(), "{note}");
+        }
+        let end = journal
+            .metadata()
+            .map_err(|e| io_error("cannot stat the journal in", path, e))?
+            .len();
+        Ok(SledStore {
+            dir: path.to_owned(),
+            db,
+            journal,
+            writer: Mutex::new(Writer {
+                end,
+                dirty: false,
+                halted: None,
+            }),
+            full_rows: RwLock::default(),
+            recovery,
+        })
+    }
+
+    /// What opening had to do to the index or the journal, in words; empty when both
+    /// were as they were left.
+    pub fn recovery(&self) -> &[String] {
+        &self.recovery
+    }
+
+    /// A row of hashes. Full rows never change, so those of the upper levels (one hash
+    /// in eight of the tree, a few MiB per million entries) are kept in memory: most of
+    /// a proof then needs no sled read.
+    fn row(&self, level: u8, row: u64) -> Result<sled::IVec, StoreError> {
+        let cacheable = level >= CACHED_LEVELS_FROM;
+        if cacheable {
+            if let Some(r) = self
+                .full_rows
+                .read()
+                .expect("row cache lock")
+                .get(&(level, row))
+            {
+                return Ok(r.clone());
+            }
+        }
+        let value = self.db.get(row_key(level, row))?.unwrap_or_default();
+        if cacheable && value.len() as u64 == ROW * 32 {
+            self.full_rows
+                .write()
+                .expect("row cache lock")
+                .insert((level, row), value.clone());
+        }
+        Ok(value)
+    }
+
+    fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
+        let len = usize::try_from(len)
+            .map_err(|_| StoreError::Corrupt("segment length overflows".into()))?;
+        let mut buf = vec![0u8; len];
+        self.journal
+            .read_exact_at(&mut buf, offset)
+            .map_err(|e| StoreError::Backend(format!("cannot read the journal: {e}")))?;
+        Ok(buf)
+    }
+
+    /// Cuts whatever a failed write left past the last record.
+    fn cut(&self, w: &mut Writer) -> Result<(), StoreError> {
+        self.journal
+            .set_len(w.end)
+            .and_then(|()| self.journal.sync_all())
+            .map_err(|e| StoreError::Backend(format!("cannot cut the journal back: {e}")))?;
+        w.dirty = false;
+        Ok(())
+    }
+}
+
+/// Rebuilds the index from the whole journal, beside the old one, then swaps it in.
+fn rebuild(
+    path: &Path,
+    journal: &File,
+    options: &SledOptions,
+    notes: &mut Vec<String>,
+) -> Result<sled::Db, StoreError> {
+    let started = Instant::now();
+    let tmp = path.join(REBUILD);
+    let index = path.join(INDEX);
+    let db = open_sled(&tmp, options)
+        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", tmp.display())))?;
+    if let Err(e) = replay(&db, journal, 0, Frontier::new(), notes) {
+        drop(db);
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    let size = get_u64(&db, TREE_SIZE_KEY)?.unwrap_or(0);
+    db.flush()?;
+    drop(db);
+    if index.exists() {
+        std::fs::remove_dir_all(&index).map_err(|e| io_error("cannot remove", &index, e))?;
+    }
+    std::fs::rename(&tmp, &index).map_err(|e| io_error("cannot rename", &tmp, e))?;
+    sync_dir(path)?;
+    notes.push(format!(
+        "rebuilt the index from the journal: {size} entries in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
+    open_sled(&index, options)
+        .map_err(|e| StoreError::Backend(format!("cannot open the rebuilt index: {e}")))
+}
+
+impl Store for SledStore {
+    fn tree_size(&self) -> Result<u64, StoreError> {
+        Ok(get_u64(&self.db, TREE_SIZE_KEY)?.unwrap_or(0))
+    }
+
+    fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut w = self.writer.lock().expect("writer lock is never poisoned");
+        if let Some(why) = &w.halted {
+            return Err(StoreError::Halted(why.clone()));
+        }
+        if w.dirty {
+            self.cut(&mut w)?;
+        }
+        let size = self.tree_size()?;
+        if batch.start != size {
+            return Err(StoreError::NotAppendOnly {
+                got: batch.start,
+                want: size,
+            });
+        }
+        let new_size = batch.new_size();
+        for e in &batch.entries {
+            if e.bytes.len() > usize::from(u16::MAX) {
+                return Err(StoreError::Corrupt(format!(
+                    "entry of {} bytes",
+                    e.bytes.len()
+                )));
+            }
+            if let Some(s) = &e.subject {
+                check_subject(s)?;
+            }
+        }
+        let entries: Vec<&[u8]> = batch.entries.iter().map(|e| e.bytes.as_slice()).collect();
+        let keys: Vec<(Hash, Option<&str>)> = batch
+            .entries
+            .iter()
+            .map(|e| (e.dedup_key, e.subject.as_deref()))
+            .collect();
+        let record = journal::encode(batch.start, &entries, &keys, &batch.meta, &batch.checkpoint);
+        let at = w.end;
+        let end = at + record.len() as u64;
+        let sled_batch = index_batch(
+            &self.db,
+            Indexing {
+                record_at: at,
+                end,
+                start: batch.start,
+                entries_at: at + journal::HEADER_LEN as u64,
+                entry_lens: entries.iter().map(|e| e.len()).collect(),
+                keys: batch
+                    .entries
+                    .iter()
+                    .map(|e| (&e.dedup_key, e.subject.as_deref(), e.leaf_hash))
+                    .collect(),
+                nodes: batch.nodes,
+                meta: &batch.meta,
+                checkpoint: &batch.checkpoint,
+            },
+        )?;
+        // Durable before the index refers to it: the index is never ahead of the
+        // journal, whatever sled writes on its own.
+        if let Err(e) = self
+            .journal
+            .write_all_at(&record, at)
+            .and_then(|()| self.journal.sync_data())
+        {
+            w.dirty = true;
+            let _ = self.cut(&mut w);
+            return Err(StoreError::Backend(format!(
+                "cannot write the journal: {e}"
+            )));
+        }
+        w.end = end;
+        if let Err(e) = self.db.apply_batch(sled_batch) {
+            let why = format!(
+                "entries {}..{new_size} are durable in the journal but the index could not \
+                 record them ({e}); reopen the store to replay them",
+                batch.start
+            );
+            w.halted = Some(why.clone());
+            return Err(StoreError::Halted(why));
+        }
+        Ok(())
+    }
+
+    fn recover(&self) -> Result<(), StoreError> {
+        let mut w = self.writer.lock().expect("writer lock is never poisoned");
+        if let Some(why) = &w.halted {
+            return Err(StoreError::Halted(why.clone()));
+        }
+        self.cut(&mut w)?;
+        // A batch needs room and a working fsync: try both beside the journal.
+        let probe = self.dir.join("write-probe");
+        let tried = std::fs::write(&probe, vec![0u8; 1 << 20])
+            .and_then(|()| File::open(&probe)?.sync_all());
+        let _ = std::fs::remove_file(&probe);
+        tried.map_err(|e| StoreError::Backend(format!("the disk still refuses writes: {e}")))
+    }
+
+    fn entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let end = start
+            .checked_add(count)
+            .ok_or_else(|| StoreError::Corrupt("entry range overflows".into()))?;
+        let missing = || StoreError::Corrupt(format!("entries {start}..{end} are incomplete"));
+        // The segment holding `start` begins at or before it.
+        let (first, _) = self
+            .db
+            .range(entry_key(0)..=entry_key(start))
+            .next_back()
+            .ok_or_else(missing)??;
+        let mut out = Vec::with_capacity(count as usize);
+        let mut next = start;
+        for kv in self.db.range(&first[..]..&entry_key(end)[..]) {
+            let (k, v) = kv?;
+            let mut index = be_u64(&k[1..])?;
+            let segment = v
+                .get(..16)
+                .ok_or_else(|| StoreError::Corrupt("segment record is not 16 bytes".into()))?;
+            let bytes = self.read_at(be_u64(&segment[..8])?, be_u64(&segment[8..])?)?;
+            let mut rest: &[u8] = &bytes;
+            while !rest.is_empty() && index < end {
+                let len = rest
+                    .get(..2)
+                    .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+                    .ok_or_else(missing)?;
+                let entry = rest.get(2..2 + len).ok_or_else(missing)?;
+                if index == next {
+                    out.push(entry.to_vec());
+                    next += 1;
+                }
+                rest = &rest[2 + len..];
+                index += 1;
+            }
+        }
+        if next != end {
+            return Err(missing());
+        }
+        Ok(out)
+    }
+
+    fn hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, StoreError> {
+        let mut rows: Vec<([u8; 10], sled::IVec)> = Vec::new();
+        nodes
+            .iter()
+            .map(|n| {
+                let key = row_key(n.level, n.index / ROW);
+                let row = match rows.iter().find(|(k, _)| *k == key) {
+                    Some((_, row)) => row.clone(),
+                    None => {
+                        let row = self.row(n.level, n.index / ROW)?;
+                        rows.push((key, row.clone()));
+                        row
+                    }
+                };
+                let at = (n.index % ROW) as usize * 32;
+                row.get(at..at + 32).map_or_else(
+                    || {
+                        Err(StoreError::Corrupt(format!(
+                            "hash of level {} index {} is missing",
+                            n.level, n.index
+                        )))
+                    },
+                    to_hash,
+                )
+            })
+            .collect()
+    }
+
+    fn hash_run(&self, first: Node, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let nodes: Vec<Node> = (0..count)
+            .map(|i| Node::new(first.level, first.index + i))
+            .collect();
+        self.hashes(&nodes)
+    }
+
+    fn find(&self, key: &Hash) -> Result<Option<u64>, StoreError> {
+        self.db.get(dedup_key(key))?.map(|v| be_u64(&v)).transpose()
+    }
+
+    fn subject_entries(
+        &self,
+        subject: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let prefix = subject_prefix(subject)?;
+        let mut start = prefix.clone();
+        start.extend_from_slice(&from.to_be_bytes());
+        let mut out = Vec::new();
+        for kv in self.db.range(start..).take(limit) {
+            let (k, v) = kv?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            out.push((be_u64(&k[prefix.len()..])?, to_hash(&v)?));
+        }
+        Ok(out)
+    }
+
+    fn last_of_subject(&self, subject: &str) -> Result<Option<(u64, Hash)>, StoreError> {
+        let prefix = subject_prefix(subject)?;
+        match self.db.scan_prefix(&prefix).next_back() {
+            Some(kv) => {
+                let (k, v) = kv?;
+                Ok(Some((be_u64(&k[prefix.len()..])?, to_hash(&v)?)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get(checkpoint_key(size))?.map(|v| v.to_vec()))
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .db
+            .scan_prefix(b"c")
+            .next_back()
+            .transpose()?
+            .map(|(_, v)| v.to_vec()))
+    }
+
+    fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get(meta_key(name))?.map(|v| v.to_vec()))
+    }
+
+    fn size_on_disk(&self) -> Option<u64> {
+        let file = self.journal.metadata().ok()?.len();
+        Some(self.db.size_on_disk().ok()? + file)
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        // Spares the next open a replay; the journal already holds everything.
+        let _ = self.db.flush();
+    }
+}
