@@ -243,8 +243,18 @@ pub fn verify_inclusion(
             want,
         });
     }
-    let (mut f, mut s) = (index, size - 1);
-    let mut r = *leaf;
+    climb(index, size - 1, *leaf, proof, root)
+}
+
+/// The RFC 9162 §2.1.3.2 loop from a node at position `f` of the `s + 1` nodes of its
+/// level, up the `proof` path, to `root`.
+fn climb(
+    mut f: u64,
+    mut s: u64,
+    mut r: Hash,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), ProofError> {
     for p in proof {
         if s == 0 {
             return Err(ProofError::RootMismatch);
@@ -265,6 +275,103 @@ pub fn verify_inclusion(
         Ok(())
     } else {
         Err(ProofError::RootMismatch)
+    }
+}
+
+/// Checks that `hashes` are the complete-subtree hashes of nodes `first..first + len`
+/// of `level` in the tree of `size` leaves with root `root`: the contents of a hash
+/// tile (level `8·L`), or the leaf hashes of an entry bundle (level 0).
+///
+/// A run whose length is a power of two and that forms one complete subtree is proven
+/// by that subtree's inclusion proof. A run that ends at the tree's right edge is
+/// proven by recomputing the root from it and the tree's other edge nodes. Either way
+/// `reader` supplies only hashes outside the run. `Err(Ok(..))` says why the run does
+/// not belong to the tree, `Err(Err(..))` that the reader failed.
+///
+/// # Errors
+/// [`ProofError::RootMismatch`] when the run is not the tree's;
+/// [`ProofError::IndexOutOfRange`] when it is not a run of this tree at all.
+pub fn verify_run<R: HashReader>(
+    reader: &R,
+    level: u8,
+    first: u64,
+    hashes: &[Hash],
+    size: u64,
+    root: &Hash,
+) -> Result<(), Result<ProofError, R::Error>> {
+    let len = hashes.len() as u64;
+    let nodes_at_level = if level >= 64 { 0 } else { size >> level };
+    let out_of_range = || {
+        Err(Ok(ProofError::IndexOutOfRange {
+            index: first,
+            size: nodes_at_level,
+        }))
+    };
+    if len == 0
+        || first
+            .checked_add(len)
+            .is_none_or(|end| end > nodes_at_level)
+    {
+        return out_of_range();
+    }
+    if len.is_power_of_two() && first % len == 0 {
+        // One complete subtree: its hash, then the path above it.
+        let height = level + len.trailing_zeros() as u8;
+        let mut layer = hashes.to_vec();
+        while layer.len() > 1 {
+            layer = layer.chunks(2).map(|p| node_hash(&p[0], &p[1])).collect();
+        }
+        let first_leaf = first << level;
+        let proof = inclusion_proof(reader, first_leaf, size)?;
+        let path = proof
+            .get(usize::from(height)..)
+            .ok_or(Ok(ProofError::RootMismatch))?;
+        return climb(
+            first >> len.trailing_zeros(),
+            (size - 1) >> height,
+            layer[0],
+            path,
+            root,
+        )
+        .map_err(Ok);
+    }
+    if first + len != nodes_at_level {
+        return out_of_range();
+    }
+    // The run is the right end of its level: the tree's edge nodes of this level and
+    // the few above it come from the run, the rest from the reader.
+    let edge = range_nodes(0, size);
+    let run_start = first << level;
+    let outside: Vec<Node> = edge
+        .iter()
+        .filter(|n| n.level < level || (n.index + 1) << n.level <= run_start)
+        .copied()
+        .collect();
+    let mut read = reader.read_hashes(&outside).map_err(Err)?.into_iter();
+    let mut folded = Vec::with_capacity(edge.len());
+    for n in &edge {
+        if n.level < level || (n.index + 1) << n.level <= run_start {
+            folded.push(read.next().expect("one hash per node read"));
+        } else {
+            let width = 1usize << (n.level - level);
+            let at = (n.index << (n.level - level))
+                .checked_sub(first)
+                .and_then(|at| usize::try_from(at).ok())
+                .ok_or(Ok(ProofError::RootMismatch))?;
+            let mut layer = hashes
+                .get(at..at + width)
+                .ok_or(Ok(ProofError::RootMismatch))?
+                .to_vec();
+            while layer.len() > 1 {
+                layer = layer.chunks(2).map(|p| node_hash(&p[0], &p[1])).collect();
+            }
+            folded.push(layer[0]);
+        }
+    }
+    if fold_right(&folded).as_ref() == Some(root) {
+        Ok(())
+    } else {
+        Err(Ok(ProofError::RootMismatch))
     }
 }
 
@@ -474,6 +581,37 @@ mod tests {
         );
         assert_eq!(range_nodes(4, 7), vec![Node::new(1, 2), Node::new(0, 6)]);
         assert_eq!(range_nodes(8, 16), vec![Node::new(3, 1)]);
+    }
+
+    #[test]
+    fn runs_of_every_tile_shape_verify_and_altered_ones_do_not() {
+        let mut t = MemoryTree::new();
+        for size in 1..=300u64 {
+            t.push(leaf_hash(&size.to_be_bytes()));
+            let root = t.root();
+            for level in [0u8, 1, 3] {
+                let nodes = size >> level;
+                // Full blocks of 4 and 8, and the right edge from each block start.
+                for width in [4u64, 8] {
+                    let mut first = 0;
+                    while first < nodes {
+                        let len = width.min(nodes - first);
+                        let run: Vec<Hash> = (first..first + len)
+                            .map(|i| t.read_hashes(&[Node::new(level, i)]).unwrap()[0])
+                            .collect();
+                        if len == width || first + len == nodes {
+                            verify_run(&t, level, first, &run, size, &root).unwrap_or_else(|e| {
+                                panic!("size {size} level {level} run {first}+{len}: {e:?}")
+                            });
+                            let mut bad = run.clone();
+                            bad[(size as usize) % run.len()][0] ^= 1;
+                            assert!(verify_run(&t, level, first, &bad, size, &root).is_err());
+                        }
+                        first += width;
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -540,10 +540,11 @@ fn parse_index(raw: &str) -> ApiResult<u64> {
 
 /// An entry proven against the tree of `size`.
 fn proven(log: &Log, index: u64, size: u64) -> Result<ProvenEntry, LogError> {
+    let (entry, proof) = log.proven_entry(index, size)?;
     Ok(ProvenEntry {
         index,
-        entry: BASE64.encode(log.entry(index)?),
-        inclusion_proof: proof_strings(&log.inclusion_proof(index, size)?),
+        entry: BASE64.encode(entry),
+        inclusion_proof: proof_strings(&proof),
     })
 }
 
@@ -821,10 +822,50 @@ async fn verify_request(
     }
 }
 
-/// Liveness.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = String)))]
-async fn healthz() -> &'static str {
-    "ok\n"
+/// Whether the log takes writes.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Health {
+    /// `ok`, or `not accepting writes`.
+    status: &'static str,
+    /// Why not, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// Whether only a restart can end it (storage may hold a batch the index lacks, or
+    /// stored data is corrupt); otherwise the log retries storage every second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until_restart: Option<bool>,
+    tree_size: u64,
+}
+
+/// Health: 200 while the log takes writes; 503, with the reason, while it does not.
+/// Reads are served either way.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn healthz(State(s): State<Arc<AppState>>) -> Response {
+    let tree_size = s.log.head().size();
+    let (status, health) = match s.log.stopped() {
+        None => (
+            StatusCode::OK,
+            Health {
+                status: "ok",
+                reason: None,
+                until_restart: None,
+                tree_size,
+            },
+        ),
+        Some(stopped) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Health {
+                status: "not accepting writes",
+                reason: Some(stopped.reason),
+                until_restart: Some(stopped.until_restart),
+                tree_size,
+            },
+        ),
+    };
+    let mut r = (status, Json(health)).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
 }
 
 /// Prometheus metrics.
@@ -916,6 +957,20 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         "vouch_batch_size_sum {}\nvouch_batch_size_count {}\n",
         stats.entries, stats.batches
     ));
+    metric(
+        &mut out,
+        "vouch_corruptions_total",
+        "counter",
+        "Reads refused because stored bytes did not match a checkpoint the log signed.",
+        vec![(String::new(), stats.corruptions)],
+    );
+    metric(
+        &mut out,
+        "vouch_accepting_writes",
+        "gauge",
+        "1 while the log takes writes, 0 while storage has stopped it.",
+        vec![(String::new(), u64::from(s.log.stopped().is_none()))],
+    );
     out.push_str(&format!("# HELP vouch_tree_size Entries in the log.\n# TYPE vouch_tree_size gauge\nvouch_tree_size {}\n", s.log.head().size()));
     with_type(out, "text/plain; version=0.0.4; charset=utf-8", "no-store")
 }

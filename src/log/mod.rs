@@ -18,6 +18,7 @@
 //! [`accept`]).
 
 mod accept;
+mod read;
 
 pub use accept::{timestamp, Payload, Signed};
 
@@ -33,14 +34,14 @@ use time::OffsetDateTime;
 
 use crate::entry::{self, Entry};
 use crate::envelope::EnvelopeError;
-use crate::merkle::{self, Frontier, Hash, Node, ProofError};
+use crate::merkle::{self, Frontier, Hash, Node};
 use crate::note::{Checkpoint, NoteError, Signer, Verifier};
 use crate::policy::PolicyError;
 use crate::registry::{Registry, RegistryError};
 use crate::statement::{RegistryStatement, StatementError, REGISTRY_SUBJECT};
 use crate::store::journal::MAX_RECORD_ENTRIES;
-use crate::store::{Batch, NewEntry, Store, StoreError, StoreHashes};
-use crate::tiles::{self, TileError, TileKind, TilePath, TILE_WIDTH};
+use crate::store::{Batch, NewEntry, Store, StoreError};
+use crate::tiles::{self, TileError};
 
 const META_ORIGIN: &str = "origin";
 const META_LOG_KEY: &str = "log_key";
@@ -169,6 +170,8 @@ struct Shared {
     stopped: Mutex<Option<Stopped>>,
     batches: AtomicU64,
     batched_entries: AtomicU64,
+    /// Reads refused because stored bytes contradicted a signed checkpoint.
+    corruptions: AtomicU64,
     /// Batches by size: bucket `i` counts sizes in `(2^(i-1), 2^i]`.
     batch_sizes: [AtomicU64; BATCH_BUCKETS],
 }
@@ -216,6 +219,8 @@ pub struct LogStats {
     /// `batch_sizes[i]`: batches of more than `2^(i-1)` and at most `2^i` entries (the
     /// last bucket takes every larger batch too).
     pub batch_sizes: Vec<u64>,
+    /// Reads refused because stored bytes did not match a checkpoint the log signed.
+    pub corruptions: u64,
 }
 
 /// An append-only Merkle log over a [`Store`].
@@ -386,6 +391,7 @@ impl Log {
             registry: registry.clone().map(|r| RwLock::new(Arc::new(r))),
             stopped: Mutex::new(None),
             batches: AtomicU64::new(0),
+            corruptions: AtomicU64::new(0),
             batched_entries: AtomicU64::new(0),
             batch_sizes: Default::default(),
         });
@@ -530,6 +536,7 @@ impl Log {
                 .iter()
                 .map(|b| b.load(Ordering::Relaxed))
                 .collect(),
+            corruptions: s.corruptions.load(Ordering::Relaxed),
         }
     }
 
@@ -593,150 +600,16 @@ impl Log {
             .collect()
     }
 
-    /// Stops the sequencer after it has committed everything already queued.
+    /// Stops the sequencer after it has committed everything already queued, and
+    /// flushes the store's caches so that the next open replays nothing.
     pub fn close(&self) {
         drop(self.queue.lock().expect("queue lock").take());
         if let Some(handle) = self.sequencer.lock().expect("sequencer lock").take() {
             let _ = handle.join();
         }
-    }
-
-    fn check_size(&self, size: u64) -> Result<(), LogError> {
-        let tree_size = self.head().size();
-        if size > tree_size {
-            return Err(LogError::SizeOutOfRange { size, tree_size });
+        if let Err(e) = self.shared.store.flush() {
+            tracing::warn!(error = %e, "could not flush the index; the next start replays the journal");
         }
-        Ok(())
-    }
-
-    /// The entry at `index`.
-    ///
-    /// # Errors
-    /// [`LogError::IndexOutOfRange`] past the published tree.
-    pub fn entry(&self, index: u64) -> Result<Vec<u8>, LogError> {
-        let size = self.head().size();
-        if index >= size {
-            return Err(LogError::IndexOutOfRange { index, size });
-        }
-        let mut e = self.shared.store.entries(index, 1)?;
-        Ok(e.pop().expect("entries returns exactly the count asked"))
-    }
-
-    /// The leaf hash of the entry at `index`.
-    ///
-    /// # Errors
-    /// [`LogError::IndexOutOfRange`] past the published tree.
-    pub fn leaf_hash(&self, index: u64) -> Result<Hash, LogError> {
-        let size = self.head().size();
-        if index >= size {
-            return Err(LogError::IndexOutOfRange { index, size });
-        }
-        Ok(self.shared.store.hashes(&[Node::new(0, index)])?[0])
-    }
-
-    /// The root of the tree of `size` leaves (at most the published size).
-    ///
-    /// # Errors
-    /// [`LogError::SizeOutOfRange`] past the published tree.
-    pub fn root(&self, size: u64) -> Result<Hash, LogError> {
-        self.check_size(size)?;
-        Ok(merkle::root(
-            &StoreHashes(self.shared.store.as_ref()),
-            size,
-        )?)
-    }
-
-    /// The inclusion proof of `index` in the tree of `size` leaves.
-    ///
-    /// # Errors
-    /// [`LogError::SizeOutOfRange`] past the published tree,
-    /// [`LogError::IndexOutOfRange`] when `index >= size`.
-    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
-        self.check_size(size)?;
-        merkle::inclusion_proof(&StoreHashes(self.shared.store.as_ref()), index, size).map_err(
-            |e| match e {
-                Ok(ProofError::IndexOutOfRange { index, size }) => {
-                    LogError::IndexOutOfRange { index, size }
-                }
-                Ok(other) => LogError::Inconsistent(other.to_string()),
-                Err(store) => store.into(),
-            },
-        )
-    }
-
-    /// The consistency proof from the tree of `old` leaves to the tree of `new`.
-    ///
-    /// # Errors
-    /// [`LogError::SizeOutOfRange`] past the published tree,
-    /// [`LogError::SizesReversed`] when `old > new`.
-    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LogError> {
-        self.check_size(new)?;
-        merkle::consistency_proof(&StoreHashes(self.shared.store.as_ref()), old, new).map_err(|e| {
-            match e {
-                Ok(ProofError::SizesReversed { old, new }) => LogError::SizesReversed { old, new },
-                Ok(other) => LogError::Inconsistent(other.to_string()),
-                Err(store) => store.into(),
-            }
-        })
-    }
-
-    /// The signed checkpoint the log published at tree `size`, if it signed one there.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, LogError> {
-        if size > self.head().size() {
-            return Ok(None);
-        }
-        Ok(self
-            .shared
-            .store
-            .checkpoint(size)?
-            .map(|c| String::from_utf8_lossy(&c).into_owned()))
-    }
-
-    /// The contents of a tile of the published tree.
-    ///
-    /// # Errors
-    /// [`LogError::TileNotFound`] when the tree has no such tile (a partial tile of
-    /// another width, or one past the tree's edge).
-    pub fn tile(&self, path: &TilePath) -> Result<Vec<u8>, LogError> {
-        if !path.exists_in(self.head().size()) {
-            return Err(LogError::TileNotFound(path.to_string()));
-        }
-        let width = u64::from(path.width());
-        match path.kind() {
-            TileKind::Hashes { .. } => {
-                let first = path
-                    .first_node()
-                    .ok_or_else(|| LogError::TileNotFound(path.to_string()))?;
-                Ok(tiles::hash_tile(&self.shared.store.hash_run(first, width)?))
-            }
-            TileKind::Entries => {
-                let entries = self
-                    .shared
-                    .store
-                    .entries(path.index() * TILE_WIDTH, width)?;
-                Ok(tiles::encode_bundle(&entries)?)
-            }
-        }
-    }
-
-    /// Up to `limit` (index, leaf hash) pairs of published entries about `subject`,
-    /// from index `from`.
-    ///
-    /// # Errors
-    /// When the store fails.
-    pub fn subject_entries(
-        &self,
-        subject: &str,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, Hash)>, LogError> {
-        let size = self.head().size();
-        let mut found = self.shared.store.subject_entries(subject, from, limit)?;
-        found.retain(|(i, _)| *i < size);
-        Ok(found)
     }
 }
 

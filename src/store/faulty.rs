@@ -90,6 +90,10 @@ impl Store for FaultyStore {
         self.inner.recover()
     }
 
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
+
     fn entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {
         self.check(Op::Entries)?;
         self.inner.entries(start, count)

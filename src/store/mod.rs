@@ -98,6 +98,15 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Writes what the store caches to disk, so that the next open has nothing to
+    /// catch up on. Batches are durable without it.
+    ///
+    /// # Errors
+    /// When storage fails.
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Entries `start..start + count`, all of which must exist.
     ///
     /// # Errors

@@ -515,12 +515,25 @@ impl SledStore {
             std::fs::remove_dir_all(&rebuild_dir)
                 .map_err(|e| io_error("cannot remove an unfinished", &rebuild_dir, e))?;
         }
+        let journal_path = path.join(JOURNAL);
+        if !journal_path.exists() && path.join(INDEX).exists() {
+            // Creating an empty journal would hide that one was lost: ask the index.
+            if let Ok(db) = open_sled(&path.join(INDEX), options) {
+                if let Some(size) = get_u64(&db, TREE_SIZE_KEY)? {
+                    return Err(StoreError::Corrupt(format!(
+                        "the journal is missing but the index knows a log of {size} entries: \
+                         entries 0..{size} are lost. vouch will not sign a tree without them; \
+                         see docs/operations.md, \"entries are lost\""
+                    )));
+                }
+            }
+        }
         let journal = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(path.join(JOURNAL))
+            .open(&journal_path)
             .map_err(|e| io_error("cannot open the journal in", path, e))?;
         let len = journal
             .metadata()
@@ -748,6 +761,11 @@ impl Store for SledStore {
             .and_then(|()| File::open(&probe)?.sync_all());
         let _ = std::fs::remove_file(&probe);
         tried.map_err(|e| StoreError::Backend(format!("the disk still refuses writes: {e}")))
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
     }
 
     fn entries(&self, start: u64, count: u64) -> Result<Vec<Vec<u8>>, StoreError> {

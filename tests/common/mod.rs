@@ -207,8 +207,10 @@ impl Ledger {
         self.log.submit_blocking(&sign_statement(statement, signer))
     }
 
-    /// A hash of every file of the data directory: byte-for-byte state.
+    /// A hash of every file of the data directory: byte-for-byte state (after the
+    /// index's background flush, done here, so that it cannot land in between).
     pub fn disk_state(&self) -> Vec<(String, Vec<u8>)> {
+        self.log.store().flush().unwrap();
         fn walk(p: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
             let mut items: Vec<_> = std::fs::read_dir(p).unwrap().flatten().collect();
             items.sort_by_key(|e| e.path());
