@@ -27,9 +27,12 @@ fn main() -> ExitCode {
     }));
     match vouch::cli::run(vouch::cli::Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<vouch::cli::Exit>() {
+            Some(exit) => ExitCode::from(exit.0),
+            None => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

@@ -263,3 +263,78 @@ fn verify_and_history_against_a_server() {
     );
     assert!(table.contains("audit"), "{table}");
 }
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exited")
+}
+
+#[test]
+fn fsck_reports_repairs_and_names_what_is_lost() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    for i in 0..40 {
+        std::fs::write(d.join(format!("e{i:02}")), format!("entry {i}")).unwrap();
+    }
+    ok(&vouch(
+        d,
+        &[
+            "log",
+            "init",
+            "--data",
+            "data",
+            "--origin",
+            "fsck.example/log",
+        ],
+    ));
+    let files: Vec<String> = (0..40).map(|i| format!("e{i:02}")).collect();
+    let mut args = vec!["log", "append", "--data", "data"];
+    args.extend(files.iter().map(String::as_str));
+    ok(&vouch(d, &args));
+
+    let out = vouch(d, &["fsck", "--data", "data"]);
+    let text = ok(&out);
+    assert!(
+        text.contains("40 entries") && text.contains("clean"),
+        "{text}"
+    );
+
+    // A damaged index: found (2), repaired (1), then clean (0).
+    std::fs::remove_dir_all(d.join("data/index")).unwrap();
+    let out = vouch(d, &["fsck", "--data", "data"]);
+    assert_eq!(code(&out), 2, "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !d.join("data/index").exists(),
+        "fsck without --repair changes nothing"
+    );
+    let out = vouch(d, &["fsck", "--data", "data", "--repair"]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rebuilt the index"));
+    assert_eq!(code(&vouch(d, &["fsck", "--data", "data"])), 0);
+
+    // A damaged entry in the journal: named, never repaired away.
+    let journal = d.join("data/journal");
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"entry 17").unwrap();
+    bytes[at + 6] ^= 1;
+    std::fs::write(&journal, &bytes).unwrap();
+    for args in [
+        &["fsck", "--data", "data"][..],
+        &["fsck", "--data", "data", "--repair"],
+    ] {
+        let out = vouch(d, args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(code(&out), 3, "{text}");
+        assert!(
+            text.contains("LOST") && text.contains("are lost or altered"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        bytes,
+        "the journal is kept as it is"
+    );
+    // The server refuses to start on it, saying why.
+    let err = fails(&vouch(d, &["log", "checkpoint", "--data", "data"]));
+    assert!(err.contains("damaged"), "{err}");
+}

@@ -54,7 +54,30 @@ pub enum Command {
     Verify(client::VerifyArgs),
     /// Fetch and verify a supplier's history, then print its timeline.
     History(client::HistoryArgs),
+    /// Check a data directory: every journal record, entry and checkpoint, and the index
+    /// against the journal. Exit 0 clean, 1 repaired, 2 repairable (use --repair),
+    /// 3 entries lost or damaged, 4 could not check.
+    Fsck {
+        /// Data directory of the log (stop the server first).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Cut a torn last batch and rebuild an index that does not match the journal.
+        #[arg(long)]
+        repair: bool,
+    },
 }
+
+/// A command that ends with this exit code, having said why itself.
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
 
 /// Where the log lives and which key signs it.
 #[derive(Debug, Args)]
@@ -143,6 +166,69 @@ fn default_key_path(origin: &str) -> Result<PathBuf, Box<dyn std::error::Error +
     Ok(keyfile::paths(Path::new("keys"), &KeyName::new(origin)?).0)
 }
 
+/// `vouch fsck`: the report in words, then the exit code.
+fn fsck(data: &Path, repair: bool) -> CliResult {
+    use crate::store::fsck::{self, Severity};
+    if !data.join("journal").exists() {
+        eprintln!(
+            "fsck: {} holds no journal: nothing to check",
+            data.display()
+        );
+        return Err(Exit(4).into());
+    }
+    let report = match fsck::check(data, repair) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fsck: cannot check {}: {e}", data.display());
+            return Err(Exit(4).into());
+        }
+    };
+    println!(
+        "journal: {} entries in {} batches, {} bytes",
+        report.entries, report.batches, report.journal_bytes
+    );
+    for f in &report.findings {
+        let tag = match f.severity {
+            Severity::Repairable => "repairable",
+            Severity::Lost => "LOST",
+        };
+        println!("{tag}: {}", f.message);
+    }
+    for r in &report.repaired {
+        println!("repaired: {r}");
+    }
+    let code = report.exit_code();
+    if code <= 1 {
+        // The storage is sound: the log's own checks (its key, the newest checkpoint's
+        // signature, the registry) must hold too.
+        match open_store(data).and_then(|s| Ok(Log::open(s, None, LogConfig::default())?)) {
+            Ok(log) => println!(
+                "log: {} at size {}, newest checkpoint signed by {}",
+                log.origin(),
+                log.head().size(),
+                log.verifier()
+            ),
+            Err(e) => {
+                println!("LOST: the log does not open: {e}");
+                return Err(Exit(3).into());
+            }
+        }
+    }
+    println!(
+        "{}",
+        match code {
+            0 => "clean",
+            1 => "repaired",
+            2 => "problems found: run again with --repair",
+            _ => "entries are lost or damaged: see docs/operations.md",
+        }
+    );
+    match code {
+        0 => Ok(()),
+        c => Err(Exit(c as u8).into()),
+    }
+}
+
 fn hex_or_b64(hash: &[u8]) -> serde_json::Value {
     json!(BASE64.encode(hash))
 }
@@ -198,6 +284,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => client::serve(args)?,
         Command::Verify(args) => client::verify_bundle(args)?,
         Command::History(args) => client::history(args)?,
+        Command::Fsck { data, repair } => fsck(&data, repair)?,
         Command::Log(LogCommand::Append { at, subject, files }) => {
             let log = open_writable(&at)?;
             let mut entries = Vec::with_capacity(files.len());

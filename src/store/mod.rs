@@ -11,6 +11,7 @@
 //! error path of the sequencer.
 
 mod faulty;
+pub mod fsck;
 pub mod journal;
 mod sled;
 

@@ -68,14 +68,14 @@ struct Writer {
     halted: Option<String>,
 }
 
-const TREE_SIZE_KEY: &[u8] = b"t";
-const JOURNAL_END_KEY: &[u8] = b"f";
-const LAST_RECORD_KEY: &[u8] = b"g";
-const JOURNAL: &str = "journal";
-const INDEX: &str = "index";
+pub(super) const TREE_SIZE_KEY: &[u8] = b"t";
+pub(super) const JOURNAL_END_KEY: &[u8] = b"f";
+pub(super) const LAST_RECORD_KEY: &[u8] = b"g";
+pub(super) const JOURNAL: &str = "journal";
+pub(super) const INDEX: &str = "index";
 const REBUILD: &str = "index.rebuild";
 
-fn entry_key(index: u64) -> [u8; 9] {
+pub(super) fn entry_key(index: u64) -> [u8; 9] {
     let mut k = [b'e'; 9];
     k[1..].copy_from_slice(&index.to_be_bytes());
     k
@@ -83,11 +83,11 @@ fn entry_key(index: u64) -> [u8; 9] {
 
 /// Hashes per row. sled copies a whole leaf (up to 16 values) on every update, so rows
 /// stay small: a batch rewrites the partial row of each level it touches.
-const ROW: u64 = 32;
+pub(super) const ROW: u64 = 32;
 /// Full rows of these levels and above are cached in memory.
 const CACHED_LEVELS_FROM: u8 = 3;
 
-fn row_key(level: u8, row: u64) -> [u8; 10] {
+pub(super) fn row_key(level: u8, row: u64) -> [u8; 10] {
     let mut k = [b'h'; 10];
     k[1] = level;
     k[2..].copy_from_slice(&row.to_be_bytes());
@@ -96,7 +96,7 @@ fn row_key(level: u8, row: u64) -> [u8; 10] {
 
 /// Splits a batch's entries into segments that do not cross a 256-entry boundary, so
 /// that an entry bundle reads few of them.
-fn segments(start: u64, count: usize) -> Vec<(u64, std::ops::Range<usize>)> {
+pub(super) fn segments(start: u64, count: usize) -> Vec<(u64, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     let mut first = 0;
     for i in 1..=count {
@@ -108,14 +108,14 @@ fn segments(start: u64, count: usize) -> Vec<(u64, std::ops::Range<usize>)> {
     out
 }
 
-fn segment_value(offset: u64, len: u64) -> [u8; 16] {
+pub(super) fn segment_value(offset: u64, len: u64) -> [u8; 16] {
     let mut v = [0u8; 16];
     v[..8].copy_from_slice(&offset.to_be_bytes());
     v[8..].copy_from_slice(&len.to_be_bytes());
     v
 }
 
-fn dedup_key(hash: &Hash) -> [u8; 33] {
+pub(super) fn dedup_key(hash: &Hash) -> [u8; 33] {
     let mut k = [b'd'; 33];
     k[1..].copy_from_slice(hash);
     k
@@ -128,7 +128,7 @@ fn check_subject(subject: &str) -> Result<u8, StoreError> {
         .ok_or_else(|| StoreError::BadSubject(subject.to_owned()))
 }
 
-fn subject_prefix(subject: &str) -> Result<Vec<u8>, StoreError> {
+pub(super) fn subject_prefix(subject: &str) -> Result<Vec<u8>, StoreError> {
     let len = check_subject(subject)?;
     let mut k = Vec::with_capacity(2 + subject.len() + 8);
     k.push(b's');
@@ -137,13 +137,13 @@ fn subject_prefix(subject: &str) -> Result<Vec<u8>, StoreError> {
     Ok(k)
 }
 
-fn checkpoint_key(size: u64) -> [u8; 9] {
+pub(super) fn checkpoint_key(size: u64) -> [u8; 9] {
     let mut k = [b'c'; 9];
     k[1..].copy_from_slice(&size.to_be_bytes());
     k
 }
 
-fn meta_key(name: &str) -> Vec<u8> {
+pub(super) fn meta_key(name: &str) -> Vec<u8> {
     let mut k = b"m".to_vec();
     k.extend_from_slice(name.as_bytes());
     k
@@ -162,7 +162,7 @@ fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Corrupt("stored hash is not 32 bytes".into()))
 }
 
-fn get_u64(db: &sled::Db, key: &[u8]) -> Result<Option<u64>, StoreError> {
+pub(super) fn get_u64(db: &sled::Db, key: &[u8]) -> Result<Option<u64>, StoreError> {
     db.get(key)?.map(|v| be_u64(&v)).transpose()
 }
 
@@ -242,7 +242,7 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
 
 /// Opens sled, turning its errors and panics (it panics on some damaged files) into
 /// a sentence.
-fn open_sled(path: &Path, options: &SledOptions) -> Result<sled::Db, String> {
+pub(super) fn open_sled(path: &Path, options: &SledOptions) -> Result<sled::Db, String> {
     let config = sled::Config::new()
         .path(path)
         .cache_capacity(options.cache_bytes)
@@ -643,11 +643,13 @@ fn rebuild(
     let index = path.join(INDEX);
     let db = open_sled(&tmp, options)
         .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", tmp.display())))?;
-    if let Err(e) = replay(&db, journal, 0, Frontier::new(), notes) {
+    let mut replayed = Vec::new();
+    if let Err(e) = replay(&db, journal, 0, Frontier::new(), &mut replayed) {
         drop(db);
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
     }
+    notes.extend(replayed.into_iter().filter(|n| !n.starts_with("replayed")));
     let size = get_u64(&db, TREE_SIZE_KEY)?.unwrap_or(0);
     db.flush()?;
     drop(db);
