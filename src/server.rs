@@ -38,10 +38,42 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_VERIFY_BODY: usize = 8 * 1024 * 1024;
 /// The most entries one history page holds.
 pub const MAX_PAGE: usize = 500;
-/// How long a request may take.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Requests served at once; more wait.
-pub const MAX_CONCURRENT: usize = 1024;
+/// The limits that keep every request's work bounded (defaults in brackets).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// How long a request may take, its body included [30 s].
+    pub request_timeout: Duration,
+    /// How long a client may take to send a request's headers, counted from when it
+    /// connects and again after each response, so it is also the idle timeout [10 s].
+    pub header_read_timeout: Duration,
+    /// How long a client may take to send a request body [10 s].
+    pub body_read_timeout: Duration,
+    /// Connections held at once; a new one past this is closed at once [8192].
+    pub max_connections: usize,
+    /// Expensive requests (verification, histories, bundles) served at once; more get
+    /// 503 with `Retry-After` [16].
+    pub max_expensive: usize,
+    /// How long a shutdown waits for requests in flight before it closes their
+    /// connections [5 s].
+    pub shutdown_grace: Duration,
+    /// The most entries `POST /v1/verify` verifies for one supplier; a longer history
+    /// is refused, to be paged and verified by the client [500].
+    pub max_verify_entries: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 8192,
+            max_expensive: 16,
+            shutdown_grace: Duration::from_secs(5),
+            max_verify_entries: MAX_PAGE,
+        }
+    }
+}
 
 /// An RFC 9457 problem.
 #[derive(Debug)]
@@ -231,6 +263,28 @@ pub struct Metrics {
 struct AppState {
     log: Arc<Log>,
     metrics: Metrics,
+    /// Permits for expensive requests.
+    expensive: tokio::sync::Semaphore,
+    config: ServerConfig,
+}
+
+impl AppState {
+    /// A permit for an expensive request, or a 503 that asks the client to come back.
+    fn expensive(&self) -> ApiResult<tokio::sync::SemaphorePermit<'_>> {
+        self.expensive.try_acquire().map_err(|_| {
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Too many expensive requests at once",
+                format!(
+                    "at most {} verifications, histories and bundles are served at once; try again shortly",
+                    self.config.max_expensive
+                ),
+            );
+            p.retry_after = Some(RETRY_AFTER_SECONDS);
+            p
+        })
+    }
 }
 
 /// The OpenAPI document's frame; the paths come from the handlers' annotations.
@@ -284,11 +338,19 @@ pub fn openapi_json() -> String {
         .expect("the OpenAPI document serializes")
 }
 
-/// The service's routes over `log`.
+/// The service's routes over `log`, with the default limits.
 pub fn router(log: Arc<Log>) -> Router {
+    router_with(log, ServerConfig::default())
+}
+
+/// The service's routes over `log`.
+pub fn router_with(log: Arc<Log>, config: ServerConfig) -> Router {
+    let timeout = config.request_timeout;
     let state = Arc::new(AppState {
         log,
         metrics: Metrics::default(),
+        expensive: tokio::sync::Semaphore::new(config.max_expensive),
+        config,
     });
     let (routes, _) = api();
     let doc = openapi_json();
@@ -307,30 +369,135 @@ pub fn router(log: Arc<Log>) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn(problems))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
+            timeout,
+            request_timeout,
         ))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(MAX_CONCURRENT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Serves `router(log)` on `listener` until `shutdown` resolves, then stops taking
-/// requests, finishes those in flight and closes the log (every acknowledged entry is
-/// already durable).
+/// Ends a request that takes longer than [`ServerConfig::request_timeout`] with a problem.
+async fn request_timeout(
+    State(timeout): State<Duration>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "The request took too long",
+            format!("requests are ended after {} s", timeout.as_secs_f64()),
+        )
+        .into_response(),
+    }
+}
+
+/// Turns an error response that is not a problem yet (an extractor's plain-text
+/// rejection) into one, so that every error is `application/problem+json`.
+async fn problems(req: Request, next: axum::middleware::Next) -> Response {
+    let r = next.run(req).await;
+    // Our own errors are problems already, and `/healthz` answers 503 with its own
+    // JSON document: only plain-text rejections are rewritten.
+    let plain = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(r.status().is_client_error() || r.status().is_server_error()) || !plain {
+        return r;
+    }
+    let status = r.status();
+    let detail = match to_bytes(r.into_body(), 4096).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let (slug, title) = match status {
+        StatusCode::BAD_REQUEST => ("bad-request", "Bad request"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long"),
+        s if s.is_client_error() => ("bad-request", "Bad request"),
+        _ => ("internal", "Internal error"),
+    };
+    Problem::new(status, slug, title, detail).into_response()
+}
+
+/// [`serve_with`] the default limits.
 ///
 /// # Errors
-/// When the listener fails.
+/// When the log cannot be closed.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     log: Arc<Log>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(log.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve_with(listener, log, ServerConfig::default(), shutdown).await
+}
+
+/// Serves `router_with(log, config)` on `listener` until `shutdown` resolves, then
+/// stops taking connections, gives requests in flight
+/// [`ServerConfig::shutdown_grace`] to finish, closes every connection and closes the
+/// log (every acknowledged entry is already durable).
+///
+/// Each connection speaks HTTP/1.1 and has [`ServerConfig::header_read_timeout`] to
+/// send a request's headers (from when it connects, and again after each response: an
+/// idle connection is closed), so clients that stall hold neither the server nor its
+/// shutdown. At most [`ServerConfig::max_connections`] are held.
+///
+/// # Errors
+/// When the log cannot be closed.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    log: Arc<Log>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let grace = config.shutdown_grace;
+    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .keep_alive(true);
+    let app = router_with(log.clone(), config);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before accept:
+                    // wait a little instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("closing connections whose requests did not finish in time");
+    }
     tokio::task::spawn_blocking(move || log.close())
         .await
         .map_err(std::io::Error::other)?;
@@ -409,7 +576,12 @@ async fn log_info(State(s): State<Arc<AppState>>) -> Json<LogInfo> {
 
 /// Reads a JSON request body: the content type must be JSON and the body at most
 /// [`MAX_BODY`] bytes.
-async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<Bytes> {
+async fn json_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> ApiResult<Bytes> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -429,14 +601,35 @@ async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> ApiResult<B
             format!("send JSON (application/json), not {content_type:?}"),
         ));
     }
-    to_bytes(body, limit).await.map_err(|_| {
+    let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "Request body too large",
             format!("this request body is limited to {limit} bytes"),
         )
-    })
+    };
+    // Refused before a byte of the body is read (and before `100 Continue` is sent).
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(timeout, to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "The request body came too slowly",
+            format!(
+                "a request body must arrive within {} s",
+                timeout.as_secs_f64()
+            ),
+        )),
+    }
 }
 
 fn proof_strings(proof: &[crate::merkle::Hash]) -> Vec<String> {
@@ -449,7 +642,7 @@ async fn submit(
     body: Body,
     registry: bool,
 ) -> ApiResult<Response> {
-    let bytes = json_body(&headers, body, MAX_BODY).await?;
+    let bytes = json_body(&headers, body, MAX_BODY, s.config.body_read_timeout).await?;
     let started = Instant::now();
     let result = async {
         let signed = Signed::parse(&bytes)?;
@@ -528,14 +721,40 @@ async fn submit_registry(
     submit(s, headers, body, true).await
 }
 
+/// A query string, or a problem that says what is wrong with it (an unknown, repeated
+/// or malformed parameter).
+struct Params<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for Params<T>
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Problem> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| Params(q))
+            .map_err(|e| Problem::bad_request("bad-parameter", "Bad parameter", e.body_text()))
+    }
+}
+
 fn parse_index(raw: &str) -> ApiResult<u64> {
-    raw.parse().map_err(|_| {
-        Problem::bad_request(
-            "bad-parameter",
-            "Bad parameter",
-            format!("{raw:?} is not an index"),
-        )
-    })
+    let canonical = !raw.is_empty()
+        && raw.bytes().all(|b| b.is_ascii_digit())
+        && (raw == "0" || !raw.starts_with('0'));
+    canonical
+        .then(|| raw.parse().ok())
+        .flatten()
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "bad-parameter",
+                "Bad parameter",
+                format!("{raw:?} is not an index"),
+            )
+        })
 }
 
 /// An entry proven against the tree of `size`.
@@ -600,7 +819,9 @@ async fn entry_bundle(
     Path(index): Path<String>,
 ) -> ApiResult<Json<Bundle>> {
     let index = parse_index(&index)?;
-    Ok(Json(blocking(move || bundle(&s.log, index)).await?))
+    let _permit = s.expensive()?;
+    let log = s.log.clone();
+    Ok(Json(blocking(move || bundle(&log, index)).await?))
 }
 
 #[derive(Deserialize)]
@@ -625,7 +846,7 @@ fn required(value: Option<&str>, name: &str) -> ApiResult<u64> {
     responses((status = 200, description = "index, tree_size, leaf_hash, inclusion_proof, checkpoint"), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn inclusion(
     State(s): State<Arc<AppState>>,
-    Query(q): Query<InclusionQuery>,
+    Params(q): Params<InclusionQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let index = required(q.index.as_deref(), "index")?;
     let size = q
@@ -658,7 +879,7 @@ struct ConsistencyQuery {
     responses((status = 200, description = "from, to, consistency_proof, checkpoint"), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn consistency(
     State(s): State<Arc<AppState>>,
-    Query(q): Query<ConsistencyQuery>,
+    Params(q): Params<ConsistencyQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let from = required(q.from.as_deref(), "from")?;
     let to =
@@ -717,7 +938,7 @@ fn supplier_history(
 async fn history(
     State(s): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(q): Query<HistoryQuery>,
+    Params(q): Params<HistoryQuery>,
 ) -> ApiResult<Json<History>> {
     let id = SupplierId::new(&id)
         .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
@@ -736,8 +957,10 @@ async fn history(
                 )
             })?,
     };
+    let _permit = s.expensive()?;
+    let log = s.log.clone();
     Ok(Json(
-        blocking(move || supplier_history(&s.log, id.as_str(), from, limit)).await?,
+        blocking(move || supplier_history(&log, id.as_str(), from, limit)).await?,
     ))
 }
 
@@ -773,7 +996,8 @@ async fn participant(
     })?))
 }
 
-/// `POST /v1/verify`: `{"bundle": {...}}` or `{"supplier": "<OS ID>"}`.
+/// `POST /v1/verify`: `{"bundle": {...}}` or `{"supplier": "<OS ID>"}` (a history of at
+/// most [`ServerConfig::max_verify_entries`] entries).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
@@ -791,12 +1015,15 @@ async fn verify_request(
     body: Body,
 ) -> ApiResult<Response> {
     // A bundle carries the whole registry chain: allow more than a submission.
-    let bytes = json_body(&headers, body, MAX_VERIFY_BODY).await?;
+    let bytes = json_body(&headers, body, MAX_VERIFY_BODY, s.config.body_read_timeout).await?;
     let req: VerifyRequest = serde_json::from_slice(&bytes).map_err(|e| {
         Problem::bad_request("malformed-request", "Malformed request", e.to_string())
     })?;
     let key = s.log.verifier().clone();
     let now = OffsetDateTime::now_utc();
+    let _permit = s.expensive()?;
+    let log = s.log.clone();
+    let cap = s.config.max_verify_entries;
     // Verification is CPU work (signatures, registry replay): off the async threads.
     match (req.bundle, req.supplier) {
         (Some(b), None) => {
@@ -808,10 +1035,21 @@ async fn verify_request(
                 Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string())
             })?;
             let report = blocking(move || {
-                let h = supplier_history(&s.log, id.as_str(), 0, usize::MAX)?;
-                Ok(verify::verify_history(&h, id.as_str(), &key, now))
+                let h = supplier_history(&log, id.as_str(), 0, cap)?;
+                if h.next_from.is_some() {
+                    return Ok(Err(Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "history-too-large",
+                        "History too large to verify here",
+                        format!(
+                            "{} has more than {cap} entries: fetch its history page by page and verify it yourself (vouch history)",
+                            id.as_str()
+                        ),
+                    )));
+                }
+                Ok(Ok(verify::verify_history(&h, id.as_str(), &key, now)))
             })
-            .await?;
+            .await??;
             Ok(Json(report).into_response())
         }
         _ => Err(Problem::bad_request(

@@ -240,6 +240,15 @@ pub fn serve_until(
     log: Arc<Log>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> (String, std::thread::JoinHandle<()>) {
+    serve_with(log, vouch::server::ServerConfig::default(), shutdown)
+}
+
+/// [`serve_until`] with `config`'s limits.
+pub fn serve_with(
+    log: Arc<Log>,
+    config: vouch::server::ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (String, std::thread::JoinHandle<()>) {
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -250,7 +259,9 @@ pub fn serve_until(
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            vouch::server::serve(listener, log, shutdown).await.unwrap();
+            vouch::server::serve_with(listener, log, config, shutdown)
+                .await
+                .unwrap();
         });
     });
     (format!("http://{}", rx.recv().unwrap()), thread)
