@@ -226,6 +226,30 @@ pub fn read(file: &File, offset: u64, len: u64) -> std::io::Result<Read> {
     })
 }
 
+/// [`read`] for a journal held in memory, at offset 0: what a fuzzer drives.
+pub fn parse(bytes: &[u8]) -> Read {
+    let len = bytes.len() as u64;
+    let Some(head) = bytes.first_chunk::<HEADER_LEN>() else {
+        return if bytes.is_empty() {
+            Read::End
+        } else {
+            Read::Torn { offset: 0, len }
+        };
+    };
+    let header = match Header::parse(head) {
+        Ok(h) => h,
+        Err(why) => return Read::Damaged { offset: 0, why },
+    };
+    let end = HEADER_LEN as u64 + header.body_len();
+    if len < end {
+        return Read::Torn { offset: 0, len };
+    }
+    match decode(0, head, &header, &bytes[HEADER_LEN..end as usize]) {
+        Ok(r) => Read::Record(Box::new(r)),
+        Err(why) => Read::Damaged { offset: 0, why },
+    }
+}
+
 /// The offset just past the record whose header is at `offset`, reading the header
 /// only, or `None` where no whole, well-formed header lies (for reports).
 ///
@@ -355,6 +379,7 @@ mod tests {
         assert_eq!(r.meta[0].0, "origin");
         assert_eq!(r.end, len);
         assert!(matches!(read(f.as_file(), len, len).unwrap(), Read::End));
+        assert!(matches!(parse(&bytes), Read::Record(p) if *p == *r));
         assert_eq!(skip(f.as_file(), 0, len).unwrap(), Some((len, 10)));
     }
 
