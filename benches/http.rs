@@ -10,12 +10,14 @@
 //! - `POST` at 5,000 submissions/s offered (open loop): p50 and p99 latency;
 //! - the server's RSS after each run.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{memory_mib, percentile, release_binary, Server};
 use vouch::envelope;
 use vouch::statement::{
     Finding, Kind, Outcome, Severity, Statement, Status, Supplier, SupplierId, Topic,
@@ -23,27 +25,6 @@ use vouch::statement::{
 };
 
 const CONNECTIONS: usize = 64;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .map(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
-        })
-        .flatten()
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn statement(i: usize) -> Vec<u8> {
     let factories = [
@@ -83,10 +64,6 @@ fn statement(i: usize) -> Vec<u8> {
     serde_json::to_vec(&s).unwrap()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3
-}
-
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -95,15 +72,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/vouch");
-    assert!(
-        Command::new("cargo")
-            .args(["build", "--release", "--bin", "vouch"])
-            .status()
-            .unwrap()
-            .success(),
-        "cargo build --release"
-    );
+    let bin = release_binary();
     let dir = tempfile::tempdir().unwrap();
     let child = Command::new(&bin)
         .args(["serve", "--demo", "--listen", "127.0.0.1:18181"])
@@ -134,7 +103,7 @@ fn main() {
     });
     println!(
         "server pid {pid}, RSS after seeding the demo: {:.0} MiB",
-        rss_mib(pid)
+        memory_mib(pid, "VmRSS:")
     );
     let keys: Vec<_> = ["delta-audit", "mekong-compliance", "red-river-assess"]
         .iter()
@@ -191,7 +160,7 @@ fn main() {
     });
     println!(
         "POST /v1/attestations, {CONNECTIONS} connections: {} durable appends in {:.1} s = {:.0}/s; server RSS {:.0} MiB",
-        done.0, done.1, done.0 as f64 / done.1, rss_mib(pid)
+        done.0, done.1, done.0 as f64 / done.1, memory_mib(pid, "VmRSS:")
     );
 
     // 2. Reads: inclusion proofs and tiles.
@@ -246,7 +215,7 @@ fn main() {
     });
     println!(
         "GET inclusion proofs and full tiles at size {size}, {CONNECTIONS} connections: {} requests in {:.1} s = {:.0}/s; server RSS {:.0} MiB",
-        reads.0, reads.1, reads.0 as f64 / reads.1, rss_mib(pid)
+        reads.0, reads.1, reads.0 as f64 / reads.1, memory_mib(pid, "VmRSS:")
     );
 
     // 3. Open loop at 5,000 submissions/s offered: latency.
@@ -291,7 +260,7 @@ fn main() {
             percentile(&sorted, 0.5),
             percentile(&sorted, 0.99),
             sorted.last().unwrap().as_secs_f64() * 1e3,
-            rss_mib(pid)
+            memory_mib(pid, "VmRSS:")
         );
     }
 }

@@ -7,63 +7,22 @@
 //! validation, signature verification (batched as the sequencer does it, and one at a
 //! time), and durable storage of entries of the same size.
 
+mod common;
+
 use std::sync::Arc;
+
+use common::{key, registry_envelope, statement, supplier};
 use std::time::Instant;
 
 use time::OffsetDateTime;
 use vouch::envelope;
 use vouch::log::{timestamp, Log, LogConfig, Signed, Submission};
-use vouch::note::{KeyName, Signer};
-use vouch::statement::{
-    Finding, Kind, Outcome, ParticipantSpec, RegistryStatement, Role, Severity, Statement, Status,
-    Supplier, SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
-};
+use vouch::note::Signer;
+use vouch::statement::{ParticipantSpec, RegistryStatement, Role, STATEMENT_TYPE};
 use vouch::store::{SledOptions, SledStore, Store};
 
 const TASKS: usize = 64;
 const KEYS: usize = 50;
-
-fn key(name: &str, seed: u64) -> Signer {
-    let mut s = [0u8; 32];
-    s[..8].copy_from_slice(&seed.to_le_bytes());
-    s[8] = 0x5a;
-    Signer::from_seed(KeyName::new(name).unwrap(), s)
-}
-
-fn registry_envelope(change: &RegistryStatement, gov: &Signer) -> Vec<u8> {
-    envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(change).unwrap(), &[gov]).to_json()
-}
-
-/// One of 5,000 factories: about the number of garment and footwear exporters in Vietnam.
-fn supplier(i: usize) -> String {
-    format!("VN2026{:03}AB{:04}", i % 1000, i % 5000)
-}
-
-fn statement(i: usize, issued_at: &str) -> Vec<u8> {
-    let s = Statement {
-        kind: Kind::Audit,
-        supplier: Supplier {
-            id: SupplierId::new(&supplier(i)).unwrap(),
-            name: "Song Hong Garment JSC".into(),
-            country: "VN".into(),
-            identifiers: Default::default(),
-        },
-        topic: Topic::WorkingHours,
-        framework: None,
-        period: None,
-        issued_at: issued_at.into(),
-        valid_until: None,
-        result: Some(Outcome { status: Some(Status::PartiallyConformant), score: Some(78.0), ..Default::default() }),
-        findings: vec![Finding {
-            code: format!("OT-{i}"),
-            severity: Severity::Major,
-            text: "Overtime above 300 hours a year for 4% of workers; rest days not granted in peak weeks. ".repeat(8),
-        }],
-        evidence: vec![],
-        refs: vec![],
-    };
-    serde_json::to_vec(&s).unwrap()
-}
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {

@@ -375,7 +375,7 @@ pub fn router_with(log: Arc<Log>, config: ServerConfig) -> Router {
             timeout,
             request_timeout,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
         .with_state(state)
 }
 

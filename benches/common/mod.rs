@@ -1,0 +1,97 @@
+//! What the benchmarks share: keys, registry envelopes, attestation statements of about
+//! 1 KiB about 5,000 factories, and a server process to measure.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use vouch::envelope;
+use vouch::note::{KeyName, Signer};
+use vouch::statement::{
+    Finding, Kind, Outcome, RegistryStatement, Severity, Statement, Status, Supplier, SupplierId,
+    Topic, REGISTRY_TYPE,
+};
+
+/// A deterministic key for `name`.
+pub fn key(name: &str, seed: u64) -> Signer {
+    let mut s = [0u8; 32];
+    s[..8].copy_from_slice(&seed.to_le_bytes());
+    s[8] = 0x5a;
+    Signer::from_seed(KeyName::new(name).unwrap(), s)
+}
+
+pub fn registry_envelope(change: &RegistryStatement, gov: &Signer) -> Vec<u8> {
+    envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(change).unwrap(), &[gov]).to_json()
+}
+
+/// One of 5,000 factories: about the number of garment and footwear exporters in Vietnam.
+pub fn supplier(i: usize) -> String {
+    format!("VN2026{:03}AB{:04}", i % 1000, i % 5000)
+}
+
+pub fn statement(i: usize, issued_at: &str) -> Vec<u8> {
+    let s = Statement {
+        kind: Kind::Audit,
+        supplier: Supplier {
+            id: SupplierId::new(&supplier(i)).unwrap(),
+            name: "Song Hong Garment JSC".into(),
+            country: "VN".into(),
+            identifiers: Default::default(),
+        },
+        topic: Topic::WorkingHours,
+        framework: None,
+        period: None,
+        issued_at: issued_at.into(),
+        valid_until: None,
+        result: Some(Outcome { status: Some(Status::PartiallyConformant), score: Some(78.0), ..Default::default() }),
+        findings: vec![Finding {
+            code: format!("OT-{i}"),
+            severity: Severity::Major,
+            text: "Overtime above 300 hours a year for 4% of workers; rest days not granted in peak weeks. ".repeat(8),
+        }],
+        evidence: vec![],
+        refs: vec![],
+    };
+    serde_json::to_vec(&s).unwrap()
+}
+
+/// A server process, killed when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Builds the release binary and returns its path.
+pub fn release_binary() -> PathBuf {
+    assert!(
+        Command::new("cargo")
+            .args(["build", "--release", "--bin", "vouch"])
+            .status()
+            .unwrap()
+            .success(),
+        "cargo build --release"
+    );
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/vouch")
+}
+
+/// A field of `/proc/<pid>/status` in MiB (`VmRSS:`, `VmHWM:`).
+pub fn memory_mib(pid: u32, field: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The `p` quantile of sorted durations, in milliseconds.
+pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3
+}
