@@ -588,3 +588,58 @@ fn kills_during_start_up_never_keep_the_log_from_opening() {
     }
     eprintln!("{cycles} kills during start-up, {rebuilt} reopens rebuilt the index");
 }
+
+#[test]
+fn an_index_pointing_into_the_middle_of_a_record_is_rebuilt_not_blamed_on_the_journal() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let known = build(dir.path());
+    {
+        let db = sled::open(dir.path().join("index")).unwrap();
+        let g = u64::from_be_bytes(db.get(b"g").unwrap().unwrap().as_ref().try_into().unwrap());
+        db.insert(b"g", &(g - 7).to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let store = open_store(dir.path()).unwrap();
+    assert!(
+        store
+            .recovery()
+            .iter()
+            .any(|n| n.contains("rebuilt the index")),
+        "{:?}",
+        store.recovery()
+    );
+    drop(store);
+    let mut outcomes = Outcomes::default();
+    check(
+        dir.path(),
+        &known,
+        "index with a wrong position",
+        &mut outcomes,
+    );
+    assert_eq!(outcomes.repaired, 1);
+}
+
+#[test]
+fn a_damaged_length_prefix_is_corruption_not_a_500() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store: Arc<dyn Store> = Arc::new(open_store(dir.path()).unwrap());
+    Log::create(store.clone(), &signer()).unwrap();
+    let log = Log::open(store, Some(signer()), LogConfig::default()).unwrap();
+    for i in 0..10 {
+        append(&log, i).unwrap();
+    }
+    // Make the u16 length in front of entry 5 claim more bytes than the segment has.
+    let target = entry(5);
+    let mut journal = std::fs::read(dir.path().join("journal")).unwrap();
+    let at = journal
+        .windows(target.len())
+        .position(|w| w == target.as_slice())
+        .unwrap();
+    journal[at - 2] = 0xff;
+    std::fs::write(dir.path().join("journal"), &journal).unwrap();
+    let tile = TilePath::new(TileKind::Entries, 0, 10).unwrap();
+    let e = log.tile(&tile).unwrap_err();
+    assert!(matches!(e, LogError::Store(StoreError::Corrupt(_))), "{e}");
+    assert!(log.stopped().is_some_and(|s| s.until_restart));
+    assert_eq!(log.stats().corruptions, 1);
+}

@@ -18,18 +18,6 @@ use crate::note::Checkpoint;
 use crate::store::{StoreError, StoreHashes};
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
 
-/// A proof computed from the store: its store error, or a shape it cannot have.
-fn proof_error(e: Result<ProofError, StoreError>) -> LogError {
-    match e {
-        Ok(ProofError::IndexOutOfRange { index, size }) => {
-            LogError::IndexOutOfRange { index, size }
-        }
-        Ok(ProofError::SizesReversed { old, new }) => LogError::SizesReversed { old, new },
-        Ok(other) => LogError::Inconsistent(other.to_string()),
-        Err(store) => store.into(),
-    }
-}
-
 impl Log {
     fn check_size(&self, size: u64) -> Result<Head, LogError> {
         let head = self.head().as_ref().clone();
@@ -50,6 +38,30 @@ impl Log {
         LogError::Store(StoreError::Corrupt(what))
     }
 
+    /// A store error; a corrupt store is reported as [`Log::corrupt`] does.
+    fn store_error(&self, e: StoreError) -> LogError {
+        match e {
+            StoreError::Corrupt(what) => self.corrupt(what),
+            other => other.into(),
+        }
+    }
+
+    fn stored<T>(&self, r: Result<T, StoreError>) -> Result<T, LogError> {
+        r.map_err(|e| self.store_error(e))
+    }
+
+    /// A proof computed from the store: its store error, or a shape it cannot have.
+    fn proof_error(&self, e: Result<ProofError, StoreError>) -> LogError {
+        match e {
+            Ok(ProofError::IndexOutOfRange { index, size }) => {
+                LogError::IndexOutOfRange { index, size }
+            }
+            Ok(ProofError::SizesReversed { old, new }) => LogError::SizesReversed { old, new },
+            Ok(other) => LogError::Inconsistent(other.to_string()),
+            Err(store) => self.store_error(store),
+        }
+    }
+
     fn hashes(&self) -> StoreHashes<'_> {
         StoreHashes(self.shared.store.as_ref())
     }
@@ -64,7 +76,7 @@ impl Log {
         if size == 0 {
             return Ok(merkle::empty_root());
         }
-        if let Some(signed) = self.shared.store.checkpoint(size)? {
+        if let Some(signed) = self.stored(self.shared.store.checkpoint(size))? {
             return match Checkpoint::open(&signed, &self.shared.verifier) {
                 Ok((c, _)) if c.size() == size => Ok(*c.root()),
                 _ => Err(self.corrupt(format!(
@@ -72,9 +84,9 @@ impl Log {
                 ))),
             };
         }
-        let root = merkle::root(&self.hashes(), size)?;
-        let proof =
-            merkle::consistency_proof(&self.hashes(), size, head.size()).map_err(proof_error)?;
+        let root = self.stored(merkle::root(&self.hashes(), size))?;
+        let proof = merkle::consistency_proof(&self.hashes(), size, head.size())
+            .map_err(|e| self.proof_error(e))?;
         merkle::verify_consistency(size, head.size(), &proof, &root, head.checkpoint.root())
             .map_err(|_| {
                 self.corrupt(format!(
@@ -97,12 +109,11 @@ impl Log {
             return Err(LogError::IndexOutOfRange { index, size });
         }
         let bytes = self
-            .shared
-            .store
-            .entries(index, 1)?
+            .stored(self.shared.store.entries(index, 1))?
             .pop()
-            .ok_or_else(|| StoreError::Corrupt(format!("entry {index} is missing")))?;
-        let proof = merkle::inclusion_proof(&self.hashes(), index, size).map_err(proof_error)?;
+            .ok_or_else(|| self.corrupt(format!("entry {index} is missing")))?;
+        let proof = merkle::inclusion_proof(&self.hashes(), index, size)
+            .map_err(|e| self.proof_error(e))?;
         let root = self.signed_root(size, &head)?;
         merkle::verify_inclusion(&merkle::leaf_hash(&bytes), index, size, &proof, &root).map_err(
             |_| {
@@ -133,8 +144,9 @@ impl Log {
         if index >= size {
             return Err(LogError::IndexOutOfRange { index, size });
         }
-        let leaf = self.shared.store.hashes(&[Node::new(0, index)])?[0];
-        let proof = merkle::inclusion_proof(&self.hashes(), index, size).map_err(proof_error)?;
+        let leaf = self.stored(self.shared.store.hashes(&[Node::new(0, index)]))?[0];
+        let proof = merkle::inclusion_proof(&self.hashes(), index, size)
+            .map_err(|e| self.proof_error(e))?;
         merkle::verify_inclusion(&leaf, index, size, &proof, head.checkpoint.root()).map_err(
             |_| {
                 self.corrupt(format!(
@@ -161,8 +173,9 @@ impl Log {
     /// [`LogError::IndexOutOfRange`] when `index >= size`; [`StoreError::Corrupt`].
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
         let head = self.check_size(size)?;
-        let proof = merkle::inclusion_proof(&self.hashes(), index, size).map_err(proof_error)?;
-        let leaf = self.shared.store.hashes(&[Node::new(0, index)])?[0];
+        let proof = merkle::inclusion_proof(&self.hashes(), index, size)
+            .map_err(|e| self.proof_error(e))?;
+        let leaf = self.stored(self.shared.store.hashes(&[Node::new(0, index)]))?[0];
         let root = self.signed_root(size, &head)?;
         merkle::verify_inclusion(&leaf, index, size, &proof, &root).map_err(|_| {
             self.corrupt(format!(
@@ -179,7 +192,8 @@ impl Log {
     /// [`LogError::SizesReversed`] when `old > new`; [`StoreError::Corrupt`].
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LogError> {
         let head = self.check_size(new)?;
-        let proof = merkle::consistency_proof(&self.hashes(), old, new).map_err(proof_error)?;
+        let proof =
+            merkle::consistency_proof(&self.hashes(), old, new).map_err(|e| self.proof_error(e))?;
         let (old_root, new_root) = (self.signed_root(old, &head)?, self.signed_root(new, &head)?);
         merkle::verify_consistency(old, new, &proof, &old_root, &new_root).map_err(|_| {
             self.corrupt(format!(
@@ -222,11 +236,11 @@ impl Log {
                 let node = path
                     .first_node()
                     .ok_or_else(|| LogError::TileNotFound(path.to_string()))?;
-                let hashes = self.shared.store.hash_run(node, width)?;
+                let hashes = self.stored(self.shared.store.hash_run(node, width))?;
                 (node.level, tiles::hash_tile(&hashes), hashes)
             }
             TileKind::Entries => {
-                let entries = self.shared.store.entries(first, width)?;
+                let entries = self.stored(self.shared.store.entries(first, width))?;
                 let leaves = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
                 (0, tiles::encode_bundle(&entries)?, leaves)
             }
@@ -241,7 +255,7 @@ impl Log {
         };
         merkle::verify_run(&self.hashes(), level, first, &bytes, size, &root).map_err(
             |e| match e {
-                Err(store) => LogError::Store(store),
+                Err(store) => self.store_error(store),
                 Ok(_) => self.corrupt(format!(
                     "{path} does not match the checkpoint the log signed for size {size}"
                 )),

@@ -437,15 +437,30 @@ fn check(
     {
         Read::Record(r) => r,
         Read::Damaged { offset, why } if offset == last => {
-            // The index knows which entries the damaged record held: its segments.
-            let entries_at = last + journal::HEADER_LEN as u64;
-            let first = db
-                .range(entry_key(0)..=entry_key(size))
-                .rev()
-                .filter_map(Result::ok)
-                .find(|(_, v)| v.len() == 16 && be_u64(&v[..8]).ok() == Some(entries_at))
-                .and_then(|(k, _)| be_u64(&k[1..]).ok())
-                .unwrap_or(size);
+            // Either that record is damaged, or the index (itself damaged) points
+            // into the middle of one: walk the record headers to tell which.
+            let mut at = 0;
+            while at < last {
+                match journal::skip(journal, at, len) {
+                    Ok(Some((end, _))) => at = end,
+                    _ => break,
+                }
+            }
+            if at > last {
+                return Ok(Check::Rebuild(format!(
+                    "the index's last batch (at byte {last}) is not where a journal record starts"
+                )));
+            }
+            if at < last {
+                // The walk stopped at an earlier record whose header is damaged.
+                let first = first_index_at(db, at, size);
+                return Err(StoreError::Corrupt(damaged(
+                    at,
+                    first,
+                    "its header is damaged",
+                )));
+            }
+            let first = first_index_at(db, last, size);
             return Err(StoreError::Corrupt(damaged(offset, first, &why)));
         }
         _ => {
@@ -474,6 +489,18 @@ fn check(
     };
     replay(db, journal, end, frontier, notes)?;
     Ok(Check::Good)
+}
+
+/// The first entry of the record at `record`, as the index's segments say, or `size`
+/// when they do not say.
+fn first_index_at(db: &sled::Db, record: u64, size: u64) -> u64 {
+    let entries_at = record + journal::HEADER_LEN as u64;
+    db.range(entry_key(0)..=entry_key(size))
+        .rev()
+        .filter_map(Result::ok)
+        .find(|(_, v)| v.len() == 16 && be_u64(&v[..8]).ok() == Some(entries_at))
+        .and_then(|(k, _)| be_u64(&k[1..]).ok())
+        .unwrap_or(size)
 }
 
 /// Reads hashes straight from sled's rows; `None` where one is missing.
