@@ -187,7 +187,7 @@ fn main() {
                     x = x
                         .wrapping_mul(6364136223846793005)
                         .wrapping_add(1442695040888963407);
-                    let path = if ok % 2 == 0 {
+                    let path = if ok.is_multiple_of(2) {
                         format!(
                             "/v1/proofs/inclusion?index={}&size={size}",
                             (x >> 33) % size

@@ -314,7 +314,7 @@ pub fn verify_run<R: HashReader>(
     {
         return out_of_range();
     }
-    if len.is_power_of_two() && first % len == 0 {
+    if len.is_power_of_two() && first.is_multiple_of(len) {
         // One complete subtree: its hash, then the path above it.
         let height = level + len.trailing_zeros() as u8;
         let mut layer = hashes.to_vec();

@@ -48,6 +48,9 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// How long a client may take to send a request body [10 s].
     pub body_read_timeout: Duration,
+    /// How long a write of a response may make no progress (a client that does not
+    /// read) before the connection is closed [30 s].
+    pub write_timeout: Duration,
     /// Connections held at once; a new one past this is closed at once [8192].
     pub max_connections: usize,
     /// Expensive requests (verification, histories, bundles) served at once; more get
@@ -67,6 +70,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             max_connections: 8192,
             max_expensive: 16,
             shutdown_grace: Duration::from_secs(5),
@@ -264,14 +268,16 @@ struct AppState {
     log: Arc<Log>,
     metrics: Metrics,
     /// Permits for expensive requests.
-    expensive: tokio::sync::Semaphore,
+    expensive: Arc<tokio::sync::Semaphore>,
     config: ServerConfig,
 }
 
 impl AppState {
     /// A permit for an expensive request, or a 503 that asks the client to come back.
-    fn expensive(&self) -> ApiResult<tokio::sync::SemaphorePermit<'_>> {
-        self.expensive.try_acquire().map_err(|_| {
+    /// The permit goes into the blocking work, so that it is held until the work ends
+    /// even when the request times out or its client goes away.
+    fn expensive(&self) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+        self.expensive.clone().try_acquire_owned().map_err(|_| {
             let mut p = Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
@@ -349,7 +355,7 @@ pub fn router_with(log: Arc<Log>, config: ServerConfig) -> Router {
     let state = Arc::new(AppState {
         log,
         metrics: Metrics::default(),
-        expensive: tokio::sync::Semaphore::new(config.max_expensive),
+        expensive: Arc::new(tokio::sync::Semaphore::new(config.max_expensive)),
         config,
     });
     let (routes, _) = api();
@@ -458,6 +464,8 @@ pub async fn serve_with(
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let grace = config.shutdown_grace;
+    let write_timeout = config.write_timeout;
+    let mut tasks = tokio::task::JoinSet::new();
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -484,20 +492,29 @@ pub async fn serve_with(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(write_timeout));
         let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(Box::pin(stream)), service));
+        tasks.spawn(async move {
             let _ = conn.await;
             drop(permit);
         });
+        // Reap finished connections as we go.
+        while tasks.try_join_next().is_some() {}
     }
     drop(listener);
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("closing connections whose requests did not finish in time");
+        tracing::warn!(
+            connections = tasks.len(),
+            "closing connections whose requests did not finish in time"
+        );
     }
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
     tokio::task::spawn_blocking(move || log.close())
         .await
         .map_err(std::io::Error::other)?;
@@ -819,9 +836,15 @@ async fn entry_bundle(
     Path(index): Path<String>,
 ) -> ApiResult<Json<Bundle>> {
     let index = parse_index(&index)?;
-    let _permit = s.expensive()?;
+    let permit = s.expensive()?;
     let log = s.log.clone();
-    Ok(Json(blocking(move || bundle(&log, index)).await?))
+    Ok(Json(
+        blocking(move || {
+            let _permit = permit;
+            bundle(&log, index)
+        })
+        .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -957,10 +980,14 @@ async fn history(
                 )
             })?,
     };
-    let _permit = s.expensive()?;
+    let permit = s.expensive()?;
     let log = s.log.clone();
     Ok(Json(
-        blocking(move || supplier_history(&log, id.as_str(), from, limit)).await?,
+        blocking(move || {
+            let _permit = permit;
+            supplier_history(&log, id.as_str(), from, limit)
+        })
+        .await?,
     ))
 }
 
@@ -1021,13 +1048,17 @@ async fn verify_request(
     })?;
     let key = s.log.verifier().clone();
     let now = OffsetDateTime::now_utc();
-    let _permit = s.expensive()?;
+    let permit = s.expensive()?;
     let log = s.log.clone();
     let cap = s.config.max_verify_entries;
     // Verification is CPU work (signatures, registry replay): off the async threads.
     match (req.bundle, req.supplier) {
         (Some(b), None) => {
-            let report = blocking(move || Ok(verify::verify_bundle(&b, &key, now))).await?;
+            let report = blocking(move || {
+                let _permit = permit;
+                Ok(verify::verify_bundle(&b, &key, now))
+            })
+            .await?;
             Ok(Json(report).into_response())
         }
         (None, Some(id)) => {
@@ -1035,6 +1066,7 @@ async fn verify_request(
                 Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string())
             })?;
             let report = blocking(move || {
+                let _permit = permit;
                 let h = supplier_history(&log, id.as_str(), 0, cap)?;
                 if h.next_from.is_some() {
                     return Ok(Err(Problem::new(

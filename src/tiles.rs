@@ -243,7 +243,7 @@ pub fn hash_tile(hashes: &[Hash]) -> Vec<u8> {
 /// # Errors
 /// [`TileError::TruncatedBundle`] when the length is not a multiple of 32.
 pub fn parse_hash_tile(bytes: &[u8]) -> Result<Vec<Hash>, TileError> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(TileError::TruncatedBundle);
     }
     Ok(bytes

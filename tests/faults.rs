@@ -432,7 +432,8 @@ fn a_failed_write_refuses_its_batch_and_the_log_resumes_once_storage_recovers() 
     let r = append(&log, 3).unwrap();
     assert_eq!(r.index, 1, "the refused batches left no trace");
     assert_eq!(log.entry(1).unwrap(), entry(3));
-    log.close();
+    drop(log);
+    drop(faulty);
     let log = Log::open(
         Arc::new(open_store(dir.path()).unwrap()),
         None,
@@ -642,4 +643,110 @@ fn a_damaged_length_prefix_is_corruption_not_a_500() {
     assert!(matches!(e, LogError::Store(StoreError::Corrupt(_))), "{e}");
     assert!(log.stopped().is_some_and(|s| s.until_restart));
     assert_eq!(log.stats().corruptions, 1);
+}
+
+#[test]
+fn a_second_process_cannot_open_a_data_directory_in_use() {
+    let dir = tempfile::TempDir::new().unwrap();
+    build(dir.path());
+    let first = open_store(dir.path()).unwrap();
+    let e = open_store(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("in use by another vouch process"), "{e}");
+    let e = vouch::store::fsck::check(dir.path(), true)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("in use"), "{e}");
+    drop(first);
+    open_store(dir.path()).unwrap();
+}
+
+#[test]
+fn fsck_never_repairs_away_entries_the_index_still_knows() {
+    let dir = tempfile::TempDir::new().unwrap();
+    build(dir.path());
+    // An older copy of the journal put back (as from a stale backup): cut at a record
+    // boundary, so the journal alone looks whole.
+    let path = dir.path().join("journal");
+    let file = std::fs::File::open(&path).unwrap();
+    let len = file.metadata().unwrap().len();
+    let (mut at, mut boundaries) = (0, Vec::new());
+    while let Some((end, _)) = vouch::store::journal::skip(&file, at, len).unwrap() {
+        boundaries.push(end);
+        at = end;
+    }
+    let cut = boundaries[boundaries.len() / 2];
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..cut as usize]).unwrap();
+    for repair in [false, true] {
+        let report = vouch::store::fsck::check(dir.path(), repair).unwrap();
+        assert_eq!(report.exit_code(), 3, "{:?}", report.findings);
+        assert!(report.repaired.is_empty());
+    }
+    assert!(dir.path().join("index").exists(), "the evidence is kept");
+    let e = open_store(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("are lost"), "{e}");
+}
+
+#[test]
+fn a_missing_journal_beside_an_unreadable_index_is_refused() {
+    let dir = tempfile::TempDir::new().unwrap();
+    build(dir.path());
+    std::fs::remove_file(dir.path().join("journal")).unwrap();
+    damage(&dir.path().join("index/db"), Damage::ZeroFirst4k);
+    let e = open_store(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("the journal is missing"), "{e}");
+    assert!(
+        !dir.path().join("journal").exists(),
+        "no empty journal is made"
+    );
+}
+
+#[test]
+fn a_damaged_duplicate_index_hands_out_no_one_elses_receipt() {
+    let dir = tempfile::TempDir::new().unwrap();
+    build(dir.path());
+    {
+        // Point the duplicate key of entry 3 at entry 5.
+        let db = sled::open(dir.path().join("index")).unwrap();
+        let mut key = vec![b'd'];
+        key.extend_from_slice(&merkle::leaf_hash(&entry(3)));
+        db.insert(key, &5u64.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let log = Log::open(
+        Arc::new(open_store(dir.path()).unwrap()),
+        Some(signer()),
+        LogConfig::default(),
+    )
+    .unwrap();
+    let e = append(&log, 3).unwrap_err();
+    assert!(
+        matches!(&e, LogError::Unavailable(why) if why.contains("duplicate index")),
+        "{e}"
+    );
+    assert!(log.stopped().is_some_and(|s| s.until_restart));
+}
+
+#[test]
+fn a_tampered_stored_checkpoint_is_not_served() {
+    let dir = tempfile::TempDir::new().unwrap();
+    build(dir.path());
+    let size = {
+        let db = sled::open(dir.path().join("index")).unwrap();
+        let (k, v) = db.scan_prefix(b"c").next().unwrap().unwrap();
+        let mut v = v.to_vec();
+        let n = v.len();
+        v[n - 5] ^= 1;
+        db.insert(&k, v).unwrap();
+        db.flush().unwrap();
+        u64::from_be_bytes(k[1..].try_into().unwrap())
+    };
+    let log = Log::open(
+        Arc::new(open_store(dir.path()).unwrap()),
+        None,
+        LogConfig::default(),
+    )
+    .unwrap();
+    let e = log.checkpoint_at(size).unwrap_err();
+    assert!(matches!(e, LogError::Store(StoreError::Corrupt(_))), "{e}");
 }

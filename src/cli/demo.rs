@@ -316,7 +316,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
             }
             // A social audit every other quarter, with a corrective action plan for its
             // findings and, a quarter later, its verified remediation.
-            if (quarter + f as u32) % 2 == 0 {
+            if (quarter + f as u32).is_multiple_of(2) {
                 let overtime =
                     8.0 + dice.next(10) as f64 - if improving { f64::from(quarter) } else { 0.0 };
                 let major = overtime > 10.0;

@@ -226,6 +226,8 @@ pub struct LogStats {
 /// An append-only Merkle log over a [`Store`].
 pub struct Log {
     shared: Arc<Shared>,
+    /// Opened with the signing key (so a missing queue means closed, not read-only).
+    writable: bool,
     queue: Mutex<Option<mpsc::Sender<Request>>>,
     sequencer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -420,6 +422,7 @@ impl Log {
         };
         Ok(Log {
             shared,
+            writable: queue.is_some(),
             queue: Mutex::new(queue),
             sequencer: Mutex::new(sequencer),
         })
@@ -462,7 +465,11 @@ impl Log {
     ) -> Result<oneshot::Receiver<Result<Receipt, LogError>>, LogError> {
         let (reply, rx) = oneshot::channel();
         let queue = self.queue.lock().expect("queue lock is never poisoned");
-        let tx = queue.as_ref().ok_or(LogError::ReadOnly)?;
+        let tx = queue.as_ref().ok_or(if self.writable {
+            LogError::Closed
+        } else {
+            LogError::ReadOnly
+        })?;
         tx.send(Request { pending, reply })
             .map_err(|_| LogError::Closed)?;
         Ok(rx)
@@ -636,6 +643,45 @@ struct Sequencer {
 /// memory is dropped and refilled from the store.
 const SUBJECT_CACHE: usize = 1 << 20;
 
+/// Checks that the entry the duplicate index names really is the one submitted (the
+/// index is a cache; a damaged one must not hand out someone else's receipt), and
+/// returns its leaf hash.
+fn confirm_duplicate(
+    store: &dyn Store,
+    pending: &Pending,
+    key: &Hash,
+    index: u64,
+    size: u64,
+) -> Result<Hash, LogError> {
+    let damaged = || {
+        LogError::Store(StoreError::Corrupt(format!(
+            "the duplicate index names entry {index} for a submission that is not that entry; \
+             run `vouch fsck --repair` to rebuild the index"
+        )))
+    };
+    if index >= size {
+        return Err(damaged());
+    }
+    let leaf = store.hashes(&[Node::new(0, index)])?[0];
+    let same = match pending {
+        // A raw entry's key is its leaf hash.
+        Pending::Raw { leaf_hash, .. } => leaf == *leaf_hash,
+        Pending::Signed(_) => {
+            let bytes = store.entries(index, 1)?.pop().unwrap_or_default();
+            merkle::leaf_hash(&bytes) == leaf
+                && Entry::parse(&bytes)
+                    .ok()
+                    .and_then(|e| e.envelope.open().ok())
+                    .is_some_and(|opened| opened.dedup_key() == *key)
+        }
+    };
+    if same {
+        Ok(leaf)
+    } else {
+        Err(damaged())
+    }
+}
+
 /// Where a request in a batch ends up.
 enum Placement {
     New(u64),
@@ -687,22 +733,24 @@ impl Sequencer {
 
     /// Asks a store that failed whether it works again, and resumes if so.
     fn try_recover(&self) {
-        let mut stopped = self.shared.stopped.lock().expect("stopped lock");
-        let Some(s) = stopped.as_ref() else { return };
+        // Not under the lock: readers of `stopped` (health checks) must not wait for
+        // the probe's write and sync.
+        let Some(s) = self.shared.stopped.lock().expect("stopped lock").clone() else {
+            return;
+        };
         if s.until_restart {
             return;
         }
         match self.shared.store.recover() {
             Ok(()) => {
-                tracing::warn!(was = %s.reason, "storage works again; the log takes writes");
-                *stopped = None;
+                let mut stopped = self.shared.stopped.lock().expect("stopped lock");
+                // Only the stop this probe was for ends here.
+                if stopped.as_ref() == Some(&s) {
+                    tracing::warn!(was = %s.reason, "storage works again; the log takes writes");
+                    *stopped = None;
+                }
             }
-            Err(StoreError::Halted(why)) => {
-                *stopped = Some(Stopped {
-                    reason: why,
-                    until_restart: true,
-                });
-            }
+            Err(StoreError::Halted(why)) => self.shared.stop(why, true),
             Err(_) => {}
         }
     }
@@ -736,10 +784,13 @@ impl Sequencer {
                         self.shared.stop(why.clone(), false);
                         LogError::Unavailable(why.clone())
                     }
-                    LogError::Store(StoreError::Halted(why) | StoreError::Corrupt(why)) => {
+                    LogError::Store(store) => {
+                        // The store may hold what it refused, or no longer agrees with
+                        // the sequencer: nothing more until a restart has checked it.
+                        let why = store.to_string();
                         tracing::error!(error = %e, "batch write failed; the log takes no writes until it is restarted");
                         self.shared.stop(why.clone(), true);
-                        LogError::Unavailable(why.clone())
+                        LogError::Unavailable(why)
                     }
                     _ => e,
                 };
@@ -832,7 +883,7 @@ impl Sequencer {
                 continue;
             }
             if let Some(index) = store.find(&key)? {
-                let leaf = store.hashes(&[Node::new(0, index)])?[0];
+                let leaf = confirm_duplicate(store, &pending, &key, index, start)?;
                 outcomes.push(Ok((leaf, Placement::Duplicate(index))));
                 continue;
             }

@@ -203,19 +203,28 @@ impl Log {
         Ok(proof)
     }
 
-    /// The signed checkpoint the log published at tree `size`, if it signed one there.
+    /// The signed checkpoint the log published at tree `size`, if it signed one there,
+    /// its signature checked.
     ///
     /// # Errors
-    /// When the store fails.
+    /// When the store fails; [`StoreError::Corrupt`] when the stored checkpoint is not
+    /// one the log signed for that size.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, LogError> {
         if size > self.head().size() {
             return Ok(None);
         }
-        Ok(self
-            .shared
-            .store
-            .checkpoint(size)?
-            .map(|c| String::from_utf8_lossy(&c).into_owned()))
+        let Some(signed) = self.stored(self.shared.store.checkpoint(size))? else {
+            return Ok(None);
+        };
+        match (
+            Checkpoint::open(&signed, &self.shared.verifier),
+            String::from_utf8(signed),
+        ) {
+            (Ok((c, _)), Ok(text)) if c.size() == size => Ok(Some(text)),
+            _ => Err(self.corrupt(format!(
+                "the stored checkpoint of size {size} is not one the log signed"
+            ))),
+        }
     }
 
     /// The contents of a tile of the published tree, proven against the signed head.

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use super::journal::{self, Read};
 use super::sled::{
-    checkpoint_key, checkpoint_tree, dedup_key, entry_key, get_u64, meta_key, open_sled, row_key,
-    segment_value, segments, subject_prefix, SledOptions, INDEX, JOURNAL, JOURNAL_END_KEY,
+    checkpoint_key, checkpoint_tree, dedup_key, entry_key, get_u64, lock_dir, meta_key, open_sled,
+    row_key, segment_value, segments, subject_prefix, SledOptions, INDEX, JOURNAL, JOURNAL_END_KEY,
     LAST_RECORD_KEY, ROW, TREE_SIZE_KEY,
 };
 use super::{SledStore, StoreError};
@@ -83,6 +83,7 @@ struct Expected {
 /// # Errors
 /// When the directory cannot be read, or its index is in use by a running server.
 pub fn check(dir: &Path, repair: bool) -> Result<Report, StoreError> {
+    let lock = lock_dir(dir)?;
     let path = dir.join(JOURNAL);
     let file = File::open(&path)
         .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
@@ -94,11 +95,15 @@ pub fn check(dir: &Path, repair: bool) -> Result<Report, StoreError> {
         ..Report::default()
     };
     let (expected, torn) = scan_journal(&file, &mut report)?;
-    let damaged = report.findings.iter().any(|f| f.severity == Severity::Lost);
+    let lost = |r: &Report| r.findings.iter().any(|f| f.severity == Severity::Lost);
+    let damaged = lost(&report);
     let index_ok = check_index(dir, &expected, damaged, &mut report)?;
-    if !repair || damaged || (index_ok && !torn) {
+    // Nothing is repaired while entries are lost: the index may be the only record
+    // of them, and a rebuild from a short journal would sign their sizes again.
+    if !repair || lost(&report) || (index_ok && !torn) {
         return Ok(report);
     }
+    drop(lock);
     if !index_ok {
         let index = dir.join(INDEX);
         if index.exists() {
@@ -230,20 +235,27 @@ fn damaged(
             ));
         }
     } else {
-        // Look for the next record that still reads, to say what the damage covers.
-        let mut bytes = vec![0u8; usize::try_from(len - offset).unwrap_or(0)];
-        std::os::unix::fs::FileExt::read_exact_at(file, &mut bytes, offset)
-            .map_err(|e| StoreError::Backend(format!("cannot read the journal: {e}")))?;
-        let next = bytes
-            .windows(4)
-            .enumerate()
-            .skip(1)
-            .filter(|(_, w)| *w == journal::MAGIC)
-            .map(|(i, _)| offset + i as u64)
-            .find_map(|at| match journal::read(file, at, len) {
-                Ok(Read::Record(r)) => Some(r),
-                _ => None,
-            });
+        // Look for the next record that still reads, to say what the damage covers,
+        // a window at a time.
+        let mut next = None;
+        let mut window = vec![0u8; 1 << 20];
+        let mut at = offset + 1;
+        while next.is_none() && at < len {
+            let n = usize::try_from((len - at).min(window.len() as u64)).unwrap_or(0);
+            std::os::unix::fs::FileExt::read_exact_at(file, &mut window[..n], at)
+                .map_err(|e| StoreError::Backend(format!("cannot read the journal: {e}")))?;
+            next = window[..n]
+                .windows(4)
+                .enumerate()
+                .filter(|(_, w)| *w == journal::MAGIC)
+                .map(|(i, _)| at + i as u64)
+                .find_map(|start| match journal::read(file, start, len) {
+                    Ok(Read::Record(r)) => Some(r),
+                    _ => None,
+                });
+            // Overlap by three bytes so that no magic is split between windows.
+            at += (n as u64).saturating_sub(3).max(1);
+        }
         match next {
             Some(r) if r.start > from => message.push_str(&format!(
                 ". Entries {from}..{} are lost or altered; the records after them hold entries \
@@ -316,6 +328,19 @@ fn check_index(
             });
         }
         return Ok(true);
+    }
+    let end = get_u64(&db, JOURNAL_END_KEY)?.unwrap_or(0);
+    if size > ex.size || end > ex.end {
+        report.findings.push(Finding {
+            severity: Severity::Lost,
+            message: format!(
+                "the index knows {size} entries (journal up to byte {end}), the journal holds \
+                 {} (up to byte {}): entries {}..{size} are lost. Keep the index directory; \
+                 restore the journal from a backup or mirror (docs/operations.md)",
+                ex.size, ex.end, ex.size
+            ),
+        });
+        return Ok(false);
     }
     if size != ex.size {
         return problem(format!(

@@ -176,6 +176,7 @@ impl Header {
             || h.meta_len > MAX_META_LEN
             || h.checkpoint_len > MAX_CHECKPOINT_LEN
             || h.checkpoint_len == 0
+            || h.start.checked_add(count).is_none()
         {
             return Err("the record header's lengths are out of range".into());
         }
@@ -198,6 +199,12 @@ impl Header {
 pub fn read(file: &File, offset: u64, len: u64) -> std::io::Result<Read> {
     if offset == len {
         return Ok(Read::End);
+    }
+    if offset > len {
+        return Ok(Read::Damaged {
+            offset,
+            why: format!("it would start past the end of the journal ({len} bytes)"),
+        });
     }
     if len - offset < HEADER_LEN as u64 {
         return Ok(Read::Torn {

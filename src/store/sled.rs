@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
@@ -54,9 +55,13 @@ pub struct SledStore {
     dir: PathBuf,
     db: sled::Db,
     journal: File,
+    /// The journal's committed length, for bounds on reads.
+    committed: AtomicU64,
     writer: Mutex<Writer>,
     full_rows: RwLock<HashMap<(u8, u64), sled::IVec>>,
     recovery: Vec<String>,
+    /// Held while the store is open (see [`lock_dir`]).
+    _lock: File,
 }
 
 #[derive(Debug)]
@@ -100,7 +105,7 @@ pub(super) fn segments(start: u64, count: usize) -> Vec<(u64, std::ops::Range<us
     let mut out = Vec::new();
     let mut first = 0;
     for i in 1..=count {
-        if i == count || (start + i as u64) % tiles::TILE_WIDTH == 0 {
+        if i == count || (start + i as u64).is_multiple_of(tiles::TILE_WIDTH) {
             out.push((start + first as u64, first..i));
             first = i;
         }
@@ -272,6 +277,29 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Backend(format!("{what} {}: {e}", path.display()))
 }
 
+/// Takes the data directory's lock (an exclusive `flock` on `DIR/lock`), held until the
+/// returned file is dropped.
+///
+/// # Errors
+/// When another process holds it.
+pub(super) fn lock_dir(path: &Path) -> Result<File, StoreError> {
+    let lock_path = path.join("lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io_error("cannot open", &lock_path, e))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Backend(format!(
+            "{} is in use by another vouch process (stop it first)",
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error("cannot lock", &lock_path, e)),
+    }
+}
+
 fn sync_dir(path: &Path) -> Result<(), StoreError> {
     File::open(path)
         .and_then(|d| d.sync_all())
@@ -284,6 +312,12 @@ enum Check {
     Rebuild(String),
 }
 
+/// What stops a replay: the journal (refuse to open) or the index (rebuild it).
+enum ReplayError {
+    Journal(StoreError),
+    Index(String),
+}
+
 /// Reads the journal from `offset` on and records every batch in `db`, checking each
 /// against the checkpoint signed with it. A torn last record (never acknowledged) is
 /// cut; a damaged one stops everything, since it may have been acknowledged.
@@ -293,34 +327,45 @@ fn replay(
     mut offset: u64,
     mut frontier: Frontier,
     notes: &mut Vec<String>,
-) -> Result<(), StoreError> {
+) -> Result<(), ReplayError> {
+    let journal_error = |what: &str, e: std::io::Error| {
+        ReplayError::Journal(StoreError::Backend(format!(
+            "cannot {what} the journal: {e}"
+        )))
+    };
     let len = journal
         .metadata()
-        .map_err(|e| StoreError::Backend(format!("cannot stat the journal: {e}")))?
+        .map_err(|e| journal_error("stat", e))?
         .len();
-    let read_error =
-        |e: std::io::Error| StoreError::Backend(format!("cannot read the journal: {e}"));
     let (mut batches, first) = (0u64, frontier.size());
     loop {
-        let record = match journal::read(journal, offset, len).map_err(read_error)? {
-            Read::End => break,
-            Read::Torn { offset, len } => {
-                journal
-                    .set_len(offset)
-                    .and_then(|()| journal.sync_all())
-                    .map_err(|e| StoreError::Backend(format!("cannot cut the journal: {e}")))?;
-                notes.push(format!(
-                    "cut {len} bytes at the end of the journal: a batch that was being written when \
-                     vouch stopped, never acknowledged"
+        let record =
+            match journal::read(journal, offset, len).map_err(|e| journal_error("read", e))? {
+                Read::End => break,
+                Read::Torn { offset, len: torn } => {
+                    journal
+                        .set_len(offset)
+                        .and_then(|()| journal.sync_all())
+                        .map_err(|e| journal_error("cut", e))?;
+                    notes.push(format!(
+                    "cut {torn} bytes at the end of the journal: a batch that was being written \
+                     when vouch stopped, never acknowledged"
                 ));
-                break;
-            }
-            Read::Damaged { offset, why } => {
-                return Err(StoreError::Corrupt(damaged(offset, frontier.size(), &why)));
-            }
-            Read::Record(r) => r,
-        };
-        apply_record(db, &record, &mut frontier)?;
+                    break;
+                }
+                Read::Damaged { offset, why } => {
+                    return Err(ReplayError::Journal(StoreError::Corrupt(damaged(
+                        offset,
+                        frontier.size(),
+                        &why,
+                    ))));
+                }
+                Read::Record(r) => r,
+            };
+        let indexed = check_record(&record, &mut frontier).map_err(ReplayError::Journal)?;
+        index_batch(db, indexed)
+            .and_then(|b| Ok(db.apply_batch(b)?))
+            .map_err(|e| ReplayError::Index(format!("the index cannot record a batch: {e}")))?;
         offset = record.end;
         batches += 1;
     }
@@ -341,9 +386,9 @@ fn damaged(offset: u64, from: u64, why: &str) -> String {
     )
 }
 
-/// Records one journal record in `db` after checking it continues the tree and hashes
-/// to the root of the checkpoint signed with it.
-fn apply_record(db: &sled::Db, r: &Record, frontier: &mut Frontier) -> Result<(), StoreError> {
+/// Checks that a journal record continues the tree and that its entries hash to the
+/// root of the checkpoint signed with them; returns what the index records of it.
+fn check_record<'a>(r: &'a Record, frontier: &mut Frontier) -> Result<Indexing<'a>, StoreError> {
     if r.start != frontier.size() {
         return Err(StoreError::Corrupt(damaged(
             r.offset,
@@ -358,36 +403,28 @@ fn apply_record(db: &sled::Db, r: &Record, frontier: &mut Frontier) -> Result<()
         frontier.push(leaf, |n, h| nodes.push((n, h)));
         keys.push((dedup, subject.as_deref(), leaf));
     }
-    match checkpoint_tree(&r.checkpoint) {
-        Some((size, root)) if size == frontier.size() && root == frontier.root() => {}
-        _ => {
-            return Err(StoreError::Corrupt(damaged(
-                r.offset,
+    if checkpoint_tree(&r.checkpoint) != Some((frontier.size(), frontier.root())) {
+        return Err(StoreError::Corrupt(damaged(
+            r.offset,
+            r.start,
+            &format!(
+                "entries {}..{} do not hash to the root of the checkpoint signed with them",
                 r.start,
-                &format!(
-                    "entries {}..{} do not hash to the root of the checkpoint signed with them",
-                    r.start,
-                    r.new_size()
-                ),
-            )))
-        }
+                r.new_size()
+            ),
+        )));
     }
-    let batch = index_batch(
-        db,
-        Indexing {
-            record_at: r.offset,
-            end: r.end,
-            start: r.start,
-            entries_at: r.entries_at,
-            entry_lens: r.entries.iter().map(Vec::len).collect(),
-            keys,
-            nodes,
-            meta: &r.meta,
-            checkpoint: &r.checkpoint,
-        },
-    )?;
-    db.apply_batch(batch)?;
-    Ok(())
+    Ok(Indexing {
+        record_at: r.offset,
+        end: r.end,
+        start: r.start,
+        entries_at: r.entries_at,
+        entry_lens: r.entries.iter().map(Vec::len).collect(),
+        keys,
+        nodes,
+        meta: &r.meta,
+        checkpoint: &r.checkpoint,
+    })
 }
 
 /// What the journal still holds when it is shorter than the index says: the size
@@ -406,44 +443,62 @@ fn lost(journal: &File, len: u64, end: u64, size: u64) -> StoreError {
     ))
 }
 
+/// What the index says of itself: tree size, journal length, last record, and the
+/// checkpoint of that size. `Ok(None)` for an empty index; `Err` when it cannot say.
+#[allow(clippy::type_complexity)]
+fn index_state(db: &sled::Db) -> Result<Option<(u64, u64, u64, Vec<u8>)>, String> {
+    let read = |key: &[u8]| get_u64(db, key).map_err(|e| format!("the index cannot be read: {e}"));
+    let Some(size) = read(TREE_SIZE_KEY)? else {
+        return Ok(None);
+    };
+    let (Some(end), Some(last)) = (read(JOURNAL_END_KEY)?, read(LAST_RECORD_KEY)?) else {
+        return Err("the index does not say where it is in the journal".into());
+    };
+    let checkpoint = db
+        .get(checkpoint_key(size))
+        .map_err(|e| format!("the index cannot be read: {e}"))?
+        .ok_or("the index lacks the checkpoint of its own size")?;
+    if last >= end {
+        return Err("the index's position in the journal is inconsistent".into());
+    }
+    Ok(Some((size, end, last, checkpoint.to_vec())))
+}
+
 /// Checks that `db` indexes the journal up to one of its records, then replays what
-/// it lacks.
+/// it lacks. `Err` is a refusal: the journal cannot back what the index knows was
+/// committed. Whatever is wrong with the index alone is a [`Check::Rebuild`].
 fn check(
     db: &sled::Db,
     journal: &File,
     len: u64,
     notes: &mut Vec<String>,
 ) -> Result<Check, StoreError> {
-    let Some(size) = get_u64(db, TREE_SIZE_KEY)? else {
-        return Ok(if len == 0 {
-            Check::Good
-        } else {
-            Check::Rebuild(format!(
+    let (size, end, last, checkpoint) = match index_state(db) {
+        Ok(Some(state)) => state,
+        Ok(None) if len == 0 => return Ok(Check::Good),
+        Ok(None) => {
+            return Ok(Check::Rebuild(format!(
                 "the index is empty but the journal holds {len} bytes"
-            ))
-        });
+            )))
+        }
+        Err(why) => return Ok(Check::Rebuild(why)),
     };
-    let (Some(end), Some(last)) = (get_u64(db, JOURNAL_END_KEY)?, get_u64(db, LAST_RECORD_KEY)?)
-    else {
-        return Ok(Check::Rebuild(
-            "the index does not say where it is in the journal".into(),
-        ));
-    };
-    if len < end {
-        return Err(lost(journal, len, end, size));
-    }
-    let record = match journal::read(journal, last, len)
-        .map_err(|e| StoreError::Backend(format!("cannot read the journal: {e}")))?
-    {
+    let read_error =
+        |e: std::io::Error| StoreError::Backend(format!("cannot read the journal: {e}"));
+    let record = match journal::read(journal, last, len).map_err(read_error)? {
         Read::Record(r) => r,
-        Read::Damaged { offset, why } if offset == last => {
+        // The journal ends before the index's last batch does: it lost data (unless
+        // the index's own numbers are wrong, which a journal this long disproves).
+        Read::End | Read::Torn { .. } if len < end => return Err(lost(journal, len, end, size)),
+        Read::Damaged { .. } if last >= len => return Err(lost(journal, len, end, size)),
+        Read::Damaged { offset, why } => {
             // Either that record is damaged, or the index (itself damaged) points
             // into the middle of one: walk the record headers to tell which.
             let mut at = 0;
             while at < last {
-                match journal::skip(journal, at, len) {
-                    Ok(Some((end, _))) => at = end,
-                    _ => break,
+                match journal::skip(journal, at, len).map_err(read_error)? {
+                    Some((next, _)) => at = next,
+                    None => break,
                 }
             }
             if at > last {
@@ -451,35 +506,33 @@ fn check(
                     "the index's last batch (at byte {last}) is not where a journal record starts"
                 )));
             }
+            let first = first_index_at(db, at, size);
             if at < last {
                 // The walk stopped at an earlier record whose header is damaged.
-                let first = first_index_at(db, at, size);
                 return Err(StoreError::Corrupt(damaged(
                     at,
                     first,
                     "its header is damaged",
                 )));
             }
-            let first = first_index_at(db, last, size);
             return Err(StoreError::Corrupt(damaged(offset, first, &why)));
         }
-        _ => {
+        Read::End | Read::Torn { .. } => {
             return Ok(Check::Rebuild(format!(
                 "the index's last batch (at byte {last}) is not a record of the journal"
             )))
         }
     };
-    let stored_checkpoint = db.get(checkpoint_key(size))?;
-    if record.end != end
-        || record.new_size() != size
-        || stored_checkpoint.as_deref() != Some(&record.checkpoint[..])
-    {
+    if record.end != end || record.new_size() != size || record.checkpoint != checkpoint {
         return Ok(Check::Rebuild(format!(
             "the index (tree size {size}) does not match the journal record at byte {last}"
         )));
     }
-    let hashes = rows_hashes(db, &Frontier::nodes(size))?;
-    let frontier = match hashes.and_then(|h| Frontier::from_hashes(size, h)) {
+    let frontier = match rows_hashes(db, &Frontier::nodes(size)) {
+        Ok(Some(h)) => Frontier::from_hashes(size, h),
+        _ => None,
+    };
+    let frontier = match frontier {
         Some(f) if checkpoint_tree(&record.checkpoint) == Some((size, f.root())) => f,
         _ => {
             return Ok(Check::Rebuild(format!(
@@ -487,8 +540,11 @@ fn check(
             )))
         }
     };
-    replay(db, journal, end, frontier, notes)?;
-    Ok(Check::Good)
+    match replay(db, journal, end, frontier, notes) {
+        Ok(()) => Ok(Check::Good),
+        Err(ReplayError::Journal(e)) => Err(e),
+        Err(ReplayError::Index(why)) => Ok(Check::Rebuild(why)),
+    }
 }
 
 /// The first entry of the record at `record`, as the index's segments say, or `size`
@@ -530,6 +586,9 @@ impl SledStore {
     /// directory cannot be used (another process holds it, permissions, I/O).
     pub fn open(path: &Path, options: &SledOptions) -> Result<Self, StoreError> {
         std::fs::create_dir_all(path).map_err(|e| io_error("cannot create", path, e))?;
+        // One process at a time: a second one would rebuild the index and cut the
+        // journal under the first.
+        let lock = lock_dir(path)?;
         if path.join("entries").exists() && !path.join(JOURNAL).exists() {
             return Err(StoreError::Backend(format!(
                 "{} was written by an earlier version of vouch (an `entries` file, no journal); \
@@ -543,17 +602,29 @@ impl SledStore {
                 .map_err(|e| io_error("cannot remove an unfinished", &rebuild_dir, e))?;
         }
         let journal_path = path.join(JOURNAL);
-        if !journal_path.exists() && path.join(INDEX).exists() {
-            // Creating an empty journal would hide that one was lost: ask the index.
-            if let Ok(db) = open_sled(&path.join(INDEX), options) {
-                if let Some(size) = get_u64(&db, TREE_SIZE_KEY)? {
-                    return Err(StoreError::Corrupt(format!(
-                        "the journal is missing but the index knows a log of {size} entries: \
-                         entries 0..{size} are lost. vouch will not sign a tree without them; \
-                         see docs/operations.md, \"entries are lost\""
-                    )));
+        let index_path = path.join(INDEX);
+        let created = !journal_path.exists();
+        if created && index_path.exists() {
+            // The journal is created before the index, so an index without a journal
+            // means the journal was lost. Creating an empty one would start a second
+            // log over the first; a damaged index may even look empty.
+            let known = match open_sled(&index_path, options).map(|db| get_u64(&db, TREE_SIZE_KEY))
+            {
+                Ok(Ok(Some(size))) => {
+                    format!("the index knows a log of {size} entries: entries 0..{size} are lost")
                 }
-            }
+                Ok(Ok(None)) => {
+                    "the index is empty or unreadable, so what was lost is unknown".to_owned()
+                }
+                Ok(Err(e)) => format!("the index cannot be read ({e})"),
+                Err(why) => format!("the index cannot be opened ({why})"),
+            };
+            return Err(StoreError::Corrupt(format!(
+                "the journal is missing but an index is there: {known}. vouch will not start \
+                 a new log over it (if {} should hold no log, remove it); see \
+                 docs/operations.md, \"entries are lost\"",
+                path.display()
+            )));
         }
         let journal = OpenOptions::new()
             .read(true)
@@ -562,20 +633,33 @@ impl SledStore {
             .truncate(false)
             .open(&journal_path)
             .map_err(|e| io_error("cannot open the journal in", path, e))?;
+        if created {
+            sync_dir(path)?;
+        }
         let len = journal
             .metadata()
             .map_err(|e| io_error("cannot stat the journal in", path, e))?
             .len();
         let mut recovery = Vec::new();
-        let db = match open_sled(&path.join(INDEX), options) {
-            Ok(db) => match check(&db, &journal, len, &mut recovery)? {
-                Check::Good => Some(db),
-                Check::Rebuild(why) => {
-                    recovery.push(why);
-                    drop(db);
-                    None
+        let mut indexed_size = None;
+        let db = match open_sled(&index_path, options) {
+            Ok(db) => {
+                indexed_size = get_u64(&db, TREE_SIZE_KEY).ok().flatten();
+                match check(&db, &journal, len, &mut recovery)? {
+                    Check::Good => Some(db),
+                    Check::Rebuild(why) => {
+                        recovery.push(why);
+                        drop(db);
+                        None
+                    }
                 }
-            },
+            }
+            Err(why) if why.contains("could not acquire lock") => {
+                return Err(StoreError::Backend(format!(
+                    "the index in {} is in use by another process: {why}",
+                    path.display()
+                )))
+            }
             Err(why) => {
                 recovery.push(format!("the index cannot be opened: {why}"));
                 None
@@ -583,7 +667,7 @@ impl SledStore {
         };
         let db = match db {
             Some(db) => db,
-            None => rebuild(path, &journal, options, &mut recovery)?,
+            None => rebuild(path, &journal, options, indexed_size, &mut recovery)?,
         };
         for note in &recovery {
             tracing::warn!(store = %path.display(), "{note}");
@@ -596,6 +680,7 @@ impl SledStore {
             dir: path.to_owned(),
             db,
             journal,
+            committed: AtomicU64::new(end),
             writer: Mutex::new(Writer {
                 end,
                 dirty: false,
@@ -603,6 +688,7 @@ impl SledStore {
             }),
             full_rows: RwLock::default(),
             recovery,
+            _lock: lock,
         })
     }
 
@@ -638,8 +724,16 @@ impl SledStore {
     }
 
     fn read_at(&self, offset: u64, len: u64) -> Result<Vec<u8>, StoreError> {
-        let len = usize::try_from(len)
-            .map_err(|_| StoreError::Corrupt("segment length overflows".into()))?;
+        // A segment is at most one tile of entries, inside the committed journal.
+        let inside = offset
+            .checked_add(len)
+            .is_some_and(|end| end <= self.committed.load(Ordering::Acquire));
+        if len > tiles::TILE_WIDTH * 65_537 || !inside {
+            return Err(StoreError::Corrupt(format!(
+                "the index places {len} bytes of entries at byte {offset}, outside the journal"
+            )));
+        }
+        let len = len as usize;
         let mut buf = vec![0u8; len];
         self.journal
             .read_exact_at(&mut buf, offset)
@@ -663,6 +757,7 @@ fn rebuild(
     path: &Path,
     journal: &File,
     options: &SledOptions,
+    indexed_size: Option<u64>,
     notes: &mut Vec<String>,
 ) -> Result<sled::Db, StoreError> {
     let started = Instant::now();
@@ -671,13 +766,29 @@ fn rebuild(
     let db = open_sled(&tmp, options)
         .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", tmp.display())))?;
     let mut replayed = Vec::new();
-    if let Err(e) = replay(&db, journal, 0, Frontier::new(), &mut replayed) {
+    let size = match replay(&db, journal, 0, Frontier::new(), &mut replayed) {
+        Ok(()) => get_u64(&db, TREE_SIZE_KEY)?.unwrap_or(0),
+        Err(e) => {
+            drop(db);
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(match e {
+                ReplayError::Journal(e) => e,
+                ReplayError::Index(why) => StoreError::Backend(why),
+            });
+        }
+    };
+    // The old index, however damaged, said the log had more: believe it over a
+    // rebuild that would sign those sizes again.
+    if let Some(old) = indexed_size.filter(|old| *old > size) {
         drop(db);
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
+        return Err(StoreError::Corrupt(format!(
+            "the index knew a tree of {old} entries but the journal holds {size}: entries \
+             {size}..{old} may be lost. vouch will not sign a tree without them; see \
+             docs/operations.md, \"entries are lost\""
+        )));
     }
     notes.extend(replayed.into_iter().filter(|n| !n.starts_with("replayed")));
-    let size = get_u64(&db, TREE_SIZE_KEY)?.unwrap_or(0);
     db.flush()?;
     drop(db);
     if index.exists() {
@@ -766,6 +877,7 @@ impl Store for SledStore {
             )));
         }
         w.end = end;
+        self.committed.store(end, Ordering::Release);
         if let Err(e) = self.db.apply_batch(sled_batch) {
             let why = format!(
                 "entries {}..{new_size} are durable in the journal but the index could not \
