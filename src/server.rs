@@ -669,7 +669,7 @@ async fn submit(
         }
         let receipt = s.log.submit_signed(signed).await?;
         let size = receipt.head.size();
-        let proof = s.log.inclusion_proof(receipt.index, size)?;
+        let proof = s.log.inclusion_proof_in(receipt.index, &receipt.head)?;
         Ok(receipt_body(&receipt, size, &proof))
     }
     .await;
@@ -879,11 +879,11 @@ async fn inclusion(
         .transpose()?
         .unwrap_or(s.log.head().size());
     inline(|| {
-        let proof = s.log.inclusion_proof(index, size)?;
+        let (leaf, proof) = s.log.proven_leaf(index, size)?;
         Ok(Json(json!({
             "index": index,
             "tree_size": size,
-            "leaf_hash": encode_hash(&s.log.leaf_hash(index)?),
+            "leaf_hash": encode_hash(&leaf),
             "inclusion_proof": proof_strings(&proof),
             "checkpoint": s.log.checkpoint_at(size)?,
         })))

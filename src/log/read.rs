@@ -166,12 +166,42 @@ impl Log {
         self.signed_root(size, &head)
     }
 
+    /// The inclusion proof of `index` in the tree of `head`, a head this log published
+    /// (such as a receipt's), checked against its root.
+    ///
+    /// # Errors
+    /// [`LogError::IndexOutOfRange`] when `index` is not in that tree;
+    /// [`StoreError::Corrupt`].
+    pub fn inclusion_proof_in(&self, index: u64, head: &Head) -> Result<Vec<Hash>, LogError> {
+        let size = head.size();
+        let proof = merkle::inclusion_proof(&self.hashes(), index, size)
+            .map_err(|e| self.proof_error(e))?;
+        let leaf = self.stored(self.shared.store.hashes(&[Node::new(0, index)]))?[0];
+        merkle::verify_inclusion(&leaf, index, size, &proof, head.checkpoint.root()).map_err(
+            |_| {
+                self.corrupt(format!(
+                    "the inclusion proof of entry {index} at size {size} does not lead to the signed root"
+                ))
+            },
+        )?;
+        Ok(proof)
+    }
+
     /// The inclusion proof of `index` in the tree of `size` leaves.
     ///
     /// # Errors
     /// [`LogError::SizeOutOfRange`] past the published tree,
     /// [`LogError::IndexOutOfRange`] when `index >= size`; [`StoreError::Corrupt`].
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
+        Ok(self.proven_leaf(index, size)?.1)
+    }
+
+    /// The leaf hash of `index` and its inclusion proof in the tree of `size` leaves,
+    /// checked against the root the log signed for that size.
+    ///
+    /// # Errors
+    /// As [`Log::inclusion_proof`].
+    pub fn proven_leaf(&self, index: u64, size: u64) -> Result<(Hash, Vec<Hash>), LogError> {
         let head = self.check_size(size)?;
         let proof = merkle::inclusion_proof(&self.hashes(), index, size)
             .map_err(|e| self.proof_error(e))?;
@@ -182,7 +212,7 @@ impl Log {
                 "the inclusion proof of entry {index} at size {size} does not lead to the signed root"
             ))
         })?;
-        Ok(proof)
+        Ok((leaf, proof))
     }
 
     /// The consistency proof from the tree of `old` leaves to the tree of `new`.
@@ -210,8 +240,12 @@ impl Log {
     /// When the store fails; [`StoreError::Corrupt`] when the stored checkpoint is not
     /// one the log signed for that size.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, LogError> {
-        if size > self.head().size() {
+        let head = self.head();
+        if size > head.size() {
             return Ok(None);
+        }
+        if size == head.size() {
+            return Ok(Some(head.signed.clone()));
         }
         let Some(signed) = self.stored(self.shared.store.checkpoint(size))? else {
             return Ok(None);
