@@ -236,11 +236,15 @@ fn main() {
                     .header("content-type", "application/json")
                     .body(envelopes[start_at + i].clone())
                     .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 201);
-                r.bytes().await.unwrap();
-                t.elapsed()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 201 => {
+                        r.bytes().await.unwrap();
+                        Ok(t.elapsed())
+                    }
+                    Ok(r) => Err(format!("status {}", r.status())),
+                    Err(e) => Err(e.to_string()),
+                }
             }));
         }
         let mut out = Vec::with_capacity(count);
@@ -249,7 +253,19 @@ fn main() {
         }
         out
     });
-    let mut sorted = latencies.clone();
+    let failed: Vec<&String> = latencies.iter().filter_map(|r| r.as_ref().err()).collect();
+    if !failed.is_empty() {
+        println!(
+            "open loop: {} of {} requests failed, first: {}",
+            failed.len(),
+            latencies.len(),
+            failed[0]
+        );
+    }
+    let mut sorted: Vec<Duration> = latencies
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
     sorted.sort();
     if sorted.is_empty() {
         println!("open loop: no envelopes left");
