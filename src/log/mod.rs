@@ -23,7 +23,7 @@ mod read;
 pub use accept::{timestamp, Payload, Signed};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -168,6 +168,9 @@ struct Shared {
     registry: Option<RwLock<Arc<Registry>>>,
     /// Why the log takes no writes now, if it does not.
     stopped: Mutex<Option<Stopped>>,
+    /// The store may hold a batch the sequencer was told failed: once storage
+    /// recovers, the sequencer reloads its state from the store.
+    reload: AtomicBool,
     batches: AtomicU64,
     batched_entries: AtomicU64,
     /// Reads refused because stored bytes contradicted a signed checkpoint.
@@ -392,6 +395,7 @@ impl Log {
             head: RwLock::new(Arc::new(head)),
             registry: registry.clone().map(|r| RwLock::new(Arc::new(r))),
             stopped: Mutex::new(None),
+            reload: AtomicBool::new(false),
             batches: AtomicU64::new(0),
             corruptions: AtomicU64::new(0),
             batched_entries: AtomicU64::new(0),
@@ -732,7 +736,7 @@ impl Sequencer {
     }
 
     /// Asks a store that failed whether it works again, and resumes if so.
-    fn try_recover(&self) {
+    fn try_recover(&mut self) {
         // Not under the lock: readers of `stopped` (health checks) must not wait for
         // the probe's write and sync.
         let Some(s) = self.shared.stopped.lock().expect("stopped lock").clone() else {
@@ -743,6 +747,14 @@ impl Sequencer {
         }
         match self.shared.store.recover() {
             Ok(()) => {
+                if self.shared.reload.load(Ordering::SeqCst) {
+                    if let Err(e) = self.reload() {
+                        tracing::error!(error = %e, "cannot reload the log from its store");
+                        self.shared.stop(e.to_string(), true);
+                        return;
+                    }
+                    self.shared.reload.store(false, Ordering::SeqCst);
+                }
                 let mut stopped = self.shared.stopped.lock().expect("stopped lock");
                 // Only the stop this probe was for ends here.
                 if stopped.as_ref() == Some(&s) {
@@ -753,6 +765,30 @@ impl Sequencer {
             Err(StoreError::Halted(why)) => self.shared.stop(why, true),
             Err(_) => {}
         }
+    }
+
+    /// Takes the tree, registry and newest checkpoint from the store again, after a
+    /// batch the sequencer was told failed may have been kept, and publishes them.
+    fn reload(&mut self) -> Result<(), LogError> {
+        let store = self.shared.store.as_ref();
+        let (head, frontier) = read_head(store, &self.shared.verifier)?;
+        let registry = store
+            .meta(META_REGISTRY)?
+            .map(|b| Registry::from_bytes(&b))
+            .transpose()?;
+        self.registry_head = match registry {
+            Some(_) => store.last_of_subject(REGISTRY_SUBJECT)?,
+            None => None,
+        };
+        if let (Some(r), Some(lock)) = (&registry, &self.shared.registry) {
+            *lock.write().expect("registry lock") = Arc::new(r.clone());
+        }
+        self.registry = registry;
+        self.frontier = frontier;
+        self.last_by_subject.clear();
+        tracing::warn!(size = head.size(), "reloaded the log from its store");
+        *self.shared.head.write().expect("head lock") = Arc::new(head);
+        Ok(())
     }
 
     /// Writes a batch and answers its requests.
@@ -784,9 +820,17 @@ impl Sequencer {
                         self.shared.stop(why.clone(), false);
                         LogError::Unavailable(why.clone())
                     }
+                    LogError::Store(StoreError::Halted(why)) => {
+                        // The batch may be durable: nothing more until the store has
+                        // recovered and the sequencer has reloaded what it holds.
+                        tracing::error!(error = %e, "batch write failed; the store may hold it; retrying storage every second");
+                        self.shared.reload.store(true, Ordering::SeqCst);
+                        self.shared.stop(why.clone(), false);
+                        LogError::Unavailable(why.clone())
+                    }
                     LogError::Store(store) => {
-                        // The store may hold what it refused, or no longer agrees with
-                        // the sequencer: nothing more until a restart has checked it.
+                        // The store no longer agrees with the sequencer: nothing more
+                        // until a restart has checked it.
                         let why = store.to_string();
                         tracing::error!(error = %e, "batch write failed; the log takes no writes until it is restarted");
                         self.shared.stop(why.clone(), true);

@@ -86,15 +86,17 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::NotAppendOnly`] if `batch.start` is not the tree size;
     /// [`StoreError::Backend`] when storage failed and nothing was kept (try again);
     /// [`StoreError::Halted`] when the batch may be durable but the store cannot show
-    /// it: no further batch is taken until the store is reopened, so none can reuse
-    /// its indexes.
+    /// it: no further batch is taken until [`Store::recover`] has brought the store up
+    /// to date (or it is reopened), so none can reuse its indexes.
     fn write(&self, batch: Batch) -> Result<(), StoreError>;
 
-    /// After a failed [`Store::write`], checks that storage takes writes again and
-    /// undoes what the failed write left behind.
+    /// After a failed [`Store::write`], checks that storage takes writes again, undoes
+    /// what the failed write left behind, and after [`StoreError::Halted`] brings the
+    /// store up to date with what it holds durably. The caller then reloads its view
+    /// of the tree: it may have grown.
     ///
     /// # Errors
-    /// While storage still fails, and always once [`StoreError::Halted`].
+    /// While storage still fails.
     fn recover(&self) -> Result<(), StoreError> {
         Ok(())
     }

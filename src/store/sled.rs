@@ -53,7 +53,9 @@ impl Default for SledOptions {
 #[derive(Debug)]
 pub struct SledStore {
     dir: PathBuf,
-    db: sled::Db,
+    options: SledOptions,
+    /// The index; swapped for a reopened one when sled failed (`None` meanwhile).
+    db: RwLock<Option<sled::Db>>,
     journal: File,
     /// The journal's committed length, for bounds on reads.
     committed: AtomicU64,
@@ -680,7 +682,8 @@ impl SledStore {
             .len();
         Ok(SledStore {
             dir: path.to_owned(),
-            db,
+            options: options.clone(),
+            db: RwLock::new(Some(db)),
             journal,
             committed: AtomicU64::new(end),
             writer: Mutex::new(Writer {
@@ -692,6 +695,49 @@ impl SledStore {
             recovery,
             _lock: lock,
         })
+    }
+
+    /// The index (a handle: sled's `Db` is shared).
+    fn db(&self) -> Result<sled::Db, StoreError> {
+        self.db
+            .read()
+            .expect("index lock is never poisoned")
+            .clone()
+            .ok_or_else(|| StoreError::Backend("the index is being reopened".into()))
+    }
+
+    /// After sled failed (it keeps an I/O error, such as a full disk, and refuses every
+    /// write after it): drops it, opens it again and replays from the journal what it
+    /// lacks, as opening the store does.
+    fn reopen_index(&self) -> Result<(), StoreError> {
+        let old = self
+            .db
+            .write()
+            .expect("index lock is never poisoned")
+            .take();
+        drop(old);
+        let mut notes = Vec::new();
+        let len = self
+            .journal
+            .metadata()
+            .map_err(|e| StoreError::Backend(format!("cannot stat the journal: {e}")))?
+            .len();
+        let db = open_sled(&self.dir.join(INDEX), &self.options)
+            .map_err(|why| StoreError::Backend(format!("cannot reopen the index: {why}")))?;
+        let db = match check(&db, &self.journal, len, &mut notes)? {
+            Check::Good => db,
+            Check::Rebuild(why) => {
+                notes.push(why);
+                let size = get_u64(&db, TREE_SIZE_KEY).ok().flatten();
+                drop(db);
+                rebuild(&self.dir, &self.journal, &self.options, size, &mut notes)?
+            }
+        };
+        for note in &notes {
+            tracing::warn!(store = %self.dir.display(), "{note}");
+        }
+        *self.db.write().expect("index lock is never poisoned") = Some(db);
+        Ok(())
     }
 
     /// What opening had to do to the index or the journal, in words; empty when both
@@ -715,7 +761,7 @@ impl SledStore {
                 return Ok(r.clone());
             }
         }
-        let value = self.db.get(row_key(level, row))?.unwrap_or_default();
+        let value = self.db()?.get(row_key(level, row))?.unwrap_or_default();
         if cacheable && value.len() as u64 == ROW * 32 {
             self.full_rows
                 .write()
@@ -808,7 +854,7 @@ fn rebuild(
 
 impl Store for SledStore {
     fn tree_size(&self) -> Result<u64, StoreError> {
-        Ok(get_u64(&self.db, TREE_SIZE_KEY)?.unwrap_or(0))
+        Ok(get_u64(&self.db()?, TREE_SIZE_KEY)?.unwrap_or(0))
     }
 
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
@@ -847,8 +893,9 @@ impl Store for SledStore {
         let record = journal::encode(batch.start, &entries, &keys, &batch.meta, &batch.checkpoint);
         let at = w.end;
         let end = at + record.len() as u64;
+        let db = self.db()?;
         let sled_batch = index_batch(
-            &self.db,
+            &db,
             Indexing {
                 record_at: at,
                 end,
@@ -880,10 +927,10 @@ impl Store for SledStore {
         }
         w.end = end;
         self.committed.store(end, Ordering::Release);
-        if let Err(e) = self.db.apply_batch(sled_batch) {
+        if let Err(e) = db.apply_batch(sled_batch) {
             let why = format!(
                 "entries {}..{new_size} are durable in the journal but the index could not \
-                 record them ({e}); reopen the store to replay them",
+                 record them ({e}); they are replayed into it once the disk takes writes again",
                 batch.start
             );
             w.halted = Some(why.clone());
@@ -894,20 +941,24 @@ impl Store for SledStore {
 
     fn recover(&self) -> Result<(), StoreError> {
         let mut w = self.writer.lock().expect("writer lock is never poisoned");
-        if let Some(why) = &w.halted {
-            return Err(StoreError::Halted(why.clone()));
-        }
         self.cut(&mut w)?;
         // A batch needs room and a working fsync: try both beside the journal.
         let probe = self.dir.join("write-probe");
         let tried = std::fs::write(&probe, vec![0u8; 1 << 20])
             .and_then(|()| File::open(&probe)?.sync_all());
         let _ = std::fs::remove_file(&probe);
-        tried.map_err(|e| StoreError::Backend(format!("the disk still refuses writes: {e}")))
+        tried.map_err(|e| StoreError::Backend(format!("the disk still refuses writes: {e}")))?;
+        if w.halted.is_some() {
+            // The journal holds a batch the index could not record: reopen the index,
+            // which replays it.
+            self.reopen_index()?;
+            w.halted = None;
+        }
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
+        self.db()?.flush()?;
         Ok(())
     }
 
@@ -920,14 +971,14 @@ impl Store for SledStore {
             .ok_or_else(|| StoreError::Corrupt("entry range overflows".into()))?;
         let missing = || StoreError::Corrupt(format!("entries {start}..{end} are incomplete"));
         // The segment holding `start` begins at or before it.
-        let (first, _) = self
-            .db
+        let db = self.db()?;
+        let (first, _) = db
             .range(entry_key(0)..=entry_key(start))
             .next_back()
             .ok_or_else(missing)??;
         let mut out = Vec::with_capacity(count as usize);
         let mut next = start;
-        for kv in self.db.range(&first[..]..&entry_key(end)[..]) {
+        for kv in db.range(&first[..]..&entry_key(end)[..]) {
             let (k, v) = kv?;
             let mut index = be_u64(&k[1..])?;
             let segment = v
@@ -991,7 +1042,10 @@ impl Store for SledStore {
     }
 
     fn find(&self, key: &Hash) -> Result<Option<u64>, StoreError> {
-        self.db.get(dedup_key(key))?.map(|v| be_u64(&v)).transpose()
+        self.db()?
+            .get(dedup_key(key))?
+            .map(|v| be_u64(&v))
+            .transpose()
     }
 
     fn subject_entries(
@@ -1004,7 +1058,7 @@ impl Store for SledStore {
         let mut start = prefix.clone();
         start.extend_from_slice(&from.to_be_bytes());
         let mut out = Vec::new();
-        for kv in self.db.range(start..).take(limit) {
+        for kv in self.db()?.range(start..).take(limit) {
             let (k, v) = kv?;
             if !k.starts_with(&prefix) {
                 break;
@@ -1016,7 +1070,7 @@ impl Store for SledStore {
 
     fn last_of_subject(&self, subject: &str) -> Result<Option<(u64, Hash)>, StoreError> {
         let prefix = subject_prefix(subject)?;
-        match self.db.scan_prefix(&prefix).next_back() {
+        match self.db()?.scan_prefix(&prefix).next_back() {
             Some(kv) => {
                 let (k, v) = kv?;
                 Ok(Some((be_u64(&k[prefix.len()..])?, to_hash(&v)?)))
@@ -1026,12 +1080,12 @@ impl Store for SledStore {
     }
 
     fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get(checkpoint_key(size))?.map(|v| v.to_vec()))
+        Ok(self.db()?.get(checkpoint_key(size))?.map(|v| v.to_vec()))
     }
 
     fn latest_checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
-            .db
+            .db()?
             .scan_prefix(b"c")
             .next_back()
             .transpose()?
@@ -1039,18 +1093,20 @@ impl Store for SledStore {
     }
 
     fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get(meta_key(name))?.map(|v| v.to_vec()))
+        Ok(self.db()?.get(meta_key(name))?.map(|v| v.to_vec()))
     }
 
     fn size_on_disk(&self) -> Option<u64> {
         let file = self.journal.metadata().ok()?.len();
-        Some(self.db.size_on_disk().ok()? + file)
+        Some(self.db().ok()?.size_on_disk().ok()? + file)
     }
 }
 
 impl Drop for SledStore {
     fn drop(&mut self) {
         // Spares the next open a replay; the journal already holds everything.
-        let _ = self.db.flush();
+        if let Ok(db) = self.db() {
+            let _ = db.flush();
+        }
     }
 }
