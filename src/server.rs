@@ -56,7 +56,8 @@ pub struct ServerConfig {
     /// Connections held at once; a new one past this is closed at once [8192].
     pub max_connections: usize,
     /// Expensive requests (verification, histories, bundles) served at once; more get
-    /// 503 with `Retry-After` [16].
+    /// 503 with `Retry-After`. They are CPU work: more at once than a few per core buys
+    /// no throughput, only memory [8].
     pub max_expensive: usize,
     /// How long a shutdown waits for requests in flight before it closes their
     /// connections [5 s].
@@ -74,7 +75,7 @@ impl Default for ServerConfig {
             body_read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(30),
             max_connections: 8192,
-            max_expensive: 16,
+            max_expensive: 8,
             shutdown_grace: Duration::from_secs(5),
             max_verify_entries: MAX_PAGE,
         }
