@@ -948,12 +948,11 @@ impl Store for SledStore {
             .and_then(|()| File::open(&probe)?.sync_all());
         let _ = std::fs::remove_file(&probe);
         tried.map_err(|e| StoreError::Backend(format!("the disk still refuses writes: {e}")))?;
-        if w.halted.is_some() {
-            // The journal holds a batch the index could not record: reopen the index,
-            // which replays it.
-            self.reopen_index()?;
-            w.halted = None;
-        }
+        // sled keeps an I/O error it met on its own (its background flush on a full
+        // disk) and refuses every write after it, so the index is always reopened; that
+        // also replays a batch the journal holds and the index could not record.
+        self.reopen_index()?;
+        w.halted = None;
         Ok(())
     }
 
