@@ -499,23 +499,35 @@ fn read_failures_while_judging_a_batch_store_nothing() {
     assert!(log.stopped().is_none(), "a failed read is not corruption");
 }
 
-#[test]
-fn bytes_changed_under_a_running_log_are_never_served() {
+/// A writable raw log of `n` entries in a new directory.
+fn running_log(n: usize) -> (tempfile::TempDir, Log) {
     let dir = tempfile::TempDir::new().unwrap();
     let store: Arc<dyn Store> = Arc::new(open_store(dir.path()).unwrap());
     Log::create(store.clone(), &signer()).unwrap();
     let log = Log::open(store, Some(signer()), LogConfig::default()).unwrap();
-    for i in 0..300 {
+    for i in 0..n {
         append(&log, i).unwrap();
     }
-    let target = entry(42);
-    let mut journal = std::fs::read(dir.path().join("journal")).unwrap();
+    (dir, log)
+}
+
+/// Changes the journal's bytes around entry `i` (`at` is where its bytes start).
+fn edit_journal_at_entry(dir: &Path, i: usize, edit: impl FnOnce(&mut Vec<u8>, usize)) {
+    let target = entry(i);
+    let path = dir.join("journal");
+    let mut journal = std::fs::read(&path).unwrap();
     let at = journal
         .windows(target.len())
         .position(|w| w == target.as_slice())
         .unwrap();
-    journal[at + 3] ^= 1;
-    std::fs::write(dir.path().join("journal"), &journal).unwrap();
+    edit(&mut journal, at);
+    std::fs::write(&path, &journal).unwrap();
+}
+
+#[test]
+fn bytes_changed_under_a_running_log_are_never_served() {
+    let (dir, log) = running_log(300);
+    edit_journal_at_entry(dir.path(), 42, |journal, at| journal[at + 3] ^= 1);
 
     assert_eq!(log.entry(41).unwrap(), entry(41));
     let e = log.entry(42).unwrap_err();
@@ -625,22 +637,9 @@ fn an_index_pointing_into_the_middle_of_a_record_is_rebuilt_not_blamed_on_the_jo
 
 #[test]
 fn a_damaged_length_prefix_is_corruption_not_a_500() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let store: Arc<dyn Store> = Arc::new(open_store(dir.path()).unwrap());
-    Log::create(store.clone(), &signer()).unwrap();
-    let log = Log::open(store, Some(signer()), LogConfig::default()).unwrap();
-    for i in 0..10 {
-        append(&log, i).unwrap();
-    }
+    let (dir, log) = running_log(10);
     // Make the u16 length in front of entry 5 claim more bytes than the segment has.
-    let target = entry(5);
-    let mut journal = std::fs::read(dir.path().join("journal")).unwrap();
-    let at = journal
-        .windows(target.len())
-        .position(|w| w == target.as_slice())
-        .unwrap();
-    journal[at - 2] = 0xff;
-    std::fs::write(dir.path().join("journal"), &journal).unwrap();
+    edit_journal_at_entry(dir.path(), 5, |journal, at| journal[at - 2] = 0xff);
     let tile = TilePath::new(TileKind::Entries, 0, 10).unwrap();
     let e = log.tile(&tile).unwrap_err();
     assert!(matches!(e, LogError::Store(StoreError::Corrupt(_))), "{e}");
