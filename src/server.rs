@@ -595,7 +595,13 @@ async fn log_info(State(s): State<Arc<AppState>>) -> Json<LogInfo> {
 }
 
 /// Reads a JSON request body: the content type must be JSON and the body at most
-/// [`MAX_BODY`] bytes.
+/// `limit` bytes.
+///
+/// A body over the limit is refused with 413 before a byte of it is read when its
+/// `Content-Length` says so (and no `100 Continue` is sent). A client that sends its body
+/// without waiting for `100 Continue` is still sending when the answer goes out; the
+/// server reads on and drops up to [`DRAIN`] bytes so that such a client reads the
+/// problem instead of a connection reset (a socket closed with unread data resets).
 async fn json_body(
     headers: &HeaderMap,
     body: Body,
@@ -612,15 +618,6 @@ async fn json_body(
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json"))
-    {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            format!("send JSON (application/json), not {content_type:?}"),
-        ));
-    }
     let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -629,17 +626,42 @@ async fn json_body(
             format!("this request body is limited to {limit} bytes"),
         )
     };
-    // Refused before a byte of the body is read (and before `100 Continue` is sent).
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
+    let refused = if mime != "application/json"
+        && !(mime.starts_with("application/") && mime.ends_with("+json"))
+    {
+        Some(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!("send JSON (application/json), not {content_type:?}"),
+        ))
+    } else if declared.is_some_and(|n| n > limit as u64) {
+        Some(too_large())
+    } else {
+        None
+    };
+    if let Some(problem) = refused {
+        let waiting = headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if !waiting && declared.is_none_or(|n| n <= DRAIN as u64) {
+            let _ = tokio::time::timeout(timeout, read_limited(body, 0)).await;
+        }
+        return Err(problem);
     }
-    match tokio::time::timeout(timeout, to_bytes(body, limit)).await {
+    match tokio::time::timeout(timeout, read_limited(body, limit)).await {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(_)) => Err(too_large()),
+        Ok(Err(BodyError::TooLarge)) => Err(too_large()),
+        Ok(Err(BodyError::Broken)) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "The request body could not be read",
+            "the connection failed or the body's framing was invalid".to_owned(),
+        )),
         Err(_) => Err(Problem::new(
             StatusCode::REQUEST_TIMEOUT,
             "timeout",
@@ -650,6 +672,38 @@ async fn json_body(
             ),
         )),
     }
+}
+
+/// How much of a refused request body is read and dropped before the answer is sent.
+const DRAIN: usize = 1 << 20;
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads a body of at most `limit` bytes; past the limit, reads on and drops up to
+/// [`DRAIN`] bytes in all before answering `TooLarge`.
+async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use http_body_util::BodyExt as _;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= limit {
+            kept.extend_from_slice(data);
+        } else if seen > DRAIN {
+            break;
+        }
+    }
+    if seen > limit {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(Bytes::from(kept))
 }
 
 fn proof_strings(proof: &[crate::merkle::Hash]) -> Vec<String> {

@@ -109,6 +109,44 @@ fn bodies_over_the_limit_are_refused_before_they_are_read() {
     assert!(is_problem(&a, 413, "payload-too-large"), "{a}");
 }
 
+/// A client that sends its whole body without waiting for `100 Continue` reads the
+/// problem, not a connection reset: the server drops what it refused before it closes.
+#[test]
+fn clients_that_send_a_refused_body_anyway_read_the_problem() {
+    let ledger = Ledger::new(1);
+    let url = serve(ledger.log.clone());
+    let a = format!("{url}/v1/attestations");
+    let size = ledger.log.head().size();
+    let body = vec![b' '; 200_000];
+    for round in 0..40 {
+        // Declared too long, then a type that is not JSON, then a chunked body (no
+        // length at all) that runs past the limit.
+        let declared = ureq::post(&a)
+            .set("Content-Type", "application/json")
+            .send_bytes(&body);
+        let not_json = ureq::post(&a)
+            .set("Content-Type", "text/plain")
+            .send_bytes(&body);
+        let chunked = ureq::post(&a)
+            .set("Content-Type", "application/json")
+            .send(&body[..]);
+        for (what, answer, status) in [
+            ("declared", declared, 413),
+            ("not JSON", not_json, 415),
+            ("chunked", chunked, 413),
+        ] {
+            match answer {
+                Err(ureq::Error::Status(s, r)) => {
+                    assert_eq!(s, status, "{what}, round {round}");
+                    assert_eq!(r.content_type(), "application/problem+json");
+                }
+                other => panic!("{what}, round {round}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(ledger.log.head().size(), size);
+}
+
 #[test]
 fn slow_bodies_time_out_with_a_problem_and_stalled_headers_are_closed() {
     let ledger = Ledger::new(1);
