@@ -16,6 +16,7 @@ pub mod cli;
 pub mod client;
 pub mod entry;
 pub mod envelope;
+pub mod index;
 pub mod keyfile;
 pub mod log;
 pub mod merkle;

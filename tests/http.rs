@@ -661,8 +661,13 @@ fn graceful_shutdown_loses_nothing_acknowledged() {
     server.join().unwrap();
     let acked = acked.into_inner().unwrap();
     assert!(!acked.is_empty());
-    let Ledger { dir, log, cast } = ledger;
-    drop(log);
+    let Ledger {
+        dir,
+        sled,
+        log,
+        cast,
+    } = ledger;
+    drop((log, sled));
     let store: std::sync::Arc<dyn vouch::store::Store> = std::sync::Arc::new(
         vouch::store::SledStore::open(dir.path(), &Default::default()).unwrap(),
     );

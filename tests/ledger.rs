@@ -377,8 +377,13 @@ fn prev_chains_stay_unbroken_under_interleaved_submissions() {
 fn the_registry_state_survives_reopening() {
     let ledger = Ledger::new(1);
     let before = ledger.log.registry().unwrap();
-    let Ledger { dir, log, cast } = ledger;
-    drop(log);
+    let Ledger {
+        dir,
+        sled,
+        log,
+        cast,
+    } = ledger;
+    drop((log, sled));
     let store: Arc<dyn vouch::store::Store> =
         Arc::new(vouch::store::SledStore::open(dir.path(), &Default::default()).unwrap());
     let log = vouch::log::Log::open(store, Some(cast.log_key.clone()), Default::default()).unwrap();

@@ -309,12 +309,28 @@ fn entries_are_indexed_by_subject() {
     assert_eq!(even[1].1, log.leaf_hash(2).unwrap());
     let page = log.subject_entries("VN2024164XQ3F7R", 4, 2).unwrap();
     assert_eq!(page.iter().map(|e| e.0).collect::<Vec<_>>(), vec![5, 7]);
+    let head = log
+        .store()
+        .subject_head("VN2024164XQ3F7R")
+        .unwrap()
+        .unwrap();
+    assert_eq!((head.count, head.newest_index), (5, 9));
+    assert_eq!(head.newest_leaf_hash, log.leaf_hash(9).unwrap());
+    let newest_first = log
+        .store()
+        .subject_entries_before("VN2024164XQ3F7R", 9, 3)
+        .unwrap();
     assert_eq!(
-        log.store()
-            .last_of_subject("VN2024164XQ3F7R")
-            .unwrap()
-            .map(|e| e.0),
-        Some(9)
+        newest_first.iter().map(|e| e.0).collect::<Vec<_>>(),
+        vec![7, 5, 3]
+    );
+    // The index the checkpoint commits to holds both subjects.
+    let index = &log.head().index;
+    assert_eq!(index.len(), 2);
+    assert_eq!(index.get(&vouch::index::key("VN2024164XQ3F7R")), Some(head));
+    assert_eq!(
+        vouch::index::root_of(&log.head().checkpoint),
+        Some(index.root())
     );
     assert_eq!(
         log.store().hashes(&[Node::new(0, 9)]).unwrap()[0],

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::entry::{self, Entry, Prev};
 use crate::envelope::{self, Envelope, EnvelopeError, Opened};
+use crate::index::{self, Index};
 use crate::merkle::{self, Hash};
 use crate::policy::{self, PolicyError, RefTarget};
 use crate::registry::{Participant, Registry};
@@ -202,7 +203,8 @@ pub struct Judge<'a> {
     pub logged_at: &'a str,
     /// The newest committed entry of recently seen subjects, so that `prev` rarely
     /// needs a store lookup.
-    pub last_by_subject: &'a HashMap<String, (u64, Hash)>,
+    /// The supplier index as of the last written batch: each subject's newest entry.
+    pub index: &'a Index,
 }
 
 impl Judge<'_> {
@@ -257,13 +259,12 @@ impl Judge<'_> {
             }
         }
         let subject = signed.subject().to_owned();
-        let prev = match batch
-            .last
-            .get(&subject)
-            .or_else(|| self.last_by_subject.get(&subject))
-        {
+        let prev = match batch.last.get(&subject) {
             Some(p) => Some(*p),
-            None => self.store.last_of_subject(&subject)?,
+            None => self
+                .index
+                .get(&index::key(&subject))
+                .map(|h| (h.newest_index, h.newest_leaf_hash)),
         };
         let entry = Entry {
             v: 1,

@@ -34,6 +34,7 @@ use time::OffsetDateTime;
 
 use crate::entry::{self, Entry};
 use crate::envelope::EnvelopeError;
+use crate::index::{self, ChainHead, Index};
 use crate::merkle::{self, Frontier, Hash, Node};
 use crate::note::{Checkpoint, NoteError, Signer, Verifier};
 use crate::policy::PolicyError;
@@ -124,11 +125,13 @@ pub struct Receipt {
     pub head: Arc<Head>,
 }
 
-/// The newest published tree head.
+/// The newest published tree head, with the supplier index its checkpoint commits to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Head {
     pub checkpoint: Checkpoint,
     pub signed: String,
+    /// The index whose root the checkpoint's `vouch-index` line names.
+    pub index: Index,
 }
 
 impl Head {
@@ -258,6 +261,14 @@ fn identity(signer: &Signer) -> Vec<(String, Vec<u8>)> {
     ]
 }
 
+/// The supplier index of everything the store holds.
+fn read_index(store: &dyn Store) -> Result<Index, LogError> {
+    let heads = store.subject_heads(None, usize::MAX)?;
+    Ok(Index::from_heads(
+        heads.into_iter().map(|(s, h)| (index::key(&s), h)),
+    ))
+}
+
 fn read_head(store: &dyn Store, verifier: &Verifier) -> Result<(Head, Frontier), LogError> {
     let size = store.tree_size()?;
     let hashes = store.hashes(&Frontier::nodes(size))?;
@@ -271,8 +282,22 @@ fn read_head(store: &dyn Store, verifier: &Verifier) -> Result<(Head, Frontier),
             checkpoint.size()
         )));
     }
+    let index = read_index(store)?;
+    // Checkpoints written before the index existed carry no root to compare.
+    if index::root_of(&checkpoint).is_some_and(|root| root != index.root()) {
+        return Err(LogError::Inconsistent(format!(
+            "the stored supplier index does not match the latest checkpoint (size {size})"
+        )));
+    }
     let signed = String::from_utf8(signed).map_err(|_| NoteError::Malformed("not UTF-8"))?;
-    Ok((Head { checkpoint, signed }, frontier))
+    Ok((
+        Head {
+            checkpoint,
+            signed,
+            index,
+        },
+        frontier,
+    ))
 }
 
 impl Log {
@@ -285,7 +310,12 @@ impl Log {
         if Self::exists(store.as_ref())? {
             return Err(LogError::AlreadyInitialised);
         }
-        let checkpoint = Checkpoint::new(signer.name().as_str(), 0, merkle::empty_root(), vec![])?;
+        let checkpoint = Checkpoint::new(
+            signer.name().as_str(),
+            0,
+            merkle::empty_root(),
+            vec![index::root_line(&Index::new().root())],
+        )?;
         store.write(Batch {
             start: 0,
             checkpoint: checkpoint.sign(&[signer]).into_bytes(),
@@ -318,9 +348,17 @@ impl Log {
             store: store.as_ref(),
             now,
             logged_at: &logged_at,
-            last_by_subject: &HashMap::new(),
+            index: &Index::new(),
         };
         let (bytes, leaf) = judge.genesis(&registry, genesis)?;
+        let index = Index::new().with([(
+            index::key(genesis.subject()),
+            ChainHead {
+                count: 1,
+                newest_index: 0,
+                newest_leaf_hash: leaf,
+            },
+        )]);
         let mut frontier = Frontier::new();
         let mut nodes = Vec::new();
         frontier.push(leaf, |n, h| nodes.push((n, h)));
@@ -328,7 +366,10 @@ impl Log {
             signer.name().as_str(),
             1,
             frontier.root(),
-            vec![entry::registry_head_line(0, &leaf)],
+            vec![
+                entry::registry_head_line(0, &leaf),
+                index::root_line(&index.root()),
+            ],
         )?;
         store.write(Batch {
             start: 0,
@@ -385,10 +426,7 @@ impl Log {
             .meta(META_REGISTRY)?
             .map(|b| Registry::from_bytes(&b))
             .transpose()?;
-        let registry_head = match registry {
-            Some(_) => store.last_of_subject(REGISTRY_SUBJECT)?,
-            None => None,
-        };
+        let index = head.index.clone();
         let shared = Arc::new(Shared {
             store,
             verifier,
@@ -409,8 +447,7 @@ impl Log {
                     signer,
                     frontier,
                     registry,
-                    last_by_subject: HashMap::new(),
-                    registry_head,
+                    index,
                     config: LogConfig {
                         max_batch: config.max_batch.clamp(1, MAX_RECORD_ENTRIES as usize),
                         ..config
@@ -636,16 +673,11 @@ struct Sequencer {
     frontier: Frontier,
     /// The registry as of the last written batch (ledgers only).
     registry: Option<Registry>,
-    /// The registry chain's newest entry, named in every checkpoint of a ledger.
-    registry_head: Option<(u64, Hash)>,
-    /// Subject → newest written entry, for `prev` links (bounded: see `SUBJECT_CACHE`).
-    last_by_subject: HashMap<String, (u64, Hash)>,
+    /// The supplier index as of the last written batch: every subject's chain head,
+    /// for `prev` links and the checkpoint's index root.
+    index: Index,
     config: LogConfig,
 }
-
-/// The most subjects the sequencer remembers the newest entry of; past this the
-/// memory is dropped and refilled from the store.
-const SUBJECT_CACHE: usize = 1 << 20;
 
 /// Checks that the entry the duplicate index names really is the one submitted (the
 /// index is a cache; a damaged one must not hand out someone else's receipt), and
@@ -684,6 +716,27 @@ fn confirm_duplicate(
     } else {
         Err(damaged())
     }
+}
+
+/// The chain heads that `entries`, appended at `start`, give their subjects.
+fn chain_heads(index: &Index, entries: &[NewEntry], start: u64) -> Vec<(index::Key, ChainHead)> {
+    let mut heads: HashMap<&str, ChainHead> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        let Some(subject) = e.subject.as_deref() else {
+            continue;
+        };
+        let head = heads.entry(subject).or_insert_with(|| {
+            index.get(&index::key(subject)).unwrap_or(ChainHead {
+                count: 0,
+                newest_index: 0,
+                newest_leaf_hash: [0; 32],
+            })
+        });
+        head.count += 1;
+        head.newest_index = start + i as u64;
+        head.newest_leaf_hash = e.leaf_hash;
+    }
+    heads.into_iter().map(|(s, h)| (index::key(s), h)).collect()
 }
 
 /// Where a request in a batch ends up.
@@ -776,16 +829,12 @@ impl Sequencer {
             .meta(META_REGISTRY)?
             .map(|b| Registry::from_bytes(&b))
             .transpose()?;
-        self.registry_head = match registry {
-            Some(_) => store.last_of_subject(REGISTRY_SUBJECT)?,
-            None => None,
-        };
         if let (Some(r), Some(lock)) = (&registry, &self.shared.registry) {
             *lock.write().expect("registry lock") = Arc::new(r.clone());
         }
         self.registry = registry;
         self.frontier = frontier;
-        self.last_by_subject.clear();
+        self.index = head.index.clone();
         tracing::warn!(size = head.size(), "reloaded the log from its store");
         *self.shared.head.write().expect("head lock") = Arc::new(head);
         Ok(())
@@ -802,7 +851,7 @@ impl Sequencer {
         let saved = (
             self.frontier.clone(),
             self.registry.clone(),
-            self.registry_head,
+            self.index.clone(),
         );
         let (replies, pending): (Vec<Reply>, Vec<Pending>) =
             batch.into_iter().map(|r| (r.reply, r.pending)).unzip();
@@ -838,7 +887,7 @@ impl Sequencer {
                     }
                     _ => e,
                 };
-                (self.frontier, self.registry, self.registry_head) = saved;
+                (self.frontier, self.registry, self.index) = saved;
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }
@@ -894,7 +943,7 @@ impl Sequencer {
             store,
             now,
             logged_at: &logged_at,
-            last_by_subject: &self.last_by_subject,
+            index: &self.index,
         };
         let verified = match &self.registry {
             Some(r) => {
@@ -969,14 +1018,15 @@ impl Sequencer {
         if entries.is_empty() {
             return Ok((outcomes, None, None));
         }
-        if let Some(head) = state.last.get(REGISTRY_SUBJECT) {
-            self.registry_head = Some(*head);
+        let index = self.index.with(chain_heads(&self.index, &entries, start));
+        let mut extensions = Vec::new();
+        if let Some(h) = index.get(&index::key(REGISTRY_SUBJECT)) {
+            extensions.push(entry::registry_head_line(
+                h.newest_index,
+                &h.newest_leaf_hash,
+            ));
         }
-        let extensions = self
-            .registry_head
-            .iter()
-            .map(|(index, leaf)| entry::registry_head_line(*index, leaf))
-            .collect();
+        extensions.push(index::root_line(&index.root()));
         let checkpoint = Checkpoint::new(
             self.signer.name().as_str(),
             self.frontier.size(),
@@ -998,13 +1048,14 @@ impl Sequencer {
                 .map(|r| (META_REGISTRY.to_owned(), r.to_bytes()))
                 .collect(),
         })?;
-        if self.last_by_subject.len() + state.last.len() > SUBJECT_CACHE {
-            self.last_by_subject.clear();
-        }
-        self.last_by_subject.extend(state.last);
+        self.index = index.clone();
         Ok((
             outcomes,
-            Some(Arc::new(Head { checkpoint, signed })),
+            Some(Arc::new(Head {
+                checkpoint,
+                signed,
+                index,
+            })),
             registry,
         ))
     }

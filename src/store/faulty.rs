@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{Batch, Store, StoreError};
+use crate::index::ChainHead;
 use crate::merkle::{Hash, Node};
 
 /// The calls a [`FaultyStore`] can fail.
@@ -123,8 +124,25 @@ impl Store for FaultyStore {
         self.inner.subject_entries(subject, from, limit)
     }
 
-    fn last_of_subject(&self, subject: &str) -> Result<Option<(u64, Hash)>, StoreError> {
-        self.inner.last_of_subject(subject)
+    fn subject_entries_before(
+        &self,
+        subject: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StoreError> {
+        self.inner.subject_entries_before(subject, before, limit)
+    }
+
+    fn subject_head(&self, subject: &str) -> Result<Option<ChainHead>, StoreError> {
+        self.inner.subject_head(subject)
+    }
+
+    fn subject_heads(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, ChainHead)>, StoreError> {
+        self.inner.subject_heads(after, limit)
     }
 
     fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {

@@ -18,6 +18,7 @@ mod sled;
 pub use self::faulty::{FaultyStore, Op};
 pub use self::sled::{SledOptions, SledStore};
 
+use crate::index::ChainHead;
 use crate::merkle::{Hash, HashReader, Node};
 
 /// Why the store failed.
@@ -146,11 +147,34 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<(u64, Hash)>, StoreError>;
 
-    /// The last entry about `subject`, as (index, leaf hash).
+    /// Up to `limit` (index, leaf hash) pairs of entries about `subject` below index
+    /// `before`, newest first.
     ///
     /// # Errors
     /// When the backend fails.
-    fn last_of_subject(&self, subject: &str) -> Result<Option<(u64, Hash)>, StoreError>;
+    fn subject_entries_before(
+        &self,
+        subject: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StoreError>;
+
+    /// The head of `subject`'s chain: how many entries are about it, and the newest.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn subject_head(&self, subject: &str) -> Result<Option<ChainHead>, StoreError>;
+
+    /// Up to `limit` subjects after `after` (all, from the first, for `None`) in byte
+    /// order of their names, with their chain heads.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn subject_heads(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, ChainHead)>, StoreError>;
 
     /// The checkpoint signed for tree `size`, if the log signed one at that size.
     ///

@@ -26,6 +26,7 @@ use std::time::Instant;
 
 use super::journal::{self, Read, Record};
 use super::{Batch, Store, StoreError};
+use crate::index::ChainHead;
 use crate::merkle::{self, Frontier, Hash, Node};
 use crate::note::Checkpoint;
 use crate::tiles;
@@ -78,6 +79,9 @@ struct Writer {
 pub(super) const TREE_SIZE_KEY: &[u8] = b"t";
 pub(super) const JOURNAL_END_KEY: &[u8] = b"f";
 pub(super) const LAST_RECORD_KEY: &[u8] = b"g";
+/// The layout version of the index; an index of another version is rebuilt.
+pub(super) const VERSION_KEY: &[u8] = b"v";
+pub(super) const VERSION: &[u8] = b"2";
 pub(super) const JOURNAL: &str = "journal";
 pub(super) const INDEX: &str = "index";
 const REBUILD: &str = "index.rebuild";
@@ -144,6 +148,35 @@ pub(super) fn subject_prefix(subject: &str) -> Result<Vec<u8>, StoreError> {
     Ok(k)
 }
 
+/// `S` · subject: the subject's chain head (count, newest index, newest leaf hash).
+pub(super) fn head_key(subject: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + subject.len());
+    k.push(b'S');
+    k.extend_from_slice(subject.as_bytes());
+    k
+}
+
+fn head_value(head: &ChainHead) -> [u8; 48] {
+    let mut v = [0; 48];
+    v[..8].copy_from_slice(&head.count.to_be_bytes());
+    v[8..16].copy_from_slice(&head.newest_index.to_be_bytes());
+    v[16..].copy_from_slice(&head.newest_leaf_hash);
+    v
+}
+
+fn parse_head(v: &[u8]) -> Result<ChainHead, StoreError> {
+    if v.len() != 48 {
+        return Err(StoreError::Corrupt(
+            "a stored chain head is not 48 bytes".into(),
+        ));
+    }
+    Ok(ChainHead {
+        count: be_u64(&v[..8])?,
+        newest_index: be_u64(&v[8..16])?,
+        newest_leaf_hash: to_hash(&v[16..])?,
+    })
+}
+
 pub(super) fn checkpoint_key(size: u64) -> [u8; 9] {
     let mut k = [b'c'; 9];
     k[1..].copy_from_slice(&size.to_be_bytes());
@@ -200,6 +233,7 @@ struct Indexing<'a> {
 fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreError> {
     let mut b = sled::Batch::default();
     let new_size = ix.start + ix.entry_lens.len() as u64;
+    let mut heads: HashMap<&str, ChainHead> = HashMap::new();
     for (i, (dedup, subject, leaf)) in ix.keys.iter().enumerate() {
         let index = ix.start + i as u64;
         b.insert(&dedup_key(dedup)[..], &index.to_be_bytes());
@@ -207,7 +241,26 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
             let mut k = subject_prefix(subject)?;
             k.extend_from_slice(&index.to_be_bytes());
             b.insert(k, &leaf[..]);
+            let count = match heads.get(subject) {
+                Some(h) => h.count,
+                None => db
+                    .get(head_key(subject))?
+                    .map(|v| parse_head(&v))
+                    .transpose()?
+                    .map_or(0, |h| h.count),
+            };
+            heads.insert(
+                subject,
+                ChainHead {
+                    count: count + 1,
+                    newest_index: index,
+                    newest_leaf_hash: *leaf,
+                },
+            );
         }
+    }
+    for (subject, head) in heads {
+        b.insert(head_key(subject), &head_value(&head)[..]);
     }
     let mut offset = ix.entries_at;
     for (first, range) in segments(ix.start, ix.entry_lens.len()) {
@@ -242,6 +295,7 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
     }
     b.insert(&checkpoint_key(new_size), ix.checkpoint);
     b.insert(TREE_SIZE_KEY, &new_size.to_be_bytes());
+    b.insert(VERSION_KEY, VERSION);
     b.insert(JOURNAL_END_KEY, &ix.end.to_be_bytes());
     b.insert(LAST_RECORD_KEY, &ix.record_at.to_be_bytes());
     Ok(b)
@@ -455,6 +509,10 @@ fn index_state(db: &sled::Db) -> Result<Option<(u64, u64, u64, Vec<u8>)>, String
     let Some(size) = read(TREE_SIZE_KEY)? else {
         return Ok(None);
     };
+    match db.get(VERSION_KEY) {
+        Ok(Some(v)) if v == VERSION => {}
+        _ => return Err("the index was written by another version of vouch".into()),
+    }
     let (Some(end), Some(last)) = (read(JOURNAL_END_KEY)?, read(LAST_RECORD_KEY)?) else {
         return Err("the index does not say where it is in the journal".into());
     };
@@ -744,6 +802,28 @@ impl SledStore {
     /// were as they were left.
     pub fn recovery(&self) -> &[String] {
         &self.recovery
+    }
+
+    /// A digest of everything the store holds: the committed journal and every key and
+    /// value of the index. Unlike the files' bytes it does not change when sled
+    /// reorganises its pages on its own, so it tells whether anything was stored.
+    ///
+    /// # Errors
+    /// When the journal or the index cannot be read.
+    pub fn state_digest(&self) -> Result<Hash, StoreError> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let end = self.committed.load(Ordering::Acquire);
+        h.update(end.to_be_bytes());
+        h.update(self.read_at(0, end)?);
+        for kv in self.db()?.iter() {
+            let (k, v) = kv?;
+            h.update((k.len() as u64).to_be_bytes());
+            h.update(&k);
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(&v);
+        }
+        Ok(h.finalize().into())
     }
 
     /// A row of hashes. Full rows never change, so those of the upper levels (one hash
@@ -1067,15 +1147,56 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn last_of_subject(&self, subject: &str) -> Result<Option<(u64, Hash)>, StoreError> {
+    fn subject_entries_before(
+        &self,
+        subject: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StoreError> {
         let prefix = subject_prefix(subject)?;
-        match self.db()?.scan_prefix(&prefix).next_back() {
-            Some(kv) => {
-                let (k, v) = kv?;
-                Ok(Some((be_u64(&k[prefix.len()..])?, to_hash(&v)?)))
-            }
-            None => Ok(None),
+        let mut end = prefix.clone();
+        end.extend_from_slice(&before.to_be_bytes());
+        let mut out = Vec::new();
+        for kv in self.db()?.range(prefix.clone()..end).rev().take(limit) {
+            let (k, v) = kv?;
+            out.push((be_u64(&k[prefix.len()..])?, to_hash(&v)?));
         }
+        Ok(out)
+    }
+
+    fn subject_head(&self, subject: &str) -> Result<Option<ChainHead>, StoreError> {
+        check_subject(subject)?;
+        self.db()?
+            .get(head_key(subject))?
+            .map(|v| parse_head(&v))
+            .transpose()
+    }
+
+    fn subject_heads(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, ChainHead)>, StoreError> {
+        let db = self.db()?;
+        let range = match after {
+            Some(a) => {
+                let mut k = head_key(a);
+                k.push(0);
+                db.range(k..)
+            }
+            None => db.range(b"S".to_vec()..),
+        };
+        let mut out = Vec::new();
+        for kv in range.take(limit) {
+            let (k, v) = kv?;
+            if k.first() != Some(&b'S') {
+                break;
+            }
+            let subject = String::from_utf8(k[1..].to_vec())
+                .map_err(|_| StoreError::Corrupt("a stored subject is not UTF-8".into()))?;
+            out.push((subject, parse_head(&v)?));
+        }
+        Ok(out)
     }
 
     fn checkpoint(&self, size: u64) -> Result<Option<Vec<u8>>, StoreError> {

@@ -145,6 +145,8 @@ pub fn refer(r: &Receipt) -> EntryRef {
 
 pub struct Ledger {
     pub dir: TempDir,
+    /// The log's store, as a `SledStore`.
+    pub sled: Arc<SledStore>,
     pub log: Arc<Log>,
     pub cast: Cast,
 }
@@ -155,8 +157,8 @@ impl Ledger {
     pub fn new(k: u32) -> Self {
         let cast = Cast::new();
         let dir = TempDir::new().unwrap();
-        let store: Arc<dyn Store> =
-            Arc::new(SledStore::open(dir.path(), &SledOptions::default()).unwrap());
+        let sled = Arc::new(SledStore::open(dir.path(), &SledOptions::default()).unwrap());
+        let store: Arc<dyn Store> = sled.clone();
         let genesis = RegistryStatement::Genesis {
             threshold: k,
             participants: cast
@@ -178,7 +180,12 @@ impl Ledger {
         .unwrap();
         let log =
             Arc::new(Log::open(store, Some(cast.log_key.clone()), LogConfig::default()).unwrap());
-        let ledger = Ledger { dir, log, cast };
+        let ledger = Ledger {
+            dir,
+            sled,
+            log,
+            cast,
+        };
         let c = &ledger.cast;
         for p in [
             spec("kiwa", &[Role::Auditor], &c.auditor, &[]),
@@ -207,15 +214,16 @@ impl Ledger {
         self.log.submit_blocking(&sign_statement(statement, signer))
     }
 
-    /// A hash of every file of the data directory: byte-for-byte state (after the
-    /// index's background flush, done here, so that it cannot land in between).
+    /// What the data directory holds: every file but the index's byte for byte, and
+    /// the index's keys and values (sled may rewrite its files without a change).
     pub fn disk_state(&self) -> Vec<(String, Vec<u8>)> {
-        self.log.store().flush().unwrap();
         fn walk(p: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
             let mut items: Vec<_> = std::fs::read_dir(p).unwrap().flatten().collect();
             items.sort_by_key(|e| e.path());
             for e in items {
-                if e.path().is_dir() {
+                if e.file_name() == "index" {
+                    continue;
+                } else if e.path().is_dir() {
                     walk(&e.path(), out);
                 } else {
                     let bytes = std::fs::read(e.path()).unwrap();
@@ -226,6 +234,7 @@ impl Ledger {
         }
         let mut out = Vec::new();
         walk(self.dir.path(), &mut out);
+        out.push(("index".into(), self.sled.state_digest().unwrap().to_vec()));
         out
     }
 }

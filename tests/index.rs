@@ -1,0 +1,167 @@
+//! The supplier index against an independent model: the root computed straight from
+//! the definition in `docs/index.md` over a plain map, after random batches of updates;
+//! every membership and non-membership proof verifies, and every flipped bit fails.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+use vouch::index::{self, ChainHead, Index, Key, Proof};
+
+/// The definition, written out: the hash of the subtree at `depth` over `keys`.
+fn model_root(items: &[(Key, ChainHead)], depth: usize) -> [u8; 32] {
+    let sha = |parts: &[&[u8]]| -> [u8; 32] {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        h.finalize().into()
+    };
+    match items {
+        [] => sha(&[&[2]]),
+        [(k, h)] => sha(&[
+            &[0],
+            k,
+            &h.count.to_be_bytes(),
+            &h.newest_index.to_be_bytes(),
+            &h.newest_leaf_hash,
+        ]),
+        _ => {
+            let bit = |k: &Key| (k[depth / 8] >> (7 - depth % 8)) & 1;
+            let left: Vec<_> = items.iter().filter(|(k, _)| bit(k) == 0).cloned().collect();
+            let right: Vec<_> = items.iter().filter(|(k, _)| bit(k) == 1).cloned().collect();
+            sha(&[
+                &[1],
+                &model_root(&left, depth + 1),
+                &model_root(&right, depth + 1),
+            ])
+        }
+    }
+}
+
+fn head(count: u64, newest: u64) -> ChainHead {
+    ChainHead {
+        count,
+        newest_index: newest,
+        newest_leaf_hash: Sha256::digest(newest.to_be_bytes()).into(),
+    }
+}
+
+/// Every single-bit change of a proof's content makes it fail (or, for a leaf's key in
+/// a non-membership proof, still say nothing about `key` that is false).
+fn assert_every_flip_fails(proof: &Proof, root: &[u8; 32], key: &Key) {
+    for s in 0..proof.siblings.len() {
+        for bit in [0, 77, 255] {
+            let mut p = proof.clone();
+            p.siblings[s][bit / 8] ^= 1 << (bit % 8);
+            assert!(p.verify(root, key).is_err(), "sibling {s} bit {bit}");
+        }
+    }
+    if let Some((k, h)) = proof.leaf {
+        for bit in [0, 100, 255] {
+            let mut p = proof.clone();
+            let mut k2 = k;
+            k2[bit / 8] ^= 1 << (bit % 8);
+            p.leaf = Some((k2, h));
+            match p.verify(root, key) {
+                Err(_) => {}
+                Ok(found) => panic!("a flipped leaf key still verified: {found:?}"),
+            }
+        }
+        for field in 0..3 {
+            let mut p = proof.clone();
+            let mut h2 = h;
+            match field {
+                0 => h2.count ^= 1,
+                1 => h2.newest_index ^= 1 << 40,
+                _ => h2.newest_leaf_hash[31] ^= 0x80,
+            }
+            p.leaf = Some((k, h2));
+            assert!(p.verify(root, key).is_err(), "leaf field {field}");
+        }
+    }
+    // A proof cut short or made longer.
+    if !proof.siblings.is_empty() {
+        let mut p = proof.clone();
+        p.siblings.pop();
+        assert!(
+            p.verify(root, key).is_err(),
+            "a proof without its top sibling"
+        );
+    }
+    let mut p = proof.clone();
+    p.siblings.push(index::empty_hash());
+    assert!(p.verify(root, key).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn index_matches_the_model_and_every_proof_holds(
+        batches in prop::collection::vec(
+            prop::collection::vec((0u32..400, 1u64..1_000_000), 1..40),
+            1..12,
+        ),
+        absent in prop::collection::vec(400u32..10_000, 1..10),
+    ) {
+        let mut index = Index::new();
+        let mut model: BTreeMap<Key, ChainHead> = BTreeMap::new();
+        let mut snapshots = Vec::new();
+        for batch in &batches {
+            let changes: Vec<(Key, ChainHead)> = batch
+                .iter()
+                .map(|(s, n)| (index::key(&format!("VN{s:013}")), head(*n, *n * 3)))
+                .collect();
+            let before = index.root();
+            index = index.with(changes.clone());
+            for (k, h) in changes {
+                model.insert(k, h);
+            }
+            let items: Vec<_> = model.iter().map(|(k, h)| (*k, *h)).collect();
+            prop_assert_eq!(index.root(), model_root(&items, 0));
+            prop_assert_eq!(index.len(), model.len());
+            snapshots.push((before, index.clone()));
+        }
+        // Older snapshots are untouched by later updates.
+        for (before, snap) in snapshots.windows(2).map(|w| (w[1].0, &w[0].1)) {
+            prop_assert_eq!(snap.root(), before);
+        }
+        let root = index.root();
+        for (k, h) in &model {
+            let proof = index.prove(k);
+            prop_assert_eq!(proof.verify(&root, k), Ok(Some(*h)));
+            // The JSON form round-trips.
+            prop_assert_eq!(&proof.to_json().decode().unwrap(), &proof);
+            assert_every_flip_fails(&proof, &root, k);
+        }
+        for s in absent {
+            let k = index::key(&format!("VN{s:013}"));
+            let proof = index.prove(&k);
+            prop_assert_eq!(proof.verify(&root, &k), Ok(None));
+            assert_every_flip_fails(&proof, &root, &k);
+            // A non-membership proof never passes for a key that is present.
+            for present in model.keys().take(5) {
+                prop_assert!(proof.verify(&root, present) != Ok(None));
+            }
+        }
+    }
+}
+
+/// A membership proof for one subject cannot be passed off as a proof for another, and
+/// a proof of absence cannot be made for a present subject by using another leaf.
+#[test]
+fn proofs_are_bound_to_their_key() {
+    let index =
+        Index::from_heads((0..1000u64).map(|i| (index::key(&format!("s{i}")), head(i + 1, i))));
+    let root = index.root();
+    let a = index::key("s1");
+    let b = index::key("s2");
+    let proof_a = index.prove(&a);
+    assert!(proof_a.verify(&root, &b).is_err());
+    // The leaf of `a` offered as the end of `b`'s path: `a` does not share it.
+    let forged = Proof {
+        leaf: proof_a.leaf,
+        siblings: index.prove(&b).siblings,
+    };
+    assert!(forged.verify(&root, &b).is_err());
+}
