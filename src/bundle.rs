@@ -14,6 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::index::ProofJson;
+
 /// An entry with its inclusion proof against some checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -53,19 +55,29 @@ pub struct Receipt {
     pub checkpoint: String,
 }
 
-/// A supplier's entries, all proven against one checkpoint.
+/// A page of a supplier's history, every entry proven against one checkpoint.
+///
+/// The first page holds the supplier index's proof of the supplier's chain head at the
+/// checkpoint (`docs/index.md`) and the newest entries; each next page, asked for with
+/// `?size=<tree_size>&before=<next_before>`, the entries before those, against the
+/// same checkpoint. Following `prev` from the head down to an entry with no `prev`,
+/// with as many entries as the head counts, proves the history complete.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct History {
     pub supplier: String,
     pub tree_size: u64,
     pub checkpoint: String,
-    /// In log order, from the page's start.
-    pub entries: Vec<ProvenEntry>,
-    /// Where the next page starts (`?from=`), if there is one.
+    /// The index proof of the supplier's chain head (or of its absence) at the
+    /// checkpoint; on the first page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_from: Option<u64>,
-    /// The registry chain as of the checkpoint, oldest first.
+    pub index_proof: Option<ProofJson>,
+    /// Newest first.
+    pub entries: Vec<ProvenEntry>,
+    /// Where the next, older page ends (`?before=`), if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
+    /// The registry chain as of the checkpoint, oldest first; on the first page.
     #[serde(default)]
     pub registry: Vec<ProvenEntry>,
 }

@@ -54,30 +54,30 @@ pub fn post_envelope(url: &str, envelope: &[u8]) -> Result<Receipt, ClientError>
     Ok(serde_json::from_reader(r.into_reader())?)
 }
 
-/// Fetches every page of a supplier's history, all against one checkpoint (a page at
-/// a newer checkpoint makes it start over, a few times at most).
+/// Fetches every page of a supplier's history, newest first, all against the checkpoint
+/// of the first page.
 ///
 /// # Errors
-/// Transport failures and error statuses, or a log that grows faster than the pages
-/// can be read.
+/// Transport failures and error statuses, or a page at another checkpoint.
 pub fn fetch_history(url: &str, supplier: &str) -> Result<History, ClientError> {
     let base = url.trim_end_matches('/');
-    'attempt: for _ in 0..5 {
-        let mut history: History =
-            get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
-        while let Some(from) = history.next_from.take() {
-            let page: History = get_json(&format!(
-                "{base}/v1/suppliers/{supplier}/history?limit=500&from={from}"
-            ))?;
-            if page.checkpoint != history.checkpoint {
-                continue 'attempt;
-            }
-            history.entries.extend(page.entries);
-            history.next_from = page.next_from;
+    let mut history: History =
+        get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
+    while let Some(before) = history.next_before.take() {
+        let page: History = get_json(&format!(
+            "{base}/v1/suppliers/{supplier}/history?limit=500&size={}&before={before}",
+            history.tree_size
+        ))?;
+        if page.checkpoint != history.checkpoint || page.next_before >= Some(before) {
+            return Err(format!(
+                "the server answered the page before entry {before} of {supplier} with another checkpoint or page"
+            )
+            .into());
         }
-        return Ok(history);
+        history.entries.extend(page.entries);
+        history.next_before = page.next_before;
     }
-    Err("the log kept growing while its pages were read; try again".into())
+    Ok(history)
 }
 
 /// Checks, with a consistency proof from the server, that the tree of checkpoint

@@ -16,18 +16,16 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::bundle::{Bundle, History, ProvenEntry, Receipt};
+use crate::bundle::{Bundle, History, Receipt};
 use crate::entry::encode_hash;
 use crate::envelope::EnvelopeError;
 use crate::log::{Log, LogError, Payload, Signed};
-use crate::note::BASE64;
 use crate::policy::PolicyError;
-use crate::statement::{SupplierId, REGISTRY_SUBJECT};
+use crate::statement::SupplierId;
 use crate::store::StoreError;
 use crate::tiles::{TileError, TilePath};
 use crate::verify;
@@ -213,7 +211,8 @@ impl From<LogError> for Problem {
             ),
             LogError::IndexOutOfRange { .. }
             | LogError::SizeOutOfRange { .. }
-            | LogError::TileNotFound(_) => (S::NOT_FOUND, "not-found", "Not found"),
+            | LogError::TileNotFound(_)
+            | LogError::NoCheckpoint(_) => (S::NOT_FOUND, "not-found", "Not found"),
             LogError::SizesReversed { .. } => (S::BAD_REQUEST, "bad-range", "Bad range"),
             LogError::NotALedger | LogError::IsALedger | LogError::ReadOnly => {
                 (S::CONFLICT, "wrong-log", "Not possible on this log")
@@ -831,36 +830,17 @@ fn parse_index(raw: &str) -> ApiResult<u64> {
         })
 }
 
-/// An entry proven against the tree of `size`.
-fn proven(log: &Log, index: u64, size: u64) -> Result<ProvenEntry, LogError> {
-    let (entry, proof) = log.proven_entry(index, size)?;
-    Ok(ProvenEntry {
-        index,
-        entry: BASE64.encode(entry),
-        inclusion_proof: proof_strings(&proof),
-    })
-}
-
-/// The registry chain as of the tree of `size`, proven against it.
-fn registry_chain(log: &Log, size: u64) -> Result<Vec<ProvenEntry>, LogError> {
-    log.subject_entries(REGISTRY_SUBJECT, 0, usize::MAX)?
-        .into_iter()
-        .filter(|(i, _)| *i < size)
-        .map(|(i, _)| proven(log, i, size))
-        .collect()
-}
-
 fn bundle(log: &Log, index: u64) -> Result<Bundle, LogError> {
     let head = log.head();
     let size = head.size();
-    let p = proven(log, index, size)?;
+    let p = log.proven(index, size)?;
     Ok(Bundle {
         index,
         entry: p.entry,
         tree_size: size,
         inclusion_proof: p.inclusion_proof,
         checkpoint: head.signed.clone(),
-        registry: registry_chain(log, size)?,
+        registry: log.registry_chain(size)?,
     })
 }
 
@@ -980,40 +960,18 @@ async fn consistency(
 
 #[derive(Deserialize)]
 struct HistoryQuery {
-    from: Option<String>,
+    size: Option<String>,
+    before: Option<String>,
     limit: Option<String>,
 }
 
-fn supplier_history(
-    log: &Log,
-    supplier: &str,
-    from: u64,
-    limit: usize,
-) -> Result<History, LogError> {
-    let head = log.head();
-    let size = head.size();
-    let mut found = log.subject_entries(supplier, from, limit.saturating_add(1))?;
-    // The log may have grown since `head` was read: stay within its tree.
-    found.retain(|(i, _)| *i < size);
-    let next_from = (found.len() > limit).then(|| found[limit].0);
-    found.truncate(limit);
-    let entries = found
-        .into_iter()
-        .map(|(i, _)| proven(log, i, size))
-        .collect::<Result<_, _>>()?;
-    Ok(History {
-        supplier: supplier.to_owned(),
-        tree_size: size,
-        checkpoint: head.signed.clone(),
-        entries,
-        next_from,
-        registry: registry_chain(log, size)?,
-    })
-}
-
-/// A supplier's entries proven against one checkpoint, with the registry chain.
+/// A page of a supplier's history, newest first, proven against one checkpoint; the
+/// first page with the supplier index's proof of its chain head.
 #[utoipa::path(get, path = "/v1/suppliers/{id}/history",
-    params(("id" = String, Path, description = "Open Supply Hub OS ID"), ("from" = Option<u64>, Query, description = "First index"), ("limit" = Option<usize>, Query, description = "Page size, 1 to 500 (default 100)")),
+    params(("id" = String, Path, description = "Open Supply Hub OS ID"),
+        ("size" = Option<u64>, Query, description = "Tree size of the checkpoint to prove against (default: latest; for the next pages, the first page's tree_size)"),
+        ("before" = Option<u64>, Query, description = "Only entries below this index (for the next pages, the previous page's next_before)"),
+        ("limit" = Option<usize>, Query, description = "Page size, 1 to 500 (default 100)")),
     responses((status = 200, body = History), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
 async fn history(
     State(s): State<Arc<AppState>>,
@@ -1022,30 +980,36 @@ async fn history(
 ) -> ApiResult<Json<History>> {
     let id = SupplierId::new(&id)
         .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
-    let from = q.from.as_deref().map(parse_index).transpose()?.unwrap_or(0);
-    let limit = match q.limit.as_deref() {
-        None => 100,
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=MAX_PAGE).contains(l))
-            .ok_or_else(|| {
-                Problem::bad_request(
-                    "bad-parameter",
-                    "Bad parameter",
-                    format!("limit must be 1 to {MAX_PAGE}"),
-                )
-            })?,
-    };
+    let size = q.size.as_deref().map(parse_index).transpose()?;
+    let before = q.before.as_deref().map(parse_index).transpose()?;
+    let limit = page_limit(q.limit.as_deref())?;
     let permit = s.expensive()?;
     let log = s.log.clone();
     Ok(Json(
         blocking(move || {
             let _permit = permit;
-            supplier_history(&log, id.as_str(), from, limit)
+            log.history(id.as_str(), size, before, limit)
         })
         .await?,
     ))
+}
+
+/// The `limit` query parameter: 1 to [`MAX_PAGE`], 100 when absent.
+fn page_limit(raw: Option<&str>) -> ApiResult<usize> {
+    match raw {
+        None => Ok(100),
+        Some(l) => parse_index(l)
+            .ok()
+            .and_then(|l| usize::try_from(l).ok())
+            .filter(|l| (1..=MAX_PAGE).contains(l))
+            .ok_or_else(|| {
+                Problem::bad_request(
+                    "bad-parameter",
+                    "Bad parameter",
+                    format!("limit must be 1 to {MAX_PAGE}, not {l:?}"),
+                )
+            }),
+    }
 }
 
 /// The registry: every participant, its roles and keys, and the governance threshold.
@@ -1124,8 +1088,8 @@ async fn verify_request(
             })?;
             let report = blocking(move || {
                 let _permit = permit;
-                let h = supplier_history(&log, id.as_str(), 0, cap)?;
-                if h.next_from.is_some() {
+                let h = log.history(id.as_str(), None, None, cap)?;
+                if h.next_before.is_some() {
                     return Ok(Err(Problem::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "history-too-large",

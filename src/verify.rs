@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::bundle::{Bundle, History, ProvenEntry};
 use crate::entry::{self, Entry};
 use crate::envelope::Envelope;
+use crate::index;
 use crate::merkle::{self, Hash};
 use crate::note::{Checkpoint, Verifier, BASE64};
 use crate::policy;
@@ -515,47 +516,16 @@ pub fn verify_history(
             })
             .map_err(Clone::clone),
     );
-    let mut prev: Option<(u64, Hash)> = None;
-    let mut chain_ok = Ok(format!(
-        "{} entries, from the supplier's first entry, each linked to the one before; \
-         entries after the newest one shown cannot be ruled out from a history alone",
-        history.entries.len()
-    ));
+    checks.add("complete", completeness(history, supplier, &checkpoint));
     let mut parsed: BTreeMap<u64, Statement> = BTreeMap::new();
-    for (n, p) in history.entries.iter().enumerate() {
+    for p in &history.entries {
         let (entry_report, e) =
             verify_entry(p, &checkpoint, chain.as_ref().ok(), now, Checks(Vec::new()));
-        if let Some((e, statement)) = e {
-            if e.subject != supplier && chain_ok.is_ok() {
-                chain_ok = Err(format!(
-                    "entry {} is about {}, not {supplier}",
-                    p.index, e.subject
-                ));
-            }
-            let link = e.prev_link().ok().flatten();
-            let leaf = BASE64.decode(&p.entry).map(|b| merkle::leaf_hash(&b)).ok();
-            // A history starts at the supplier's first entry (no predecessor), so that
-            // a server cannot drop its beginning.
-            if link != prev && chain_ok.is_ok() {
-                chain_ok = Err(if n == 0 {
-                    format!(
-                        "entry {} is not the supplier's first entry: earlier entries are missing",
-                        p.index
-                    )
-                } else {
-                    format!(
-                        "entry {} does not link to entry {:?}",
-                        p.index,
-                        prev.map(|p| p.0)
-                    )
-                });
-            }
-            prev = leaf.map(|l| (p.index, l));
+        if let Some((_, statement)) = e {
             parsed.insert(p.index, statement);
         }
         report.entries.push(entry_report);
     }
-    checks.add("prev chain", chain_ok);
     // References, now that every entry of the supplier is at hand: each must point at
     // an entry of this history with the leaf hash it names, and a retraction must come
     // from the signers of what it retracts or from governance (as the log checked).
@@ -596,7 +566,9 @@ pub fn verify_history(
     let entries_ok = report.entries.iter().all(|e| e.verdict != Verdict::Invalid);
     checks.add(
         "entries",
-        if entries_ok {
+        if history.entries.is_empty() {
+            Ok("no entries to verify".into())
+        } else if entries_ok {
             Ok("every entry verifies".into())
         } else {
             Err("at least one entry does not verify: see its report".into())
@@ -609,6 +581,136 @@ pub fn verify_history(
     };
     report.checks = checks.0;
     report
+}
+
+/// Whether `history` holds every entry about `supplier` in the checkpoint's tree: the
+/// supplier index proves the chain head (or that there is none), the entries run from
+/// that head down the `prev` links to the supplier's first entry, and there are as
+/// many as the index counts (`docs/index.md`, section 6).
+fn completeness(
+    history: &History,
+    supplier: &str,
+    checkpoint: &Checkpoint,
+) -> Result<String, String> {
+    let size = checkpoint.size();
+    let root = index::root_of(checkpoint).ok_or(
+        "the checkpoint commits to no supplier index, so the history cannot be proven complete",
+    )?;
+    let proof = history
+        .index_proof
+        .as_ref()
+        .ok_or("the history carries no supplier index proof, so it cannot be proven complete")?
+        .decode()
+        .map_err(|e| e.to_string())?;
+    let head = proof
+        .verify(&root, &index::key(supplier))
+        .map_err(|e| format!("the supplier index proof fails: {e}"))?;
+    let Some(head) = head else {
+        return if history.entries.is_empty() {
+            Ok(format!(
+                "the supplier index proves that no entry is about {supplier} as of tree size {size}"
+            ))
+        } else {
+            Err(format!(
+                "the supplier index proves that no entry is about {supplier}, yet the history shows {}",
+                history.entries.len()
+            ))
+        };
+    };
+    let mut expect = Some((head.newest_index, head.newest_leaf_hash));
+    for (n, p) in history.entries.iter().enumerate() {
+        let bytes = BASE64
+            .decode(&p.entry)
+            .map_err(|_| format!("entry {} is not base64", p.index))?;
+        let Some((index, leaf)) = expect else {
+            return Err(format!(
+                "entry {} comes after the supplier's first entry: the history has more entries than its chain",
+                p.index
+            ));
+        };
+        if (p.index, merkle::leaf_hash(&bytes)) != (index, leaf) {
+            return Err(if n == 0 {
+                format!(
+                    "the supplier index names entry {index} as the newest about {supplier}, but the history starts at entry {}: newer entries are left out",
+                    p.index
+                )
+            } else {
+                format!(
+                    "the entry before this one in the chain is entry {index}, but the history shows entry {}",
+                    p.index
+                )
+            });
+        }
+        let e = Entry::parse(&bytes).map_err(|e| format!("entry {}: {e}", p.index))?;
+        if e.subject != supplier {
+            return Err(format!(
+                "entry {} is about {}, not {supplier}",
+                p.index, e.subject
+            ));
+        }
+        expect = e
+            .prev_link()
+            .map_err(|e| format!("entry {}: {e}", p.index))?;
+    }
+    if let Some((index, _)) = expect {
+        return Err(format!(
+            "the history ends before entry {index}, which its last entry links to: earlier entries are left out"
+        ));
+    }
+    if history.entries.len() as u64 != head.count {
+        return Err(format!(
+            "the supplier index counts {} entries about {supplier}, but its chain holds {}: entries outside the chain",
+            head.count,
+            history.entries.len()
+        ));
+    }
+    Ok(format!(
+        "all {} entries about {supplier}, from the newest (entry {}) back to the first, as the supplier index at tree size {size} proves",
+        head.count, head.newest_index
+    ))
+}
+
+/// Replays the supplier index from every entry of a tree (`entries[i]` is entry `i`)
+/// and checks it against the root `checkpoint` names: what a monitor does to catch a
+/// log whose index hides or misstates a subject. Returns the replayed index.
+///
+/// # Errors
+/// When an entry is not a vouch entry, the tree holds another number of entries than
+/// the checkpoint's size, or the roots differ (naming a subject whose head differs,
+/// when one is found among the entries).
+pub fn check_index_root<'a>(
+    entries: impl IntoIterator<Item = &'a [u8]>,
+    checkpoint: &Checkpoint,
+) -> Result<index::Index, String> {
+    let mut heads: BTreeMap<String, index::ChainHead> = BTreeMap::new();
+    let mut n = 0u64;
+    for bytes in entries {
+        let e = Entry::parse(bytes).map_err(|e| format!("entry {n}: {e}"))?;
+        let head = heads.entry(e.subject).or_insert(index::ChainHead {
+            count: 0,
+            newest_index: 0,
+            newest_leaf_hash: [0; 32],
+        });
+        head.count += 1;
+        head.newest_index = n;
+        head.newest_leaf_hash = merkle::leaf_hash(bytes);
+        n += 1;
+    }
+    if n != checkpoint.size() {
+        return Err(format!(
+            "{n} entries replayed for a checkpoint of size {}",
+            checkpoint.size()
+        ));
+    }
+    let replayed = index::Index::from_heads(heads.iter().map(|(s, h)| (index::key(s), *h)));
+    let root = index::root_of(checkpoint).ok_or("the checkpoint names no supplier index")?;
+    if replayed.root() == root {
+        return Ok(replayed);
+    }
+    Err(format!(
+        "the checkpoint's supplier index root is not the index of its entries ({} subjects replayed)",
+        heads.len()
+    ))
 }
 
 /// What is wrong with the references of the statement at `index`, if anything.

@@ -258,10 +258,27 @@ fn verify_and_history_against_a_server() {
         &["history", FACTORY, "--url", &url, "--log-key", "log.pub"],
     ));
     assert!(
-        table.contains(&format!("{FACTORY}: Valid, 1 entries")),
+        table.contains(&format!("{FACTORY}: Valid, 1 entries (complete)")),
         "{table}"
     );
     assert!(table.contains("audit"), "{table}");
+    // A factory with no records: proven absent, said in words.
+    let none = ok(&vouch(
+        d,
+        &[
+            "history",
+            "VN0000000XXXXXX",
+            "--url",
+            &url,
+            "--log-key",
+            "log.pub",
+        ],
+    ));
+    assert!(
+        none.contains("VN0000000XXXXXX: no records as of checkpoint")
+            && none.contains("proves it has none"),
+        "{none}"
+    );
 }
 
 fn code(out: &Output) -> i32 {

@@ -205,7 +205,22 @@ fn every_route_answers_and_what_it_returns_verifies() {
     )
     .unwrap();
     assert_eq!(page.entries.len(), 5);
-    assert_eq!(page.next_from, Some(h.entries[5].index));
+    assert_eq!(page.entries, h.entries[..5]);
+    assert_eq!(page.next_before, Some(h.entries[4].index));
+    assert!(page.index_proof.is_some() && !page.registry.is_empty());
+    // The next page: the five before, against the same checkpoint, without the proof.
+    let next: History = serde_json::from_reader(
+        get(&format!(
+            "{url}/v1/suppliers/{FACTORY}/history?limit=5&size={}&before={}",
+            page.tree_size,
+            page.next_before.unwrap()
+        ))
+        .into_reader(),
+    )
+    .unwrap();
+    assert_eq!(next.entries, h.entries[5..10]);
+    assert_eq!(next.checkpoint, page.checkpoint);
+    assert!(next.index_proof.is_none() && next.registry.is_empty());
     let r = json_of(post(
         &format!("{url}/v1/verify"),
         "application/json",

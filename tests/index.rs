@@ -165,3 +165,84 @@ fn proofs_are_bound_to_their_key() {
     };
     assert!(forged.verify(&root, &b).is_err());
 }
+
+/// The index of 60 subjects, its root and proofs (present, absent, and broken ones), as
+/// `docs/index-vectors.json` holds them: a fixed target for verifiers written from
+/// `docs/index.md` alone. `VOUCH_WRITE_VECTORS=1` rewrites the file.
+#[test]
+fn index_vectors_match_the_committed_file() {
+    use serde_json::{json, Value};
+    let subjects: Vec<(String, ChainHead)> = (0..60u64)
+        .map(|i| {
+            (
+                format!("VN2026{:03}AB{:04}", i * 7 % 1000, i),
+                head(i % 5 + 1, 1000 + i * 3),
+            )
+        })
+        .collect();
+    let index = Index::from_heads(subjects.iter().map(|(s, h)| (index::key(s), *h)));
+    let root = index.root();
+    let b64 = |h: &[u8]| vouch::entry::encode_hash(h.try_into().unwrap());
+    let mut proofs = Vec::new();
+    for (s, _) in subjects.iter().step_by(7) {
+        proofs.push(json!({"subject": s, "proof": index.prove(&index::key(s)).to_json(), "result": "present"}));
+    }
+    // Absent subjects: the first whose path ends in an empty subtree, then three whose
+    // path ends in another subject's leaf.
+    let empty_end = (0..)
+        .map(|i| format!("VN2026999ZZ{i:04}"))
+        .find(|s| index.prove(&index::key(s)).leaf.is_none())
+        .unwrap();
+    for s in [
+        empty_end.as_str(),
+        "VN2026999ZZ9999",
+        "registry",
+        "VN0000000XXXXXX",
+    ] {
+        proofs.push(json!({"subject": s, "proof": index.prove(&index::key(s)).to_json(), "result": "absent"}));
+    }
+    // Broken: a present subject's proof with a changed count; an absent subject offered
+    // another subject's proof; a sibling changed.
+    let (s0, _) = &subjects[3];
+    let mut p = index.prove(&index::key(s0));
+    if let Some((_, h)) = p.leaf.as_mut() {
+        h.count += 1;
+    }
+    proofs.push(json!({"subject": s0, "proof": p.to_json(), "result": "reject"}));
+    proofs.push(json!({"subject": "VN2026999ZZ9999", "proof": index.prove(&index::key(s0)).to_json(), "result": "reject"}));
+    let mut p = index.prove(&index::key(&subjects[10].0));
+    p.siblings[0][0] ^= 1;
+    proofs.push(json!({"subject": subjects[10].0, "proof": p.to_json(), "result": "reject"}));
+    let file = json!({
+        "description": "vouch supplier index (docs/index.md): the leaves, the root, and proofs to verify against it",
+        "leaves": subjects.iter().map(|(s, h)| json!({
+            "subject": s,
+            "count": h.count,
+            "newest_index": h.newest_index,
+            "newest_leaf_hash": b64(&h.newest_leaf_hash),
+        })).collect::<Vec<_>>(),
+        "root": b64(&root),
+        "empty_root": b64(&index::empty_hash()),
+        "proofs": proofs,
+    });
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/index-vectors.json");
+    if std::env::var_os("VOUCH_WRITE_VECTORS").is_some() {
+        std::fs::write(path, serde_json::to_string_pretty(&file).unwrap() + "\n").unwrap();
+    }
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(
+        stored, file,
+        "docs/index-vectors.json is not what the index computes"
+    );
+    // And every case says what it should.
+    for case in stored["proofs"].as_array().unwrap() {
+        let subject = case["subject"].as_str().unwrap();
+        let proof: index::ProofJson = serde_json::from_value(case["proof"].clone()).unwrap();
+        let got = proof.decode().unwrap().verify(&root, &index::key(subject));
+        match case["result"].as_str().unwrap() {
+            "present" => assert!(matches!(got, Ok(Some(_))), "{subject}"),
+            "absent" => assert_eq!(got, Ok(None), "{subject}"),
+            _ => assert!(got.is_err(), "{subject}"),
+        }
+    }
+}

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::forge::ForgedLog;
+
 use base64::Engine as _;
 use common::*;
 use time::OffsetDateTime;
@@ -148,15 +150,16 @@ fn a_history_missing_its_beginning_or_of_another_supplier_is_invalid() {
         verify::verify_history(&full, FACTORY, &key, now).verdict,
         Verdict::Valid
     );
+    // Newest first: without the last entry the history misses its beginning.
     let mut cut = full.clone();
-    cut.entries.remove(0);
+    cut.entries.pop();
     let report = verify::verify_history(&cut, FACTORY, &key, now);
     assert_eq!(report.verdict, Verdict::Invalid);
     assert!(
         report
             .checks
             .iter()
-            .any(|c| !c.ok && c.reason.contains("earlier entries are missing")),
+            .any(|c| !c.ok && c.reason.contains("earlier entries are left out")),
         "{:#?}",
         report.checks
     );
@@ -180,56 +183,6 @@ fn a_history_missing_its_beginning_or_of_another_supplier_is_invalid() {
     );
 }
 
-/// Entries as a dishonest operator could write them, chained by subject, with a
-/// checkpoint naming the registry head; returns the proven entries and the checkpoint.
-fn forge(
-    items: Vec<(vouch::envelope::Envelope, &str)>,
-    log_key: &Signer,
-) -> (Vec<ProvenEntry>, String) {
-    let mut tree = MemoryTree::new();
-    let mut bytes_all = Vec::new();
-    let mut last: std::collections::HashMap<String, (u64, [u8; 32])> = Default::default();
-    for (i, (env, subject)) in items.into_iter().enumerate() {
-        let prev = last.get(subject).copied();
-        let e = Entry {
-            v: 1,
-            logged_at: "2026-11-01T00:00:00.000Z".into(), // fixed: forged twice, same bytes
-            subject: subject.into(),
-            prev: prev.map(|(index, leaf)| Prev {
-                index,
-                leaf_hash: encode_hash(&leaf),
-            }),
-            envelope: env,
-        };
-        let bytes = e.to_bytes();
-        let leaf = merkle::leaf_hash(&bytes);
-        last.insert(subject.to_string(), (i as u64, leaf));
-        tree.push(leaf);
-        bytes_all.push(bytes);
-    }
-    let size = tree.size();
-    let (head, head_leaf) = last["registry"];
-    let cp = Checkpoint::new(
-        log_key.name().as_str(),
-        size,
-        tree.root(),
-        vec![entry::registry_head_line(head, &head_leaf)],
-    )
-    .unwrap();
-    let proven = (0..size)
-        .map(|i| ProvenEntry {
-            index: i,
-            entry: BASE64.encode(&bytes_all[i as usize]),
-            inclusion_proof: merkle::inclusion_proof(&tree, i, size)
-                .unwrap()
-                .iter()
-                .map(encode_hash)
-                .collect(),
-        })
-        .collect();
-    (proven, cp.sign(&[log_key]))
-}
-
 #[test]
 fn a_retraction_by_someone_else_makes_a_history_invalid() {
     let cast = Cast::new();
@@ -250,7 +203,7 @@ fn a_retraction_by_someone_else_makes_a_history_invalid() {
             issued_at: now(),
         };
         let rating = statement(Kind::Rating, FACTORY, "grade A");
-        let mut items = vec![
+        let items = vec![
             (reg(&genesis), "registry"),
             (
                 reg(&RegistryStatement::Register {
@@ -268,31 +221,28 @@ fn a_retraction_by_someone_else_makes_a_history_invalid() {
             ),
             (stmt(&rating, &cast.buyer), FACTORY),
         ];
+        let mut log = ForgedLog::new();
+        for (env, subject) in items {
+            log.push(env, subject);
+        }
         // The rating is entry 3; its leaf hash, as the retraction names it.
-        let (proven, _) = forge(items.clone(), &cast.log_key);
-        let rating_leaf = merkle::leaf_hash(&BASE64.decode(&proven[3].entry).unwrap());
         let mut retraction = statement(Kind::Retraction, FACTORY, "withdrawn");
         retraction.refs = vec![vouch::statement::EntryRef {
             index: 3,
-            leaf_hash: encode_hash(&rating_leaf),
+            leaf_hash: encode_hash(&log.leaf(3)),
         }];
-        items.push((stmt(&retraction, retractor), FACTORY));
-        let (proven, checkpoint) = forge(items, &cast.log_key);
-        vouch::bundle::History {
-            supplier: FACTORY.into(),
-            tree_size: 5,
-            checkpoint,
-            entries: vec![proven[3].clone(), proven[4].clone()],
-            next_from: None,
-            registry: proven[..3].to_vec(),
-        }
+        log.push(stmt(&retraction, retractor), FACTORY);
+        let index = log.honest_index();
+        let checkpoint = log.checkpoint(Some(&index), &cast.log_key);
+        log.history(FACTORY, &index, checkpoint)
     };
     let now = OffsetDateTime::now_utc();
     let key = cast.log_key.verifier();
     let by_buyer =
         verify::verify_history(&history_with_retraction_by(&cast.buyer), FACTORY, key, now);
     assert_eq!(by_buyer.verdict, Verdict::Valid, "{by_buyer:#?}");
-    assert_eq!(by_buyer.entries[0].standing.retracted_by, vec![4]);
+    // Newest first: the retraction, then the rating it retracts.
+    assert_eq!(by_buyer.entries[1].standing.retracted_by, vec![4]);
     let by_auditor = verify::verify_history(
         &history_with_retraction_by(&cast.auditor),
         FACTORY,
@@ -301,12 +251,12 @@ fn a_retraction_by_someone_else_makes_a_history_invalid() {
     );
     assert_eq!(by_auditor.verdict, Verdict::Invalid);
     assert!(
-        by_auditor.entries[1]
+        by_auditor.entries[0]
             .checks
             .iter()
             .any(|c| c.name == "references" && !c.ok),
         "{:#?}",
-        by_auditor.entries[1]
+        by_auditor.entries[0]
     );
-    assert!(by_auditor.entries[0].standing.retracted_by.is_empty());
+    assert!(by_auditor.entries[1].standing.retracted_by.is_empty());
 }

@@ -130,13 +130,22 @@ pub fn verify_bundle(args: VerifyArgs) -> CliResult {
 }
 
 fn print_history(h: &HistoryReport) {
-    println!(
-        "{}: {:?}, {} entries, tree size {}",
-        h.supplier,
-        h.verdict,
-        h.entries.len(),
-        h.tree_size
-    );
+    let complete = h.checks.iter().any(|c| c.name == "complete" && c.ok);
+    if h.entries.is_empty() && complete {
+        println!(
+            "{}: no records as of checkpoint {} (the log's supplier index proves it has none)",
+            h.supplier, h.tree_size
+        );
+    } else {
+        println!(
+            "{}: {:?}, {} entries{}, newest first, as of checkpoint {}",
+            h.supplier,
+            h.verdict,
+            h.entries.len(),
+            if complete { " (complete)" } else { "" },
+            h.tree_size
+        );
+    }
     for c in &h.checks {
         println!(
             "  [{}] {}: {}",
@@ -144,6 +153,9 @@ fn print_history(h: &HistoryReport) {
             c.name,
             c.reason
         );
+    }
+    if h.entries.is_empty() {
+        return;
     }
     println!(
         "\n{:>7}  {:<10}  {:<17}  {:<22}  {:<10}  note",

@@ -93,6 +93,8 @@ pub enum LogError {
     SizesReversed { old: u64, new: u64 },
     #[error("{0} does not exist in a tree of this size")]
     TileNotFound(String),
+    #[error("the log signed no checkpoint for tree size {0}")]
+    NoCheckpoint(u64),
     #[error("the log was opened read-only (no signing key)")]
     ReadOnly,
     #[error("the log is shutting down")]

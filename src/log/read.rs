@@ -12,9 +12,16 @@
 
 use std::sync::atomic::Ordering;
 
+use base64::Engine as _;
+
 use super::{Head, Log, LogError};
+use crate::bundle::{History, ProvenEntry};
+use crate::entry::encode_hash;
+use crate::index;
 use crate::merkle::{self, Hash, Node, ProofError};
 use crate::note::Checkpoint;
+use crate::note::BASE64;
+use crate::statement::REGISTRY_SUBJECT;
 use crate::store::{StoreError, StoreHashes};
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
 
@@ -322,5 +329,84 @@ impl Log {
         let mut found = self.shared.store.subject_entries(subject, from, limit)?;
         found.retain(|(i, _)| *i < size);
         Ok(found)
+    }
+
+    /// An entry proven against the tree of `size`, as bundles and histories carry it.
+    ///
+    /// # Errors
+    /// As [`Log::proven_entry`].
+    pub fn proven(&self, index: u64, size: u64) -> Result<ProvenEntry, LogError> {
+        let (entry, proof) = self.proven_entry(index, size)?;
+        Ok(ProvenEntry {
+            index,
+            entry: BASE64.encode(entry),
+            inclusion_proof: proof.iter().map(encode_hash).collect(),
+        })
+    }
+
+    /// The registry chain in the tree of `size`, oldest first, proven against it.
+    ///
+    /// # Errors
+    /// As [`Log::proven_entry`].
+    pub fn registry_chain(&self, size: u64) -> Result<Vec<ProvenEntry>, LogError> {
+        let found = self
+            .shared
+            .store
+            .subject_entries(REGISTRY_SUBJECT, 0, usize::MAX)?;
+        found
+            .into_iter()
+            .filter(|(i, _)| *i < size)
+            .map(|(i, _)| self.proven(i, size))
+            .collect()
+    }
+
+    /// One page of `subject`'s history, newest first: at most `limit` entries below
+    /// index `before` (from the newest), proven against the tree of `size` (the
+    /// published head by default). The first page (no `before`, at the head) carries
+    /// the supplier index's proof of the subject's chain head and the registry chain.
+    ///
+    /// # Errors
+    /// [`LogError::SizeOutOfRange`]; [`LogError::NoCheckpoint`] for a size the log
+    /// signed no checkpoint for; a corrupt store.
+    pub fn history(
+        &self,
+        subject: &str,
+        size: Option<u64>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<History, LogError> {
+        let head = self.head();
+        let size = size.unwrap_or(head.size());
+        let checkpoint = self
+            .checkpoint_at(size)?
+            .ok_or(LogError::NoCheckpoint(size))?;
+        let first = before.is_none();
+        let index_proof = (first && size == head.size())
+            .then(|| head.index.prove(&index::key(subject)).to_json());
+        let below = before.unwrap_or(size).min(size);
+        let mut found = self.stored(self.shared.store.subject_entries_before(
+            subject,
+            below,
+            limit.saturating_add(1),
+        ))?;
+        let next_before = (found.len() > limit && limit > 0).then(|| found[limit - 1].0);
+        found.truncate(limit);
+        let entries = found
+            .into_iter()
+            .map(|(i, _)| self.proven(i, size))
+            .collect::<Result<_, _>>()?;
+        Ok(History {
+            supplier: subject.to_owned(),
+            tree_size: size,
+            checkpoint,
+            index_proof,
+            entries,
+            next_before,
+            registry: if first {
+                self.registry_chain(size)?
+            } else {
+                Vec::new()
+            },
+        })
     }
 }

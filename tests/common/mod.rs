@@ -1,6 +1,8 @@
 //! A ledger with a cast of participants, for the integration tests.
 #![allow(dead_code)]
 
+pub mod forge;
+
 use std::sync::Arc;
 
 use tempfile::TempDir;

@@ -1,0 +1,143 @@
+//! Logs built by hand, as a dishonest operator holding the log key could build them:
+//! any entries, any `prev` links, any supplier index, signed checkpoints.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use vouch::bundle::{History, ProvenEntry};
+use vouch::entry::{self, encode_hash, Entry, Prev};
+use vouch::envelope::Envelope;
+use vouch::index::{self, ChainHead, Index};
+use vouch::merkle::{self, Hash, MemoryTree};
+use vouch::note::{Checkpoint, Signer, BASE64};
+
+#[derive(Default)]
+pub struct ForgedLog {
+    pub entries: Vec<Vec<u8>>,
+    pub subjects: Vec<String>,
+    tree: MemoryTree,
+    last: HashMap<String, (u64, Hash)>,
+}
+
+impl ForgedLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends an entry about `subject` linked to the subject's last entry; returns its
+    /// index.
+    pub fn push(&mut self, envelope: Envelope, subject: &str) -> u64 {
+        let prev = self.last.get(subject).copied();
+        self.push_with_prev(envelope, subject, prev)
+    }
+
+    /// Appends an entry with the `prev` link given (`None`: a new chain).
+    pub fn push_with_prev(
+        &mut self,
+        envelope: Envelope,
+        subject: &str,
+        prev: Option<(u64, Hash)>,
+    ) -> u64 {
+        let e = Entry {
+            v: 1,
+            // Fixed, so that forging twice gives the same bytes.
+            logged_at: "2026-11-01T00:00:00.000Z".into(),
+            subject: subject.into(),
+            prev: prev.map(|(index, leaf)| Prev {
+                index,
+                leaf_hash: encode_hash(&leaf),
+            }),
+            envelope,
+        };
+        let bytes = e.to_bytes();
+        let leaf = merkle::leaf_hash(&bytes);
+        let index = self.entries.len() as u64;
+        self.last.insert(subject.to_owned(), (index, leaf));
+        self.tree.push(leaf);
+        self.entries.push(bytes);
+        self.subjects.push(subject.to_owned());
+        index
+    }
+
+    pub fn size(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    pub fn leaf(&self, index: u64) -> Hash {
+        merkle::leaf_hash(&self.entries[index as usize])
+    }
+
+    /// The index an honest log would commit to: every subject's count and newest entry.
+    pub fn honest_index(&self) -> Index {
+        let mut heads: HashMap<&str, ChainHead> = HashMap::new();
+        for (i, s) in self.subjects.iter().enumerate() {
+            let h = heads.entry(s).or_insert(ChainHead {
+                count: 0,
+                newest_index: 0,
+                newest_leaf_hash: [0; 32],
+            });
+            h.count += 1;
+            h.newest_index = i as u64;
+            h.newest_leaf_hash = self.leaf(i as u64);
+        }
+        Index::from_heads(heads.into_iter().map(|(s, h)| (index::key(s), h)))
+    }
+
+    /// The checkpoint of the whole tree, naming the registry head and `index`'s root
+    /// (`None`: no index line, as before the index existed).
+    pub fn checkpoint(&self, index: Option<&Index>, log_key: &Signer) -> String {
+        let mut lines = Vec::new();
+        if let Some((i, leaf)) = self.last.get("registry") {
+            lines.push(entry::registry_head_line(*i, leaf));
+        }
+        if let Some(index) = index {
+            lines.push(index::root_line(&index.root()));
+        }
+        Checkpoint::new(
+            log_key.name().as_str(),
+            self.size(),
+            self.tree.root(),
+            lines,
+        )
+        .unwrap()
+        .sign(&[log_key])
+    }
+
+    pub fn proven(&self, i: u64) -> ProvenEntry {
+        ProvenEntry {
+            index: i,
+            entry: BASE64.encode(&self.entries[i as usize]),
+            inclusion_proof: merkle::inclusion_proof(&self.tree, i, self.size())
+                .unwrap()
+                .iter()
+                .map(encode_hash)
+                .collect(),
+        }
+    }
+
+    /// The history of `subject` as the server serves it: every entry about it newest
+    /// first, `index`'s proof, the registry chain.
+    pub fn history(&self, subject: &str, index: &Index, checkpoint: String) -> History {
+        let about = |s: &str| -> Vec<u64> {
+            (0..self.size())
+                .filter(|i| self.subjects[*i as usize] == s)
+                .collect()
+        };
+        History {
+            supplier: subject.into(),
+            tree_size: self.size(),
+            checkpoint,
+            index_proof: Some(index.prove(&index::key(subject)).to_json()),
+            entries: about(subject)
+                .into_iter()
+                .rev()
+                .map(|i| self.proven(i))
+                .collect(),
+            next_before: None,
+            registry: about("registry")
+                .into_iter()
+                .map(|i| self.proven(i))
+                .collect(),
+        }
+    }
+}
