@@ -55,10 +55,10 @@ fn main() -> Result<(), client::ClientError> {
         let statement = Statement::parse(&BASE64.decode(&entry.envelope.payload)?)?;
         // Audits are auditor-signed by policy; metrics may be self-reported.
         let by_auditor = matches!(statement.kind, Kind::Audit | Kind::Metric) && !r.self_reported;
-        let current = r.verdict == Verdict::Valid
-            && r.standing.retracted_by.is_empty()
-            && !r.standing.expired;
-        if statement.topic == Topic::Chemicals && by_auditor && current {
+        // `valid` means not retracted, not superseded, not expired and not suspect.
+        let current = r.verdict == Verdict::Valid;
+        // Newest first: the first match is the newest.
+        if found.is_none() && statement.topic == Topic::Chemicals && by_auditor && current {
             found = Some((r.index, r.signers.clone(), statement));
         }
     }

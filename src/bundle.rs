@@ -1,4 +1,4 @@
-//! What the server hands out for offline verification (DESIGN §8, §9): receipts,
+//! What the server hands out for offline verification (docs/design.md §8, §9): receipts,
 //! bundles and supplier histories, as JSON. Byte strings are base64.
 //!
 //! A bundle is everything needed to verify one entry without trusting the server:
@@ -14,7 +14,40 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::entry::Entry;
 use crate::index::ProofJson;
+
+/// What an entry's bytes say, decoded for people and tools that read JSON. It is a
+/// convenience only: verification reads the bytes, and a verifier refuses an entry
+/// whose decoded copy differs from them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decoded {
+    pub logged_at: String,
+    pub subject: String,
+    /// The index of the previous entry about the same subject.
+    pub prev: Option<u64>,
+    pub payload_type: String,
+    /// The signed statement (an attestation or a registry change), as JSON.
+    #[schema(value_type = Object)]
+    pub statement: serde_json::Value,
+}
+
+impl Decoded {
+    /// Decodes entry bytes; `None` when they are not a vouch entry with a JSON payload.
+    pub fn of(bytes: &[u8]) -> Option<Decoded> {
+        use base64::Engine as _;
+        let e = Entry::parse(bytes).ok()?;
+        let payload = crate::note::BASE64.decode(&e.envelope.payload).ok()?;
+        Some(Decoded {
+            logged_at: e.logged_at,
+            subject: e.subject,
+            prev: e.prev.map(|p| p.index),
+            payload_type: e.envelope.payload_type,
+            statement: serde_json::from_slice(&payload).ok()?,
+        })
+    }
+}
 
 /// An entry with its inclusion proof against some checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -25,6 +58,9 @@ pub struct ProvenEntry {
     pub entry: String,
     /// Hashes from the leaf up, base64.
     pub inclusion_proof: Vec<String>,
+    /// What the bytes say (not verified by itself: see [`Decoded`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Decoded>,
 }
 
 /// One entry, verifiable offline.
@@ -40,6 +76,9 @@ pub struct Bundle {
     /// The registry chain as of the checkpoint, oldest first.
     #[serde(default)]
     pub registry: Vec<ProvenEntry>,
+    /// What the entry's bytes say (not verified by itself: see [`Decoded`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<Decoded>,
 }
 
 /// What a submission returns: where the entry is and the proof that it is there.

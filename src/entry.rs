@@ -1,4 +1,4 @@
-//! The log entry: the envelope plus what the log adds (DESIGN §5).
+//! The log entry: the envelope plus what the log adds (docs/design.md §5).
 //!
 //! ```json
 //! {"v":1,"logged_at":"2026-07-14T09:31:02.123Z","subject":"VN2024164XQ3F7R",

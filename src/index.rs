@@ -146,29 +146,30 @@ fn build(depth: usize, items: &[(Key, ChainHead)]) -> Link {
 }
 
 /// `node` at `depth` with `changes` (sorted by key, distinct, all on this node's path)
-/// applied; untouched subtrees are shared.
-fn update(node: &Link, depth: usize, changes: &[(Key, ChainHead)]) -> Link {
+/// applied, and how many of the keys are new; untouched subtrees are shared.
+fn update(node: &Link, depth: usize, changes: &[(Key, ChainHead)]) -> (Link, usize) {
     if changes.is_empty() {
-        return node.clone();
+        return (node.clone(), 0);
     }
     match node.as_deref() {
-        None => build(depth, changes),
+        None => (build(depth, changes), changes.len()),
         Some(Node::Leaf { key, head, .. }) => {
             if changes.iter().any(|(k, _)| k == key) {
-                build(depth, changes)
+                (build(depth, changes), changes.len() - 1)
             } else {
-                let mut items = changes.to_vec();
-                let at = items.partition_point(|(k, _)| k < key);
-                items.insert(at, (*key, *head));
-                build(depth, &items)
+                let mut items = Vec::with_capacity(changes.len() + 1);
+                let at = changes.partition_point(|(k, _)| k < key);
+                items.extend_from_slice(&changes[..at]);
+                items.push((*key, *head));
+                items.extend_from_slice(&changes[at..]);
+                (build(depth, &items), changes.len())
             }
         }
         Some(Node::Inner { left, right, .. }) => {
             let split = changes.partition_point(|(k, _)| bit(k, depth) == 0);
-            inner(
-                update(left, depth + 1, &changes[..split]),
-                update(right, depth + 1, &changes[split..]),
-            )
+            let (l, a) = update(left, depth + 1, &changes[..split]);
+            let (r, b) = update(right, depth + 1, &changes[split..]);
+            (inner(l, r), a + b)
         }
     }
 }
@@ -250,12 +251,9 @@ impl Index {
                 _ => distinct.push(c),
             }
         }
-        let added = distinct
-            .iter()
-            .filter(|(k, _)| self.get(k).is_none())
-            .count();
+        let (root, added) = update(&self.root, 0, &distinct);
         Index {
-            root: update(&self.root, 0, &distinct),
+            root,
             len: self.len + added,
         }
     }

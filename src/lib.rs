@@ -5,7 +5,7 @@
 //! [C2SP] checkpoints, and serves tiles and proofs that any standard client can check.
 //!
 //! The pure core ([`merkle`], [`note`], [`tiles`]) does no I/O; [`store`] and [`log`]
-//! do. See `DESIGN.md` for the architecture.
+//! do. `docs/design.md` describes the architecture.
 //!
 //! [RFC 9162]: https://www.rfc-editor.org/rfc/rfc9162
 //! [C2SP]: https://c2sp.org/tlog-checkpoint
@@ -28,3 +28,4 @@ pub mod statement;
 pub mod store;
 pub mod tiles;
 pub mod verify;
+pub mod words;

@@ -1,4 +1,4 @@
-//! Who may sign what (DESIGN §4 and §6), given the registry at a log position.
+//! Who may sign what (docs/design.md §4 and §6), given the registry at a log position.
 //!
 //! | kind | who may sign |
 //! | --- | --- |
@@ -7,6 +7,7 @@
 //! | `rating`, `incentive` | a buyer |
 //! | `response` | the supplier the statement is about |
 //! | `retraction` | whoever signed the referenced entry, or governance |
+//! | `correction` | whoever signed the referenced entry, or governance |
 //!
 //! Every signer of an envelope must be allowed; registry changes need signatures by
 //! `threshold` distinct governance participants (keys of one member count once, so
@@ -46,7 +47,7 @@ pub enum PolicyError {
     RefHashMismatch(u64),
     #[error("referenced entry {index} is about {subject}, not this supplier")]
     RefOtherSubject { index: u64, subject: String },
-    #[error("entry {0} can only be retracted by its signer or by governance")]
+    #[error("entry {0} can only be retracted or corrected by its signer or by governance")]
     RetractionNotBySigner(u64),
     #[error("issued_at {0} is in the future")]
     FutureIssuedAt(String),
@@ -71,7 +72,7 @@ fn needs(kind: Kind) -> &'static str {
         Kind::Metric => "auditor, or supplier of this id",
         Kind::Rating | Kind::Incentive => "buyer",
         Kind::Response => "supplier of this id",
-        Kind::Retraction => "signer of the referenced entry, or governance",
+        Kind::Retraction | Kind::Correction => "signer of the referenced entry, or governance",
     }
 }
 
@@ -111,12 +112,13 @@ pub fn authorise(signer: &Participant, statement: &Statement) -> Result<(), Poli
             .then_some(())
             .ok_or_else(wrong_role),
         // Checked against the referenced entries in `check_refs`.
-        Kind::Retraction => Ok(()),
+        Kind::Retraction | Kind::Correction => Ok(()),
     }
 }
 
 /// Checks a statement's references against the entries they point at: each must be
-/// about the same supplier, and a retraction must come from their signer or governance.
+/// about the same supplier, and a retraction or correction must come from their signer
+/// or governance.
 ///
 /// # Errors
 /// The first reference that fails.
@@ -132,7 +134,7 @@ pub fn check_refs(
                 subject: t.subject.clone(),
             });
         }
-        if statement.kind == Kind::Retraction {
+        if statement.kind.amends() {
             let allowed = signers
                 .iter()
                 .all(|s| s.has_role(Role::Governance) || t.signers.contains(&s.id));

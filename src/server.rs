@@ -1,4 +1,4 @@
-//! The HTTP service (DESIGN §9): C2SP tlog-tiles endpoints, submissions, entries,
+//! The HTTP service (docs/design.md §9): C2SP tlog-tiles endpoints, submissions, entries,
 //! proofs, supplier histories, the registry, verification, and operations.
 //!
 //! Every error is an RFC 9457 problem (`application/problem+json`) with a stable
@@ -841,6 +841,7 @@ fn bundle(log: &Log, index: u64) -> Result<Bundle, LogError> {
         inclusion_proof: p.inclusion_proof,
         checkpoint: head.signed.clone(),
         registry: log.registry_chain(size)?,
+        decoded: p.decoded,
     })
 }
 
@@ -1077,7 +1078,26 @@ async fn verify_request(
         (Some(b), None) => {
             let report = blocking(move || {
                 let _permit = permit;
-                Ok(verify::verify_bundle(&b, &key, now))
+                let mut report = verify::verify_bundle(&b, &key, now);
+                // Newer records about the supplier: from its complete history here.
+                let Some(subject) = report.subject.clone() else {
+                    return Ok(report);
+                };
+                if report.verdict == verify::Verdict::Invalid {
+                    return Ok(report);
+                }
+                let served = log.history(&subject, None, None, cap)?;
+                if served.next_before.is_some() {
+                    report.notes.push(format!(
+                        "{subject} has more than {cap} entries, too many to check here: fetch its history (vouch verify --url, vouch history)"
+                    ));
+                    return Ok(report);
+                }
+                let history = verify::verify_history(&served, &subject, &key, now);
+                if let Err(why) = verify::apply_history(&mut report, &b, &served, &history) {
+                    report.notes.push(format!("newer records not checked: {why}"));
+                }
+                Ok(report)
             })
             .await?;
             Ok(Json(report).into_response())

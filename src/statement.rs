@@ -1,5 +1,5 @@
-//! Statements: what auditors, buyers and suppliers sign about a supplier (DESIGN §4),
-//! and registry statements: who may sign (DESIGN §4, "Registry statements").
+//! Statements: what auditors, buyers and suppliers sign about a supplier (docs/design.md §4),
+//! and registry statements: who may sign (docs/design.md §4, "Registry statements").
 //!
 //! A statement is JSON with unknown fields rejected:
 //!
@@ -26,7 +26,7 @@ pub const STATEMENT_TYPE: &str = "application/vnd.vouch.statement+json";
 /// DSSE payload type of registry statements.
 pub const REGISTRY_TYPE: &str = "application/vnd.vouch.registry+json";
 /// The largest statement payload: base64 in an envelope inside an entry, it must fit
-/// the 65,535 bytes of an entry bundle (DESIGN §5).
+/// the 65,535 bytes of an entry bundle (docs/design.md §5).
 pub const MAX_STATEMENT_LEN: usize = 40 * 1024;
 
 const MAX_NAME: usize = 200;
@@ -56,7 +56,7 @@ fn invalid(field: impl Into<String>, problem: impl Into<String>) -> StatementErr
     }
 }
 
-/// What a statement is (DESIGN §4, "Kinds").
+/// What a statement is (docs/design.md §4, "Kinds").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -68,10 +68,12 @@ pub enum Kind {
     Incentive,
     Response,
     Retraction,
+    /// Replaces the entries it references: its content is their corrected content.
+    Correction,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Audit,
         Kind::Metric,
         Kind::CorrectiveAction,
@@ -80,6 +82,7 @@ impl Kind {
         Kind::Incentive,
         Kind::Response,
         Kind::Retraction,
+        Kind::Correction,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +95,7 @@ impl Kind {
             Kind::Incentive => "incentive",
             Kind::Response => "response",
             Kind::Retraction => "retraction",
+            Kind::Correction => "correction",
         }
     }
 
@@ -99,8 +103,18 @@ impl Kind {
     pub fn needs_refs(self) -> bool {
         matches!(
             self,
-            Kind::CorrectiveAction | Kind::Remediation | Kind::Response | Kind::Retraction
+            Kind::CorrectiveAction
+                | Kind::Remediation
+                | Kind::Response
+                | Kind::Retraction
+                | Kind::Correction
         )
+    }
+
+    /// Kinds that act on the entries they reference as their signer (or governance)
+    /// may: withdraw them or replace them.
+    pub fn amends(self) -> bool {
+        matches!(self, Kind::Retraction | Kind::Correction)
     }
 }
 
@@ -110,7 +124,7 @@ impl fmt::Display for Kind {
     }
 }
 
-/// The sector's improvement areas (DESIGN §4, "Topics").
+/// The sector's improvement areas (docs/design.md §4, "Topics").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Topic {
@@ -280,7 +294,7 @@ pub struct EntryRef {
     pub leaf_hash: String,
 }
 
-/// An attestation statement (DESIGN §4). Build one with [`Statement::parse`] or check
+/// An attestation statement (docs/design.md §4). Build one with [`Statement::parse`] or check
 /// one built in code with [`Statement::validate`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -387,7 +401,7 @@ impl Statement {
         Ok(s)
     }
 
-    /// Checks every rule of DESIGN §4 that the statement alone can be checked against.
+    /// Checks every rule of docs/design.md §4 that the statement alone can be checked against.
     ///
     /// # Errors
     /// [`StatementError::Invalid`] naming the field.
@@ -514,7 +528,7 @@ impl Statement {
     }
 }
 
-/// A participant's role (DESIGN §1).
+/// A participant's role (docs/design.md §1).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -559,7 +573,7 @@ pub enum Since {
     Time(String),
 }
 
-/// A change to who may sign (DESIGN §4, "Registry statements").
+/// A change to who may sign (docs/design.md §4, "Registry statements").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RegistryStatement {

@@ -1,4 +1,4 @@
-//! Client-side verification (DESIGN §8). Nothing here trusts the server: a bundle or a
+//! Client-side verification (docs/design.md §8). Nothing here trusts the server: a bundle or a
 //! history is checked against the log's public key alone.
 //!
 //! For one entry: the checkpoint's signature; the entry's inclusion under it; the
@@ -16,7 +16,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::bundle::{Bundle, History, ProvenEntry};
+use crate::bundle::{Bundle, Decoded, History, ProvenEntry};
 use crate::entry::{self, Entry};
 use crate::envelope::Envelope;
 use crate::index;
@@ -24,19 +24,61 @@ use crate::merkle::{self, Hash};
 use crate::note::{Checkpoint, Verifier, BASE64};
 use crate::policy;
 use crate::registry::{KeyStatus, Registry};
-use crate::statement::{Kind, RegistryStatement, Statement, REGISTRY_TYPE, STATEMENT_TYPE};
+use crate::statement::{
+    Accreditation, Kind, RegistryStatement, Role, Statement, REGISTRY_TYPE, STATEMENT_TYPE,
+};
 
-/// The overall outcome.
+/// The overall outcome: one per record (and per history: `valid` or `invalid`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Every check holds.
+    /// Every check holds, and nothing later withdraws, replaces or outdates the record.
     Valid,
+    /// Every check holds, but a later retraction by its signer (or governance)
+    /// withdrew it.
+    Retracted,
+    /// Every check holds, but a later correction by its signer (or governance)
+    /// replaced it.
+    Superseded,
+    /// Every check holds, but its `valid_until` has passed.
+    Expired,
     /// Every check holds, but the signing key was later revoked as compromised from a
     /// point at or before this entry.
     Suspect,
     /// A check failed: see its reason.
     Invalid,
+}
+
+impl Verdict {
+    /// The exit code of `vouch verify` and `vouch standing` for a record with this
+    /// verdict: only `valid` exits 0 (1 is kept for "could not check at all").
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Valid => 0,
+            Verdict::Invalid => 2,
+            Verdict::Suspect => 3,
+            Verdict::Retracted => 4,
+            Verdict::Superseded => 5,
+            Verdict::Expired => 6,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Retracted => "retracted",
+            Verdict::Superseded => "superseded",
+            Verdict::Expired => "expired",
+            Verdict::Suspect => "suspect",
+            Verdict::Invalid => "invalid",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One check and why it holds or not.
@@ -52,14 +94,29 @@ pub struct Check {
 pub struct Standing {
     /// Indexes of retractions of this entry.
     pub retracted_by: Vec<u64>,
+    /// Indexes of corrections that replace this entry.
+    #[serde(default)]
+    pub superseded_by: Vec<u64>,
     /// Indexes of supplier responses to it.
     pub answered_by: Vec<u64>,
     /// `valid_until` has passed.
     pub expired: bool,
 }
 
-/// The verification report of one entry.
+/// A signer of a record, as the registry had it when the record was logged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignerInfo {
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = Vec<String>)]
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub accreditation: Option<Accreditation>,
+}
+
+/// The verification report of one entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
     pub verdict: Verdict,
     pub index: u64,
@@ -74,15 +131,45 @@ pub struct Report {
     /// Participant ids of the signers.
     #[serde(default)]
     pub signers: Vec<String>,
+    /// Who the signers are, as the registry said at the entry's position.
+    #[serde(default)]
+    pub signed_by: Vec<SignerInfo>,
+    /// What the record says (decoded from the verified bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub statement: Option<Statement>,
     /// Signed by the supplier itself (a self-reported figure or a response).
     #[serde(default)]
     pub self_reported: bool,
     pub checks: Vec<Check>,
     pub standing: Standing,
+    /// What could not be checked, and how to check it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    /// Turns a `valid` verdict into what later records and time make of it: retracted,
+    /// superseded or expired (in that order of precedence).
+    pub fn settle(&mut self) {
+        if self.verdict != Verdict::Valid {
+            return;
+        }
+        let s = &self.standing;
+        self.verdict = if !s.retracted_by.is_empty() {
+            Verdict::Retracted
+        } else if !s.superseded_by.is_empty() {
+            Verdict::Superseded
+        } else if s.expired {
+            Verdict::Expired
+        } else {
+            Verdict::Valid
+        };
+    }
 }
 
 /// The verification report of a supplier's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryReport {
     pub verdict: Verdict,
     pub supplier: String,
@@ -128,6 +215,12 @@ fn proven(p: &ProvenEntry, checkpoint: &Checkpoint) -> Result<(Vec<u8>, Hash), S
     let proof = decode_proof(&p.inclusion_proof)?;
     merkle::verify_inclusion(&leaf, p.index, checkpoint.size(), &proof, checkpoint.root())
         .map_err(|e| format!("entry {} is not in the checkpoint's tree: {e}", p.index))?;
+    if p.decoded.is_some() && p.decoded != Decoded::of(&bytes) {
+        return Err(format!(
+            "the decoded copy beside entry {} is not what its signed bytes say",
+            p.index
+        ));
+    }
     Ok((bytes, leaf))
 }
 
@@ -271,9 +364,12 @@ fn verify_entry(
         kind: None,
         issued_at: None,
         signers: vec![],
+        signed_by: vec![],
+        statement: None,
         self_reported: false,
         checks: vec![],
         standing: Standing::default(),
+        notes: vec![],
     };
     let mut suspect = false;
     let mut parsed = None;
@@ -338,7 +434,9 @@ fn verify_entry(
                     let result =
                         signer_check(&e.envelope, &statement, chain, p.index, &e.logged_at);
                     match result {
-                        Ok((ids, s, own)) => {
+                        Ok((signers, s, own)) => {
+                            let ids: Vec<String> = signers.iter().map(|s| s.id.clone()).collect();
+                            report.signed_by = signers;
                             report.self_reported = own;
                             checks.add(
                                 "signers",
@@ -366,6 +464,7 @@ fn verify_entry(
                 }
             }
             report.standing.expired = statement.valid_until().is_some_and(|u| u < now);
+            report.statement = Some(statement.clone());
             parsed = Some((e, statement));
         }
     }
@@ -386,11 +485,11 @@ fn signer_check(
     chain: &RegistryChain,
     position: u64,
     logged_at: &str,
-) -> Result<(Vec<String>, bool, bool), String> {
+) -> Result<(Vec<SignerInfo>, bool, bool), String> {
     let then = chain.at(Some(position));
     let latest = chain.at(None);
     let opened = envelope.clone().open().map_err(|e| e.to_string())?;
-    let mut ids = Vec::new();
+    let mut signers = Vec::new();
     let mut suspect = false;
     let mut own = false;
     for (i, (key_id, _)) in opened.signatures.iter().enumerate() {
@@ -400,14 +499,19 @@ fn signer_check(
         if !opened.verify_one(i, key) {
             return Err(format!("signature by key {key_id:08x} does not verify"));
         }
-        if statement.kind != Kind::Retraction {
+        if !statement.kind.amends() {
             policy::authorise(participant, statement).map_err(|e| e.to_string())?;
         }
         suspect |= latest.key_status(*key_id, position, logged_at) == KeyStatus::Suspect;
         own |= participant.is_supplier(&statement.supplier.id);
-        ids.push(participant.id.clone());
+        signers.push(SignerInfo {
+            id: participant.id.clone(),
+            name: participant.name.clone(),
+            roles: participant.roles.clone(),
+            accreditation: participant.accreditation.clone(),
+        });
     }
-    Ok((ids, suspect, own))
+    Ok((signers, suspect, own))
 }
 
 /// Verifies a bundle against the trusted log key. Whether the entry was later
@@ -441,8 +545,18 @@ pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -
         index: bundle.index,
         entry: bundle.entry.clone(),
         inclusion_proof: bundle.inclusion_proof.clone(),
+        decoded: bundle.decoded.clone(),
     };
-    verify_entry(&p, &checkpoint, chain.as_ref().ok(), now, checks).0
+    let mut report = verify_entry(&p, &checkpoint, chain.as_ref().ok(), now, checks).0;
+    report.notes.push(format!(
+        "not checked: whether a later record retracted or corrected this one (a bundle \
+         holds only the log up to tree size {}); check it with `vouch verify --url`, \
+         `vouch history {}` or POST /v1/verify",
+        checkpoint.size(),
+        report.subject.as_deref().unwrap_or("<supplier>")
+    ));
+    report.settle();
+    report
 }
 
 fn failed(index: u64, checks: Checks) -> Report {
@@ -453,9 +567,12 @@ fn failed(index: u64, checks: Checks) -> Report {
         kind: None,
         issued_at: None,
         signers: vec![],
+        signed_by: vec![],
+        statement: None,
         self_reported: false,
         checks: checks.0,
         standing: Standing::default(),
+        notes: vec![],
     }
 }
 
@@ -553,15 +670,27 @@ pub fn verify_history(
             }
             continue;
         }
+        // Only a record that verifies can withdraw, replace or answer another.
+        let holds = report
+            .entries
+            .iter()
+            .any(|e| e.index == *index && e.verdict != Verdict::Invalid);
+        if !holds {
+            continue;
+        }
         for r in &statement.refs {
             if let Some(target) = report.entries.iter_mut().find(|e| e.index == r.index) {
                 match statement.kind {
                     Kind::Retraction => target.standing.retracted_by.push(*index),
+                    Kind::Correction => target.standing.superseded_by.push(*index),
                     Kind::Response => target.standing.answered_by.push(*index),
                     _ => {}
                 }
             }
         }
+    }
+    for e in &mut report.entries {
+        e.settle();
     }
     let entries_ok = report.entries.iter().all(|e| e.verdict != Verdict::Invalid);
     checks.add(
@@ -735,7 +864,7 @@ fn ref_problem(
                 r.index
             ));
         }
-        if statement.kind == Kind::Retraction {
+        if statement.kind.amends() {
             let target = &reports.iter().find(|e| e.index == r.index)?.signers;
             let registry = chain?.at(Some(index));
             let allowed = signers.iter().all(|s| {
@@ -747,13 +876,54 @@ fn ref_problem(
             });
             if !allowed {
                 return Some(format!(
-                    "retracts entry {} without being its signer or governance",
+                    "{}s entry {} without being its signer or governance",
+                    if statement.kind == Kind::Retraction {
+                        "retract"
+                    } else {
+                        "correct"
+                    },
                     r.index
                 ));
             }
         }
     }
     None
+}
+
+/// Completes a bundle's report with what the supplier's newer records say: takes the
+/// verdict and standing (retracted, superseded, answered) that the verified, complete
+/// `history` gives the same entry. The caller checks that the history's checkpoint
+/// extends the bundle's.
+///
+/// # Errors
+/// When the history does not verify or does not hold the bundle's entry, byte for byte.
+pub fn apply_history(
+    report: &mut Report,
+    bundle: &Bundle,
+    served: &History,
+    history: &HistoryReport,
+) -> Result<(), String> {
+    if history.verdict != Verdict::Valid {
+        return Err("the supplier's history does not verify".into());
+    }
+    let same = served
+        .entries
+        .iter()
+        .any(|e| e.index == bundle.index && e.entry == bundle.entry);
+    let entry = history.entries.iter().find(|e| e.index == bundle.index);
+    let (true, Some(entry)) = (same, entry) else {
+        return Err(format!(
+            "the supplier's history does not hold entry {} as the bundle has it",
+            bundle.index
+        ));
+    };
+    report.standing = entry.standing.clone();
+    report.verdict = entry.verdict;
+    report.notes = vec![format!(
+        "retractions and corrections checked against the supplier's complete history at tree size {}",
+        history.tree_size
+    )];
+    Ok(())
 }
 
 /// The standing of entry `index` as a verified history reports it.

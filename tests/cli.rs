@@ -238,7 +238,7 @@ fn verify_and_history_against_a_server() {
             &url,
         ],
     ));
-    assert!(report.contains("Valid"), "{report}");
+    assert!(report.contains(": valid"), "{report}");
     let json: serde_json::Value = serde_json::from_str(&ok(&vouch(
         d,
         &["verify", "bundle.json", "--log-key", "log.pub", "--json"],
@@ -258,7 +258,7 @@ fn verify_and_history_against_a_server() {
         &["history", FACTORY, "--url", &url, "--log-key", "log.pub"],
     ));
     assert!(
-        table.contains(&format!("{FACTORY}: Valid, 1 entries (complete)")),
+        table.contains(&format!("{FACTORY}: valid, 1 entries (complete)")),
         "{table}"
     );
     assert!(table.contains("audit"), "{table}");

@@ -1,4 +1,4 @@
-//! Signed attestations against the acceptance policy (DESIGN §4, §6): who may sign
+//! Signed attestations against the acceptance policy (docs/design.md §4, §6): who may sign
 //! what, revocation, retraction, references, registry thresholds, prev chains.
 
 mod common;
@@ -20,7 +20,7 @@ fn expect_policy(result: Result<vouch::log::Receipt, LogError>, what: &str) -> P
     }
 }
 
-/// The DESIGN table: kind → roles that may sign it ("supplier" meaning of that id).
+/// The table of docs/design.md §4: kind → roles that may sign it ("supplier" meaning of that id).
 fn allowed(kind: Kind, role: &str) -> bool {
     match kind {
         Kind::Audit | Kind::CorrectiveAction | Kind::Remediation => role == "auditor",
@@ -28,7 +28,7 @@ fn allowed(kind: Kind, role: &str) -> bool {
         Kind::Rating | Kind::Incentive => role == "buyer",
         Kind::Response => role == "supplier",
         // The referenced audit is the auditor's own.
-        Kind::Retraction => role == "auditor" || role == "governance",
+        Kind::Retraction | Kind::Correction => role == "auditor" || role == "governance",
     }
 }
 
@@ -54,7 +54,9 @@ fn every_kind_and_role_is_accepted_or_refused_as_the_design_says() {
             } else {
                 let e = expect_policy(result, &format!("{kind} by {role}"));
                 let specific = match kind {
-                    Kind::Retraction => matches!(e, PolicyError::RetractionNotBySigner(_)),
+                    Kind::Retraction | Kind::Correction => {
+                        matches!(e, PolicyError::RetractionNotBySigner(_))
+                    }
                     _ => matches!(e, PolicyError::WrongRole { .. }),
                 };
                 assert!(specific, "{kind} by {role}: {e:?}");

@@ -86,6 +86,7 @@ fn forged_log(register_signer: &Signer) -> (Bundle, Signer) {
     .unwrap();
     let proven = |i: u64| ProvenEntry {
         index: i,
+        decoded: None,
         entry: BASE64.encode(&entries[i as usize]),
         inclusion_proof: merkle::inclusion_proof(&tree, i, 3)
             .unwrap()
@@ -101,6 +102,7 @@ fn forged_log(register_signer: &Signer) -> (Bundle, Signer) {
         inclusion_proof: p.inclusion_proof,
         checkpoint: checkpoint.sign(&[&cast.log_key]),
         registry: vec![proven(0), proven(1)],
+        decoded: None,
     };
     (bundle, cast.log_key)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 use time::OffsetDateTime;
 
-use super::{demo, open_store, open_writable, CliResult, LogLocation};
+use super::{demo, open_store, open_writable, CliResult, Exit, LogLocation};
 use crate::bundle::Bundle;
 use crate::client::fetch_history;
 use crate::keyfile;
@@ -14,6 +14,7 @@ use crate::log::{Log, LogConfig};
 use crate::note::Verifier;
 use crate::server;
 use crate::verify::{self, HistoryReport, Report, Verdict};
+use crate::words;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -56,8 +57,30 @@ pub struct HistoryArgs {
     pub json: bool,
 }
 
+/// What a record says and who signed it, indented.
+fn print_record(r: &Report, indent: &str) {
+    if let Some(statement) = &r.statement {
+        for (i, line) in words::describe(statement).iter().enumerate() {
+            let pad = if i == 0 { "" } else { "  " };
+            println!("{indent}{pad}{line}");
+        }
+    }
+    for s in &r.signed_by {
+        println!(
+            "{indent}signed by {}{}",
+            words::signer(s),
+            if r.self_reported {
+                " (self-reported by the supplier)"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
 fn print_report(r: &Report) {
-    println!("entry {}: {:?}", r.index, r.verdict);
+    println!("entry {}: {}", r.index, r.verdict);
+    print_record(r, "  ");
     for c in &r.checks {
         println!(
             "  [{}] {}: {}",
@@ -70,11 +93,20 @@ fn print_report(r: &Report) {
     if !s.retracted_by.is_empty() {
         println!("  retracted by entry {:?}", s.retracted_by);
     }
+    if !s.superseded_by.is_empty() {
+        println!(
+            "  replaced by the correction in entry {:?}",
+            s.superseded_by
+        );
+    }
     if !s.answered_by.is_empty() {
         println!("  answered by the supplier in entry {:?}", s.answered_by);
     }
     if s.expired {
         println!("  expired (valid_until has passed)");
+    }
+    for n in &r.notes {
+        println!("  note: {n}");
     }
 }
 
@@ -90,43 +122,27 @@ pub fn verify_bundle(args: VerifyArgs) -> CliResult {
         .map_err(|e| format!("{} is not a bundle: {e}", args.bundle.display()))?;
     let now = OffsetDateTime::now_utc();
     let mut report = verify::verify_bundle(&bundle, &log_key, now);
-    if let (Some(url), Some(subject), Verdict::Valid | Verdict::Suspect) =
-        (&args.url, report.subject.clone(), report.verdict)
-    {
+    if let (Some(url), Some(subject), false) = (
+        &args.url,
+        report.subject.clone(),
+        report.verdict == Verdict::Invalid,
+    ) {
         // Newer data: the supplier's whole history at a checkpoint that extends the
         // bundle's, holding this very entry.
         let history = fetch_history(url, &subject)?;
         let h = verify::verify_history(&history, &subject, &log_key, now);
-        if h.verdict == Verdict::Invalid {
-            return Err("the server's history of the supplier does not verify".into());
-        }
         crate::client::check_extends(url, &bundle.checkpoint, &history.checkpoint, &log_key)?;
-        let same = history
-            .entries
-            .iter()
-            .any(|e| e.index == bundle.index && e.entry == bundle.entry);
-        let entry = h.entries.iter().find(|e| e.index == report.index);
-        match (same, entry) {
-            (true, Some(e)) => {
-                report.standing = e.standing.clone();
-                if e.verdict == Verdict::Suspect {
-                    report.verdict = Verdict::Suspect;
-                }
-            }
-            _ => {
-                return Err("the server's history of the supplier does not hold this entry".into())
-            }
-        }
+        verify::apply_history(&mut report, &bundle, &history, &h)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
     }
-    if report.verdict == Verdict::Invalid {
-        return Err(format!("entry {} is not valid", report.index).into());
+    match report.verdict.exit_code() {
+        0 => Ok(()),
+        code => Err(Exit(code).into()),
     }
-    Ok(())
 }
 
 fn print_history(h: &HistoryReport) {
@@ -138,7 +154,7 @@ fn print_history(h: &HistoryReport) {
         );
     } else {
         println!(
-            "{}: {:?}, {} entries{}, newest first, as of checkpoint {}",
+            "{}: {}, {} entries{}, newest first, as of checkpoint {}",
             h.supplier,
             h.verdict,
             h.entries.len(),
@@ -157,10 +173,7 @@ fn print_history(h: &HistoryReport) {
     if h.entries.is_empty() {
         return;
     }
-    println!(
-        "\n{:>7}  {:<10}  {:<17}  {:<22}  {:<10}  note",
-        "index", "issued", "kind", "signed by", "verdict"
-    );
+    println!();
     for r in &h.entries {
         let issued: String = r
             .issued_at
@@ -171,23 +184,23 @@ fn print_history(h: &HistoryReport) {
             .collect();
         let mut note = Vec::new();
         if !r.standing.retracted_by.is_empty() {
-            note.push(format!("retracted by {:?}", r.standing.retracted_by));
+            note.push(format!("withdrawn by entry {:?}", r.standing.retracted_by));
+        }
+        if !r.standing.superseded_by.is_empty() {
+            note.push(format!("replaced by entry {:?}", r.standing.superseded_by));
         }
         if !r.standing.answered_by.is_empty() {
-            note.push(format!("answered by {:?}", r.standing.answered_by));
+            note.push(format!("answered in entry {:?}", r.standing.answered_by));
         }
-        if r.standing.expired {
-            note.push("expired".into());
-        }
-        println!(
-            "{:>7}  {:<10}  {:<17}  {:<22}  {:<10}  {}",
+        let row = format!(
+            "{:>7}  {:<10}  {:<10}  {}",
             r.index,
             issued,
-            r.kind.map(|k| k.to_string()).unwrap_or_default(),
-            r.signers.join(","),
-            format!("{:?}", r.verdict),
+            r.verdict.as_str(),
             note.join("; ")
         );
+        println!("{}", row.trim_end());
+        print_record(r, "         ");
     }
 }
 
@@ -210,7 +223,7 @@ pub fn history(args: HistoryArgs) -> CliResult {
         print_history(&report);
     }
     if report.verdict == Verdict::Invalid {
-        return Err(format!("the history of {} does not verify", args.supplier).into());
+        return Err(Exit(Verdict::Invalid.exit_code()).into());
     }
     Ok(())
 }

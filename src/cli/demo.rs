@@ -420,9 +420,27 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                     ..base(Kind::Rating, Topic::ManagementSystems, day(85))
                 };
                 let r = submit(&rating, buyer)?;
-                if !retracted && f == 1 && quarter == 3 {
+                if f == 1 && quarter == 3 {
+                    // The buyer got the score wrong: a correction replaces the rating.
+                    let correction = Statement {
+                        result: Some(Outcome {
+                            score: Some(round(rating.result.as_ref().and_then(|r| r.score).unwrap_or(0.0) - 6.0)),
+                            grade: Some("C".into()),
+                            ..Outcome::default()
+                        }),
+                        findings: vec![Finding { code: "DATA".into(), severity: Severity::Minor, text: "The first rating of this period used last year's delivery figures; this one replaces it".into() }],
+                        refs: vec![reference(&r)],
+                        ..base(Kind::Correction, Topic::ManagementSystems, day(86))
+                    };
+                    submit(&correction, buyer)?;
+                }
+                if !retracted && f == 4 && quarter == 5 {
                     let retraction = Statement {
-                        findings: vec![Finding { code: "DATA".into(), severity: Severity::Minor, text: "Rating entered for the wrong reporting period; see the corrected rating".into() }],
+                        findings: vec![Finding {
+                            code: "DATA".into(),
+                            severity: Severity::Minor,
+                            text: "Rating filed for the wrong factory; withdrawn".into(),
+                        }],
                         refs: vec![reference(&r)],
                         ..base(Kind::Retraction, Topic::ManagementSystems, day(86))
                     };

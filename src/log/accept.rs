@@ -1,4 +1,4 @@
-//! Acceptance (DESIGN §6): what the sequencer checks of a signed envelope at the
+//! Acceptance (docs/design.md §6): what the sequencer checks of a signed envelope at the
 //! position it would take, and the entry it builds around an accepted one.
 //!
 //! The envelope, statement and signature encodings were checked by the caller before
@@ -212,7 +212,7 @@ impl Judge<'_> {
     /// `registry`, and returns the entry's bytes, leaf hash and subject.
     ///
     /// # Errors
-    /// The first rule of DESIGN §6 that does not hold; nothing is changed then.
+    /// The first rule of docs/design.md §6 that does not hold; nothing is changed then.
     pub fn accept(
         &self,
         registry: &mut Registry,

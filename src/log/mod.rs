@@ -14,7 +14,7 @@
 //!
 //! A log is either raw (entries are opaque bytes: [`Log::append`]) or a ledger, whose
 //! first entry is the genesis registry statement and which accepts only signed
-//! envelopes that pass the acceptance rules of DESIGN §6 ([`Log::submit`], checked in
+//! envelopes that pass the acceptance rules of docs/design.md §6 ([`Log::submit`], checked in
 //! [`accept`]).
 
 mod accept;
@@ -388,6 +388,7 @@ impl Log {
                 vec![(META_REGISTRY.into(), registry.to_bytes())],
             ]
             .concat(),
+            heads: None,
         })?;
         Ok(())
     }
@@ -721,7 +722,7 @@ fn confirm_duplicate(
 }
 
 /// The chain heads that `entries`, appended at `start`, give their subjects.
-fn chain_heads(index: &Index, entries: &[NewEntry], start: u64) -> Vec<(index::Key, ChainHead)> {
+fn chain_heads(index: &Index, entries: &[NewEntry], start: u64) -> Vec<(String, ChainHead)> {
     let mut heads: HashMap<&str, ChainHead> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
         let Some(subject) = e.subject.as_deref() else {
@@ -738,7 +739,7 @@ fn chain_heads(index: &Index, entries: &[NewEntry], start: u64) -> Vec<(index::K
         head.newest_index = start + i as u64;
         head.newest_leaf_hash = e.leaf_hash;
     }
-    heads.into_iter().map(|(s, h)| (index::key(s), h)).collect()
+    heads.into_iter().map(|(s, h)| (s.to_owned(), h)).collect()
 }
 
 /// Where a request in a batch ends up.
@@ -1020,7 +1021,10 @@ impl Sequencer {
         if entries.is_empty() {
             return Ok((outcomes, None, None));
         }
-        let index = self.index.with(chain_heads(&self.index, &entries, start));
+        let heads = chain_heads(&self.index, &entries, start);
+        let index = self
+            .index
+            .with(heads.iter().map(|(s, h)| (index::key(s), *h)));
         let mut extensions = Vec::new();
         if let Some(h) = index.get(&index::key(REGISTRY_SUBJECT)) {
             extensions.push(entry::registry_head_line(
@@ -1049,6 +1053,7 @@ impl Sequencer {
                 .iter()
                 .map(|r| (META_REGISTRY.to_owned(), r.to_bytes()))
                 .collect(),
+            heads: Some(heads),
         })?;
         self.index = index.clone();
         Ok((

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use base64::Engine as _;
 
 use super::{Head, Log, LogError};
-use crate::bundle::{History, ProvenEntry};
+use crate::bundle::{Decoded, History, ProvenEntry};
 use crate::entry::encode_hash;
 use crate::index;
 use crate::merkle::{self, Hash, Node, ProofError};
@@ -339,6 +339,7 @@ impl Log {
         let (entry, proof) = self.proven_entry(index, size)?;
         Ok(ProvenEntry {
             index,
+            decoded: Decoded::of(&entry),
             entry: BASE64.encode(entry),
             inclusion_proof: proof.iter().map(encode_hash).collect(),
         })

@@ -64,6 +64,10 @@ pub struct Batch {
     pub nodes: Vec<(Node, Hash)>,
     pub checkpoint: Vec<u8>,
     pub meta: Vec<(String, Vec<u8>)>,
+    /// The chain heads of the subjects the entries are about, as they stand after the
+    /// batch, when the caller knows them (the sequencer does); a store derives them
+    /// from its own rows otherwise. They must be what the entries make them.
+    pub heads: Option<Vec<(String, ChainHead)>>,
 }
 
 impl Batch {

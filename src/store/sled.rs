@@ -223,6 +223,8 @@ struct Indexing<'a> {
     entries_at: u64,
     entry_lens: Vec<usize>,
     keys: Vec<(&'a Hash, Option<&'a str>, Hash)>,
+    /// The subjects' chain heads after the batch, when the writer knows them.
+    heads: Option<&'a [(String, ChainHead)]>,
     nodes: Vec<(Node, Hash)>,
     meta: &'a [(String, Vec<u8>)],
     checkpoint: &'a [u8],
@@ -241,6 +243,9 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
             let mut k = subject_prefix(subject)?;
             k.extend_from_slice(&index.to_be_bytes());
             b.insert(k, &leaf[..]);
+            if ix.heads.is_some() {
+                continue;
+            }
             let count = match heads.get(subject) {
                 Some(h) => h.count,
                 None => db
@@ -261,6 +266,9 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
     }
     for (subject, head) in heads {
         b.insert(head_key(subject), &head_value(&head)[..]);
+    }
+    for (subject, head) in ix.heads.unwrap_or_default() {
+        b.insert(head_key(subject), &head_value(head)[..]);
     }
     let mut offset = ix.entries_at;
     for (first, range) in segments(ix.start, ix.entry_lens.len()) {
@@ -482,6 +490,7 @@ fn check_record<'a>(r: &'a Record, frontier: &mut Frontier) -> Result<Indexing<'
         nodes,
         meta: &r.meta,
         checkpoint: &r.checkpoint,
+        heads: None,
     })
 }
 
@@ -990,6 +999,7 @@ impl Store for SledStore {
                 nodes: batch.nodes,
                 meta: &batch.meta,
                 checkpoint: &batch.checkpoint,
+                heads: batch.heads.as_deref(),
             },
         )?;
         // Durable before the index refers to it: the index is never ahead of the

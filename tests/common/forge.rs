@@ -106,6 +106,7 @@ impl ForgedLog {
     pub fn proven(&self, i: u64) -> ProvenEntry {
         ProvenEntry {
             index: i,
+            decoded: None,
             entry: BASE64.encode(&self.entries[i as usize]),
             inclusion_proof: merkle::inclusion_proof(&self.tree, i, self.size())
                 .unwrap()
