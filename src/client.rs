@@ -37,6 +37,19 @@ pub fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, ClientEr
     Ok(serde_json::from_reader(r.into_reader())?)
 }
 
+/// `value` escaped for a URL query (RFC 3986 unreserved characters kept).
+pub fn query_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Posts an envelope to the server's attestation or registry endpoint.
 ///
 /// # Errors

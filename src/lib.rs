@@ -24,6 +24,7 @@ pub mod note;
 pub mod policy;
 pub mod registry;
 pub mod server;
+pub mod standing;
 pub mod statement;
 pub mod store;
 pub mod tiles;

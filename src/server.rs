@@ -330,6 +330,9 @@ fn api() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(inclusion))
         .routes(routes!(consistency))
         .routes(routes!(history))
+        .routes(routes!(supplier_standing))
+        .routes(routes!(supplier_directory))
+        .routes(routes!(export))
         .routes(routes!(participants))
         .routes(routes!(participant))
         .routes(routes!(verify_request))
@@ -960,6 +963,7 @@ async fn consistency(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct HistoryQuery {
     size: Option<String>,
     before: Option<String>,
@@ -993,6 +997,217 @@ async fn history(
         })
         .await?,
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StandingQuery {
+    topic: Option<String>,
+}
+
+/// A supplier's standing and the complete history it was computed from.
+#[derive(Serialize, utoipa::ToSchema)]
+struct StandingResponse {
+    standing: crate::standing::SupplierStanding,
+    /// Every entry about the supplier, with the index proof: recompute the standing
+    /// from it (`vouch standing`) rather than trust it.
+    history: History,
+}
+
+/// A supplier's current standing per topic, with the proof material to recompute it.
+#[utoipa::path(get, path = "/v1/suppliers/{id}/standing",
+    params(("id" = String, Path, description = "Open Supply Hub OS ID"),
+        ("topic" = Option<String>, Query, description = "Only this topic (working_hours, chemicals, ...)")),
+    responses((status = 200, body = StandingResponse), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
+async fn supplier_standing(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Params(q): Params<StandingQuery>,
+) -> ApiResult<Json<StandingResponse>> {
+    let id = SupplierId::new(&id)
+        .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
+    let topic = q.topic.as_deref().map(parse_topic).transpose()?;
+    let key = s.log.verifier().clone();
+    let cap = s.config.max_verify_entries;
+    let permit = s.expensive()?;
+    let log = s.log.clone();
+    blocking(move || {
+        let _permit = permit;
+        let history = log.history(id.as_str(), None, None, cap)?;
+        if history.next_before.is_some() {
+            return Ok(Err(too_large(id.as_str(), cap)));
+        }
+        let now = OffsetDateTime::now_utc();
+        let report = verify::verify_history(&history, id.as_str(), &key, now);
+        let mut standing = crate::standing::standing(&report, now).map_err(|e| {
+            log.halt(format!(
+                "the log's own history of {} does not verify",
+                id.as_str()
+            ));
+            LogError::Inconsistent(e.to_string())
+        })?;
+        if let Some(t) = topic {
+            standing.topics.retain(|k, _| *k == t);
+        }
+        Ok(Ok(Json(StandingResponse { standing, history })))
+    })
+    .await?
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectoryQuery {
+    q: Option<String>,
+    country: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// The supplier directory: every supplier with records, searchable by OS ID or name.
+#[utoipa::path(get, path = "/v1/suppliers",
+    params(("q" = Option<String>, Query, description = "The start of an OS ID, or part of a name (any case)"),
+        ("country" = Option<String>, Query, description = "ISO 3166-1 alpha-2 code"),
+        ("after" = Option<String>, Query, description = "The previous page's next_after"),
+        ("limit" = Option<usize>, Query, description = "Page size, 1 to 500 (default 100)")),
+    responses((status = 200, body = crate::log::SupplierPage), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
+async fn supplier_directory(
+    State(s): State<Arc<AppState>>,
+    Params(q): Params<DirectoryQuery>,
+) -> ApiResult<Json<crate::log::SupplierPage>> {
+    let limit = page_limit(q.limit.as_deref())?;
+    let bad = |detail: String| Problem::bad_request("bad-parameter", "Bad parameter", detail);
+    if let Some(c) = &q.country {
+        if !crate::statement::is_country(c) {
+            return Err(bad(format!(
+                "{c:?} is not an ISO 3166-1 alpha-2 country code"
+            )));
+        }
+    }
+    if let Some(text) = &q.q {
+        if text.trim().is_empty() || text.chars().count() > 200 {
+            return Err(bad("q must be 1 to 200 characters".into()));
+        }
+    }
+    if let Some(a) = &q.after {
+        SupplierId::new(a).map_err(|_| bad(format!("after={a:?} is not an OS ID")))?;
+    }
+    let permit = s.expensive()?;
+    let log = s.log.clone();
+    Ok(Json(
+        blocking(move || {
+            let _permit = permit;
+            log.suppliers(
+                q.q.as_deref(),
+                q.country.as_deref(),
+                q.after.as_deref(),
+                limit,
+            )
+        })
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// Every record as open data, streamed: JSON Lines (default) or CSV.
+#[utoipa::path(get, path = "/v1/export",
+    params(("format" = Option<String>, Query, description = "jsonl (default) or csv")),
+    responses((status = 200, description = "One row per record: index, leaf_hash, logged_at, supplier, kind, topic, status, score, metrics, signers, verdict", content_type = "application/x-ndjson"),
+        (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
+async fn export(
+    State(s): State<Arc<AppState>>,
+    Params(q): Params<ExportQuery>,
+) -> ApiResult<Response> {
+    let format = match q.format.as_deref() {
+        None | Some("jsonl") => crate::log::Format::JsonLines,
+        Some("csv") => crate::log::Format::Csv,
+        Some(other) => {
+            return Err(Problem::bad_request(
+                "bad-parameter",
+                "Bad parameter",
+                format!("format={other:?}: ask for jsonl or csv"),
+            ))
+        }
+    };
+    s.log.registry()?;
+    let permit = s.expensive()?;
+    let log = s.log.clone();
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let mut out = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::new(),
+        };
+        if let Err(e) = log.export(format, OffsetDateTime::now_utc(), &mut out) {
+            // The status line is gone: cut the stream so the client sees it fail.
+            tracing::error!(error = %e, "export failed");
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        )],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Sends what is written, in chunks of 64 KiB, to a response body.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<std::io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 1 << 16 {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
+    }
+}
+
+/// A topic named in a query.
+fn parse_topic(raw: &str) -> ApiResult<crate::statement::Topic> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned())).map_err(|_| {
+        Problem::bad_request(
+            "bad-parameter",
+            "Bad parameter",
+            format!("{raw:?} is not a topic (wages, working_hours, health_safety, ..., other)"),
+        )
+    })
+}
+
+fn too_large(id: &str, cap: usize) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "history-too-large",
+        "History too large to verify here",
+        format!(
+            "{id} has more than {cap} entries: fetch its history page by page and verify it yourself (vouch history, vouch standing)"
+        ),
+    )
 }
 
 /// The `limit` query parameter: 1 to [`MAX_PAGE`], 100 when absent.
@@ -1110,15 +1325,7 @@ async fn verify_request(
                 let _permit = permit;
                 let h = log.history(id.as_str(), None, None, cap)?;
                 if h.next_before.is_some() {
-                    return Ok(Err(Problem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "history-too-large",
-                        "History too large to verify here",
-                        format!(
-                            "{} has more than {cap} entries: fetch its history page by page and verify it yourself (vouch history)",
-                            id.as_str()
-                        ),
-                    )));
+                    return Ok(Err(too_large(id.as_str(), cap)));
                 }
                 Ok(Ok(verify::verify_history(&h, id.as_str(), &key, now)))
             })

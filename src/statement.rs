@@ -125,7 +125,9 @@ impl fmt::Display for Kind {
 }
 
 /// The sector's improvement areas (docs/design.md §4, "Topics").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Topic {
     Wages,

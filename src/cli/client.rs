@@ -13,6 +13,7 @@ use crate::keyfile;
 use crate::log::{Log, LogConfig};
 use crate::note::Verifier;
 use crate::server;
+use crate::statement::{Kind, Topic};
 use crate::verify::{self, HistoryReport, Report, Verdict};
 use crate::words;
 
@@ -75,6 +76,352 @@ fn print_record(r: &Report, indent: &str) {
                 ""
             }
         );
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StandingArgs {
+    /// The supplier's OS ID.
+    pub supplier: String,
+    #[arg(long)]
+    pub url: String,
+    /// The log's public key file (.pub).
+    #[arg(long)]
+    pub log_key: PathBuf,
+    /// Only this topic (wages, working_hours, health_safety, chemicals, water, ...).
+    #[arg(long, value_parser = parse_topic)]
+    pub topic: Option<Topic>,
+    /// The newest valid record of this kind (audit, metric, rating, ...).
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<Kind>,
+    /// With --kind: only records under a framework whose name contains this (any case).
+    #[arg(long)]
+    pub framework: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_topic(s: &str) -> Result<Topic, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("{s:?} is not a topic (wages, working_hours, health_safety, freedom_of_association, worker_dialogue, child_forced_labour, grievance, energy, ghg, water, wastewater, chemicals, waste, management_systems, other)"))
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| format!("{s:?} is not a kind (audit, metric, corrective_action, remediation, rating, incentive, response, retraction, correction)"))
+}
+
+#[derive(Debug, Args)]
+pub struct SuppliersArgs {
+    #[arg(long)]
+    pub url: String,
+    /// The start of an OS ID, or part of a name (any case).
+    #[arg(long)]
+    pub search: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Print JSON (every page).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vouch suppliers`: every page of the directory.
+///
+/// # Errors
+/// Transport failures and error statuses.
+pub fn suppliers(args: SuppliersArgs) -> CliResult {
+    let base = args.url.trim_end_matches('/');
+    let mut after: Option<String> = None;
+    let mut all = Vec::new();
+    let mut size: u64;
+    loop {
+        let mut url = format!("{base}/v1/suppliers?limit=500");
+        for (k, v) in [
+            ("q", args.search.as_deref()),
+            ("country", args.country.as_deref()),
+            ("after", after.as_deref()),
+        ] {
+            if let Some(v) = v {
+                url.push_str(&format!("&{k}={}", crate::client::query_escape(v)));
+            }
+        }
+        let page: crate::log::SupplierPage = crate::client::get_json(&url)?;
+        size = page.tree_size;
+        all.extend(page.suppliers);
+        match page.next_after {
+            Some(a) => after = Some(a),
+            None => break,
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+        return Ok(());
+    }
+    println!("{} suppliers as of checkpoint {size} (directory as the server lists it; `vouch standing ID` verifies one)", all.len());
+    for s in &all {
+        println!(
+            "  {}  {:<40}  {}  {:>4} records, newest issued {}",
+            s.id,
+            s.name,
+            s.country,
+            s.records,
+            &s.newest_issued_at[..10.min(s.newest_issued_at.len())]
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A server to export from.
+    #[arg(long, conflicts_with = "data")]
+    pub url: Option<String>,
+    /// A local data directory to export from (while no server holds it).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// jsonl or csv.
+    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv"])]
+    pub format: String,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `vouch export`.
+///
+/// # Errors
+/// Transport, store or file failures.
+pub fn export(
+    args: ExportArgs,
+    open: impl FnOnce(
+        &std::path::Path,
+    ) -> Result<Arc<dyn crate::store::Store>, crate::client::ClientError>,
+) -> CliResult {
+    let mut out: Box<dyn std::io::Write> = match &args.out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match (&args.url, &args.data) {
+        (Some(url), None) => {
+            let url = format!(
+                "{}/v1/export?format={}",
+                url.trim_end_matches('/'),
+                args.format
+            );
+            let response = ureq::get(&url).call().map_err(|e| format!("{url}: {e}"))?;
+            std::io::copy(&mut response.into_reader(), &mut out)
+                .map_err(|e| format!("the export from {url} broke off: {e}"))?;
+        }
+        (None, Some(data)) => {
+            let log = Log::open(open(data)?, None, LogConfig::default())?;
+            let format = if args.format == "csv" {
+                crate::log::Format::Csv
+            } else {
+                crate::log::Format::JsonLines
+            };
+            let rows = log.export(format, OffsetDateTime::now_utc(), &mut out)?;
+            eprintln!("exported {rows} records at tree size {}", log.head().size());
+        }
+        _ => return Err("give --url or --data".into()),
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Exit code of `vouch standing --kind` when the complete history holds no such record.
+pub const NONE_FOUND: u8 = 7;
+
+/// `vouch standing`.
+///
+/// # Errors
+/// When the server cannot be reached, the history does not verify (exit 2), or with
+/// `--kind` no valid record matches (exit 7).
+pub fn standing(args: StandingArgs) -> CliResult {
+    let log_key = keyfile::read_verifier(&args.log_key)?;
+    let history = fetch_history(&args.url, &args.supplier)?;
+    let now = OffsetDateTime::now_utc();
+    let report = verify::verify_history(&history, &args.supplier, &log_key, now);
+    if report.verdict != Verdict::Valid {
+        print_history(&report);
+        return Err(Exit(Verdict::Invalid.exit_code()).into());
+    }
+    let complete = report
+        .checks
+        .iter()
+        .find(|c| c.name == "complete")
+        .map(|c| c.reason.clone())
+        .unwrap_or_default();
+    if args.kind.is_some() || args.framework.is_some() {
+        let query = crate::standing::Query {
+            kind: args.kind,
+            topic: args.topic,
+            framework: args.framework.clone(),
+        };
+        let found = crate::standing::newest(&report, &query);
+        let what = format!(
+            "{}{}{}",
+            args.kind
+                .map_or("record".to_owned(), |k| words::kind(k).to_lowercase()),
+            args.topic
+                .map_or(String::new(), |t| format!(" on {}", words::topic(t))),
+            args.framework
+                .as_ref()
+                .map_or(String::new(), |f| format!(" under {f}"))
+        );
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&found)?);
+        }
+        let Some(r) = found else {
+            if !args.json {
+                println!(
+                    "{}: no valid {what} as of checkpoint {} ({complete})",
+                    args.supplier, report.tree_size
+                );
+            }
+            return Err(Exit(NONE_FOUND).into());
+        };
+        if !args.json {
+            println!(
+                "{}: the newest valid {what} is entry {}, issued {}",
+                args.supplier,
+                r.index,
+                r.issued_at.as_deref().unwrap_or("?")
+            );
+            print_record(r, "  ");
+            println!("  verified: signatures and authority at entry {}; not retracted, corrected, expired or suspect; {complete}", r.index);
+        }
+        return Ok(());
+    }
+    let mut st = crate::standing::standing(&report, now)?;
+    if let Some(t) = args.topic {
+        st.topics.retain(|k, _| *k == t);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+        return Ok(());
+    }
+    print_standing(&st, &complete);
+    Ok(())
+}
+
+fn print_standing(st: &crate::standing::SupplierStanding, complete: &str) {
+    println!(
+        "{}{}: standing as of checkpoint {}, from {} records ({complete})",
+        st.supplier,
+        st.name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default(),
+        st.tree_size,
+        st.records
+    );
+    let l = &st.left_out;
+    println!(
+        "  left out: {} retracted, {} superseded, {} expired, {} suspect, {} invalid",
+        l.retracted, l.superseded, l.expired, l.suspect, l.invalid
+    );
+    let who = |c: &crate::standing::Cited| {
+        let names: Vec<&str> = c.signed_by.iter().map(|s| s.name.as_str()).collect();
+        format!(
+            "{}{}",
+            names.join(", "),
+            if c.self_reported {
+                ", self-reported"
+            } else {
+                ""
+            }
+        )
+    };
+    let result = |c: &crate::standing::Cited| {
+        let mut parts = Vec::new();
+        if let Some(s) = c.status {
+            parts.push(words::status(s).to_owned());
+        }
+        if let Some(s) = c.score {
+            parts.push(format!("score {s}"));
+        }
+        if let Some(g) = &c.grade {
+            parts.push(format!("grade {g}"));
+        }
+        parts.join(", ")
+    };
+    for (topic, t) in &st.topics {
+        println!("\n  {}", words::topic(*topic));
+        if let Some(a) = &t.audit {
+            println!(
+                "    audit: {} (entry {}, {}, by {})",
+                result(a),
+                a.index,
+                &a.issued_at[..10.min(a.issued_at.len())],
+                who(a)
+            );
+        }
+        for m in &t.metrics {
+            println!(
+                "    {}: {} {} (entry {}{})",
+                m.name,
+                m.value,
+                m.unit,
+                m.index,
+                if m.self_reported {
+                    ", self-reported"
+                } else {
+                    ""
+                }
+            );
+        }
+        for r in &t.ratings {
+            println!(
+                "    rating: {} (entry {}, by {})",
+                result(r),
+                r.index,
+                who(r)
+            );
+        }
+        for a in &t.open_corrective_actions {
+            println!(
+                "    open corrective action: entry {}, {} days old{}",
+                a.plan.index,
+                a.age_days,
+                a.plan
+                    .findings
+                    .first()
+                    .map(|f| format!(": {} {}", f.code, f.text))
+                    .unwrap_or_default()
+            );
+        }
+        for r in &t.remediations {
+            println!(
+                "    remediation verified: entry {} (by {})",
+                r.index,
+                who(r)
+            );
+        }
+        for r in &t.replies {
+            println!(
+                "    supplier's reply: entry {}{}",
+                r.index,
+                r.findings
+                    .first()
+                    .map(|f| format!(": {}", f.text))
+                    .unwrap_or_default()
+            );
+        }
+        for r in &t.incentives {
+            println!(
+                "    incentive: entry {} (by {}){}",
+                r.index,
+                who(r),
+                r.findings
+                    .first()
+                    .map(|f| format!(": {}", f.text))
+                    .unwrap_or_default()
+            );
+        }
     }
 }
 

@@ -54,6 +54,14 @@ pub enum Command {
     Verify(client::VerifyArgs),
     /// Fetch and verify a supplier's history, then print its timeline.
     History(client::HistoryArgs),
+    /// A supplier's current standing per topic, or with --kind the newest valid record
+    /// of that kind (exit 7 when there is none), from its complete, verified history.
+    Standing(client::StandingArgs),
+    /// List and search the suppliers a server has records about.
+    Suppliers(client::SuppliersArgs),
+    /// Every record as open data (JSON Lines or CSV), from a server (--url) or a local
+    /// data directory (--data), streamed to a file or stdout.
+    Export(client::ExportArgs),
     /// Check a data directory: every journal record, entry and checkpoint, and the index
     /// against the journal. Exit 0 clean, 1 repaired, 2 repairable (use --repair),
     /// 3 entries lost or damaged, 4 could not check.
@@ -284,6 +292,9 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Serve(args) => client::serve(args)?,
         Command::Verify(args) => client::verify_bundle(args)?,
         Command::History(args) => client::history(args)?,
+        Command::Standing(args) => client::standing(args)?,
+        Command::Suppliers(args) => client::suppliers(args)?,
+        Command::Export(args) => client::export(args, open_store)?,
         Command::Fsck { data, repair } => fsck(&data, repair)?,
         Command::Log(LogCommand::Append { at, subject, files }) => {
             let log = open_writable(&at)?;

@@ -18,9 +18,13 @@
 //! [`accept`]).
 
 mod accept;
+mod directory;
+mod export;
 mod read;
 
 pub use accept::{timestamp, Payload, Signed};
+pub use directory::{SupplierPage, SupplierSummary};
+pub use export::Format;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -238,6 +242,8 @@ pub struct Log {
     writable: bool,
     queue: Mutex<Option<mpsc::Sender<Request>>>,
     sequencer: Mutex<Option<JoinHandle<()>>>,
+    /// The supplier directory, as of the tree size it was last built for.
+    directory: Mutex<directory::Directory>,
 }
 
 impl std::fmt::Debug for Log {
@@ -469,6 +475,7 @@ impl Log {
             writable: queue.is_some(),
             queue: Mutex::new(queue),
             sequencer: Mutex::new(sequencer),
+            directory: Mutex::default(),
         })
     }
 

@@ -53,7 +53,7 @@ impl Log {
         }
     }
 
-    fn stored<T>(&self, r: Result<T, StoreError>) -> Result<T, LogError> {
+    pub(super) fn stored<T>(&self, r: Result<T, StoreError>) -> Result<T, LogError> {
         r.map_err(|e| self.store_error(e))
     }
 

@@ -1,0 +1,286 @@
+//! A supplier's current standing, computed from its complete, verified history: per
+//! topic, the newest valid audit, the newest valid figure of each metric, buyers'
+//! newest ratings, open corrective actions and their age, remediations and the
+//! supplier's replies.
+//!
+//! Only records whose verdict is `valid` count: retracted, superseded, expired, suspect
+//! and invalid ones are left out (and counted in [`SupplierStanding::left_out`]). A
+//! `correction` counts as the kind of the record it replaces, with its own content.
+//! Pure: the server serves it beside the history it came from, and a client recomputes
+//! it from that history instead of trusting it (`vouch standing`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::statement::{Finding, Framework, Kind, Period, Statement, Status, Topic};
+use crate::verify::{HistoryReport, Report, SignerInfo, Verdict};
+
+/// One record as the standing cites it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Cited {
+    pub index: u64,
+    /// The record's kind as it counts here (a correction counts as what it replaces).
+    #[schema(value_type = String)]
+    pub kind: Kind,
+    pub issued_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub framework: Option<Framework>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub period: Option<Period>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub findings: Vec<Finding>,
+    pub signed_by: Vec<SignerInfo>,
+    /// Signed by the supplier itself.
+    pub self_reported: bool,
+}
+
+/// The newest valid figure of one metric.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Figure {
+    pub name: String,
+    pub value: f64,
+    pub unit: String,
+    pub index: u64,
+    pub issued_at: String,
+    pub self_reported: bool,
+}
+
+/// A corrective action plan that no valid remediation has closed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OpenAction {
+    #[serde(flatten)]
+    pub plan: Cited,
+    /// Days since it was issued, as of the time the standing was computed.
+    pub age_days: i64,
+}
+
+/// Where a supplier stands on one topic.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TopicStanding {
+    /// The newest valid audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<Cited>,
+    /// The newest valid figure of each metric, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Figure>,
+    /// Each buyer's newest valid rating.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ratings: Vec<Cited>,
+    /// Buyers' incentives, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incentives: Vec<Cited>,
+    /// Corrective action plans no valid remediation has closed, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_corrective_actions: Vec<OpenAction>,
+    /// Valid remediations, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remediations: Vec<Cited>,
+    /// The supplier's replies, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replies: Vec<Cited>,
+}
+
+/// How many records were left out of the standing, by verdict.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LeftOut {
+    pub retracted: u64,
+    pub superseded: u64,
+    pub expired: u64,
+    pub suspect: u64,
+    pub invalid: u64,
+}
+
+/// A supplier's standing as of one checkpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SupplierStanding {
+    pub supplier: String,
+    /// The name the newest record gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub tree_size: u64,
+    /// The records the standing was computed from (all of the supplier's).
+    pub records: u64,
+    /// By topic (`working_hours`, `chemicals`, ...), only topics with something current.
+    #[schema(value_type = Object)]
+    pub topics: BTreeMap<Topic, TopicStanding>,
+    pub left_out: LeftOut,
+}
+
+/// Why a standing cannot be computed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StandingError {
+    #[error("the history does not verify, so no standing can be drawn from it")]
+    InvalidHistory,
+}
+
+fn cite(r: &Report, s: &Statement, kind: Kind) -> Cited {
+    let result = s.result.clone().unwrap_or_default();
+    Cited {
+        index: r.index,
+        kind,
+        issued_at: s.issued_at.clone(),
+        framework: s.framework.clone(),
+        period: s.period.clone(),
+        status: result.status,
+        score: result.score,
+        grade: result.grade,
+        valid_until: s.valid_until.clone(),
+        findings: s.findings.clone(),
+        signed_by: r.signed_by.clone(),
+        self_reported: r.self_reported,
+    }
+}
+
+fn by_index(history: &HistoryReport) -> BTreeMap<u64, &Report> {
+    history.entries.iter().map(|r| (r.index, r)).collect()
+}
+
+/// What a record counts as: a correction as the kind of the record it replaces (through
+/// any number of corrections).
+fn effective_kind(by_index: &BTreeMap<u64, &Report>, r: &Report) -> Option<Kind> {
+    let mut at = r;
+    let mut kind = at.statement.as_ref()?.kind;
+    let mut hops = 0;
+    while kind == Kind::Correction && hops < by_index.len() {
+        let target = at.statement.as_ref()?.refs.first()?.index;
+        at = by_index.get(&target)?;
+        kind = at.statement.as_ref()?.kind;
+        hops += 1;
+    }
+    Some(kind)
+}
+
+/// What to look for with [`newest`].
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    pub kind: Option<Kind>,
+    pub topic: Option<Topic>,
+    /// Part of the framework's name, any case (`SLCP`, `higg fem`).
+    pub framework: Option<String>,
+}
+
+/// The newest record of a complete, verified history that is `valid` and matches
+/// `query`: "the latest valid audit of this factory on working hours".
+pub fn newest<'a>(history: &'a HistoryReport, query: &Query) -> Option<&'a Report> {
+    let by_index = by_index(history);
+    history.entries.iter().find(|r| {
+        let Some(s) = r.statement.as_ref() else {
+            return false;
+        };
+        r.verdict == Verdict::Valid
+            && query
+                .kind
+                .is_none_or(|k| effective_kind(&by_index, r) == Some(k))
+            && query.topic.is_none_or(|t| s.topic == t)
+            && query.framework.as_ref().is_none_or(|f| {
+                s.framework
+                    .as_ref()
+                    .is_some_and(|fw| fw.name.to_lowercase().contains(&f.to_lowercase()))
+            })
+    })
+}
+
+/// The standing a complete, verified history gives, as of `now` (for the age of open
+/// corrective actions).
+///
+/// # Errors
+/// [`StandingError::InvalidHistory`] when the history's verdict is not `valid`.
+pub fn standing(
+    history: &HistoryReport,
+    now: OffsetDateTime,
+) -> Result<SupplierStanding, StandingError> {
+    if history.verdict != Verdict::Valid {
+        return Err(StandingError::InvalidHistory);
+    }
+    let by_index = by_index(history);
+    let effective = |r: &Report| effective_kind(&by_index, r);
+    let mut left_out = LeftOut::default();
+    let mut topics: BTreeMap<Topic, TopicStanding> = BTreeMap::new();
+    // Plans closed by a valid remediation.
+    let mut closed: Vec<u64> = Vec::new();
+    // Oldest first, so that "newest" is the last one seen.
+    for r in history.entries.iter().rev() {
+        match r.verdict {
+            Verdict::Valid => {}
+            Verdict::Retracted => left_out.retracted += 1,
+            Verdict::Superseded => left_out.superseded += 1,
+            Verdict::Expired => left_out.expired += 1,
+            Verdict::Suspect => left_out.suspect += 1,
+            Verdict::Invalid => left_out.invalid += 1,
+        }
+        if r.verdict != Verdict::Valid {
+            continue;
+        }
+        let (Some(s), Some(kind)) = (r.statement.as_ref(), effective(r)) else {
+            continue;
+        };
+        let t = topics.entry(s.topic).or_default();
+        match kind {
+            Kind::Audit => t.audit = Some(cite(r, s, kind)),
+            Kind::Metric => {
+                for m in s.result.iter().flat_map(|o| &o.metrics) {
+                    let figure = Figure {
+                        name: m.name.clone(),
+                        value: m.value,
+                        unit: m.unit.clone(),
+                        index: r.index,
+                        issued_at: s.issued_at.clone(),
+                        self_reported: r.self_reported,
+                    };
+                    match t.metrics.iter_mut().find(|f| f.name == m.name) {
+                        Some(f) => *f = figure,
+                        None => t.metrics.push(figure),
+                    }
+                }
+            }
+            Kind::Rating => {
+                let buyer = r.signers.clone();
+                t.ratings
+                    .retain(|c| c.signed_by.iter().map(|s| &s.id).ne(buyer.iter()));
+                t.ratings.push(cite(r, s, kind));
+            }
+            Kind::Incentive => t.incentives.insert(0, cite(r, s, kind)),
+            Kind::CorrectiveAction => t.open_corrective_actions.push(OpenAction {
+                plan: cite(r, s, kind),
+                age_days: (now - s.issued_at()).whole_days(),
+            }),
+            Kind::Remediation => {
+                closed.extend(s.refs.iter().map(|x| x.index));
+                t.remediations.insert(0, cite(r, s, kind));
+            }
+            Kind::Response => t.replies.insert(0, cite(r, s, kind)),
+            Kind::Retraction | Kind::Correction => {}
+        }
+    }
+    for t in topics.values_mut() {
+        t.open_corrective_actions
+            .retain(|a| !closed.contains(&a.plan.index));
+    }
+    topics.retain(|_, t| *t != TopicStanding::default());
+    let name = history
+        .entries
+        .iter()
+        .find_map(|r| r.statement.as_ref().map(|s| s.supplier.name.clone()));
+    Ok(SupplierStanding {
+        supplier: history.supplier.clone(),
+        name,
+        tree_size: history.tree_size,
+        records: history.entries.len() as u64,
+        topics,
+        left_out,
+    })
+}
