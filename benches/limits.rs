@@ -22,13 +22,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{
-    key, memory_mib, percentile, registry_envelope, release_binary, statement, supplier, Server,
-};
+use common::{key, memory_mib, percentile, release_binary, statement, supplier, Server};
 use vouch::envelope;
-use vouch::log::{timestamp, Log, LogConfig, Signed};
-use vouch::statement::{ParticipantSpec, RegistryStatement, Role, STATEMENT_TYPE};
-use vouch::store::{SledOptions, SledStore, Store};
+use vouch::log::timestamp;
+use vouch::statement::STATEMENT_TYPE;
 
 fn wait_healthy(client: &reqwest::blocking::Client, url: &str) {
     for _ in 0..600 {
@@ -195,72 +192,7 @@ fn expensive_reads(bin: &Path) {
     )
     .unwrap();
     let t = Instant::now();
-    {
-        let store: Arc<dyn Store> =
-            Arc::new(SledStore::open(&data, &SledOptions::default()).unwrap());
-        let gov = key("platform", 2);
-        let now = timestamp(time::OffsetDateTime::now_utc());
-        let spec = |id: String, role: Role, k: &vouch::note::Signer| ParticipantSpec {
-            id: id.clone(),
-            name: id,
-            roles: vec![role],
-            supplier_ids: vec![],
-            keys: vec![k.verifier().to_string()],
-            accreditation: None,
-        };
-        let genesis = RegistryStatement::Genesis {
-            threshold: 1,
-            participants: vec![spec("platform".into(), Role::Governance, &gov)],
-            issued_at: now.clone(),
-        };
-        let signed = Signed::parse(&registry_envelope(&genesis, &gov)).unwrap();
-        Log::create_ledger(
-            store.clone(),
-            &log_key,
-            &signed,
-            time::OffsetDateTime::now_utc(),
-        )
-        .unwrap();
-        let log = Arc::new(Log::open(store, Some(log_key.clone()), LogConfig::default()).unwrap());
-        let auditors: Vec<_> = (0..50)
-            .map(|i| key(&format!("auditor-{i}"), 100 + i))
-            .collect();
-        for (i, a) in auditors.iter().enumerate() {
-            let change = RegistryStatement::Register {
-                participant: spec(format!("auditor-{i}"), Role::Auditor, a),
-                issued_at: now.clone(),
-            };
-            log.submit_blocking(&registry_envelope(&change, &gov))
-                .unwrap();
-        }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        // Signed as they go, 64 tasks at a time.
-        rt.block_on(async {
-            let mut tasks = Vec::new();
-            for t in 0..64usize {
-                let (log, auditors, now) = (log.clone(), auditors.clone(), now.clone());
-                tasks.push(tokio::spawn(async move {
-                    for i in (t..n).step_by(64) {
-                        let e = envelope::sign(
-                            STATEMENT_TYPE,
-                            &statement(i, &now),
-                            &[&auditors[i % 50]],
-                        )
-                        .to_json();
-                        log.submit(&e).await.unwrap();
-                    }
-                }));
-            }
-            for t in tasks {
-                t.await.unwrap();
-            }
-        });
-        log.close();
-    }
+    common::build_ledger(&data, &log_key, n, supplier);
     println!(
         "built a ledger of {n} attestations about 5,000 factories in {:.0} s",
         t.elapsed().as_secs_f64()

@@ -9,8 +9,10 @@
 //!  "registry": [{"index": 0, "entry": "...", "inclusion_proof": [...]}, ...]}
 //! ```
 //!
-//! `registry` is the whole registry chain as of the checkpoint (whose extension line
-//! names its newest entry), each proven against the same checkpoint.
+//! `registry` holds the registry entries that decide the signer's authority: the
+//! governance chain and the signer's own chain, each entry proven against the same
+//! checkpoint and each chain proven complete by the supplier index
+//! (`registry_proofs`), never the whole registry.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +51,16 @@ impl Decoded {
     }
 }
 
+/// The supplier index's proof of one registry chain's head (or of its absence) at the
+/// checkpoint, so that a verifier knows it holds every entry of that chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectProof {
+    /// `registry` (the governance chain) or `registry:<participant id>`.
+    pub subject: String,
+    pub proof: ProofJson,
+}
+
 /// An entry with its inclusion proof against some checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,9 +85,13 @@ pub struct Bundle {
     pub inclusion_proof: Vec<String>,
     /// The signed checkpoint of `tree_size`.
     pub checkpoint: String,
-    /// The registry chain as of the checkpoint, oldest first.
+    /// The registry entries that decide the signer's authority, oldest first: the
+    /// governance chain and the signers' own chains, each proven complete by
+    /// `registry_proofs`.
     #[serde(default)]
     pub registry: Vec<ProvenEntry>,
+    #[serde(default)]
+    pub registry_proofs: Vec<SubjectProof>,
     /// What the entry's bytes say (not verified by itself: see [`Decoded`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decoded: Option<Decoded>,
@@ -116,7 +132,11 @@ pub struct History {
     /// Where the next, older page ends (`?before=`), if there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_before: Option<u64>,
-    /// The registry chain as of the checkpoint, oldest first; on the first page.
+    /// The registry entries that decide the authority of this page's signers, oldest
+    /// first: the governance chain (first page) and the signers' own chains, each
+    /// proven complete by `registry_proofs`.
     #[serde(default)]
     pub registry: Vec<ProvenEntry>,
+    #[serde(default)]
+    pub registry_proofs: Vec<SubjectProof>,
 }

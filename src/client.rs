@@ -89,6 +89,22 @@ pub fn fetch_history(url: &str, supplier: &str) -> Result<History, ClientError> 
         }
         history.entries.extend(page.entries);
         history.next_before = page.next_before;
+        // Each page brings the registry chains of its signers: keep one of each.
+        for r in page.registry {
+            if !history.registry.iter().any(|h| h.index == r.index) {
+                history.registry.push(r);
+            }
+        }
+        for p in page.registry_proofs {
+            if !history
+                .registry_proofs
+                .iter()
+                .any(|h| h.subject == p.subject)
+            {
+                history.registry_proofs.push(p);
+            }
+        }
+        history.registry.sort_by_key(|r| r.index);
     }
     Ok(history)
 }

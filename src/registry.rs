@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::note::Verifier;
 use crate::statement::{
     parse_utc, Accreditation, ParticipantSpec, RegistryStatement, Role, Since, SupplierId,
+    REGISTRY_SUBJECT,
 };
 
 /// Why a registry change was refused.
@@ -109,6 +110,12 @@ pub enum KeyStatus {
     NotAuthorised,
 }
 
+/// The subject of participant `id`'s registry chain (when it is not a governance
+/// member): `registry:<id>`.
+pub fn participant_subject(id: &str) -> String {
+    format!("{REGISTRY_SUBJECT}:{id}")
+}
+
 /// The registry state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registry {
@@ -174,6 +181,14 @@ impl Registry {
         if self.participants.contains_key(&p.id) {
             return Err(RegistryError::AlreadyRegistered(p.id.clone()));
         }
+        // Every key checked before any is taken: all or nothing.
+        let mut ids = std::collections::HashSet::new();
+        for k in &p.keys {
+            let (id, _) = parse_key(k)?;
+            if self.keys.contains_key(&id) || !ids.insert(id) {
+                return Err(RegistryError::DuplicateKeyId(format!("{id:08x}")));
+            }
+        }
         let mut keys = Vec::new();
         for k in &p.keys {
             keys.push(self.new_key(&p.id, k, index)?);
@@ -236,16 +251,42 @@ impl Registry {
         Ok(())
     }
 
-    /// Applies a registry change made by the entry at `index`, all or nothing.
+    /// Applies a registry change made by the entry at `index`, all or nothing: every
+    /// check comes before the first change, so a refused change leaves the registry as
+    /// it was (without copying it: registries of 10,000 participants are normal).
     ///
     /// # Errors
     /// When the change does not fit the current state.
     pub fn apply(&mut self, stmt: &RegistryStatement, index: u64) -> Result<(), RegistryError> {
-        let mut next = self.clone();
-        next.apply_in_place(stmt, index)?;
-        next.check_threshold()?;
-        *self = next;
-        Ok(())
+        // A revocation or removal may take a governance member's last live key: the
+        // members left must still reach the threshold.
+        let loses = match stmt {
+            RegistryStatement::RevokeKey {
+                participant,
+                key_id,
+                ..
+            } => self.participants.get(participant).filter(|p| {
+                let live: Vec<_> = p.keys.iter().filter(|k| k.revoked_at.is_none()).collect();
+                live.len() == 1 && live[0].key_id == *key_id
+            }),
+            RegistryStatement::Remove { participant, .. } => self.participants.get(participant),
+            _ => None,
+        };
+        let counted = loses.is_some_and(|p| {
+            p.has_role(Role::Governance)
+                && p.removed_at.is_none()
+                && p.keys.iter().any(|k| k.revoked_at.is_none())
+        });
+        if counted {
+            let left = self.live_governance_members() - 1;
+            if left < self.threshold as usize {
+                return Err(RegistryError::BelowThreshold {
+                    left,
+                    threshold: self.threshold,
+                });
+            }
+        }
+        self.apply_in_place(stmt, index)
     }
 
     fn live_participant(&mut self, id: &str) -> Result<&mut Participant, RegistryError> {
@@ -308,6 +349,32 @@ impl Registry {
                 self.live_participant(participant)?.removed_at = Some(index);
                 Ok(())
             }
+        }
+    }
+
+    /// The subject a registry change is filed under in the log: `registry` (the
+    /// governance chain) for the genesis entry and every change about a governance
+    /// participant, `registry:<id>` for a change about any other participant. A
+    /// verifier replays the governance chain whole, and reads only the chains of the
+    /// participants it needs, each proven complete by the supplier index
+    /// (`docs/index.md`): so no bundle carries the whole registry, and none can leave
+    /// out a revocation.
+    pub fn subject_of(&self, change: &RegistryStatement) -> String {
+        let governance = match change {
+            RegistryStatement::Genesis { .. } => true,
+            RegistryStatement::Register { participant, .. } => {
+                participant.roles.contains(&Role::Governance)
+            }
+            RegistryStatement::AddKey { participant, .. }
+            | RegistryStatement::RevokeKey { participant, .. }
+            | RegistryStatement::Remove { participant, .. } => self
+                .participants
+                .get(participant)
+                .is_none_or(|p| p.has_role(Role::Governance)),
+        };
+        match change.participant() {
+            Some(id) if !governance => participant_subject(id),
+            _ => REGISTRY_SUBJECT.to_owned(),
         }
     }
 

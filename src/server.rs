@@ -834,18 +834,7 @@ fn parse_index(raw: &str) -> ApiResult<u64> {
 }
 
 fn bundle(log: &Log, index: u64) -> Result<Bundle, LogError> {
-    let head = log.head();
-    let size = head.size();
-    let p = log.proven(index, size)?;
-    Ok(Bundle {
-        index,
-        entry: p.entry,
-        tree_size: size,
-        inclusion_proof: p.inclusion_proof,
-        checkpoint: head.signed.clone(),
-        registry: log.registry_chain(size)?,
-        decoded: p.decoded,
-    })
+    log.bundle(index)
 }
 
 /// Runs a short read (a proof: microseconds of cached reads) on the async thread.

@@ -769,10 +769,12 @@ impl RegistryStatement {
     }
 }
 
-/// The subject of every registry entry. One subject makes the registry a single hash
-/// chain from the genesis entry on, and every checkpoint of a ledger names the chain's
-/// newest entry (see [`crate::log`]), so a verifier can check it has the whole
-/// registry, not a server's selection of it.
+/// The subject of the governance chain: the genesis entry and every registry change
+/// about a governance participant. Changes about other participants are filed under
+/// `registry:<id>` ([`crate::registry::participant_subject`]). Every checkpoint of a
+/// ledger names this chain's newest entry, and the supplier index proves every chain
+/// complete, so a verifier knows it has every change it needs, not a server's
+/// selection of them.
 pub const REGISTRY_SUBJECT: &str = "registry";
 
 /// The JSON Schemas of both statement kinds, as published under `docs/schema/`.

@@ -16,7 +16,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::bundle::{Bundle, Decoded, History, ProvenEntry};
+use crate::bundle::{Bundle, Decoded, History, ProvenEntry, SubjectProof};
 use crate::entry::{self, Entry};
 use crate::envelope::Envelope;
 use crate::index;
@@ -25,7 +25,8 @@ use crate::note::{Checkpoint, Verifier, BASE64};
 use crate::policy;
 use crate::registry::{KeyStatus, Registry};
 use crate::statement::{
-    Accreditation, Kind, RegistryStatement, Role, Statement, REGISTRY_TYPE, STATEMENT_TYPE,
+    Accreditation, Kind, RegistryStatement, Role, Statement, REGISTRY_SUBJECT, REGISTRY_TYPE,
+    STATEMENT_TYPE,
 };
 
 /// The overall outcome: one per record (and per history: `valid` or `invalid`).
@@ -257,56 +258,186 @@ fn check_registry_signatures(
         .map_err(|e| format!("registry entry {position}: {e}"))
 }
 
+/// A registry entry, included in the checkpoint's tree and decoded.
+struct RegistryEntry {
+    entry: Entry,
+    leaf: Hash,
+    statement: RegistryStatement,
+}
+
+/// Walks `subject`'s chain from `head` down its `prev` links through `entries`; the
+/// chain must be whole (every link present, down to an entry with no `prev`) and as
+/// long as the index counts.
+fn walk_registry_chain(
+    subject: &str,
+    head: Option<index::ChainHead>,
+    entries: &BTreeMap<u64, RegistryEntry>,
+) -> Result<(), String> {
+    let Some(head) = head else {
+        return if entries.values().any(|e| e.entry.subject == subject) {
+            Err(format!(
+                "the supplier index proves {subject} has no entry, yet the bundle holds one"
+            ))
+        } else {
+            Ok(())
+        };
+    };
+    let mut next = Some((head.newest_index, head.newest_leaf_hash));
+    let mut count = 0;
+    while let Some((index, leaf)) = next {
+        let e = entries
+            .get(&index)
+            .filter(|e| e.leaf == leaf)
+            .ok_or_else(|| {
+                format!("registry entry {index} of {subject} is left out: the chain is not whole")
+            })?;
+        if e.entry.subject != subject {
+            return Err(format!("registry entry {index} is not about {subject}"));
+        }
+        count += 1;
+        next = e
+            .entry
+            .prev_link()
+            .map_err(|e| format!("registry entry {index}: {e}"))?;
+    }
+    if count != head.count {
+        return Err(format!(
+            "the supplier index counts {} registry entries of {subject}, the chain holds {count}",
+            head.count
+        ));
+    }
+    Ok(())
+}
+
 impl RegistryChain {
-    fn verify(chain: &[ProvenEntry], checkpoint: &Checkpoint) -> Result<Self, String> {
-        let (head_index, head_leaf) = entry::registry_head(checkpoint)
-            .ok_or("the checkpoint names no registry head: not a vouch ledger checkpoint")?;
-        let mut states: Vec<(u64, Registry)> = Vec::with_capacity(chain.len());
-        let mut prev: Option<(u64, Hash)> = None;
+    /// Verifies the registry entries a bundle or history carries: each included in the
+    /// checkpoint's tree; the governance chain and every participant chain among them
+    /// proven complete by the supplier index (`proofs`), and one proof for the chain of
+    /// every governance member (so that none of their changes hides in a chain of its
+    /// own); then replayed from the genesis entry, each change signed by enough
+    /// governance keys of the registry before it. Checkpoints from before the index
+    /// carry the whole registry as one chain whose head they name.
+    fn verify(
+        chain: &[ProvenEntry],
+        proofs: &[SubjectProof],
+        checkpoint: &Checkpoint,
+    ) -> Result<Self, String> {
+        let mut entries: BTreeMap<u64, RegistryEntry> = BTreeMap::new();
         for p in chain {
             let (bytes, leaf) = proven(p, checkpoint)?;
-            let e = Entry::parse(&bytes).map_err(|e| format!("registry entry {}: {e}", p.index))?;
-            let link = e
-                .prev_link()
-                .map_err(|e| format!("registry entry {}: {e}", p.index))?;
-            if link != prev {
-                return Err(format!(
-                    "registry entry {} does not link to the one before it",
-                    p.index
-                ));
-            }
-            if e.envelope.payload_type != REGISTRY_TYPE {
+            let entry =
+                Entry::parse(&bytes).map_err(|e| format!("registry entry {}: {e}", p.index))?;
+            if entry.envelope.payload_type != REGISTRY_TYPE {
                 return Err(format!("entry {} is not a registry statement", p.index));
             }
             let body = BASE64
-                .decode(&e.envelope.payload)
+                .decode(&entry.envelope.payload)
                 .map_err(|_| format!("registry entry {}: payload is not base64", p.index))?;
-            let stmt = RegistryStatement::parse(&body)
+            let statement = RegistryStatement::parse(&body)
                 .map_err(|e| format!("registry entry {}: {e}", p.index))?;
+            let e = RegistryEntry {
+                entry,
+                leaf,
+                statement,
+            };
+            if entries.insert(p.index, e).is_some() {
+                return Err(format!("registry entry {} is given twice", p.index));
+            }
+        }
+        match index::root_of(checkpoint) {
+            Some(root) => {
+                if !proofs.iter().any(|p| p.subject == REGISTRY_SUBJECT) {
+                    return Err("the governance chain comes without its index proof".into());
+                }
+                for sp in proofs {
+                    if sp.subject != REGISTRY_SUBJECT
+                        && !sp.subject.starts_with(&format!("{REGISTRY_SUBJECT}:"))
+                    {
+                        return Err(format!("{} is not a registry chain", sp.subject));
+                    }
+                    let proof = sp.proof.decode().map_err(|e| e.to_string())?;
+                    let head = proof
+                        .verify(&root, &index::key(&sp.subject))
+                        .map_err(|e| format!("the index proof of {} fails: {e}", sp.subject))?;
+                    if sp.subject == REGISTRY_SUBJECT {
+                        let named = entry::registry_head(checkpoint);
+                        if named.is_some()
+                            && named != head.map(|h| (h.newest_index, h.newest_leaf_hash))
+                        {
+                            return Err(
+                                "the checkpoint's registry head is not the head the index proves"
+                                    .into(),
+                            );
+                        }
+                    }
+                    walk_registry_chain(&sp.subject, head, &entries)?;
+                }
+                if let Some((i, e)) = entries
+                    .iter()
+                    .find(|(_, e)| !proofs.iter().any(|p| p.subject == e.entry.subject))
+                {
+                    return Err(format!(
+                        "registry entry {i} ({}) is not in a chain proven complete",
+                        e.entry.subject
+                    ));
+                }
+            }
+            None => {
+                let (head_index, head_leaf) = entry::registry_head(checkpoint).ok_or(
+                    "the checkpoint names no registry head: not a vouch ledger checkpoint",
+                )?;
+                let head = index::ChainHead {
+                    count: entries.len() as u64,
+                    newest_index: head_index,
+                    newest_leaf_hash: head_leaf,
+                };
+                walk_registry_chain(REGISTRY_SUBJECT, Some(head), &entries)?;
+            }
+        }
+        let mut states: Vec<(u64, Registry)> = Vec::with_capacity(entries.len());
+        for (index, e) in &entries {
             let next = match states.last() {
                 None => {
-                    if p.index != 0 {
+                    if *index != 0 {
                         return Err("the registry chain does not start at the genesis entry".into());
                     }
-                    let genesis = Registry::genesis(&stmt).map_err(|e| format!("genesis: {e}"))?;
-                    check_registry_signatures(&e.envelope, &genesis, 0)?;
+                    let genesis =
+                        Registry::genesis(&e.statement).map_err(|e| format!("genesis: {e}"))?;
+                    check_registry_signatures(&e.entry.envelope, &genesis, 0)?;
                     genesis
                 }
                 Some((_, before)) => {
-                    check_registry_signatures(&e.envelope, before, p.index)?;
+                    // A participant's chain holds only changes about that participant,
+                    // never about a governance member.
+                    if e.entry.subject != REGISTRY_SUBJECT
+                        && before.subject_of(&e.statement) != e.entry.subject
+                    {
+                        return Err(format!(
+                            "registry entry {index} is filed under {}, not where the log files it",
+                            e.entry.subject
+                        ));
+                    }
+                    check_registry_signatures(&e.entry.envelope, before, *index)?;
                     let mut next = before.clone();
-                    next.apply(&stmt, p.index)
-                        .map_err(|e| format!("registry entry {}: {e}", p.index))?;
+                    next.apply(&e.statement, *index)
+                        .map_err(|e| format!("registry entry {index}: {e}"))?;
                     next
                 }
             };
-            states.push((p.index, next));
-            prev = Some((p.index, leaf));
+            states.push((*index, next));
         }
-        if prev != Some((head_index, head_leaf)) {
-            return Err(format!(
-                "the registry chain does not end at the head the checkpoint names (entry {head_index})"
-            ));
+        if let (Some((_, last)), Some(_)) = (states.last(), index::root_of(checkpoint)) {
+            for p in last.participants.values() {
+                let subject = crate::registry::participant_subject(&p.id);
+                if p.has_role(Role::Governance) && !proofs.iter().any(|sp| sp.subject == subject) {
+                    return Err(format!(
+                        "no index proof for {subject}: a governance member's changes could hide there"
+                    ));
+                }
+            }
+        }
+        if states.is_empty() {
+            return Err("no registry entries".into());
         }
         Ok(RegistryChain { states })
     }
@@ -533,7 +664,7 @@ pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -
         );
         return failed(bundle.index, checks);
     }
-    let chain = RegistryChain::verify(&bundle.registry, &checkpoint);
+    let chain = RegistryChain::verify(&bundle.registry, &bundle.registry_proofs, &checkpoint);
     checks.add(
         "registry",
         chain
@@ -620,7 +751,7 @@ pub fn verify_history(
         report.checks = checks.0;
         return report;
     }
-    let chain = RegistryChain::verify(&history.registry, &checkpoint);
+    let chain = RegistryChain::verify(&history.registry, &history.registry_proofs, &checkpoint);
     checks.add(
         "registry",
         chain

@@ -239,3 +239,91 @@ fn a_bundle_without_a_registry_revocation_is_invalid() {
     let registry = report.checks.iter().find(|c| c.name == "registry").unwrap();
     assert!(!registry.ok, "{registry:?}");
 }
+
+/// At the sector's scale (about 10,000 participants) a bundle carries the governance
+/// chain and its signer's own chain, not the registry: it stays under 16 KiB. Leaving
+/// out a revocation from the signer's chain is caught by the index proof.
+#[test]
+fn a_bundle_stays_small_with_ten_thousand_participants_and_keeps_every_revocation() {
+    let ledger = Ledger::new(1);
+    let n = 10_000;
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let ledger = &ledger;
+            s.spawn(move || {
+                for i in (t..n).step_by(8) {
+                    let k = vouch::note::Signer::from_seed(
+                        vouch::note::KeyName::new(&format!("auditor-{i}")).unwrap(),
+                        sha2_seed(i),
+                    );
+                    ledger
+                        .registry(&RegistryStatement::Register {
+                            participant: spec(&format!("auditor-{i}"), &[Role::Auditor], &k, &[]),
+                            issued_at: now(),
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(ledger.log.registry().unwrap().participants.len(), n + 7);
+    let signer = vouch::note::Signer::from_seed(
+        vouch::note::KeyName::new("auditor-4242").unwrap(),
+        sha2_seed(4242),
+    );
+    let audit = ledger
+        .submit(
+            &statement(Kind::Audit, FACTORY, "by one of ten thousand"),
+            &signer,
+        )
+        .unwrap();
+    let revocation = ledger
+        .registry(&RegistryStatement::RevokeKey {
+            participant: "auditor-4242".into(),
+            key_id: format!("{:08x}", signer.key_id()),
+            compromised_since: Some(vouch::statement::Since::Index(audit.index)),
+            issued_at: now(),
+        })
+        .unwrap();
+    let bundle = ledger.log.bundle(audit.index).unwrap();
+    let bytes = serde_json::to_vec(&bundle).unwrap().len();
+    println!("a bundle with {} participants: {bytes} bytes", n + 7);
+    assert!(bytes < 16 * 1024, "a bundle of {bytes} bytes");
+    let key = ledger.cast.log_key.verifier();
+    let now = OffsetDateTime::now_utc();
+    let report = verify::verify_bundle(&bundle, key, now);
+    assert_eq!(report.verdict, Verdict::Suspect, "{:#?}", report.checks);
+    // The signer's chain is its registration and its revocation, under its own subject.
+    let own: Vec<u64> = bundle
+        .registry
+        .iter()
+        .filter(|p| p.index > 0)
+        .map(|p| p.index)
+        .collect();
+    assert!(own.contains(&revocation.index), "{own:?}");
+    let mut cut = bundle.clone();
+    cut.registry.retain(|p| p.index != revocation.index);
+    let report = verify::verify_bundle(&cut, key, now);
+    assert_eq!(report.verdict, Verdict::Invalid);
+    let registry = report.checks.iter().find(|c| c.name == "registry").unwrap();
+    assert!(
+        !registry.ok && registry.reason.contains("left out"),
+        "{registry:?}"
+    );
+    // Nor can the signer's chain be dropped whole, proof and all.
+    let mut dropped = bundle.clone();
+    dropped.registry.retain(|p| p.index == 0);
+    dropped
+        .registry_proofs
+        .retain(|p| p.subject != "registry:auditor-4242");
+    let report = verify::verify_bundle(&dropped, key, now);
+    assert_eq!(report.verdict, Verdict::Invalid, "{:#?}", report.checks);
+}
+
+/// A distinct key seed for participant `i`.
+fn sha2_seed(i: usize) -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    seed[31] = 0xa5;
+    seed
+}

@@ -220,7 +220,13 @@ fn every_route_answers_and_what_it_returns_verifies() {
     .unwrap();
     assert_eq!(next.entries, h.entries[5..10]);
     assert_eq!(next.checkpoint, page.checkpoint);
-    assert!(next.index_proof.is_none() && next.registry.is_empty());
+    // Later pages: no index proof, no governance chain; only their signers' chains.
+    assert!(next.index_proof.is_none());
+    assert!(!next.registry.iter().any(|p| p.index == 0));
+    assert!(next
+        .registry_proofs
+        .iter()
+        .all(|p| p.subject.starts_with("registry:")));
     let r = json_of(post(
         &format!("{url}/v1/verify"),
         "application/json",

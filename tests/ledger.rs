@@ -396,7 +396,7 @@ fn the_registry_state_survives_reopening() {
 }
 
 #[test]
-fn every_checkpoint_names_the_registry_chains_newest_entry() {
+fn registry_changes_are_filed_by_participant_and_checkpoints_name_the_governance_chain() {
     let ledger = Ledger::new(1);
     let head = |signed: &str| {
         let (cp, _) =
@@ -407,30 +407,50 @@ fn every_checkpoint_names_the_registry_chains_newest_entry() {
     let audit = ledger
         .submit(&statement(Kind::Audit, FACTORY, "a"), &ledger.cast.auditor)
         .unwrap();
-    let (index, leaf) = head(&audit.head.signed);
-    // Genesis and four registrations came first; the last registration is the head.
-    assert_eq!(index, 4);
-    assert_eq!(leaf, ledger.log.leaf_hash(4).unwrap());
+    // The four registrations (of no governance member) went to their own chains: the
+    // governance chain is the genesis entry alone.
+    assert_eq!(
+        head(&audit.head.signed),
+        (0, ledger.log.leaf_hash(0).unwrap())
+    );
     let removal = ledger
         .registry(&RegistryStatement::Remove {
             participant: "watch".into(),
             issued_at: now(),
         })
         .unwrap();
-    assert_eq!(
-        head(&removal.head.signed),
-        (removal.index, removal.leaf_hash)
-    );
-    // The registry is one hash chain back to the genesis entry.
+    assert_eq!(head(&removal.head.signed).0, 0);
+    // "watch": its registration and its removal, one chain, proven by the index.
+    let index = &ledger.log.head().index;
+    let h = index
+        .get(&vouch::index::key("registry:watch"))
+        .expect("the index holds registry:watch");
+    assert_eq!((h.count, h.newest_index), (2, removal.index));
     let mut at = Some((removal.index, removal.leaf_hash));
     let mut seen = 0;
-    while let Some((i, h)) = at {
+    while let Some((i, hash)) = at {
         let bytes = ledger.log.entry(i).unwrap();
-        assert_eq!(merkle::leaf_hash(&bytes), h);
+        assert_eq!(merkle::leaf_hash(&bytes), hash);
         let e = Entry::parse(&bytes).unwrap();
-        assert_eq!(e.subject, vouch::statement::REGISTRY_SUBJECT);
+        assert_eq!(e.subject, "registry:watch");
         at = e.prev_link().unwrap();
         seen += 1;
     }
-    assert_eq!(seen, 6, "genesis, four registrations, one removal");
+    assert_eq!(seen, 2);
+    // A new governance member joins the governance chain, which the checkpoint names.
+    let joined = ledger
+        .registry(&RegistryStatement::Register {
+            participant: spec(
+                "platform-d",
+                &[vouch::statement::Role::Governance],
+                &key("platform-d", 77),
+                &[],
+            ),
+            issued_at: now(),
+        })
+        .unwrap();
+    assert_eq!(head(&joined.head.signed), (joined.index, joined.leaf_hash));
+    let e = Entry::parse(&ledger.log.entry(joined.index).unwrap()).unwrap();
+    assert_eq!(e.subject, vouch::statement::REGISTRY_SUBJECT);
+    assert_eq!(e.prev_link().unwrap().map(|p| p.0), Some(0));
 }

@@ -101,7 +101,9 @@ fn forged_log(register_signer: &Signer) -> (Bundle, Signer) {
         tree_size: 3,
         inclusion_proof: p.inclusion_proof,
         checkpoint: checkpoint.sign(&[&cast.log_key]),
+        // A checkpoint from before the supplier index: the whole registry, one chain.
         registry: vec![proven(0), proven(1)],
+        registry_proofs: vec![],
         decoded: None,
     };
     (bundle, cast.log_key)

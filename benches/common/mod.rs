@@ -31,10 +31,15 @@ pub fn supplier(i: usize) -> String {
 }
 
 pub fn statement(i: usize, issued_at: &str) -> Vec<u8> {
+    statement_about(i, &supplier(i), issued_at)
+}
+
+/// Attestation `i` about supplier `id`.
+pub fn statement_about(i: usize, id: &str, issued_at: &str) -> Vec<u8> {
     let s = Statement {
         kind: Kind::Audit,
         supplier: Supplier {
-            id: SupplierId::new(&supplier(i)).unwrap(),
+            id: SupplierId::new(id).unwrap(),
             name: "Song Hong Garment JSC".into(),
             country: "VN".into(),
             identifiers: Default::default(),
@@ -54,6 +59,78 @@ pub fn statement(i: usize, issued_at: &str) -> Vec<u8> {
         refs: vec![],
     };
     serde_json::to_vec(&s).unwrap()
+}
+
+/// Builds, in `data`, a ledger signed by `log_key` with 50 registered auditors and `n`
+/// signed attestations, the `i`-th about `about(i)`, submitted from 64 tasks.
+pub fn build_ledger(data: &Path, log_key: &Signer, n: usize, about: fn(usize) -> String) {
+    use std::sync::Arc;
+    use vouch::log::{timestamp, Log, LogConfig, Signed};
+    use vouch::statement::{ParticipantSpec, Role, STATEMENT_TYPE};
+    use vouch::store::{SledOptions, SledStore, Store};
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(data, &SledOptions::default()).unwrap());
+    let gov = key("platform", 2);
+    let now = timestamp(time::OffsetDateTime::now_utc());
+    let spec = |id: String, role: Role, k: &Signer| ParticipantSpec {
+        id: id.clone(),
+        name: id,
+        roles: vec![role],
+        supplier_ids: vec![],
+        keys: vec![k.verifier().to_string()],
+        accreditation: None,
+    };
+    let genesis = RegistryStatement::Genesis {
+        threshold: 1,
+        participants: vec![spec("platform".into(), Role::Governance, &gov)],
+        issued_at: now.clone(),
+    };
+    let signed = Signed::parse(&registry_envelope(&genesis, &gov)).unwrap();
+    Log::create_ledger(
+        store.clone(),
+        log_key,
+        &signed,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let log = Arc::new(Log::open(store, Some(log_key.clone()), LogConfig::default()).unwrap());
+    let auditors: Vec<_> = (0..50)
+        .map(|i| key(&format!("auditor-{i}"), 100 + i))
+        .collect();
+    for (i, a) in auditors.iter().enumerate() {
+        let change = RegistryStatement::Register {
+            participant: spec(format!("auditor-{i}"), Role::Auditor, a),
+            issued_at: now.clone(),
+        };
+        log.submit_blocking(&registry_envelope(&change, &gov))
+            .unwrap();
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // Signed as they go, 64 tasks at a time.
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for t in 0..64usize {
+            let (log, auditors, now) = (log.clone(), auditors.clone(), now.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in (t..n).step_by(64) {
+                    let e = envelope::sign(
+                        STATEMENT_TYPE,
+                        &statement_about(i, &about(i), &now),
+                        &[&auditors[i % 50]],
+                    )
+                    .to_json();
+                    log.submit(&e).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    log.close();
 }
 
 /// A server process, killed when dropped.

@@ -65,6 +65,9 @@ impl Signed {
         Ok(Signed { opened, payload })
     }
 
+    /// Whom the envelope is about: its supplier, or for a registry change the
+    /// governance chain (`registry`); the sequencer files a change about another
+    /// participant under that participant ([`Registry::subject_of`]).
     pub fn subject(&self) -> &str {
         match &self.payload {
             Payload::Statement(s) => s.supplier.id.as_str(),
@@ -201,30 +204,30 @@ pub struct Judge<'a> {
     pub store: &'a dyn Store,
     pub now: OffsetDateTime,
     pub logged_at: &'a str,
-    /// The newest committed entry of recently seen subjects, so that `prev` rarely
-    /// needs a store lookup.
     /// The supplier index as of the last written batch: each subject's newest entry.
     pub index: &'a Index,
 }
 
 impl Judge<'_> {
     /// Checks `signed` for the entry at `position`, applying a registry change to
-    /// `registry`, and returns the entry's bytes, leaf hash and subject.
+    /// `registry`, and returns the entry's bytes, leaf hash and subject (for a registry
+    /// change, as [`Registry::subject_of`] files it).
     ///
     /// # Errors
     /// The first rule of docs/design.md §6 that does not hold; nothing is changed then.
     pub fn accept(
         &self,
-        registry: &mut Registry,
+        registry: &mut std::sync::Arc<Registry>,
         batch: &mut BatchState,
         signed: &Signed,
         position: u64,
         verified: &dyn Fn(usize) -> Option<bool>,
-    ) -> Result<(Vec<u8>, Hash), LogError> {
+    ) -> Result<(Vec<u8>, Hash, String), LogError> {
         let (issued, raw) = signed.issued_at();
         policy::check_issued_at(issued, raw, self.now)?;
         let signer_ids: Vec<String>;
-        let mut changed = None;
+        let mut change = None;
+        let mut subject = signed.subject().to_owned();
         match &signed.payload {
             Payload::Statement(statement) => {
                 let who = signers(registry, signed, position, verified)?;
@@ -244,21 +247,19 @@ impl Judge<'_> {
                 policy::check_refs(&who, statement, &targets)?;
                 signer_ids = who.iter().map(|p| p.id.clone()).collect();
             }
-            Payload::Registry(change) => {
+            Payload::Registry(stmt) => {
                 let key_ids: Vec<u32> = signed.opened.signatures.iter().map(|s| s.0).collect();
                 // Every signature must verify, governance or not.
                 signers(registry, signed, position, verified)?;
                 policy::check_governance(registry, &key_ids, position)?;
-                let mut next = registry.clone();
-                next.apply(change, position)?;
                 signer_ids = key_ids
                     .iter()
-                    .filter_map(|k| next.key(*k).map(|(p, _, _)| p.id.clone()))
+                    .filter_map(|k| registry.key(*k).map(|(p, _, _)| p.id.clone()))
                     .collect();
-                changed = Some(next);
+                subject = registry.subject_of(stmt);
+                change = Some(stmt);
             }
         }
-        let subject = signed.subject().to_owned();
         let prev = match batch.last.get(&subject) {
             Some(p) => Some(*p),
             None => self
@@ -279,8 +280,10 @@ impl Judge<'_> {
         let bytes = entry.to_bytes();
         tiles::check_entry_len(&bytes)?;
         let leaf = merkle::leaf_hash(&bytes);
-        if let Some(next) = changed {
-            *registry = next;
+        // Last, all or nothing: a refused change leaves the registry as it was.
+        if let Some(stmt) = change {
+            // Copied here, once a batch, if the published registry still shares it.
+            std::sync::Arc::make_mut(registry).apply(stmt, position)?;
         }
         batch.last.insert(subject.clone(), (position, leaf));
         batch.targets.insert(
@@ -289,12 +292,12 @@ impl Judge<'_> {
                 leaf,
                 RefTarget {
                     index: position,
-                    subject,
+                    subject: subject.clone(),
                     signers: signer_ids,
                 },
             ),
         );
-        Ok((bytes, leaf))
+        Ok((bytes, leaf, subject))
     }
 }
 

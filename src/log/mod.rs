@@ -50,7 +50,8 @@ use crate::tiles::{self, TileError};
 
 const META_ORIGIN: &str = "origin";
 const META_LOG_KEY: &str = "log_key";
-/// The registry state of a ledger; absent in a raw log.
+/// Marks a ledger (absent in a raw log): the genesis registry state. The registry is
+/// not kept up to date here: it is replayed from the registry chains on open.
 const META_REGISTRY: &str = "registry";
 
 /// How the sequencer groups appends.
@@ -169,10 +170,16 @@ struct Request {
     reply: Reply,
 }
 
+/// How many of the newest heads the log keeps, so that pages of a history can be
+/// proven against the checkpoint of its first page while the log grows.
+pub const RECENT_HEADS: usize = 256;
+
 struct Shared {
     store: Arc<dyn Store>,
     verifier: Verifier,
     head: RwLock<Arc<Head>>,
+    /// The newest heads, oldest first (the last is `head`).
+    recent: Mutex<std::collections::VecDeque<Arc<Head>>>,
     /// The registry as of the published head; `None` for a raw log.
     registry: Option<RwLock<Arc<Registry>>>,
     /// Why the log takes no writes now, if it does not.
@@ -267,6 +274,61 @@ fn identity(signer: &Signer) -> Vec<(String, Vec<u8>)> {
             signer.verifier().to_string().into_bytes(),
         ),
     ]
+}
+
+/// The registry of a ledger (`None` for a raw log), replayed from its registry chains:
+/// the governance chain and every participant's, in log order from the genesis entry.
+/// The entries are the only record of the registry, so it cannot disagree with them.
+fn load_registry(store: &dyn Store) -> Result<Option<Registry>, LogError> {
+    if store.meta(META_REGISTRY)?.is_none() {
+        return Ok(None);
+    }
+    let bad = |i: u64, why: String| LogError::Inconsistent(format!("registry entry {i}: {why}"));
+    let mut indexes: Vec<u64> = Vec::new();
+    let mut after = REGISTRY_SUBJECT.to_owned();
+    let mut subjects = vec![REGISTRY_SUBJECT.to_owned()];
+    loop {
+        let page = store.subject_heads(Some(&after), 1024)?;
+        let Some((last, _)) = page.last() else { break };
+        after = last.clone();
+        let prefix = format!("{REGISTRY_SUBJECT}:");
+        let done = page.iter().any(|(s, _)| !s.starts_with(&prefix));
+        subjects.extend(
+            page.into_iter()
+                .map(|(s, _)| s)
+                .filter(|s| s.starts_with(&prefix)),
+        );
+        if done {
+            break;
+        }
+    }
+    for subject in &subjects {
+        indexes.extend(
+            store
+                .subject_entries(subject, 0, usize::MAX)?
+                .into_iter()
+                .map(|(i, _)| i),
+        );
+    }
+    indexes.sort_unstable();
+    let mut registry: Option<Registry> = None;
+    for i in indexes {
+        let bytes = store
+            .entries(i, 1)?
+            .pop()
+            .ok_or_else(|| bad(i, "missing".into()))?;
+        let e = Entry::parse(&bytes).map_err(|e| bad(i, e.to_string()))?;
+        let payload = base64::Engine::decode(&crate::note::BASE64, &e.envelope.payload)
+            .map_err(|e| bad(i, e.to_string()))?;
+        let stmt = RegistryStatement::parse(&payload).map_err(|e| bad(i, e.to_string()))?;
+        match registry.as_mut() {
+            None => registry = Some(Registry::genesis(&stmt)?),
+            Some(r) => r.apply(&stmt, i)?,
+        }
+    }
+    registry
+        .ok_or_else(|| LogError::Inconsistent("a ledger without a genesis entry".into()))
+        .map(Some)
 }
 
 /// The supplier index of everything the store holds.
@@ -431,16 +493,14 @@ impl Log {
             }
         }
         let (head, frontier) = read_head(store.as_ref(), &verifier)?;
-        let registry = store
-            .meta(META_REGISTRY)?
-            .map(|b| Registry::from_bytes(&b))
-            .transpose()?;
+        let registry = load_registry(store.as_ref())?.map(Arc::new);
         let index = head.index.clone();
         let shared = Arc::new(Shared {
             store,
             verifier,
+            recent: Mutex::new([Arc::new(head.clone())].into()),
             head: RwLock::new(Arc::new(head)),
-            registry: registry.clone().map(|r| RwLock::new(Arc::new(r))),
+            registry: registry.clone().map(RwLock::new),
             stopped: Mutex::new(None),
             reload: AtomicBool::new(false),
             batches: AtomicU64::new(0),
@@ -496,6 +556,13 @@ impl Log {
     /// The newest published checkpoint.
     pub fn head(&self) -> Arc<Head> {
         self.shared.head()
+    }
+
+    /// The head of tree size `size`, if it is one of the last [`RECENT_HEADS`].
+    pub fn head_at(&self, size: u64) -> Option<Arc<Head>> {
+        let recent = self.shared.recent.lock().expect("recent lock");
+        let at = recent.partition_point(|h| h.size() < size);
+        recent.get(at).filter(|h| h.size() == size).cloned()
     }
 
     /// Why the log takes no writes now, or `None` while it does.
@@ -681,8 +748,9 @@ struct Sequencer {
     shared: Arc<Shared>,
     signer: Signer,
     frontier: Frontier,
-    /// The registry as of the last written batch (ledgers only).
-    registry: Option<Registry>,
+    /// The registry as of the last written batch (ledgers only); shared with the
+    /// published head until a registry change copies it.
+    registry: Option<Arc<Registry>>,
     /// The supplier index as of the last written batch: every subject's chain head,
     /// for `prev` links and the checkpoint's index root.
     index: Index,
@@ -835,18 +903,17 @@ impl Sequencer {
     fn reload(&mut self) -> Result<(), LogError> {
         let store = self.shared.store.as_ref();
         let (head, frontier) = read_head(store, &self.shared.verifier)?;
-        let registry = store
-            .meta(META_REGISTRY)?
-            .map(|b| Registry::from_bytes(&b))
-            .transpose()?;
+        let registry = load_registry(store)?.map(Arc::new);
         if let (Some(r), Some(lock)) = (&registry, &self.shared.registry) {
-            *lock.write().expect("registry lock") = Arc::new(r.clone());
+            *lock.write().expect("registry lock") = r.clone();
         }
         self.registry = registry;
         self.frontier = frontier;
         self.index = head.index.clone();
         tracing::warn!(size = head.size(), "reloaded the log from its store");
-        *self.shared.head.write().expect("head lock") = Arc::new(head);
+        let head = Arc::new(head);
+        *self.shared.recent.lock().expect("recent lock") = [head.clone()].into();
+        *self.shared.head.write().expect("head lock") = head;
         Ok(())
     }
 
@@ -935,6 +1002,13 @@ impl Sequencer {
         if let (Some(r), Some(lock)) = (registry, &shared.registry) {
             *lock.write().expect("registry lock") = r;
         }
+        {
+            let mut recent = shared.recent.lock().expect("recent lock");
+            if recent.len() == RECENT_HEADS {
+                recent.pop_front();
+            }
+            recent.push_back(head.clone());
+        }
         *shared.head.write().expect("head lock") = head;
     }
 
@@ -1003,9 +1077,9 @@ impl Sequencer {
                         .expect("signed requests are only queued in ledgers");
                     let verified = |s: usize| verified.get(&(r, s)).copied();
                     match judge.accept(registry, &mut state, &signed, index, &verified) {
-                        Ok((bytes, leaf)) => {
+                        Ok((bytes, leaf, subject)) => {
                             registry_changed |= matches!(signed.payload, Payload::Registry(_));
-                            (bytes, leaf, Some(signed.subject().to_owned()))
+                            (bytes, leaf, Some(subject))
                         }
                         Err(e) => {
                             outcomes.push(Err(e));
@@ -1047,19 +1121,13 @@ impl Sequencer {
             extensions,
         )?;
         let signed = checkpoint.sign(&[&self.signer]);
-        let registry = registry_changed
-            .then(|| self.registry.clone())
-            .flatten()
-            .map(Arc::new);
+        let registry = registry_changed.then(|| self.registry.clone()).flatten();
         store.write(Batch {
             start,
             entries,
             nodes,
             checkpoint: signed.clone().into_bytes(),
-            meta: registry
-                .iter()
-                .map(|r| (META_REGISTRY.to_owned(), r.to_bytes()))
-                .collect(),
+            meta: Vec::new(),
             heads: Some(heads),
         })?;
         self.index = index.clone();

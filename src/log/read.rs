@@ -15,15 +15,18 @@ use std::sync::atomic::Ordering;
 use base64::Engine as _;
 
 use super::{Head, Log, LogError};
-use crate::bundle::{Decoded, History, ProvenEntry};
+use crate::bundle::{Bundle, Decoded, History, ProvenEntry, SubjectProof};
 use crate::entry::encode_hash;
+use crate::entry::Entry;
 use crate::index;
 use crate::merkle::{self, Hash, Node, ProofError};
 use crate::note::Checkpoint;
 use crate::note::BASE64;
-use crate::statement::REGISTRY_SUBJECT;
+use crate::registry::participant_subject;
+use crate::statement::{Role, REGISTRY_SUBJECT};
 use crate::store::{StoreError, StoreHashes};
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Log {
     fn check_size(&self, size: u64) -> Result<Head, LogError> {
@@ -345,30 +348,116 @@ impl Log {
         })
     }
 
-    /// The registry chain in the tree of `size`, oldest first, proven against it.
+    /// Entry `index` as a bundle against the newest checkpoint: the entry, its inclusion
+    /// proof, and the registry entries that decide its signers' authority, proven
+    /// complete.
     ///
     /// # Errors
-    /// As [`Log::proven_entry`].
-    pub fn registry_chain(&self, size: u64) -> Result<Vec<ProvenEntry>, LogError> {
-        let found = self
-            .shared
-            .store
-            .subject_entries(REGISTRY_SUBJECT, 0, usize::MAX)?;
-        found
-            .into_iter()
-            .filter(|(i, _)| *i < size)
-            .map(|(i, _)| self.proven(i, size))
-            .collect()
+    /// [`LogError::IndexOutOfRange`], [`LogError::NotALedger`], a corrupt store.
+    pub fn bundle(&self, index: u64) -> Result<Bundle, LogError> {
+        let head = self.head();
+        let size = head.size();
+        let p = self.proven(index, size)?;
+        let bytes = BASE64
+            .decode(&p.entry)
+            .map_err(|_| LogError::Inconsistent("entry encoding".into()))?;
+        let signers = self.signer_ids([bytes.as_slice()])?;
+        let (registry, registry_proofs) = self.registry_material(&head, &signers, true)?;
+        Ok(Bundle {
+            index,
+            entry: p.entry,
+            tree_size: size,
+            inclusion_proof: p.inclusion_proof,
+            checkpoint: head.signed.clone(),
+            registry,
+            registry_proofs,
+            decoded: p.decoded,
+        })
+    }
+
+    /// The participant ids of whoever signed `entries` (by key id; a key id names one
+    /// key forever).
+    fn signer_ids<'a>(
+        &self,
+        entries: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<BTreeSet<String>, LogError> {
+        let registry = self.registry()?;
+        let mut ids = BTreeSet::new();
+        for bytes in entries {
+            let Ok(e) = Entry::parse(bytes) else { continue };
+            for s in &e.envelope.signatures {
+                let key = u32::from_str_radix(&s.keyid, 16).ok();
+                if let Some((p, _, _)) = key.and_then(|k| registry.key(k)) {
+                    ids.insert(p.id.clone());
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The registry entries and index proofs that decide the authority of
+    /// `participants` in the tree of `head`: with `governance`, the governance chain and
+    /// a proof for the chain of every governance member; and the chain of every other
+    /// participant named. Each entry is proven against the tree, each chain proven
+    /// complete by `head`'s index.
+    ///
+    /// # Errors
+    /// [`LogError::NotALedger`], a corrupt store.
+    pub fn registry_material(
+        &self,
+        head: &Head,
+        participants: &BTreeSet<String>,
+        governance: bool,
+    ) -> Result<(Vec<ProvenEntry>, Vec<SubjectProof>), LogError> {
+        let registry = self.registry()?;
+        let mut subjects = BTreeSet::new();
+        if governance {
+            subjects.insert(REGISTRY_SUBJECT.to_owned());
+            for p in registry.participants.values() {
+                if p.has_role(Role::Governance) {
+                    subjects.insert(participant_subject(&p.id));
+                }
+            }
+        }
+        for id in participants {
+            let governs = registry
+                .participants
+                .get(id)
+                .is_some_and(|p| p.has_role(Role::Governance));
+            if !governs {
+                subjects.insert(participant_subject(id));
+            }
+        }
+        let size = head.size();
+        let mut entries = BTreeMap::new();
+        let mut proofs = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            for (i, _) in self.stored(self.shared.store.subject_entries(&subject, 0, usize::MAX))? {
+                if i < size {
+                    let mut p = self.proven(i, size)?;
+                    // The registry part of a bundle stays small: bytes and proof only.
+                    p.decoded = None;
+                    entries.insert(i, p);
+                }
+            }
+            proofs.push(SubjectProof {
+                proof: head.index.prove(&index::key(&subject)).to_json(),
+                subject,
+            });
+        }
+        Ok((entries.into_values().collect(), proofs))
     }
 
     /// One page of `subject`'s history, newest first: at most `limit` entries below
     /// index `before` (from the newest), proven against the tree of `size` (the
-    /// published head by default). The first page (no `before`, at the head) carries
-    /// the supplier index's proof of the subject's chain head and the registry chain.
+    /// published head by default; one of the last [`super::RECENT_HEADS`] heads). The
+    /// first page (no `before`) carries the supplier index's proof of the subject's
+    /// chain head and the governance chain; every page, the registry chains of its
+    /// signers, proven complete.
     ///
     /// # Errors
-    /// [`LogError::SizeOutOfRange`]; [`LogError::NoCheckpoint`] for a size the log
-    /// signed no checkpoint for; a corrupt store.
+    /// [`LogError::SizeOutOfRange`]; [`LogError::NoCheckpoint`] for a size that is not
+    /// one of the recent heads; a corrupt store.
     pub fn history(
         &self,
         subject: &str,
@@ -376,14 +465,18 @@ impl Log {
         before: Option<u64>,
         limit: usize,
     ) -> Result<History, LogError> {
-        let head = self.head();
-        let size = size.unwrap_or(head.size());
-        let checkpoint = self
-            .checkpoint_at(size)?
-            .ok_or(LogError::NoCheckpoint(size))?;
+        let newest = self.head();
+        let size = size.unwrap_or(newest.size());
+        if size > newest.size() {
+            return Err(LogError::SizeOutOfRange {
+                size,
+                tree_size: newest.size(),
+            });
+        }
+        let head = self.head_at(size).ok_or(LogError::NoCheckpoint(size))?;
+        let checkpoint = head.signed.clone();
         let first = before.is_none();
-        let index_proof = (first && size == head.size())
-            .then(|| head.index.prove(&index::key(subject)).to_json());
+        let index_proof = first.then(|| head.index.prove(&index::key(subject)).to_json());
         let below = before.unwrap_or(size).min(size);
         let mut found = self.stored(self.shared.store.subject_entries_before(
             subject,
@@ -392,10 +485,16 @@ impl Log {
         ))?;
         let next_before = (found.len() > limit && limit > 0).then(|| found[limit - 1].0);
         found.truncate(limit);
-        let entries = found
+        let entries: Vec<ProvenEntry> = found
             .into_iter()
             .map(|(i, _)| self.proven(i, size))
             .collect::<Result<_, _>>()?;
+        let bytes: Vec<Vec<u8>> = entries
+            .iter()
+            .filter_map(|p| BASE64.decode(&p.entry).ok())
+            .collect();
+        let signers = self.signer_ids(bytes.iter().map(Vec::as_slice))?;
+        let (registry, registry_proofs) = self.registry_material(&head, &signers, first)?;
         Ok(History {
             supplier: subject.to_owned(),
             tree_size: size,
@@ -403,11 +502,8 @@ impl Log {
             index_proof,
             entries,
             next_before,
-            registry: if first {
-                self.registry_chain(size)?
-            } else {
-                Vec::new()
-            },
+            registry,
+            registry_proofs,
         })
     }
 }

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use base64::Engine as _;
-use vouch::bundle::{History, ProvenEntry};
+use vouch::bundle::{History, ProvenEntry, SubjectProof};
 use vouch::entry::{self, encode_hash, Entry, Prev};
 use vouch::envelope::Envelope;
 use vouch::index::{self, ChainHead, Index};
 use vouch::merkle::{self, Hash, MemoryTree};
 use vouch::note::{Checkpoint, Signer, BASE64};
+use vouch::statement::RegistryStatement;
 
 #[derive(Default)]
 pub struct ForgedLog {
@@ -124,6 +125,11 @@ impl ForgedLog {
                 .filter(|i| self.subjects[*i as usize] == s)
                 .collect()
         };
+        let registry_subjects = self.registry_subjects();
+        let registry: Vec<ProvenEntry> = (0..self.size())
+            .filter(|i| registry_subjects.contains(&self.subjects[*i as usize]))
+            .map(|i| self.proven(i))
+            .collect();
         History {
             supplier: subject.into(),
             tree_size: self.size(),
@@ -135,10 +141,37 @@ impl ForgedLog {
                 .map(|i| self.proven(i))
                 .collect(),
             next_before: None,
-            registry: about("registry")
+            registry,
+            registry_proofs: registry_subjects
                 .into_iter()
-                .map(|i| self.proven(i))
+                .map(|subject| SubjectProof {
+                    proof: index.prove(&index::key(&subject)).to_json(),
+                    subject,
+                })
                 .collect(),
         }
+    }
+
+    /// Every registry chain of the log, and the chain of every governance member the
+    /// genesis entry names (an honest server proves them all).
+    pub fn registry_subjects(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec!["registry".into()];
+        for s in &self.subjects {
+            if s.starts_with("registry:") && !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
+        let genesis = Entry::parse(&self.entries[0]).unwrap();
+        let body = BASE64.decode(&genesis.envelope.payload).unwrap();
+        if let Ok(RegistryStatement::Genesis { participants, .. }) = RegistryStatement::parse(&body)
+        {
+            for p in participants {
+                let s = format!("registry:{}", p.id);
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+        out
     }
 }

@@ -1,0 +1,186 @@
+//! Complete histories and open data at scale: run with `cargo bench --bench history`.
+//! Prints figures; asserts nothing about time.
+//!
+//! A ledger of `VOUCH_BENCH_ENTRIES` (default 1,000,000) signed attestations: one
+//! factory has 300 of them, the rest are spread over 5,000 factories. Then:
+//! 1. **The 300-record history**, read in process (`Log::history`, one page of 500, as
+//!    the server assembles it) and over HTTP from `vouch serve`: server time, bytes,
+//!    proof bytes (index proof and inclusion proofs), and the client's verification
+//!    time (`verify_history`: signatures, registry, index proof, chain).
+//! 2. **Export** of every record with `vouch export --data ... --format csv`, a
+//!    process of its own: time and peak RSS, at a tenth of the ledger and at all of it
+//!    (constant memory means the same peak).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{key, memory_mib, release_binary, supplier, Server};
+use vouch::log::{Log, LogConfig};
+use vouch::store::{SledOptions, SledStore, Store};
+
+/// One factory in 3,333 entries is the 300-record one.
+const TARGET: &str = "VN2026999ZZ0300";
+
+fn about(i: usize) -> String {
+    if i % 3333 == 7 {
+        TARGET.to_owned()
+    } else {
+        supplier(i)
+    }
+}
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<Duration>) -> f64 {
+    v.sort();
+    v[v.len() / 2].as_secs_f64() * 1e3
+}
+
+/// Runs `vouch export` and reports its time and peak RSS.
+fn export(bin: &Path, data: &Path, limit_note: &str) {
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["export", "--format", "csv", "--out", "/dev/null", "--data"])
+        .arg(data)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut peak = 0f64;
+    loop {
+        let m = memory_mib(pid, "VmHWM:");
+        if m.is_finite() {
+            peak = peak.max(m);
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    println!(
+        "export {limit_note}: {:.1} s, peak RSS {peak:.0} MiB ({})",
+        started.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n = env_or("VOUCH_BENCH_ENTRIES", 1_000_000) as usize;
+    let base = std::env::var_os("VOUCH_BENCH_DIR").map_or_else(std::env::temp_dir, Into::into);
+    let bin = release_binary();
+    let dir = tempfile::tempdir_in(base).unwrap();
+    let log_key = key("bench.example/history", 1);
+    vouch::keyfile::write_pair(
+        &log_key,
+        &dir.path().join("log.key"),
+        &dir.path().join("log.pub"),
+    )
+    .unwrap();
+    // A tenth first, exported; then the whole ledger in another directory.
+    let small = dir.path().join("small");
+    common::build_ledger(&small, &log_key, n / 10, about);
+    export(&bin, &small, &format!("of {} entries", n / 10));
+    let data = dir.path().join("data");
+    let t = Instant::now();
+    common::build_ledger(&data, &log_key, n, about);
+    println!(
+        "built a ledger of {n} attestations in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    export(&bin, &data, &format!("of {n} entries"));
+
+    // In process: the server's work for the history, and the client's.
+    {
+        let store: Arc<dyn Store> =
+            Arc::new(SledStore::open(&data, &SledOptions::default()).unwrap());
+        let log = Log::open(store, None, LogConfig::default()).unwrap();
+        let mut server = Vec::new();
+        let mut client = Vec::new();
+        let mut history = None;
+        for _ in 0..20 {
+            let t = Instant::now();
+            let h = log.history(TARGET, None, None, 500).unwrap();
+            server.push(t.elapsed());
+            let t = Instant::now();
+            let r = vouch::verify::verify_history(
+                &h,
+                TARGET,
+                log_key.verifier(),
+                time::OffsetDateTime::now_utc(),
+            );
+            client.push(t.elapsed());
+            assert_eq!(r.verdict, vouch::verify::Verdict::Valid, "{:?}", r.checks);
+            history = Some(h);
+        }
+        let h = history.unwrap();
+        let index_proof = h.index_proof.as_ref().unwrap();
+        let index_bytes = 32 * index_proof.siblings.len() + 80;
+        let inclusion_hashes: usize = h.entries.iter().map(|e| e.inclusion_proof.len()).sum();
+        let json = serde_json::to_vec(&h).unwrap().len();
+        println!(
+            "history of {TARGET} ({} records) in a tree of {}: server {:.2} ms, client verification {:.1} ms (medians of 20)",
+            h.entries.len(),
+            h.tree_size,
+            median(server),
+            median(client)
+        );
+        println!(
+            "  proof bytes: index proof {index_bytes} ({} levels), inclusion proofs {} ({} hashes); whole response {json} bytes of JSON",
+            index_proof.siblings.len(),
+            inclusion_hashes * 32,
+            inclusion_hashes
+        );
+        println!(
+            "  index proof of an absent supplier: {} bytes; subjects in the index: {}",
+            log.head()
+                .index
+                .prove(&vouch::index::key("VN0000000XXXXXX"))
+                .byte_len(),
+            log.head().index.len()
+        );
+    }
+
+    // Over HTTP, from the release server.
+    let child = Command::new(&bin)
+        .args(["serve", "--listen", "127.0.0.1:18184", "--log-key"])
+        .arg(dir.path().join("log.key"))
+        .arg("--data")
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    let url = format!("http://127.0.0.1:18184/v1/suppliers/{TARGET}/history?limit=500");
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.get(&url).send().map(|r| r.status().as_u16()).ok() != Some(200) {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut times = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..20 {
+        let t = Instant::now();
+        let body = client.get(&url).send().unwrap().bytes().unwrap();
+        times.push(t.elapsed());
+        bytes = body.len();
+    }
+    println!(
+        "GET history over HTTP: {:.2} ms median of 20 (client to server on one machine), {bytes} bytes",
+        median(times)
+    );
+}
