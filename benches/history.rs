@@ -22,11 +22,12 @@ use common::{key, memory_mib, release_binary, supplier, Server};
 use vouch::log::{Log, LogConfig};
 use vouch::store::{SledOptions, SledStore, Store};
 
-/// One factory in 3,333 entries is the 300-record one.
+/// One entry in `STRIDE` is about the 300-record factory.
 const TARGET: &str = "VN2026999ZZ0300";
+static STRIDE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(3333);
 
 fn about(i: usize) -> String {
-    if i % 3333 == 7 {
+    if i % STRIDE.load(std::sync::atomic::Ordering::Relaxed) == 7 {
         TARGET.to_owned()
     } else {
         supplier(i)
@@ -45,15 +46,29 @@ fn median(mut v: Vec<Duration>) -> f64 {
     v[v.len() / 2].as_secs_f64() * 1e3
 }
 
-/// Runs `vouch export` and reports its time and peak RSS.
+/// Runs `vouch export` and reports its time and peak RSS, beside the peak RSS of
+/// `vouch log checkpoint` on the same data (opening the store and nothing else).
 fn export(bin: &Path, data: &Path, limit_note: &str) {
+    let (_, open_peak, _) = run_measured(
+        Command::new(bin)
+            .args(["log", "checkpoint", "--data"])
+            .arg(data)
+            .stdout(Stdio::null()),
+    );
+    let (took, peak, err) = run_measured(
+        Command::new(bin)
+            .args(["export", "--format", "csv", "--out", "/dev/null", "--data"])
+            .arg(data),
+    );
+    println!(
+        "export {limit_note}: {took:.1} s, peak RSS {peak:.0} MiB; opening the store alone peaks at {open_peak:.0} MiB ({err})"
+    );
+}
+
+/// Runs a command to its end: seconds, peak RSS in MiB, stderr.
+fn run_measured(cmd: &mut Command) -> (f64, f64, String) {
     let started = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["export", "--format", "csv", "--out", "/dev/null", "--data"])
-        .arg(data)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id();
     let mut peak = 0f64;
     loop {
@@ -67,11 +82,11 @@ fn export(bin: &Path, data: &Path, limit_note: &str) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
-    println!(
-        "export {limit_note}: {:.1} s, peak RSS {peak:.0} MiB ({})",
+    (
         started.elapsed().as_secs_f64(),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
+        peak,
+        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    )
 }
 
 fn main() {
@@ -94,6 +109,7 @@ fn main() {
     common::build_ledger(&small, &log_key, n / 10, about);
     export(&bin, &small, &format!("of {} entries", n / 10));
     let data = dir.path().join("data");
+    STRIDE.store((n / 300).max(8), std::sync::atomic::Ordering::Relaxed);
     let t = Instant::now();
     common::build_ledger(&data, &log_key, n, about);
     println!(
@@ -110,7 +126,7 @@ fn main() {
         let mut server = Vec::new();
         let mut client = Vec::new();
         let mut history = None;
-        for _ in 0..20 {
+        for _ in 0..env_or("VOUCH_BENCH_ROUNDS", 20) {
             let t = Instant::now();
             let h = log.history(TARGET, None, None, 500).unwrap();
             server.push(t.elapsed());
@@ -131,7 +147,7 @@ fn main() {
         let inclusion_hashes: usize = h.entries.iter().map(|e| e.inclusion_proof.len()).sum();
         let json = serde_json::to_vec(&h).unwrap().len();
         println!(
-            "history of {TARGET} ({} records) in a tree of {}: server {:.2} ms, client verification {:.1} ms (medians of 20)",
+            "history of {TARGET} ({} records) in a tree of {}: server {:.2} ms, client verification {:.1} ms (medians)",
             h.entries.len(),
             h.tree_size,
             median(server),

@@ -752,3 +752,60 @@ fn a_tampered_stored_checkpoint_is_not_served() {
     let e = log.checkpoint_at(size).unwrap_err();
     assert!(matches!(e, LogError::Store(StoreError::Corrupt(_))), "{e}");
 }
+
+#[test]
+fn a_damaged_chain_head_is_found_by_fsck_and_repaired() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let root = {
+        let store: Arc<dyn Store> = Arc::new(open_store(dir.path()).unwrap());
+        Log::create(store.clone(), &signer()).unwrap();
+        let log = Log::open(store, Some(signer()), LogConfig::default()).unwrap();
+        for i in 0..20 {
+            log.append_blocking(Submission {
+                entry: entry(i),
+                subject: Some(format!("s{}", i % 3)),
+            })
+            .unwrap();
+        }
+        let root = vouch::index::root_of(&log.head().checkpoint).unwrap();
+        log.close();
+        root
+    };
+    {
+        // The chain head of s1 says one entry fewer.
+        let db = sled::open(dir.path().join("index")).unwrap();
+        let mut v = db.get(b"Ss1").unwrap().unwrap().to_vec();
+        v[7] -= 1;
+        db.insert(b"Ss1", v).unwrap();
+        db.flush().unwrap();
+    }
+    let e = Log::open(
+        Arc::new(open_store(dir.path()).unwrap()),
+        Some(signer()),
+        LogConfig::default(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("fsck --repair"), "{e}");
+    let report = vouch::store::fsck::check(dir.path(), false).unwrap();
+    assert_eq!(report.exit_code(), 2, "{report:?}");
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.message.contains("the chain head of s1")),
+        "{report:?}"
+    );
+    assert_eq!(
+        vouch::store::fsck::check(dir.path(), true)
+            .unwrap()
+            .exit_code(),
+        1
+    );
+    let log = Log::open(
+        Arc::new(open_store(dir.path()).unwrap()),
+        Some(signer()),
+        LogConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(log.head().index.root(), root);
+}

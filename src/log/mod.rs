@@ -356,7 +356,8 @@ fn read_head(store: &dyn Store, verifier: &Verifier) -> Result<(Head, Frontier),
     // Checkpoints written before the index existed carry no root to compare.
     if index::root_of(&checkpoint).is_some_and(|root| root != index.root()) {
         return Err(LogError::Inconsistent(format!(
-            "the stored supplier index does not match the latest checkpoint (size {size})"
+            "the stored supplier index does not match the latest checkpoint (size {size}); \
+             `vouch fsck --repair` rebuilds the index from the journal"
         )));
     }
     let signed = String::from_utf8(signed).map_err(|_| NoteError::Malformed("not UTF-8"))?;

@@ -12,11 +12,12 @@ use std::path::Path;
 
 use super::journal::{self, Read};
 use super::sled::{
-    checkpoint_key, checkpoint_tree, dedup_key, entry_key, get_u64, lock_dir, meta_key, open_sled,
-    row_key, segment_value, segments, subject_prefix, SledOptions, INDEX, JOURNAL, JOURNAL_END_KEY,
-    LAST_RECORD_KEY, ROW, TREE_SIZE_KEY,
+    checkpoint_key, checkpoint_tree, dedup_key, entry_key, get_u64, head_key, head_value, lock_dir,
+    meta_key, open_sled, row_key, segment_value, segments, subject_prefix, SledOptions, INDEX,
+    JOURNAL, JOURNAL_END_KEY, LAST_RECORD_KEY, ROW, TREE_SIZE_KEY, VERSION, VERSION_KEY,
 };
 use super::{SledStore, StoreError};
+use crate::index::ChainHead;
 use crate::merkle::{self, Frontier, Hash};
 
 /// How bad a finding is.
@@ -377,6 +378,26 @@ fn check_index(
             wrong.push(format!("the subject index of entry {index}"));
         }
     }
+    // Every subject's chain head (the supplier index is built from these).
+    let mut heads: HashMap<&str, ChainHead> = HashMap::new();
+    for (index, subject) in &ex.subjects {
+        let h = heads.entry(subject.as_str()).or_insert(ChainHead {
+            count: 0,
+            newest_index: 0,
+            newest_leaf_hash: [0; 32],
+        });
+        h.count += 1;
+        h.newest_index = *index;
+        h.newest_leaf_hash = ex.levels[0][*index as usize];
+    }
+    for (subject, head) in &heads {
+        if db.get(head_key(subject))?.as_deref() != Some(&head_value(head)[..]) {
+            wrong.push(format!("the chain head of {subject}"));
+        }
+    }
+    if ex.size > 0 && db.get(VERSION_KEY)?.as_deref() != Some(VERSION) {
+        wrong.push("its layout version".to_owned());
+    }
     for (key, value) in &ex.segments {
         if db.get(key)?.as_deref() != Some(&value[..]) {
             wrong.push(format!(
@@ -398,6 +419,7 @@ fn check_index(
     let counts = [
         (b'd', ex.dedup.len()),
         (b's', ex.subjects.len()),
+        (b'S', heads.len()),
         (b'e', ex.segments.len()),
         (b'c', ex.checkpoints.len()),
     ];

@@ -156,7 +156,7 @@ pub(super) fn head_key(subject: &str) -> Vec<u8> {
     k
 }
 
-fn head_value(head: &ChainHead) -> [u8; 48] {
+pub(super) fn head_value(head: &ChainHead) -> [u8; 48] {
     let mut v = [0; 48];
     v[..8].copy_from_slice(&head.count.to_be_bytes());
     v[8..16].copy_from_slice(&head.newest_index.to_be_bytes());
