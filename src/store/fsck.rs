@@ -70,7 +70,7 @@ struct Expected {
     dedup: Vec<Hash>,
     subjects: Vec<(u64, String)>,
     /// (segment key, value) pairs.
-    segments: Vec<([u8; 9], [u8; 16])>,
+    segments: Vec<([u8; 9], Vec<u8>)>,
     checkpoints: Vec<(u64, Vec<u8>)>,
     meta: HashMap<String, Vec<u8>>,
     size: u64,
@@ -188,10 +188,10 @@ fn scan_journal(file: &File, report: &mut Report) -> Result<(Expected, bool), St
         }
         let mut at = r.entries_at;
         for (first, range) in segments(r.start, r.entries.len()) {
-            let seg_len: u64 = r.entries[range].iter().map(|e| 2 + e.len() as u64).sum();
-            ex.segments
-                .push((entry_key(first), segment_value(at, seg_len)));
-            at += seg_len;
+            let lens: Vec<usize> = r.entries[range].iter().map(|e| e.len()).collect();
+            let value = segment_value(at, &lens);
+            at += u64::from_be_bytes(value[8..16].try_into().expect("8 bytes"));
+            ex.segments.push((entry_key(first), value));
         }
         ex.checkpoints.push((r.new_size(), r.checkpoint.clone()));
         ex.meta.extend(r.meta.iter().cloned());

@@ -81,7 +81,7 @@ pub(super) const JOURNAL_END_KEY: &[u8] = b"f";
 pub(super) const LAST_RECORD_KEY: &[u8] = b"g";
 /// The layout version of the index; an index of another version is rebuilt.
 pub(super) const VERSION_KEY: &[u8] = b"v";
-pub(super) const VERSION: &[u8] = b"2";
+pub(super) const VERSION: &[u8] = b"3";
 pub(super) const JOURNAL: &str = "journal";
 pub(super) const INDEX: &str = "index";
 const REBUILD: &str = "index.rebuild";
@@ -119,11 +119,31 @@ pub(super) fn segments(start: u64, count: usize) -> Vec<(u64, std::ops::Range<us
     out
 }
 
-pub(super) fn segment_value(offset: u64, len: u64) -> [u8; 16] {
-    let mut v = [0u8; 16];
-    v[..8].copy_from_slice(&offset.to_be_bytes());
-    v[8..].copy_from_slice(&len.to_be_bytes());
+/// A segment's value: where its entries lie in the journal (offset and length, u64 BE
+/// each), then each entry's length (u16 BE), so that one entry is read without its
+/// neighbours.
+pub(super) fn segment_value(offset: u64, lens: &[usize]) -> Vec<u8> {
+    let total: u64 = lens.iter().map(|l| 2 + *l as u64).sum();
+    let mut v = Vec::with_capacity(16 + 2 * lens.len());
+    v.extend_from_slice(&offset.to_be_bytes());
+    v.extend_from_slice(&total.to_be_bytes());
+    for l in lens {
+        v.extend_from_slice(&u16::try_from(*l).unwrap_or(u16::MAX).to_be_bytes());
+    }
     v
+}
+
+/// Where entry `k` of a segment lies: (offset of its bytes, length), from the
+/// segment's value; `None` when the value does not list it.
+fn entry_in_segment(value: &[u8], k: usize) -> Option<(u64, u64)> {
+    let offset = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
+    let lens = value.get(16..)?;
+    if k >= lens.len() / 2 {
+        return None;
+    }
+    let len_of = |j: usize| u64::from(u16::from_be_bytes([lens[2 * j], lens[2 * j + 1]]));
+    let before: u64 = (0..k).map(|j| 2 + len_of(j)).sum();
+    Some((offset + before + 2, len_of(k)))
 }
 
 pub(super) fn dedup_key(hash: &Hash) -> [u8; 33] {
@@ -272,9 +292,9 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
     }
     let mut offset = ix.entries_at;
     for (first, range) in segments(ix.start, ix.entry_lens.len()) {
-        let len: u64 = ix.entry_lens[range].iter().map(|l| 2 + *l as u64).sum();
-        b.insert(&entry_key(first), &segment_value(offset, len));
-        offset += len;
+        let value = segment_value(offset, &ix.entry_lens[range]);
+        offset += u64::from_be_bytes(value[8..16].try_into().expect("8 bytes"));
+        b.insert(&entry_key(first), value);
     }
     let mut nodes = ix.nodes;
     nodes.sort_by_key(|(n, _)| (n.level, n.index));
@@ -625,7 +645,7 @@ fn first_index_at(db: &sled::Db, record: u64, size: u64) -> u64 {
     db.range(entry_key(0)..=entry_key(size))
         .rev()
         .filter_map(Result::ok)
-        .find(|(_, v)| v.len() == 16 && be_u64(&v[..8]).ok() == Some(entries_at))
+        .find(|(_, v)| v.len() >= 16 && be_u64(&v[..8]).ok() == Some(entries_at))
         .and_then(|(k, _)| be_u64(&k[1..]).ok())
         .unwrap_or(size)
 }
@@ -1065,6 +1085,22 @@ impl Store for SledStore {
             .range(entry_key(0)..=entry_key(start))
             .next_back()
             .ok_or_else(missing)??;
+        // One entry: read just its bytes, as the segment lists them.
+        if count == 1 {
+            let value = db.get(&first)?.ok_or_else(missing)?;
+            let k = usize::try_from(start - be_u64(&first[1..])?).map_err(|_| missing())?;
+            if let Some((offset, len)) = entry_in_segment(&value, k) {
+                // With its length prefix, which must agree with the index.
+                let mut bytes = self.read_at(offset - 2, len + 2)?;
+                if u64::from(u16::from_be_bytes([bytes[0], bytes[1]])) != len {
+                    return Err(StoreError::Corrupt(format!(
+                        "entry {start}: the journal's length prefix and the index disagree"
+                    )));
+                }
+                bytes.drain(..2);
+                return Ok(vec![bytes]);
+            }
+        }
         let mut out = Vec::with_capacity(count as usize);
         let mut next = start;
         for kv in db.range(&first[..]..&entry_key(end)[..]) {
