@@ -669,7 +669,7 @@ pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -
         "registry",
         chain
             .as_ref()
-            .map(|c| format!("{} registry entries, linked from the genesis entry to the head the checkpoint names", c.len()))
+            .map(|c| format!("{} registry entries that decide the signers' authority, every chain whole, replayed from the genesis entry", c.len()))
             .map_err(Clone::clone),
     );
     let p = ProvenEntry {
@@ -758,7 +758,7 @@ pub fn verify_history(
             .as_ref()
             .map(|c| {
                 format!(
-                    "{} registry entries, linked from the genesis entry",
+                    "{} registry entries that decide the signers' authority, every chain whole, replayed from the genesis entry",
                     c.len()
                 )
             })
