@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{key, memory_mib, release_binary, supplier, Server};
+use common::{key, memory_mib, release_binary, supplier};
 use vouch::log::{Log, LogConfig};
 use vouch::store::{SledOptions, SledStore, Store};
 
@@ -170,16 +170,7 @@ fn main() {
     }
 
     // Over HTTP, from the release server.
-    let child = Command::new(&bin)
-        .args(["serve", "--listen", "127.0.0.1:18184", "--log-key"])
-        .arg(dir.path().join("log.key"))
-        .arg("--data")
-        .arg(&data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _server = Server(child);
+    let (_server, _) = common::serve_data(&bin, &dir.path().join("log.key"), &data, 18184);
     let url = format!("http://127.0.0.1:18184/v1/suppliers/{TARGET}/history?limit=500");
     let client = reqwest::blocking::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -197,17 +197,7 @@ fn expensive_reads(bin: &Path) {
         "built a ledger of {n} attestations about 5,000 factories in {:.0} s",
         t.elapsed().as_secs_f64()
     );
-    let child = Command::new(bin)
-        .args(["serve", "--listen", "127.0.0.1:18183", "--log-key"])
-        .arg(dir.path().join("log.key"))
-        .arg("--data")
-        .arg(&data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let _server = Server(child);
+    let (_server, pid) = common::serve_data(bin, &dir.path().join("log.key"), &data, 18183);
     let url = "http://127.0.0.1:18183";
     wait_healthy(&reqwest::blocking::Client::new(), url);
     println!("server started: RSS {:.0} MiB", memory_mib(pid, "VmRSS:"));

@@ -160,18 +160,6 @@ impl Registry {
         Ok(r)
     }
 
-    /// Rebuilds the key index after deserialising.
-    pub fn reindex(&mut self) {
-        self.keys.clear();
-        for p in self.participants.values() {
-            for k in &p.keys {
-                if let Ok((id, key)) = parse_key(&k.key) {
-                    self.keys.insert(id, (p.id.clone(), key));
-                }
-            }
-        }
-    }
-
     fn register(
         &mut self,
         p: &ParticipantSpec,
@@ -423,16 +411,5 @@ impl Registry {
     /// Serialises the state for the store.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("the registry serializes")
-    }
-
-    /// Reads a stored state.
-    ///
-    /// # Errors
-    /// When the bytes are not a registry state.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, RegistryError> {
-        let mut r: Registry =
-            serde_json::from_slice(bytes).map_err(|e| RegistryError::Invalid(e.to_string()))?;
-        r.reindex();
-        Ok(r)
     }
 }

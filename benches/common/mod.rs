@@ -143,6 +143,27 @@ impl Drop for Server {
     }
 }
 
+/// Starts `bin serve` on `port` over the log in `data` signed with `key`; returns it
+/// (killed when dropped) and its pid.
+pub fn serve_data(bin: &Path, key: &Path, data: &Path, port: u16) -> (Server, u32) {
+    let child = Command::new(bin)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--log-key",
+        ])
+        .arg(key)
+        .arg("--data")
+        .arg(data)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (Server(child), pid)
+}
+
 /// Builds the release binary and returns its path.
 pub fn release_binary() -> PathBuf {
     assert!(

@@ -339,13 +339,19 @@ impl Log {
     /// # Errors
     /// As [`Log::proven_entry`].
     pub fn proven(&self, index: u64, size: u64) -> Result<ProvenEntry, LogError> {
+        Ok(self.proven_with_bytes(index, size)?.0)
+    }
+
+    /// [`Log::proven`], with the entry's bytes for the caller to read on.
+    fn proven_with_bytes(&self, index: u64, size: u64) -> Result<(ProvenEntry, Vec<u8>), LogError> {
         let (entry, proof) = self.proven_entry(index, size)?;
-        Ok(ProvenEntry {
+        let proven = ProvenEntry {
             index,
             decoded: Decoded::of(&entry),
-            entry: BASE64.encode(entry),
+            entry: BASE64.encode(&entry),
             inclusion_proof: proof.iter().map(encode_hash).collect(),
-        })
+        };
+        Ok((proven, entry))
     }
 
     /// Entry `index` as a bundle against the newest checkpoint: the entry, its inclusion
@@ -357,10 +363,7 @@ impl Log {
     pub fn bundle(&self, index: u64) -> Result<Bundle, LogError> {
         let head = self.head();
         let size = head.size();
-        let p = self.proven(index, size)?;
-        let bytes = BASE64
-            .decode(&p.entry)
-            .map_err(|_| LogError::Inconsistent("entry encoding".into()))?;
+        let (p, bytes) = self.proven_with_bytes(index, size)?;
         let signers = self.signer_ids([bytes.as_slice()])?;
         let (registry, registry_proofs) = self.registry_material(&head, &signers, true)?;
         Ok(Bundle {
@@ -485,14 +488,12 @@ impl Log {
         ))?;
         let next_before = (found.len() > limit && limit > 0).then(|| found[limit - 1].0);
         found.truncate(limit);
-        let entries: Vec<ProvenEntry> = found
+        let (entries, bytes): (Vec<ProvenEntry>, Vec<Vec<u8>>) = found
             .into_iter()
-            .map(|(i, _)| self.proven(i, size))
-            .collect::<Result<_, _>>()?;
-        let bytes: Vec<Vec<u8>> = entries
-            .iter()
-            .filter_map(|p| BASE64.decode(&p.entry).ok())
-            .collect();
+            .map(|(i, _)| self.proven_with_bytes(i, size))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .unzip();
         let signers = self.signer_ids(bytes.iter().map(Vec::as_slice))?;
         let (registry, registry_proofs) = self.registry_material(&head, &signers, first)?;
         Ok(History {
