@@ -341,10 +341,23 @@ pub(super) fn open_sled(path: &Path, options: &SledOptions) -> Result<sled::Db, 
         // is small: at once a second, its fsync stalled the journal's (p99 of
         // submissions 302 ms against 14 ms at 200 ms, `cargo bench --bench http`).
         .flush_every_ms(Some(200));
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
-    std::panic::set_hook(hook);
+    // The panic hook is process-wide: silencing it here would also silence every other
+    // thread's panics meanwhile (and, with two opens at once, for good). sled's own
+    // message goes to stderr beside ours.
+    // The caller holds the data directory's lock, so sled's own lock on its files can
+    // only be held by the background threads of a store this process just closed:
+    // they let go within moments.
+    let mut opened;
+    let deadline = Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let locked =
+            matches!(&opened, Ok(Err(e)) if e.to_string().contains("could not acquire lock"));
+        if !locked || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(e.to_string()),
