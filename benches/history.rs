@@ -3,7 +3,7 @@
 //!
 //! A ledger of `VOUCH_BENCH_ENTRIES` (default 1,000,000) signed attestations: one
 //! factory has 300 of them, the rest are spread over 5,000 factories. Then:
-//! 1. **The 300-record history**, read in process (`Log::history`, one page of 500, as
+//! 1. **The 300-record history**, read in process (`View::history`, one page of 500, as
 //!    the server assembles it) and over HTTP from `vouch serve`: server time, bytes,
 //!    proof bytes (index proof and inclusion proofs), and the client's verification
 //!    time (`verify_history`: signatures, registry, index proof, chain).
@@ -128,7 +128,7 @@ fn main() {
         let mut history = None;
         for _ in 0..env_or("VOUCH_BENCH_ROUNDS", 20) {
             let t = Instant::now();
-            let h = log.history(TARGET, None, None, 500).unwrap();
+            let h = log.view().history(TARGET, None, 500).unwrap();
             server.push(t.elapsed());
             let t = Instant::now();
             let r = vouch::verify::verify_history(

@@ -150,7 +150,7 @@ fn main() {
     drop(parsed);
 
     // Storage alone: a raw log, entries of the ledger's entry size, same tasks.
-    let entry_len = log.entry(KEYS as u64 + 1).unwrap().len();
+    let entry_len = log.view().entry(KEYS as u64 + 1).unwrap().len();
     let raw_dir = tempfile::tempdir().unwrap();
     let raw_store: Arc<dyn Store> =
         Arc::new(SledStore::open(raw_dir.path(), &SledOptions::default()).unwrap());

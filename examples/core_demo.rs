@@ -57,7 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A client trusts only the log's public key and what it can check.
     let (checkpoint, _) = Checkpoint::open(head.signed.as_bytes(), signer.verifier())?;
     let r = &receipts[42];
-    let proof = log.inclusion_proof(r.index, checkpoint.size())?;
+    let proof = log.view().inclusion_proof(r.index, checkpoint.size())?;
     merkle::verify_inclusion(
         &r.leaf_hash,
         r.index,
@@ -73,7 +73,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let old = &receipts[0].head.checkpoint;
-    let proof = log.consistency_proof(old.size(), checkpoint.size())?;
+    let proof = log
+        .view()
+        .consistency_proof(old.size(), checkpoint.size())?;
     merkle::verify_consistency(
         old.size(),
         checkpoint.size(),
@@ -87,13 +89,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         checkpoint.size()
     );
 
-    let history = log.subject_entries(factories[0], 0, 5)?;
+    let history = log.view().subject_entries(factories[0], 0, 5)?;
     println!(
         "\nfirst entries about {}: {:?}",
         factories[0],
         history.iter().map(|e| e.0).collect::<Vec<_>>()
     );
     let tile = TilePath::parse("tile/entries/001.p/44")?;
-    println!("{tile}: {} bytes", log.tile(&tile)?.len());
+    println!("{tile}: {} bytes", log.view().tile(&tile)?.len());
     Ok(())
 }

@@ -567,7 +567,7 @@ async fn tile(State(s): State<Arc<AppState>>, Path(path): Path<String>) -> ApiRe
         .map_err(|e| Problem::bad_request("bad-tile-path", "Malformed tile path", e.to_string()))?;
     // A tile is one or a few reads of cached rows: cheaper here than a hand-off to
     // the blocking pool.
-    let bytes = s.log.tile(&tile)?;
+    let bytes = s.log.view().tile(&tile)?;
     let cache = if tile.is_full() {
         "public, max-age=31536000, immutable"
     } else {
@@ -728,7 +728,10 @@ async fn submit(
         }
         let receipt = s.log.submit_signed(signed).await?;
         let size = receipt.head.size();
-        let proof = s.log.inclusion_proof_in(receipt.index, &receipt.head)?;
+        let proof = s
+            .log
+            .view_of(receipt.head.clone())
+            .inclusion_proof(receipt.index, size)?;
         Ok(receipt_body(&receipt, size, &proof))
     }
     .await;
@@ -834,7 +837,7 @@ fn parse_index(raw: &str) -> ApiResult<u64> {
 }
 
 fn bundle(log: &Log, index: u64) -> Result<Bundle, LogError> {
-    log.bundle(index)
+    log.view().bundle(index)
 }
 
 /// Runs a short read (a proof: microseconds of cached reads) on the async thread.
@@ -902,20 +905,21 @@ async fn inclusion(
     Params(q): Params<InclusionQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let index = required(q.index.as_deref(), "index")?;
+    let view = s.log.view();
     let size = q
         .size
         .as_deref()
         .map(parse_index)
         .transpose()?
-        .unwrap_or(s.log.head().size());
+        .unwrap_or(view.size());
     inline(|| {
-        let (leaf, proof) = s.log.proven_leaf(index, size)?;
+        let (leaf, proof) = view.proven_leaf(index, size)?;
         Ok(Json(json!({
             "index": index,
             "tree_size": size,
             "leaf_hash": encode_hash(&leaf),
             "inclusion_proof": proof_strings(&proof),
-            "checkpoint": s.log.checkpoint_at(size)?,
+            "checkpoint": view.checkpoint_at(size)?,
         })))
     })
 }
@@ -935,18 +939,19 @@ async fn consistency(
     Params(q): Params<ConsistencyQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let from = required(q.from.as_deref(), "from")?;
+    let view = s.log.view();
     let to =
         q.to.as_deref()
             .map(parse_index)
             .transpose()?
-            .unwrap_or(s.log.head().size());
+            .unwrap_or(view.size());
     inline(|| {
-        let proof = s.log.consistency_proof(from, to)?;
+        let proof = view.consistency_proof(from, to)?;
         Ok(Json(json!({
             "from": from,
             "to": to,
             "consistency_proof": proof_strings(&proof),
-            "checkpoint": s.log.checkpoint_at(to)?,
+            "checkpoint": view.checkpoint_at(to)?,
         })))
     })
 }
@@ -982,7 +987,11 @@ async fn history(
     Ok(Json(
         blocking(move || {
             let _permit = permit;
-            log.history(id.as_str(), size, before, limit)
+            match size {
+                Some(size) => log.view_at(size)?,
+                None => log.view(),
+            }
+            .history(id.as_str(), before, limit)
         })
         .await?,
     ))
@@ -1022,7 +1031,7 @@ async fn supplier_standing(
     let log = s.log.clone();
     blocking(move || {
         let _permit = permit;
-        let history = log.history(id.as_str(), None, None, cap)?;
+        let history = log.view().history(id.as_str(), None, cap)?;
         if history.next_before.is_some() {
             return Ok(Err(too_large(id.as_str(), cap)));
         }
@@ -1132,7 +1141,10 @@ async fn export(
             tx: tx.clone(),
             buf: Vec::new(),
         };
-        if let Err(e) = log.export(format, OffsetDateTime::now_utc(), &mut out) {
+        if let Err(e) = log
+            .view()
+            .export(format, OffsetDateTime::now_utc(), &mut out)
+        {
             // The status line is gone: cut the stream so the client sees it fail.
             tracing::error!(error = %e, "export failed");
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
@@ -1290,7 +1302,7 @@ async fn verify_request(
                 if report.verdict == verify::Verdict::Invalid {
                     return Ok(report);
                 }
-                let served = log.history(&subject, None, None, cap)?;
+                let served = log.view().history(&subject, None, cap)?;
                 if served.next_before.is_some() {
                     report.notes.push(format!(
                         "{subject} has more than {cap} entries, too many to check here: fetch its history (vouch verify --url, vouch history)"
@@ -1312,7 +1324,7 @@ async fn verify_request(
             })?;
             let report = blocking(move || {
                 let _permit = permit;
-                let h = log.history(id.as_str(), None, None, cap)?;
+                let h = log.view().history(id.as_str(), None, cap)?;
                 if h.next_before.is_some() {
                     return Ok(Err(too_large(id.as_str(), cap)));
                 }

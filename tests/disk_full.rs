@@ -100,7 +100,7 @@ fn a_full_disk_refuses_a_batch_and_writes_resume_once_space_is_freed() {
     let kept = log.head().size() - size;
     assert!(kept <= 1, "{kept}");
     if kept == 1 {
-        assert_eq!(log.entry(size).unwrap(), entry(size));
+        assert_eq!(log.view().entry(size).unwrap(), entry(size));
     }
     let r = log
         .append_blocking(Submission {
@@ -110,7 +110,7 @@ fn a_full_disk_refuses_a_batch_and_writes_resume_once_space_is_freed() {
         .unwrap();
     assert_eq!(r.index, size + kept, "no index was skipped or reused");
     for (i, leaf) in acked.iter().enumerate() {
-        assert_eq!(log.leaf_hash(i as u64).unwrap(), *leaf);
+        assert_eq!(log.view().leaf_hash(i as u64).unwrap(), *leaf);
     }
     log.close();
     drop(log);
@@ -118,7 +118,7 @@ fn a_full_disk_refuses_a_batch_and_writes_resume_once_space_is_freed() {
     assert_eq!(log.head().size(), size + kept + 1);
     for (i, leaf) in acked.iter().enumerate() {
         assert_eq!(
-            vouch::merkle::leaf_hash(&log.entry(i as u64).unwrap()),
+            vouch::merkle::leaf_hash(&log.view().entry(i as u64).unwrap()),
             *leaf
         );
     }

@@ -151,7 +151,7 @@ fn check_opened(dir: &Path, known: &Known, case: &str, outcomes: &mut Outcomes, 
     );
     let mut corrupt = 0;
     for (i, e) in known.entries.iter().enumerate() {
-        match log.entry(i as u64) {
+        match log.view().entry(i as u64) {
             Ok(bytes) => assert_eq!(&bytes, e, "{case}: entry {i} served altered"),
             Err(LogError::Store(StoreError::Corrupt(_))) => corrupt += 1,
             Err(other) => panic!("{case}: entry {i}: {other}"),
@@ -167,7 +167,7 @@ fn check_opened(dir: &Path, known: &Known, case: &str, outcomes: &mut Outcomes, 
             continue;
         }
         let path = TilePath::new(TileKind::Entries, n, width).unwrap();
-        match log.tile(&path) {
+        match log.view().tile(&path) {
             Ok(bundle) => {
                 let want: Vec<&[u8]> = known.entries[(n * 256) as usize..][..usize::from(width)]
                     .iter()
@@ -202,7 +202,7 @@ fn check_opened(dir: &Path, known: &Known, case: &str, outcomes: &mut Outcomes, 
         })
         .unwrap_or_else(|e| panic!("{case}: append after repair: {e}"));
     assert_eq!(r.index, size, "{case}: an index was reused");
-    let proof = log.consistency_proof(size, size + 1).unwrap();
+    let proof = log.view().consistency_proof(size, size + 1).unwrap();
     merkle::verify_consistency(
         size,
         size + 1,
@@ -431,7 +431,7 @@ fn a_failed_write_refuses_its_batch_and_the_log_resumes_once_storage_recovers() 
     wait_until("the log takes writes again", || log.stopped().is_none());
     let r = append(&log, 3).unwrap();
     assert_eq!(r.index, 1, "the refused batches left no trace");
-    assert_eq!(log.entry(1).unwrap(), entry(3));
+    assert_eq!(log.view().entry(1).unwrap(), entry(3));
     drop(log);
     drop(faulty);
     let log = Log::open(
@@ -461,7 +461,7 @@ fn a_batch_stored_but_reported_failed_is_kept_and_its_index_never_reused() {
     // Once it has, the log reloads what the store holds: the batch it was told failed.
     wait_until("the log takes writes again", || log.stopped().is_none());
     assert_eq!(log.head().size(), 2, "the durable batch is kept");
-    assert_eq!(log.entry(1).unwrap(), entry(1));
+    assert_eq!(log.view().entry(1).unwrap(), entry(1));
     assert_eq!(append(&log, 3).unwrap().index, 2, "index 1 is not reused");
     // A resubmission of the batch it was told failed gets that entry's receipt.
     let again = append(&log, 1).unwrap();
@@ -488,11 +488,11 @@ fn read_failures_while_judging_a_batch_store_nothing() {
     assert_eq!(append(&log, 1).unwrap().index, 1);
     faulty.fail(Op::Entries, 1, StoreError::Backend("read error".into()));
     assert!(matches!(
-        log.entry(0),
+        log.view().entry(0),
         Err(LogError::Store(StoreError::Backend(_)))
     ));
     assert_eq!(
-        log.entry(0).unwrap(),
+        log.view().entry(0).unwrap(),
         entry(0),
         "a failed read changes nothing"
     );
@@ -529,12 +529,12 @@ fn bytes_changed_under_a_running_log_are_never_served() {
     let (dir, log) = running_log(300);
     edit_journal_at_entry(dir.path(), 42, |journal, at| journal[at + 3] ^= 1);
 
-    assert_eq!(log.entry(41).unwrap(), entry(41));
-    let e = log.entry(42).unwrap_err();
+    assert_eq!(log.view().entry(41).unwrap(), entry(41));
+    let e = log.view().entry(42).unwrap_err();
     assert!(matches!(e, LogError::Store(StoreError::Corrupt(_))), "{e}");
     let tile = TilePath::new(TileKind::Entries, 0, 256).unwrap();
     assert!(matches!(
-        log.tile(&tile),
+        log.view().tile(&tile),
         Err(LogError::Store(StoreError::Corrupt(_)))
     ));
     let stopped = log.stopped().unwrap();
@@ -641,7 +641,7 @@ fn a_damaged_length_prefix_is_corruption_not_a_500() {
     // Make the u16 length in front of entry 5 claim more bytes than the segment has.
     edit_journal_at_entry(dir.path(), 5, |journal, at| journal[at - 2] = 0xff);
     let tile = TilePath::new(TileKind::Entries, 0, 10).unwrap();
-    let e = log.tile(&tile).unwrap_err();
+    let e = log.view().tile(&tile).unwrap_err();
     assert!(matches!(e, LogError::Store(StoreError::Corrupt(_))), "{e}");
     assert!(log.stopped().is_some_and(|s| s.until_restart));
     assert_eq!(log.stats().corruptions, 1);
@@ -749,7 +749,7 @@ fn a_tampered_stored_checkpoint_is_not_served() {
         LogConfig::default(),
     )
     .unwrap();
-    let e = log.checkpoint_at(size).unwrap_err();
+    let e = log.view().checkpoint_at(size).unwrap_err();
     assert!(matches!(e, LogError::Store(StoreError::Corrupt(_))), "{e}");
 }
 

@@ -698,7 +698,7 @@ fn graceful_shutdown_loses_nothing_acknowledged() {
     let log = vouch::log::Log::open(store, Some(cast.log_key.clone()), Default::default()).unwrap();
     for (index, leaf) in &acked {
         assert_eq!(
-            vouch::entry::encode_hash(&log.leaf_hash(*index).unwrap()),
+            vouch::entry::encode_hash(&log.view().leaf_hash(*index).unwrap()),
             *leaf,
             "entry {index}"
         );

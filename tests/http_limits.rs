@@ -404,7 +404,7 @@ fn a_corrupt_entry_is_answered_with_503_and_stops_writes() {
     // Flip a byte of that entry in the journal under the running server.
     let path = ledger.dir.path().join("journal");
     let mut journal = std::fs::read(&path).unwrap();
-    let entry = ledger.log.entry(index).unwrap();
+    let entry = ledger.log.view().entry(index).unwrap();
     let at = journal
         .windows(entry.len())
         .position(|w| w == entry.as_slice())

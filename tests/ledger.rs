@@ -353,13 +353,13 @@ fn prev_chains_stay_unbroken_under_interleaved_submissions() {
         }
     });
     let size = ledger.log.head().size();
-    let root = ledger.log.root(size).unwrap();
+    let root = ledger.log.view().root(size).unwrap();
     for f in factories {
-        let chain = ledger.log.subject_entries(f, 0, 1000).unwrap();
+        let chain = ledger.log.view().subject_entries(f, 0, 1000).unwrap();
         assert_eq!(chain.len(), 100, "{f}");
         let mut prev: Option<(u64, [u8; 32])> = None;
         for (index, leaf) in &chain {
-            let bytes = ledger.log.entry(*index).unwrap();
+            let bytes = ledger.log.view().entry(*index).unwrap();
             assert_eq!(merkle::leaf_hash(&bytes), *leaf);
             let entry = Entry::parse(&bytes).unwrap();
             assert_eq!(entry.subject, f);
@@ -368,7 +368,7 @@ fn prev_chains_stay_unbroken_under_interleaved_submissions() {
                 .as_ref()
                 .map(|p| (p.index, decode_hash(&p.leaf_hash).unwrap()));
             assert_eq!(link, prev, "entry {index} of {f}");
-            let proof = ledger.log.inclusion_proof(*index, size).unwrap();
+            let proof = ledger.log.view().inclusion_proof(*index, size).unwrap();
             merkle::verify_inclusion(leaf, *index, size, &proof, &root).unwrap();
             prev = Some((*index, *leaf));
         }
@@ -411,7 +411,7 @@ fn registry_changes_are_filed_by_participant_and_checkpoints_name_the_governance
     // governance chain is the genesis entry alone.
     assert_eq!(
         head(&audit.head.signed),
-        (0, ledger.log.leaf_hash(0).unwrap())
+        (0, ledger.log.view().leaf_hash(0).unwrap())
     );
     let removal = ledger
         .registry(&RegistryStatement::Remove {
@@ -429,7 +429,7 @@ fn registry_changes_are_filed_by_participant_and_checkpoints_name_the_governance
     let mut at = Some((removal.index, removal.leaf_hash));
     let mut seen = 0;
     while let Some((i, hash)) = at {
-        let bytes = ledger.log.entry(i).unwrap();
+        let bytes = ledger.log.view().entry(i).unwrap();
         assert_eq!(merkle::leaf_hash(&bytes), hash);
         let e = Entry::parse(&bytes).unwrap();
         assert_eq!(e.subject, "registry:watch");
@@ -450,7 +450,7 @@ fn registry_changes_are_filed_by_participant_and_checkpoints_name_the_governance
         })
         .unwrap();
     assert_eq!(head(&joined.head.signed), (joined.index, joined.leaf_hash));
-    let e = Entry::parse(&ledger.log.entry(joined.index).unwrap()).unwrap();
+    let e = Entry::parse(&ledger.log.view().entry(joined.index).unwrap()).unwrap();
     assert_eq!(e.subject, vouch::statement::REGISTRY_SUBJECT);
     assert_eq!(e.prev_link().unwrap().map(|p| p.0), Some(0));
 }

@@ -54,32 +54,32 @@ fn appended_entries_are_proven_by_their_receipts_checkpoint() {
         assert!(!r.duplicate);
         assert_eq!(r.leaf_hash, merkle::leaf_hash(&entry));
         let (cp, _) = Checkpoint::open(r.head.signed.as_bytes(), signer().verifier()).unwrap();
-        let proof = log.inclusion_proof(r.index, cp.size()).unwrap();
+        let proof = log.view().inclusion_proof(r.index, cp.size()).unwrap();
         merkle::verify_inclusion(&r.leaf_hash, r.index, cp.size(), &proof, cp.root()).unwrap();
-        assert_eq!(log.entry(r.index).unwrap(), entry);
+        assert_eq!(log.view().entry(r.index).unwrap(), entry);
         // Every checkpoint the log signed stays available.
         assert_eq!(
-            log.checkpoint_at(cp.size()).unwrap().unwrap(),
+            log.view().checkpoint_at(cp.size()).unwrap().unwrap(),
             r.head.signed
         );
     }
     assert_eq!(log.head().size(), 20);
     assert_eq!(
-        log.entry(20).unwrap_err(),
+        log.view().entry(20).unwrap_err(),
         LogError::IndexOutOfRange {
             index: 20,
             size: 20
         }
     );
     assert_eq!(
-        log.inclusion_proof(0, 21).unwrap_err(),
+        log.view().inclusion_proof(0, 21).unwrap_err(),
         LogError::SizeOutOfRange {
             size: 21,
             tree_size: 20
         }
     );
     assert_eq!(
-        log.consistency_proof(5, 4).unwrap_err(),
+        log.view().consistency_proof(5, 4).unwrap_err(),
         LogError::SizesReversed { old: 5, new: 4 }
     );
 }
@@ -144,13 +144,13 @@ async fn concurrent_appends_share_batches_and_all_verify() {
         sizes.len() < receipts.len(),
         "group commit signs fewer checkpoints than appends"
     );
-    let root = log.root(size).unwrap();
+    let root = log.view().root(size).unwrap();
     for r in &receipts {
         let cp = &r.head.checkpoint;
         assert!(cp.size() > r.index);
-        let proof = log.inclusion_proof(r.index, cp.size()).unwrap();
+        let proof = log.view().inclusion_proof(r.index, cp.size()).unwrap();
         merkle::verify_inclusion(&r.leaf_hash, r.index, cp.size(), &proof, cp.root()).unwrap();
-        let c = log.consistency_proof(cp.size(), size).unwrap();
+        let c = log.view().consistency_proof(cp.size(), size).unwrap();
         merkle::verify_consistency(cp.size(), size, &c, cp.root(), &root).unwrap();
     }
 }
@@ -169,7 +169,7 @@ fn reopening_keeps_the_tree_and_continues_it() {
     assert_eq!(log.head(), before);
     let r = log.append_blocking(raw("after reopen")).unwrap();
     assert_eq!(r.index, 300);
-    let proof = log.consistency_proof(300, 301).unwrap();
+    let proof = log.view().consistency_proof(300, 301).unwrap();
     merkle::verify_consistency(
         300,
         301,
@@ -237,24 +237,30 @@ fn tiles_hold_the_trees_hashes_and_entries() {
     });
     let size = log.head().size();
     assert_eq!(size, 300);
-    let ordered: Vec<Vec<u8>> = (0..size).map(|i| log.entry(i).unwrap()).collect();
+    let ordered: Vec<Vec<u8>> = (0..size).map(|i| log.view().entry(i).unwrap()).collect();
 
-    let full = log.tile(&TilePath::parse("tile/0/000").unwrap()).unwrap();
+    let full = log
+        .view()
+        .tile(&TilePath::parse("tile/0/000").unwrap())
+        .unwrap();
     let hashes = tiles::parse_hash_tile(&full).unwrap();
     assert_eq!(hashes.len(), 256);
     for (i, h) in hashes.iter().enumerate() {
         assert_eq!(*h, merkle::leaf_hash(&ordered[i]));
     }
     let partial = log
+        .view()
         .tile(&TilePath::parse("tile/0/001.p/44").unwrap())
         .unwrap();
     assert_eq!(partial.len(), 44 * 32);
     let level1 = log
+        .view()
         .tile(&TilePath::parse("tile/1/000.p/1").unwrap())
         .unwrap();
-    assert_eq!(level1, log.root(256).unwrap().to_vec());
+    assert_eq!(level1, log.view().root(256).unwrap().to_vec());
 
     let bundle = log
+        .view()
         .tile(&TilePath::parse("tile/entries/001.p/44").unwrap())
         .unwrap();
     let decoded = tiles::decode_bundle(&bundle, 44).unwrap();
@@ -265,6 +271,7 @@ fn tiles_hold_the_trees_hashes_and_entries() {
 
     // Narrower partial tiles stay readable for clients at older checkpoints.
     let narrower = log
+        .view()
         .tile(&TilePath::parse("tile/0/001.p/43").unwrap())
         .unwrap();
     assert_eq!(narrower, partial[..43 * 32]);
@@ -277,7 +284,7 @@ fn tiles_hold_the_trees_hashes_and_entries() {
     ] {
         assert!(
             matches!(
-                log.tile(&TilePath::parse(missing).unwrap()),
+                log.view().tile(&TilePath::parse(missing).unwrap()),
                 Err(LogError::TileNotFound(_))
             ),
             "{missing}"
@@ -301,13 +308,16 @@ fn entries_are_indexed_by_subject() {
         })
         .unwrap();
     }
-    let even = log.subject_entries("VN2019303BQ3FZP", 0, 100).unwrap();
+    let even = log
+        .view()
+        .subject_entries("VN2019303BQ3FZP", 0, 100)
+        .unwrap();
     assert_eq!(
         even.iter().map(|e| e.0).collect::<Vec<_>>(),
         vec![0, 2, 4, 6, 8]
     );
-    assert_eq!(even[1].1, log.leaf_hash(2).unwrap());
-    let page = log.subject_entries("VN2024164XQ3F7R", 4, 2).unwrap();
+    assert_eq!(even[1].1, log.view().leaf_hash(2).unwrap());
+    let page = log.view().subject_entries("VN2024164XQ3F7R", 4, 2).unwrap();
     assert_eq!(page.iter().map(|e| e.0).collect::<Vec<_>>(), vec![5, 7]);
     let head = log
         .store()
@@ -315,7 +325,7 @@ fn entries_are_indexed_by_subject() {
         .unwrap()
         .unwrap();
     assert_eq!((head.count, head.newest_index), (5, 9));
-    assert_eq!(head.newest_leaf_hash, log.leaf_hash(9).unwrap());
+    assert_eq!(head.newest_leaf_hash, log.view().leaf_hash(9).unwrap());
     let newest_first = log
         .store()
         .subject_entries_before("VN2024164XQ3F7R", 9, 3)
@@ -334,6 +344,64 @@ fn entries_are_indexed_by_subject() {
     );
     assert_eq!(
         log.store().hashes(&[Node::new(0, 9)]).unwrap()[0],
-        log.leaf_hash(9).unwrap()
+        log.view().leaf_hash(9).unwrap()
     );
+}
+
+#[test]
+fn a_view_stays_on_the_head_it_pinned_while_the_log_grows() {
+    let dir = TempDir::new().unwrap();
+    let log = new_log(&dir, LogConfig::default());
+    for i in 0..5u32 {
+        log.append_blocking(raw(format!("early {i}"))).unwrap();
+    }
+    let view = log.view();
+    let pinned = view.head().clone();
+    let later = log.append_blocking(raw("later")).unwrap();
+    assert_eq!(later.index, 5);
+    // The view still answers for the tree of 5 entries: its checkpoint, its proofs.
+    assert_eq!(view.size(), 5);
+    assert_eq!(
+        view.checkpoint_at(5).unwrap().as_deref(),
+        Some(pinned.signed.as_str())
+    );
+    assert_eq!(view.checkpoint_at(6).unwrap(), None);
+    assert!(matches!(
+        view.entry(5),
+        Err(LogError::IndexOutOfRange { index: 5, size: 5 })
+    ));
+    assert!(matches!(
+        view.inclusion_proof(0, 6),
+        Err(LogError::SizeOutOfRange {
+            size: 6,
+            tree_size: 5
+        })
+    ));
+    let proof = view.inclusion_proof(4, 5).unwrap();
+    merkle::verify_inclusion(
+        &merkle::leaf_hash(b"early 4"),
+        4,
+        5,
+        &proof,
+        pinned.checkpoint.root(),
+    )
+    .unwrap();
+    // A new view sees the new head; an old one can be taken again by its size.
+    assert_eq!(log.view().size(), 6);
+    assert_eq!(log.view_at(5).unwrap().head().signed, pinned.signed);
+    assert!(matches!(
+        log.view_at(7),
+        Err(LogError::SizeOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn a_raw_log_refuses_envelopes() {
+    let dir = TempDir::new().unwrap();
+    let log = new_log(&dir, LogConfig::default());
+    assert!(matches!(
+        log.submit_blocking(b"{}"),
+        Err(LogError::NotALedger)
+    ));
+    assert_eq!(log.head().size(), 0);
 }

@@ -301,9 +301,9 @@ fn snapshot(log: &Log) -> (String, Vec<Vec<u8>>, Vec<Option<String>>) {
     let size = log.head().size();
     (
         log.head().signed.clone(),
-        (0..size).map(|i| log.entry(i).unwrap()).collect(),
+        (0..size).map(|i| log.view().entry(i).unwrap()).collect(),
         (0..=size + 1)
-            .map(|s| log.checkpoint_at(s).unwrap())
+            .map(|s| log.view().checkpoint_at(s).unwrap())
             .collect(),
     )
 }

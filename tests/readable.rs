@@ -166,7 +166,7 @@ fn the_export_has_one_row_per_record_with_its_verdict_in_jsonl_and_csv() {
         let index = r["index"].as_u64().unwrap();
         assert_eq!(
             r["leaf_hash"],
-            vouch::entry::encode_hash(&l.log.leaf_hash(index).unwrap())
+            vouch::entry::encode_hash(&l.log.view().leaf_hash(index).unwrap())
         );
     }
     let metric = rows.iter().find(|r| r["kind"] == "metric").unwrap();

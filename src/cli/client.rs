@@ -223,8 +223,9 @@ pub fn export(
             } else {
                 crate::log::Format::JsonLines
             };
-            let rows = log.export(format, OffsetDateTime::now_utc(), &mut out)?;
-            eprintln!("exported {rows} records at tree size {}", log.head().size());
+            let view = log.view();
+            let rows = view.export(format, OffsetDateTime::now_utc(), &mut out)?;
+            eprintln!("exported {rows} records at tree size {}", view.size());
         }
         _ => return Err("give --url or --data".into()),
     }

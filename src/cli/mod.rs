@@ -344,8 +344,8 @@ pub fn run(cli: Cli) -> CliResult {
             size,
         }) => {
             let log = Log::open(open_store(&data)?, None, LogConfig::default())?;
-            let head = log.head();
-            let size = size.unwrap_or(head.size());
+            let log = log.view();
+            let size = size.unwrap_or(log.size());
             let checkpoint = log.checkpoint_at(size)?;
             let out = if let Some(index) = index {
                 let proof = log.inclusion_proof(index, size)?;

@@ -7,6 +7,7 @@
 //! once), roles, references, duplicates and registry changes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use time::OffsetDateTime;
@@ -23,6 +24,7 @@ use crate::statement::{
 use crate::store::Store;
 use crate::tiles;
 
+use super::admission::{Admission, Admitted, Context};
 use super::LogError;
 
 /// What a signed envelope says.
@@ -100,9 +102,9 @@ pub fn timestamp(t: OffsetDateTime) -> String {
 /// What the batch has accepted so far, for references and `prev` links to entries
 /// not yet in the store.
 #[derive(Default)]
-pub struct BatchState {
+struct BatchState {
     /// Subject → (index, leaf hash) of its newest entry in this batch.
-    pub last: HashMap<String, (u64, Hash)>,
+    last: HashMap<String, (u64, Hash)>,
     /// Index → reference target, for entries of this batch.
     targets: HashMap<u64, (Hash, RefTarget)>,
 }
@@ -112,14 +114,10 @@ pub struct BatchState {
 /// registered twice), so a result stays true whatever the registry does later in the
 /// batch; signatures by keys unknown at the start of the batch are left out and
 /// checked one by one.
-pub fn verify_batch(
-    registry: &Registry,
-    requests: &[Option<&Signed>],
-) -> HashMap<(usize, usize), bool> {
+fn verify_batch(registry: &Registry, requests: &[Box<Signed>]) -> HashMap<(usize, usize), bool> {
     let mut items: Vec<(&[u8], Signature, VerifyingKey)> = Vec::new();
     let mut at = Vec::new();
     for (r, signed) in requests.iter().enumerate() {
-        let Some(signed) = signed else { continue };
         for (s, (key_id, sig)) in signed.opened.signatures.iter().enumerate() {
             if let Some((_, _, key)) = registry.key(*key_id) {
                 items.push((&signed.opened.pae, *sig, *key));
@@ -199,8 +197,8 @@ fn ref_target(
     ))
 }
 
-/// Everything the sequencer needs to judge one envelope.
-pub struct Judge<'a> {
+/// Everything needed to judge one envelope.
+pub(super) struct Judge<'a> {
     pub store: &'a dyn Store,
     pub now: OffsetDateTime,
     pub logged_at: &'a str,
@@ -215,9 +213,9 @@ impl Judge<'_> {
     ///
     /// # Errors
     /// The first rule of docs/design.md §6 that does not hold; nothing is changed then.
-    pub fn accept(
+    fn accept(
         &self,
-        registry: &mut std::sync::Arc<Registry>,
+        registry: &mut Arc<Registry>,
         batch: &mut BatchState,
         signed: &Signed,
         position: u64,
@@ -283,7 +281,7 @@ impl Judge<'_> {
         // Last, all or nothing: a refused change leaves the registry as it was.
         if let Some(stmt) = change {
             // Copied here, once a batch, if the published registry still shares it.
-            std::sync::Arc::make_mut(registry).apply(stmt, position)?;
+            Arc::make_mut(registry).apply(stmt, position)?;
         }
         batch.last.insert(subject.clone(), (position, leaf));
         batch.targets.insert(
@@ -329,5 +327,169 @@ impl Judge<'_> {
         tiles::check_entry_len(&bytes)?;
         let leaf = merkle::leaf_hash(&bytes);
         Ok((bytes, leaf))
+    }
+}
+
+/// The rules of a ledger (docs/design.md §6): signed envelopes only, judged against the
+/// registry at their position, each entry linked to its subject's previous one; the
+/// checkpoint names the registry's newest entry.
+#[derive(Clone, Debug)]
+pub(super) struct Ledger {
+    /// As of the last written batch; shared with the published head until a registry
+    /// change copies it.
+    registry: Arc<Registry>,
+}
+
+/// One batch of a ledger: its time, and its signatures verified at once.
+pub(super) struct Round {
+    now: OffsetDateTime,
+    logged_at: String,
+    verified: HashMap<(usize, usize), bool>,
+    state: BatchState,
+}
+
+impl Ledger {
+    /// The ledger a store holds, its registry replayed from the registry chains (the
+    /// governance chain and every participant's, in log order from the genesis entry),
+    /// or `None` for a raw log. The entries are the only record of the registry, so
+    /// it cannot disagree with them.
+    ///
+    /// # Errors
+    /// When the store fails or a registry entry does not replay.
+    pub fn load(store: &dyn Store) -> Result<Option<Self>, LogError> {
+        if store.meta(super::META_REGISTRY)?.is_none() {
+            return Ok(None);
+        }
+        let bad =
+            |i: u64, why: String| LogError::Inconsistent(format!("registry entry {i}: {why}"));
+        let prefix = format!("{REGISTRY_SUBJECT}:");
+        let mut subjects = vec![REGISTRY_SUBJECT.to_owned()];
+        let mut after = REGISTRY_SUBJECT.to_owned();
+        loop {
+            let page = store.subject_heads(Some(&after), 1024)?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            let done = page.iter().any(|(s, _)| !s.starts_with(&prefix));
+            subjects.extend(
+                page.into_iter()
+                    .map(|(s, _)| s)
+                    .filter(|s| s.starts_with(&prefix)),
+            );
+            if done {
+                break;
+            }
+        }
+        let mut indexes: Vec<u64> = Vec::new();
+        for subject in &subjects {
+            indexes.extend(
+                store
+                    .subject_entries(subject, 0, usize::MAX)?
+                    .into_iter()
+                    .map(|(i, _)| i),
+            );
+        }
+        indexes.sort_unstable();
+        let mut registry: Option<Registry> = None;
+        for i in indexes {
+            let bytes = store
+                .entries(i, 1)?
+                .pop()
+                .ok_or_else(|| bad(i, "missing".into()))?;
+            let e = Entry::parse(&bytes).map_err(|e| bad(i, e.to_string()))?;
+            let payload = base64::Engine::decode(&crate::note::BASE64, &e.envelope.payload)
+                .map_err(|e| bad(i, e.to_string()))?;
+            let stmt = RegistryStatement::parse(&payload).map_err(|e| bad(i, e.to_string()))?;
+            match registry.as_mut() {
+                None => registry = Some(Registry::genesis(&stmt)?),
+                Some(r) => r.apply(&stmt, i)?,
+            }
+        }
+        let registry = registry
+            .ok_or_else(|| LogError::Inconsistent("a ledger without a genesis entry".into()))?;
+        Ok(Some(Ledger {
+            registry: Arc::new(registry),
+        }))
+    }
+}
+
+impl Admission for Ledger {
+    type Request = Box<Signed>;
+    type Round = Round;
+
+    fn key(request: &Box<Signed>) -> Hash {
+        request.opened.dedup_key()
+    }
+
+    fn is_stored(
+        store: &dyn Store,
+        _: &Box<Signed>,
+        key: &Hash,
+        index: u64,
+        leaf: &Hash,
+    ) -> Result<bool, LogError> {
+        let bytes = store.entries(index, 1)?.pop().unwrap_or_default();
+        Ok(merkle::leaf_hash(&bytes) == *leaf
+            && Entry::parse(&bytes)
+                .ok()
+                .and_then(|e| e.envelope.open().ok())
+                .is_some_and(|opened| opened.dedup_key() == *key))
+    }
+
+    fn begin(&self, batch: &[Box<Signed>]) -> Round {
+        let now = OffsetDateTime::now_utc();
+        Round {
+            now,
+            logged_at: timestamp(now),
+            verified: verify_batch(&self.registry, batch),
+            state: BatchState::default(),
+        }
+    }
+
+    fn admit(
+        &mut self,
+        round: &mut Round,
+        cx: &Context<'_>,
+        request: Box<Signed>,
+        r: usize,
+        position: u64,
+    ) -> Result<Admitted, LogError> {
+        let judge = Judge {
+            store: cx.store,
+            now: round.now,
+            logged_at: &round.logged_at,
+            index: cx.index,
+        };
+        let verified = &round.verified;
+        let verified = |s: usize| verified.get(&(r, s)).copied();
+        let (bytes, leaf_hash, subject) = judge.accept(
+            &mut self.registry,
+            &mut round.state,
+            &request,
+            position,
+            &verified,
+        )?;
+        Ok(Admitted {
+            bytes,
+            leaf_hash,
+            subject: Some(subject),
+        })
+    }
+
+    fn extensions(&self, index: &Index) -> Vec<String> {
+        index
+            .get(&index::key(REGISTRY_SUBJECT))
+            .map(|h| entry::registry_head_line(h.newest_index, &h.newest_leaf_hash))
+            .into_iter()
+            .collect()
+    }
+
+    fn registry(&self) -> Option<Arc<Registry>> {
+        Some(self.registry.clone())
+    }
+
+    fn reload(&mut self, store: &dyn Store) -> Result<(), LogError> {
+        *self = Self::load(store)?
+            .ok_or_else(|| LogError::Inconsistent("the ledger's registry is gone".into()))?;
+        Ok(())
     }
 }

@@ -58,7 +58,8 @@ impl Log {
     /// The directory as of the published head, updated if the log grew.
     #[allow(clippy::type_complexity)]
     fn directory(&self) -> Result<(u64, Arc<Vec<(ChainHead, SupplierSummary)>>), LogError> {
-        let head = self.head();
+        let view = self.view();
+        let head = view.head();
         let size = head.size();
         let mut dir = self.directory.lock().expect("directory lock");
         if dir.size == size && size > 0 {
@@ -80,7 +81,7 @@ impl Log {
                 next.push((*e).clone());
                 continue;
             }
-            let (bytes, _) = self.proven_entry(h.newest_index, size)?;
+            let (bytes, _) = view.proven_entry(h.newest_index, size)?;
             let entry = Entry::parse(&bytes)
                 .map_err(|e| LogError::Inconsistent(format!("entry {}: {e}", h.newest_index)))?;
             let statement = (entry.envelope.payload_type == STATEMENT_TYPE)

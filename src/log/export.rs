@@ -20,11 +20,11 @@ use base64::Engine as _;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{Log, LogError};
+use super::{LogError, View};
 use crate::entry::{encode_hash, Entry};
 use crate::merkle;
 use crate::note::BASE64;
-use crate::registry::{KeyStatus, Registry};
+use crate::registry::KeyStatus;
 use crate::statement::{Kind, Statement, STATEMENT_TYPE};
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
 use crate::verify::Verdict;
@@ -157,7 +157,7 @@ fn attestation(bytes: &[u8]) -> Option<(Entry, Statement)> {
     Some((e, s))
 }
 
-impl Log {
+impl View<'_> {
     /// Calls `f` with each entry of the tree of `size` in order, reading whole entry
     /// tiles, each proven against the signed checkpoint.
     fn each_entry(
@@ -181,7 +181,7 @@ impl Log {
         Ok(())
     }
 
-    /// Writes every record of the published tree to `out` as `format`; returns the
+    /// Writes every record of the view's tree to `out` as `format`; returns the
     /// number of rows. Registry entries are not records (see `/v1/participants`).
     ///
     /// # Errors
@@ -193,8 +193,8 @@ impl Log {
         now: OffsetDateTime,
         out: &mut dyn Write,
     ) -> Result<u64, LogError> {
-        let registry: std::sync::Arc<Registry> = self.registry()?;
-        let size = self.head().size();
+        let registry = self.registry()?.clone();
+        let size = self.size();
         // Pass 1: what later records withdraw or replace.
         let mut amended: HashMap<u64, Verdict> = HashMap::new();
         self.each_entry(size, |_, bytes| {

@@ -14,6 +14,8 @@ use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
 
+use std::sync::Arc;
+
 use super::{Head, Log, LogError};
 use crate::bundle::{Bundle, Decoded, History, ProvenEntry, SubjectProof};
 use crate::entry::encode_hash;
@@ -22,34 +24,77 @@ use crate::index;
 use crate::merkle::{self, Hash, Node, ProofError};
 use crate::note::Checkpoint;
 use crate::note::BASE64;
-use crate::registry::participant_subject;
+use crate::registry::{participant_subject, Registry};
 use crate::statement::{Role, REGISTRY_SUBJECT};
 use crate::store::{StoreError, StoreHashes};
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// One published head, pinned: every read through a view is proven against this head
+/// (or, for an older size, against a root proven consistent with it), and sees the
+/// tree, the supplier index and the registry as of it, however the log grows
+/// meanwhile.
+#[derive(Clone)]
+pub struct View<'a> {
+    log: &'a Log,
+    head: Arc<Head>,
+    /// The registry as of the newest head when the view was taken (`None`: a raw log).
+    registry: Option<Arc<Registry>>,
+}
+
 impl Log {
-    fn check_size(&self, size: u64) -> Result<Head, LogError> {
-        let head = self.head().as_ref().clone();
-        if size > head.size() {
+    /// A view of the newest published head.
+    pub fn view(&self) -> View<'_> {
+        let published = self.shared.published();
+        View {
+            log: self,
+            head: published.head,
+            registry: published.registry,
+        }
+    }
+
+    /// A view of the head of tree size `size`, if it is one of the last
+    /// [`super::RECENT_HEADS`] the log published.
+    ///
+    /// # Errors
+    /// [`LogError::SizeOutOfRange`] past the newest head; [`LogError::NoCheckpoint`]
+    /// for a size that is not one of the recent heads.
+    pub fn view_at(&self, size: u64) -> Result<View<'_>, LogError> {
+        let newest = self.view();
+        if size > newest.size() {
             return Err(LogError::SizeOutOfRange {
                 size,
-                tree_size: head.size(),
+                tree_size: newest.size(),
             });
         }
-        Ok(head)
+        let recent = self.shared.recent.lock().expect("recent lock");
+        let at = recent.partition_point(|h| h.size() < size);
+        let head = recent
+            .get(at)
+            .filter(|h| h.size() == size)
+            .cloned()
+            .ok_or(LogError::NoCheckpoint(size))?;
+        Ok(View { head, ..newest })
+    }
+
+    /// A view of `head`, a head this log published (such as a receipt's).
+    pub fn view_of(&self, head: Arc<Head>) -> View<'_> {
+        View {
+            head,
+            ..self.view()
+        }
     }
 
     /// Reports stored bytes that contradict the log's own signed checkpoint: the log
     /// stops taking writes and the read fails.
-    fn corrupt(&self, what: String) -> LogError {
+    pub(super) fn corrupt(&self, what: String) -> LogError {
         self.shared.corruptions.fetch_add(1, Ordering::Relaxed);
         self.halt(format!("stored data is corrupt: {what}"));
         LogError::Store(StoreError::Corrupt(what))
     }
 
     /// A store error; a corrupt store is reported as [`Log::corrupt`] does.
-    fn store_error(&self, e: StoreError) -> LogError {
+    pub(super) fn store_error(&self, e: StoreError) -> LogError {
         match e {
             StoreError::Corrupt(what) => self.corrupt(what),
             other => other.into(),
@@ -61,7 +106,7 @@ impl Log {
     }
 
     /// A proof computed from the store: its store error, or a shape it cannot have.
-    fn proof_error(&self, e: Result<ProofError, StoreError>) -> LogError {
+    pub(super) fn proof_error(&self, e: Result<ProofError, StoreError>) -> LogError {
         match e {
             Ok(ProofError::IndexOutOfRange { index, size }) => {
                 LogError::IndexOutOfRange { index, size }
@@ -72,34 +117,65 @@ impl Log {
         }
     }
 
-    fn hashes(&self) -> StoreHashes<'_> {
+    pub(super) fn hashes(&self) -> StoreHashes<'_> {
         StoreHashes(self.shared.store.as_ref())
+    }
+}
+
+impl View<'_> {
+    /// The pinned head.
+    pub fn head(&self) -> &Arc<Head> {
+        &self.head
+    }
+
+    /// The pinned tree size.
+    pub fn size(&self) -> u64 {
+        self.head.size()
+    }
+
+    /// The registry as of the view (ledgers only).
+    ///
+    /// # Errors
+    /// [`LogError::NotALedger`] for a raw log.
+    pub fn registry(&self) -> Result<&Arc<Registry>, LogError> {
+        self.registry.as_ref().ok_or(LogError::NotALedger)
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), LogError> {
+        if size > self.size() {
+            return Err(LogError::SizeOutOfRange {
+                size,
+                tree_size: self.size(),
+            });
+        }
+        Ok(())
     }
 
     /// The root the log signed for the tree of `size`: the head's, a stored checkpoint's
     /// (its signature checked), or one computed from the store and proven consistent
     /// with the head.
-    fn signed_root(&self, size: u64, head: &Head) -> Result<Hash, LogError> {
+    fn signed_root(&self, size: u64) -> Result<Hash, LogError> {
+        let head = &self.head;
         if size == head.size() {
             return Ok(*head.checkpoint.root());
         }
         if size == 0 {
             return Ok(merkle::empty_root());
         }
-        if let Some(signed) = self.stored(self.shared.store.checkpoint(size))? {
-            return match Checkpoint::open(&signed, &self.shared.verifier) {
+        if let Some(signed) = self.log.stored(self.log.shared.store.checkpoint(size))? {
+            return match Checkpoint::open(&signed, &self.log.shared.verifier) {
                 Ok((c, _)) if c.size() == size => Ok(*c.root()),
-                _ => Err(self.corrupt(format!(
+                _ => Err(self.log.corrupt(format!(
                     "the stored checkpoint of size {size} is not one the log signed"
                 ))),
             };
         }
-        let root = self.stored(merkle::root(&self.hashes(), size))?;
-        let proof = merkle::consistency_proof(&self.hashes(), size, head.size())
-            .map_err(|e| self.proof_error(e))?;
+        let root = self.log.stored(merkle::root(&self.log.hashes(), size))?;
+        let proof = merkle::consistency_proof(&self.log.hashes(), size, head.size())
+            .map_err(|e| self.log.proof_error(e))?;
         merkle::verify_consistency(size, head.size(), &proof, &root, head.checkpoint.root())
             .map_err(|_| {
-                self.corrupt(format!(
+                self.log.corrupt(format!(
                     "the stored tree of size {size} is not a prefix of the signed tree of size {}",
                     head.size()
                 ))
@@ -114,20 +190,21 @@ impl Log {
     /// [`LogError::SizeOutOfRange`], [`LogError::IndexOutOfRange`], or
     /// [`StoreError::Corrupt`] when the stored entry or hashes do not match.
     pub fn proven_entry(&self, index: u64, size: u64) -> Result<(Vec<u8>, Vec<Hash>), LogError> {
-        let head = self.check_size(size)?;
+        self.check_size(size)?;
         if index >= size {
             return Err(LogError::IndexOutOfRange { index, size });
         }
         let bytes = self
-            .stored(self.shared.store.entries(index, 1))?
+            .log
+            .stored(self.log.shared.store.entries(index, 1))?
             .pop()
-            .ok_or_else(|| self.corrupt(format!("entry {index} is missing")))?;
-        let proof = merkle::inclusion_proof(&self.hashes(), index, size)
-            .map_err(|e| self.proof_error(e))?;
-        let root = self.signed_root(size, &head)?;
+            .ok_or_else(|| self.log.corrupt(format!("entry {index} is missing")))?;
+        let proof = merkle::inclusion_proof(&self.log.hashes(), index, size)
+            .map_err(|e| self.log.proof_error(e))?;
+        let root = self.signed_root(size)?;
         merkle::verify_inclusion(&merkle::leaf_hash(&bytes), index, size, &proof, &root).map_err(
             |_| {
-                self.corrupt(format!(
+                self.log.corrupt(format!(
                     "entry {index} does not match the checkpoint the log signed for size {size}"
                 ))
             },
@@ -140,7 +217,7 @@ impl Log {
     /// # Errors
     /// [`LogError::IndexOutOfRange`] past the published tree; [`StoreError::Corrupt`].
     pub fn entry(&self, index: u64) -> Result<Vec<u8>, LogError> {
-        let size = self.head().size();
+        let size = self.size();
         Ok(self.proven_entry(index, size)?.0)
     }
 
@@ -149,17 +226,19 @@ impl Log {
     /// # Errors
     /// [`LogError::IndexOutOfRange`] past the published tree; [`StoreError::Corrupt`].
     pub fn leaf_hash(&self, index: u64) -> Result<Hash, LogError> {
-        let head = self.head();
+        let head = &self.head;
         let size = head.size();
         if index >= size {
             return Err(LogError::IndexOutOfRange { index, size });
         }
-        let leaf = self.stored(self.shared.store.hashes(&[Node::new(0, index)]))?[0];
-        let proof = merkle::inclusion_proof(&self.hashes(), index, size)
-            .map_err(|e| self.proof_error(e))?;
+        let leaf = self
+            .log
+            .stored(self.log.shared.store.hashes(&[Node::new(0, index)]))?[0];
+        let proof = merkle::inclusion_proof(&self.log.hashes(), index, size)
+            .map_err(|e| self.log.proof_error(e))?;
         merkle::verify_inclusion(&leaf, index, size, &proof, head.checkpoint.root()).map_err(
             |_| {
-                self.corrupt(format!(
+                self.log.corrupt(format!(
                     "the stored leaf hash of entry {index} is not the signed one"
                 ))
             },
@@ -172,29 +251,8 @@ impl Log {
     /// # Errors
     /// [`LogError::SizeOutOfRange`] past the published tree; [`StoreError::Corrupt`].
     pub fn root(&self, size: u64) -> Result<Hash, LogError> {
-        let head = self.check_size(size)?;
-        self.signed_root(size, &head)
-    }
-
-    /// The inclusion proof of `index` in the tree of `head`, a head this log published
-    /// (such as a receipt's), checked against its root.
-    ///
-    /// # Errors
-    /// [`LogError::IndexOutOfRange`] when `index` is not in that tree;
-    /// [`StoreError::Corrupt`].
-    pub fn inclusion_proof_in(&self, index: u64, head: &Head) -> Result<Vec<Hash>, LogError> {
-        let size = head.size();
-        let proof = merkle::inclusion_proof(&self.hashes(), index, size)
-            .map_err(|e| self.proof_error(e))?;
-        let leaf = self.stored(self.shared.store.hashes(&[Node::new(0, index)]))?[0];
-        merkle::verify_inclusion(&leaf, index, size, &proof, head.checkpoint.root()).map_err(
-            |_| {
-                self.corrupt(format!(
-                    "the inclusion proof of entry {index} at size {size} does not lead to the signed root"
-                ))
-            },
-        )?;
-        Ok(proof)
+        self.check_size(size)?;
+        self.signed_root(size)
     }
 
     /// The inclusion proof of `index` in the tree of `size` leaves.
@@ -210,15 +268,17 @@ impl Log {
     /// checked against the root the log signed for that size.
     ///
     /// # Errors
-    /// As [`Log::inclusion_proof`].
+    /// As [`View::inclusion_proof`].
     pub fn proven_leaf(&self, index: u64, size: u64) -> Result<(Hash, Vec<Hash>), LogError> {
-        let head = self.check_size(size)?;
-        let proof = merkle::inclusion_proof(&self.hashes(), index, size)
-            .map_err(|e| self.proof_error(e))?;
-        let leaf = self.stored(self.shared.store.hashes(&[Node::new(0, index)]))?[0];
-        let root = self.signed_root(size, &head)?;
+        self.check_size(size)?;
+        let proof = merkle::inclusion_proof(&self.log.hashes(), index, size)
+            .map_err(|e| self.log.proof_error(e))?;
+        let leaf = self
+            .log
+            .stored(self.log.shared.store.hashes(&[Node::new(0, index)]))?[0];
+        let root = self.signed_root(size)?;
         merkle::verify_inclusion(&leaf, index, size, &proof, &root).map_err(|_| {
-            self.corrupt(format!(
+            self.log.corrupt(format!(
                 "the inclusion proof of entry {index} at size {size} does not lead to the signed root"
             ))
         })?;
@@ -231,12 +291,12 @@ impl Log {
     /// [`LogError::SizeOutOfRange`] past the published tree,
     /// [`LogError::SizesReversed`] when `old > new`; [`StoreError::Corrupt`].
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, LogError> {
-        let head = self.check_size(new)?;
-        let proof =
-            merkle::consistency_proof(&self.hashes(), old, new).map_err(|e| self.proof_error(e))?;
-        let (old_root, new_root) = (self.signed_root(old, &head)?, self.signed_root(new, &head)?);
+        self.check_size(new)?;
+        let proof = merkle::consistency_proof(&self.log.hashes(), old, new)
+            .map_err(|e| self.log.proof_error(e))?;
+        let (old_root, new_root) = (self.signed_root(old)?, self.signed_root(new)?);
         merkle::verify_consistency(old, new, &proof, &old_root, &new_root).map_err(|_| {
-            self.corrupt(format!(
+            self.log.corrupt(format!(
                 "the consistency proof from size {old} to {new} does not join the signed roots"
             ))
         })?;
@@ -250,22 +310,22 @@ impl Log {
     /// When the store fails; [`StoreError::Corrupt`] when the stored checkpoint is not
     /// one the log signed for that size.
     pub fn checkpoint_at(&self, size: u64) -> Result<Option<String>, LogError> {
-        let head = self.head();
+        let head = &self.head;
         if size > head.size() {
             return Ok(None);
         }
         if size == head.size() {
             return Ok(Some(head.signed.clone()));
         }
-        let Some(signed) = self.stored(self.shared.store.checkpoint(size))? else {
+        let Some(signed) = self.log.stored(self.log.shared.store.checkpoint(size))? else {
             return Ok(None);
         };
         match (
-            Checkpoint::open(&signed, &self.shared.verifier),
+            Checkpoint::open(&signed, &self.log.shared.verifier),
             String::from_utf8(signed),
         ) {
             (Ok((c, _)), Ok(text)) if c.size() == size => Ok(Some(text)),
-            _ => Err(self.corrupt(format!(
+            _ => Err(self.log.corrupt(format!(
                 "the stored checkpoint of size {size} is not one the log signed"
             ))),
         }
@@ -277,7 +337,7 @@ impl Log {
     /// [`LogError::TileNotFound`] when the tree has no such tile (a partial tile of
     /// another width, or one past the tree's edge); [`StoreError::Corrupt`].
     pub fn tile(&self, path: &TilePath) -> Result<Vec<u8>, LogError> {
-        let head = self.head();
+        let head = &self.head;
         let size = head.size();
         if !path.exists_in(size) {
             return Err(LogError::TileNotFound(path.to_string()));
@@ -289,11 +349,15 @@ impl Log {
                 let node = path
                     .first_node()
                     .ok_or_else(|| LogError::TileNotFound(path.to_string()))?;
-                let hashes = self.stored(self.shared.store.hash_run(node, width))?;
+                let hashes = self
+                    .log
+                    .stored(self.log.shared.store.hash_run(node, width))?;
                 (node.level, tiles::hash_tile(&hashes), hashes)
             }
             TileKind::Entries => {
-                let entries = self.stored(self.shared.store.entries(first, width))?;
+                let entries = self
+                    .log
+                    .stored(self.log.shared.store.entries(first, width))?;
                 let leaves = entries.iter().map(|e| merkle::leaf_hash(e)).collect();
                 (0, tiles::encode_bundle(&entries)?, leaves)
             }
@@ -304,16 +368,16 @@ impl Log {
             (size, *head.checkpoint.root())
         } else {
             let edge = (first + width) << level;
-            (edge, self.signed_root(edge, &head)?)
+            (edge, self.signed_root(edge)?)
         };
-        merkle::verify_run(&self.hashes(), level, first, &bytes, size, &root).map_err(
-            |e| match e {
-                Err(store) => self.store_error(store),
-                Ok(_) => self.corrupt(format!(
+        merkle::verify_run(&self.log.hashes(), level, first, &bytes, size, &root).map_err(|e| {
+            match e {
+                Err(store) => self.log.store_error(store),
+                Ok(_) => self.log.corrupt(format!(
                     "{path} does not match the checkpoint the log signed for size {size}"
                 )),
-            },
-        )?;
+            }
+        })?;
         Ok(run)
     }
 
@@ -328,23 +392,27 @@ impl Log {
         from: u64,
         limit: usize,
     ) -> Result<Vec<(u64, Hash)>, LogError> {
-        let size = self.head().size();
-        let mut found = self.shared.store.subject_entries(subject, from, limit)?;
+        let size = self.size();
+        let mut found = self
+            .log
+            .shared
+            .store
+            .subject_entries(subject, from, limit)?;
         found.retain(|(i, _)| *i < size);
         Ok(found)
     }
 
-    /// An entry proven against the tree of `size`, as bundles and histories carry it.
+    /// An entry proven against the view's tree, as bundles and histories carry it.
     ///
     /// # Errors
-    /// As [`Log::proven_entry`].
-    pub fn proven(&self, index: u64, size: u64) -> Result<ProvenEntry, LogError> {
-        Ok(self.proven_with_bytes(index, size)?.0)
+    /// As [`View::proven_entry`].
+    pub fn proven(&self, index: u64) -> Result<ProvenEntry, LogError> {
+        Ok(self.proven_with_bytes(index)?.0)
     }
 
-    /// [`Log::proven`], with the entry's bytes for the caller to read on.
-    fn proven_with_bytes(&self, index: u64, size: u64) -> Result<(ProvenEntry, Vec<u8>), LogError> {
-        let (entry, proof) = self.proven_entry(index, size)?;
+    /// [`View::proven`], with the entry's bytes for the caller to read on.
+    fn proven_with_bytes(&self, index: u64) -> Result<(ProvenEntry, Vec<u8>), LogError> {
+        let (entry, proof) = self.proven_entry(index, self.size())?;
         let proven = ProvenEntry {
             index,
             decoded: Decoded::of(&entry),
@@ -354,24 +422,22 @@ impl Log {
         Ok((proven, entry))
     }
 
-    /// Entry `index` as a bundle against the newest checkpoint: the entry, its inclusion
-    /// proof, and the registry entries that decide its signers' authority, proven
-    /// complete.
+    /// Entry `index` as a bundle against the view's checkpoint: the entry, its
+    /// inclusion proof, and the registry entries that decide its signers' authority,
+    /// proven complete.
     ///
     /// # Errors
     /// [`LogError::IndexOutOfRange`], [`LogError::NotALedger`], a corrupt store.
     pub fn bundle(&self, index: u64) -> Result<Bundle, LogError> {
-        let head = self.head();
-        let size = head.size();
-        let (p, bytes) = self.proven_with_bytes(index, size)?;
+        let (p, bytes) = self.proven_with_bytes(index)?;
         let signers = self.signer_ids([bytes.as_slice()])?;
-        let (registry, registry_proofs) = self.registry_material(&head, &signers, true)?;
+        let (registry, registry_proofs) = self.registry_material(&signers, true)?;
         Ok(Bundle {
             index,
             entry: p.entry,
-            tree_size: size,
+            tree_size: self.size(),
             inclusion_proof: p.inclusion_proof,
-            checkpoint: head.signed.clone(),
+            checkpoint: self.head.signed.clone(),
             registry,
             registry_proofs,
             decoded: p.decoded,
@@ -399,16 +465,15 @@ impl Log {
     }
 
     /// The registry entries and index proofs that decide the authority of
-    /// `participants` in the tree of `head`: with `governance`, the governance chain and
-    /// a proof for the chain of every governance member; and the chain of every other
+    /// `participants` in the view's tree: with `governance`, the governance chain and a
+    /// proof for the chain of every governance member; and the chain of every other
     /// participant named. Each entry is proven against the tree, each chain proven
-    /// complete by `head`'s index.
+    /// complete by the view's index.
     ///
     /// # Errors
     /// [`LogError::NotALedger`], a corrupt store.
     pub fn registry_material(
         &self,
-        head: &Head,
         participants: &BTreeSet<String>,
         governance: bool,
     ) -> Result<(Vec<ProvenEntry>, Vec<SubjectProof>), LogError> {
@@ -431,75 +496,70 @@ impl Log {
                 subjects.insert(participant_subject(id));
             }
         }
-        let size = head.size();
+        let size = self.size();
         let mut entries = BTreeMap::new();
         let mut proofs = Vec::with_capacity(subjects.len());
         for subject in subjects {
-            for (i, _) in self.stored(self.shared.store.subject_entries(&subject, 0, usize::MAX))? {
+            let stored = self
+                .log
+                .shared
+                .store
+                .subject_entries(&subject, 0, usize::MAX);
+            for (i, _) in self.log.stored(stored)? {
                 if i < size {
-                    let mut p = self.proven(i, size)?;
+                    let mut p = self.proven(i)?;
                     // The registry part of a bundle stays small: bytes and proof only.
                     p.decoded = None;
                     entries.insert(i, p);
                 }
             }
             proofs.push(SubjectProof {
-                proof: head.index.prove(&index::key(&subject)).to_json(),
+                proof: self.head.index.prove(&index::key(&subject)).to_json(),
                 subject,
             });
         }
         Ok((entries.into_values().collect(), proofs))
     }
 
-    /// One page of `subject`'s history, newest first: at most `limit` entries below
-    /// index `before` (from the newest), proven against the tree of `size` (the
-    /// published head by default; one of the last [`super::RECENT_HEADS`] heads). The
-    /// first page (no `before`) carries the supplier index's proof of the subject's
-    /// chain head and the governance chain; every page, the registry chains of its
-    /// signers, proven complete.
+    /// One page of `subject`'s history in the view's tree, newest first: at most
+    /// `limit` entries below index `before` (from the newest). The first page (no
+    /// `before`) carries the supplier index's proof of the subject's chain head and the
+    /// governance chain; every page, the registry chains of its signers, proven
+    /// complete. Later pages are read through [`Log::view_at`] the first page's size.
     ///
     /// # Errors
-    /// [`LogError::SizeOutOfRange`]; [`LogError::NoCheckpoint`] for a size that is not
-    /// one of the recent heads; a corrupt store.
+    /// A corrupt store.
     pub fn history(
         &self,
         subject: &str,
-        size: Option<u64>,
         before: Option<u64>,
         limit: usize,
     ) -> Result<History, LogError> {
-        let newest = self.head();
-        let size = size.unwrap_or(newest.size());
-        if size > newest.size() {
-            return Err(LogError::SizeOutOfRange {
-                size,
-                tree_size: newest.size(),
-            });
-        }
-        let head = self.head_at(size).ok_or(LogError::NoCheckpoint(size))?;
-        let checkpoint = head.signed.clone();
+        let size = self.size();
         let first = before.is_none();
-        let index_proof = first.then(|| head.index.prove(&index::key(subject)).to_json());
+        let index_proof = first.then(|| self.head.index.prove(&index::key(subject)).to_json());
         let below = before.unwrap_or(size).min(size);
-        let mut found = self.stored(self.shared.store.subject_entries_before(
-            subject,
-            below,
-            limit.saturating_add(1),
-        ))?;
+        let mut found = self
+            .log
+            .stored(self.log.shared.store.subject_entries_before(
+                subject,
+                below,
+                limit.saturating_add(1),
+            ))?;
         let next_before = (found.len() > limit && limit > 0).then(|| found[limit - 1].0);
         found.truncate(limit);
         let (entries, bytes): (Vec<ProvenEntry>, Vec<Vec<u8>>) = found
             .into_iter()
-            .map(|(i, _)| self.proven_with_bytes(i, size))
+            .map(|(i, _)| self.proven_with_bytes(i))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .unzip();
         let signers = self.signer_ids(bytes.iter().map(Vec::as_slice))?;
-        let (registry, registry_proofs) = self.registry_material(&head, &signers, first)?;
+        let (registry, registry_proofs) = self.registry_material(&signers, first)?;
         Ok(History {
             supplier: subject.to_owned(),
             tree_size: size,
-            checkpoint,
+            checkpoint: self.head.signed.clone(),
             index_proof,
             entries,
             next_before,
