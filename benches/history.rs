@@ -96,27 +96,43 @@ fn main() {
     let n = env_or("VOUCH_BENCH_ENTRIES", 1_000_000) as usize;
     let base = std::env::var_os("VOUCH_BENCH_DIR").map_or_else(std::env::temp_dir, Into::into);
     let bin = release_binary();
-    let dir = tempfile::tempdir_in(base).unwrap();
     let log_key = key("bench.example/history", 1);
+    STRIDE.store((n / 300).max(8), std::sync::atomic::Ordering::Relaxed);
+    // VOUCH_BENCH_HISTORY_DATA: a directory to keep the ledger in and reuse on the next
+    // run (built there if it holds none); the export measurements are then skipped.
+    let kept = std::env::var_os("VOUCH_BENCH_HISTORY_DATA").map(std::path::PathBuf::from);
+    let dir = tempfile::tempdir_in(base).unwrap();
     vouch::keyfile::write_pair(
         &log_key,
         &dir.path().join("log.key"),
         &dir.path().join("log.pub"),
     )
     .unwrap();
-    // A tenth first, exported; then the whole ledger in another directory.
-    let small = dir.path().join("small");
-    common::build_ledger(&small, &log_key, n / 10, about);
-    export(&bin, &small, &format!("of {} entries", n / 10));
-    let data = dir.path().join("data");
-    STRIDE.store((n / 300).max(8), std::sync::atomic::Ordering::Relaxed);
-    let t = Instant::now();
-    common::build_ledger(&data, &log_key, n, about);
-    println!(
-        "built a ledger of {n} attestations in {:.0} s",
-        t.elapsed().as_secs_f64()
-    );
-    export(&bin, &data, &format!("of {n} entries"));
+    let data = match kept {
+        Some(kept) => {
+            if !kept.join("journal").exists() {
+                common::build_ledger(&kept, &log_key, n, about);
+            }
+            kept
+        }
+        None => {
+            // A tenth first, exported; then the whole ledger in another directory.
+            let small = dir.path().join("small");
+            STRIDE.store((n / 10 / 300).max(8), std::sync::atomic::Ordering::Relaxed);
+            common::build_ledger(&small, &log_key, n / 10, about);
+            export(&bin, &small, &format!("of {} entries", n / 10));
+            let data = dir.path().join("data");
+            STRIDE.store((n / 300).max(8), std::sync::atomic::Ordering::Relaxed);
+            let t = Instant::now();
+            common::build_ledger(&data, &log_key, n, about);
+            println!(
+                "built a ledger of {n} attestations in {:.0} s",
+                t.elapsed().as_secs_f64()
+            );
+            export(&bin, &data, &format!("of {n} entries"));
+            data
+        }
+    };
 
     // In process: the server's work for the history, and the client's.
     {

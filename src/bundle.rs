@@ -38,14 +38,18 @@ pub struct Decoded {
 impl Decoded {
     /// Decodes entry bytes; `None` when they are not a vouch entry with a JSON payload.
     pub fn of(bytes: &[u8]) -> Option<Decoded> {
+        Self::of_entry(&Entry::parse(bytes).ok()?)
+    }
+
+    /// [`Decoded::of`] an entry already parsed; `None` when its payload is not JSON.
+    pub fn of_entry(e: &Entry) -> Option<Decoded> {
         use base64::Engine as _;
-        let e = Entry::parse(bytes).ok()?;
         let payload = crate::note::BASE64.decode(&e.envelope.payload).ok()?;
         Some(Decoded {
-            logged_at: e.logged_at,
-            subject: e.subject,
-            prev: e.prev.map(|p| p.index),
-            payload_type: e.envelope.payload_type,
+            logged_at: e.logged_at.clone(),
+            subject: e.subject.clone(),
+            prev: e.prev.as_ref().map(|p| p.index),
+            payload_type: e.envelope.payload_type.clone(),
             statement: serde_json::from_slice(&payload).ok()?,
         })
     }

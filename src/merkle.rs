@@ -201,6 +201,115 @@ pub fn inclusion_proof<R: HashReader>(
     range_hashes(reader, &inclusion_ranges(index, size)).map_err(Err)
 }
 
+/// The inclusion proofs of every index of `indexes` in the tree of `size`, in that
+/// order: what calling [`inclusion_proof`] for each gives, with every hash read once
+/// (proofs of nearby entries share most of their nodes) in one call to `reader`.
+///
+/// # Errors
+/// As [`inclusion_proof`], for the first index that fails.
+pub fn inclusion_proofs<R: HashReader>(
+    reader: &R,
+    indexes: &[u64],
+    size: u64,
+) -> Result<Vec<Vec<Hash>>, Result<ProofError, R::Error>> {
+    if let Some(&index) = indexes.iter().find(|&&i| i >= size) {
+        return Err(Ok(ProofError::IndexOutOfRange { index, size }));
+    }
+    let ranges: Vec<Vec<(u64, u64)>> = indexes.iter().map(|&i| inclusion_ranges(i, size)).collect();
+    let mut by_range: std::collections::HashMap<(u64, u64), Hash> =
+        std::collections::HashMap::new();
+    let mut nodes: Vec<Node> = ranges
+        .iter()
+        .flatten()
+        .filter(|r| by_range.insert(**r, [0; 32]).is_none())
+        .flat_map(|&(lo, hi)| range_nodes(lo, hi))
+        .collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let hashes = reader.read_hashes(&nodes).map_err(Err)?;
+    let hash_of = |n: &Node| hashes[nodes.binary_search(n).expect("every node was read")];
+    for (&(lo, hi), h) in &mut by_range {
+        let run: Vec<Hash> = range_nodes(lo, hi).iter().map(hash_of).collect();
+        *h = fold_right(&run).expect("a range is never empty");
+    }
+    Ok(ranges
+        .iter()
+        .map(|rs| rs.iter().map(|r| by_range[r]).collect())
+        .collect())
+}
+
+/// Verifies many inclusion proofs in the tree of `size` against one `root`: the same
+/// outcome as [`verify_inclusion`] for each `(leaf, index, proof)`, with less hashing.
+/// Every node on a path that reached the root, and every sibling hash of that path, is
+/// then proven; a later path stops hashing at the first node already proven, must
+/// equal it there, and the rest of its proof must be proven nodes.
+///
+/// # Errors
+/// The position in `items` of the first proof that fails, and why.
+pub fn verify_inclusions(
+    items: &[(Hash, u64, &[Hash])],
+    size: u64,
+    root: &Hash,
+) -> Result<(), (usize, ProofError)> {
+    let mut proven: std::collections::HashMap<(u64, u64), Hash> = std::collections::HashMap::new();
+    for (at, &(leaf, index, proof)) in items.iter().enumerate() {
+        if index >= size {
+            return Err((at, ProofError::IndexOutOfRange { index, size }));
+        }
+        let ranges = inclusion_ranges(index, size);
+        if proof.len() != ranges.len() {
+            return Err((
+                at,
+                ProofError::WrongLength {
+                    got: proof.len(),
+                    want: ranges.len(),
+                },
+            ));
+        }
+        // Climb: `(lo, hi)` is the range whose hash is `h`. Once it meets a proven
+        // node, the rest of the proof must be proven nodes too.
+        let (mut lo, mut hi, mut h) = (index, index + 1, leaf);
+        let mut path = vec![((lo, hi), h)];
+        let mut met = false;
+        let mut ok = true;
+        for (&(slo, shi), sibling) in ranges.iter().zip(proof) {
+            if !met {
+                if let Some(known) = proven.get(&(lo, hi)) {
+                    met = true;
+                    ok = *known == h;
+                }
+            }
+            if met {
+                ok &= proven.get(&(slo, shi)) == Some(sibling);
+                if !ok {
+                    break;
+                }
+                continue;
+            }
+            path.push(((slo, shi), *sibling));
+            if slo >= hi {
+                h = node_hash(&h, sibling);
+                hi = shi;
+            } else {
+                h = node_hash(sibling, &h);
+                lo = slo;
+            }
+            path.push(((lo, hi), h));
+        }
+        if !met {
+            ok = match proven.get(&(lo, hi)) {
+                Some(known) => *known == h,
+                None => (lo, hi) == (0, size) && h == *root,
+            };
+        }
+        if !ok {
+            return Err((at, ProofError::RootMismatch));
+        }
+        proven.extend(path);
+    }
+    Ok(())
+}
+
 /// The consistency proof between the trees of `old` and `new` leaves. Empty when
 /// `old == 0` or `old == new`.
 ///
@@ -611,6 +720,75 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn batched_proofs_equal_single_ones_and_fail_where_single_ones_fail() {
+        let mut t = MemoryTree::new();
+        for size in 1..=140u64 {
+            t.push(leaf_hash(&size.to_be_bytes()));
+            let root = t.root();
+            // Every index, nearby ones, and one index twice.
+            let mut indexes: Vec<u64> = (0..size).rev().step_by(3).collect();
+            indexes.push(size - 1);
+            let proofs = inclusion_proofs(&t, &indexes, size).unwrap();
+            let leaves: Vec<Hash> = indexes
+                .iter()
+                .map(|&i| t.read_hashes(&[Node::new(0, i)]).unwrap()[0])
+                .collect();
+            for ((&i, proof), leaf) in indexes.iter().zip(&proofs).zip(&leaves) {
+                assert_eq!(
+                    *proof,
+                    inclusion_proof(&t, i, size).unwrap(),
+                    "size {size} index {i}"
+                );
+                verify_inclusion(leaf, i, size, proof, &root).unwrap();
+            }
+            let items = |proofs: &[Vec<Hash>]| -> Vec<(Hash, u64, Vec<Hash>)> {
+                indexes
+                    .iter()
+                    .zip(proofs)
+                    .zip(&leaves)
+                    .map(|((&i, p), l)| (*l, i, p.clone()))
+                    .collect()
+            };
+            let check = |items: &[(Hash, u64, Vec<Hash>)]| {
+                let refs: Vec<(Hash, u64, &[Hash])> = items
+                    .iter()
+                    .map(|(l, i, p)| (*l, *i, p.as_slice()))
+                    .collect();
+                verify_inclusions(&refs, size, &root)
+            };
+            check(&items(&proofs)).unwrap();
+            // A flipped bit anywhere, in a leaf or in any proof hash of any item, is
+            // found, and at that item.
+            let good = items(&proofs);
+            for at in 0..good.len() {
+                let mut bad = good.clone();
+                bad[at].0[at % 32] ^= 1;
+                assert_eq!(check(&bad).unwrap_err().0, at, "size {size} leaf {at}");
+                for h in 0..good[at].2.len() {
+                    let mut bad = good.clone();
+                    bad[at].2[h][h % 32] ^= 0x80;
+                    assert_eq!(
+                        check(&bad).unwrap_err().0,
+                        at,
+                        "size {size} item {at} hash {h}"
+                    );
+                }
+            }
+            let mut other_root = root;
+            other_root[0] ^= 1;
+            assert!(check(&good).is_ok());
+            let refs: Vec<(Hash, u64, &[Hash])> = good
+                .iter()
+                .map(|(l, i, p)| (*l, *i, p.as_slice()))
+                .collect();
+            assert_eq!(
+                verify_inclusions(&refs, size, &other_root).unwrap_err().0,
+                0
+            );
         }
     }
 

@@ -157,6 +157,24 @@ fn check_opened(dir: &Path, known: &Known, case: &str, outcomes: &mut Outcomes, 
             Err(other) => panic!("{case}: entry {i}: {other}"),
         }
     }
+    // Histories and bundles read many entries at once, with shared proofs: the same
+    // verdict as one by one.
+    let all: Vec<u64> = (0..size).collect();
+    match log.view().proven_entries(&all) {
+        Ok(proven) => {
+            assert_eq!(
+                corrupt, 0,
+                "{case}: a batched read served what single reads refused"
+            );
+            for (i, (bytes, _)) in proven.iter().enumerate() {
+                assert_eq!(bytes, &known.entries[i], "{case}: entry {i} served altered");
+            }
+        }
+        Err(LogError::Store(StoreError::Corrupt(_))) => {
+            assert!(corrupt > 0, "{case}: a batched read refused intact entries")
+        }
+        Err(other) => panic!("{case}: batched read: {other}"),
+    }
     for n in 0..=(size / 256) {
         let width = if n < size / 256 {
             256

@@ -280,7 +280,8 @@ impl Judge<'_> {
         let leaf = merkle::leaf_hash(&bytes);
         // Last, all or nothing: a refused change leaves the registry as it was.
         if let Some(stmt) = change {
-            // Copied here, once a batch, if the published registry still shares it.
+            // Copied here, once a batch: the published head and the sequencer's undo
+            // copy share it.
             Arc::make_mut(registry).apply(stmt, position)?;
         }
         batch.last.insert(subject.clone(), (position, leaf));

@@ -24,7 +24,7 @@ mod sequencer;
 pub use accept::{timestamp, Payload, Signed};
 pub use directory::{SupplierPage, SupplierSummary};
 pub use export::Format;
-pub use read::View;
+pub use read::{EntryAndProof, View};
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
@@ -135,7 +135,7 @@ pub struct Receipt {
     pub head: Arc<Head>,
 }
 
-/// The newest published tree head, with the supplier index its checkpoint commits to.
+/// A published tree head, with the supplier index its checkpoint commits to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Head {
     pub checkpoint: Checkpoint,
@@ -154,7 +154,7 @@ impl Head {
 #[derive(Clone, Debug)]
 pub struct Submission {
     pub entry: Vec<u8>,
-    /// Whom the entry is about, for [`Log::subject_entries`].
+    /// Whom the entry is about, for [`View::subject_entries`].
     pub subject: Option<String>,
 }
 
@@ -201,7 +201,7 @@ impl Shared {
     fn published(&self) -> Published {
         self.published
             .read()
-            .expect("head lock is never poisoned: writers do not panic")
+            .expect("published lock is never poisoned: writers do not panic")
             .clone()
     }
 
@@ -538,11 +538,7 @@ impl Log {
         } else {
             LogError::ReadOnly
         })?;
-        let tx = pick(queue).ok_or(if self.ledger {
-            LogError::IsALedger
-        } else {
-            LogError::NotALedger
-        })?;
+        let tx = pick(queue).expect("callers check the log's kind first");
         tx.send(Request { item, reply })
             .map_err(|_| LogError::Closed)?;
         Ok(rx)

@@ -28,12 +28,17 @@ use crate::registry::{participant_subject, Registry};
 use crate::statement::{Role, REGISTRY_SUBJECT};
 use crate::store::{StoreError, StoreHashes};
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+
+/// An entry's bytes and its inclusion proof.
+pub type EntryAndProof = (Vec<u8>, Vec<Hash>);
 
 /// One published head, pinned: every read through a view is proven against this head
 /// (or, for an older size, against a root proven consistent with it), and sees the
-/// tree, the supplier index and the registry as of it, however the log grows
-/// meanwhile.
+/// tree and the supplier index as of it, however the log grows meanwhile. The
+/// registry is the newest one's when the view was taken (the log keeps its recent
+/// heads, not a copy of the registry for each): it only decides which registry chains
+/// a bundle or history carries, and every chain is proven at the view's head.
 #[derive(Clone)]
 pub struct View<'a> {
     log: &'a Log,
@@ -87,14 +92,14 @@ impl Log {
 
     /// Reports stored bytes that contradict the log's own signed checkpoint: the log
     /// stops taking writes and the read fails.
-    pub(super) fn corrupt(&self, what: String) -> LogError {
+    fn corrupt(&self, what: String) -> LogError {
         self.shared.corruptions.fetch_add(1, Ordering::Relaxed);
         self.halt(format!("stored data is corrupt: {what}"));
         LogError::Store(StoreError::Corrupt(what))
     }
 
     /// A store error; a corrupt store is reported as [`Log::corrupt`] does.
-    pub(super) fn store_error(&self, e: StoreError) -> LogError {
+    fn store_error(&self, e: StoreError) -> LogError {
         match e {
             StoreError::Corrupt(what) => self.corrupt(what),
             other => other.into(),
@@ -106,7 +111,7 @@ impl Log {
     }
 
     /// A proof computed from the store: its store error, or a shape it cannot have.
-    pub(super) fn proof_error(&self, e: Result<ProofError, StoreError>) -> LogError {
+    fn proof_error(&self, e: Result<ProofError, StoreError>) -> LogError {
         match e {
             Ok(ProofError::IndexOutOfRange { index, size }) => {
                 LogError::IndexOutOfRange { index, size }
@@ -117,7 +122,7 @@ impl Log {
         }
     }
 
-    pub(super) fn hashes(&self) -> StoreHashes<'_> {
+    fn hashes(&self) -> StoreHashes<'_> {
         StoreHashes(self.shared.store.as_ref())
     }
 }
@@ -362,7 +367,7 @@ impl View<'_> {
                 (0, tiles::encode_bundle(&entries)?, leaves)
             }
         };
-        // A full tile is proven in the newest tree; a partial one is the right edge of
+        // A full tile is proven in the view's tree; a partial one is the right edge of
         // the smallest tree it is a tile of (a client at an older checkpoint reads it).
         let (size, root) = if path.is_full() {
             (size, *head.checkpoint.root())
@@ -395,9 +400,7 @@ impl View<'_> {
         let size = self.size();
         let mut found = self
             .log
-            .shared
-            .store
-            .subject_entries(subject, from, limit)?;
+            .stored(self.log.shared.store.subject_entries(subject, from, limit))?;
         found.retain(|(i, _)| *i < size);
         Ok(found)
     }
@@ -407,19 +410,47 @@ impl View<'_> {
     /// # Errors
     /// As [`View::proven_entry`].
     pub fn proven(&self, index: u64) -> Result<ProvenEntry, LogError> {
-        Ok(self.proven_with_bytes(index)?.0)
+        let (entry, proof) = self.proven_entry(index, self.size())?;
+        Ok(carried(index, &entry, &proof, Decoded::of(&entry)))
     }
 
-    /// [`View::proven`], with the entry's bytes for the caller to read on.
-    fn proven_with_bytes(&self, index: u64) -> Result<(ProvenEntry, Vec<u8>), LogError> {
-        let (entry, proof) = self.proven_entry(index, self.size())?;
-        let proven = ProvenEntry {
-            index,
-            decoded: Decoded::of(&entry),
-            entry: BASE64.encode(&entry),
-            inclusion_proof: proof.iter().map(encode_hash).collect(),
-        };
-        Ok((proven, entry))
+    /// Entries `indexes` (each in the view's tree) with their inclusion proofs, read
+    /// and checked against the view's checkpoint together: what [`View::proven_entry`]
+    /// gives for each, reading each hash once and hashing each shared node once.
+    ///
+    /// # Errors
+    /// [`LogError::IndexOutOfRange`]; [`StoreError::Corrupt`] naming the first entry
+    /// that does not match.
+    pub fn proven_entries(&self, indexes: &[u64]) -> Result<Vec<EntryAndProof>, LogError> {
+        let size = self.size();
+        let store = self.log.shared.store.as_ref();
+        let mut entries = Vec::with_capacity(indexes.len());
+        for &index in indexes {
+            if index >= size {
+                return Err(LogError::IndexOutOfRange { index, size });
+            }
+            let bytes = self
+                .log
+                .stored(store.entries(index, 1))?
+                .pop()
+                .ok_or_else(|| self.log.corrupt(format!("entry {index} is missing")))?;
+            entries.push(bytes);
+        }
+        let proofs = merkle::inclusion_proofs(&self.log.hashes(), indexes, size)
+            .map_err(|e| self.log.proof_error(e))?;
+        let items: Vec<(Hash, u64, &[Hash])> = entries
+            .iter()
+            .zip(indexes)
+            .zip(&proofs)
+            .map(|((e, &i), p)| (merkle::leaf_hash(e), i, p.as_slice()))
+            .collect();
+        if let Err((at, _)) = merkle::verify_inclusions(&items, size, self.head.checkpoint.root()) {
+            let index = indexes[at];
+            return Err(self.log.corrupt(format!(
+                "entry {index} does not match the checkpoint the log signed for size {size}"
+            )));
+        }
+        Ok(entries.into_iter().zip(proofs).collect())
     }
 
     /// Entry `index` as a bundle against the view's checkpoint: the entry, its
@@ -429,8 +460,8 @@ impl View<'_> {
     /// # Errors
     /// [`LogError::IndexOutOfRange`], [`LogError::NotALedger`], a corrupt store.
     pub fn bundle(&self, index: u64) -> Result<Bundle, LogError> {
-        let (p, bytes) = self.proven_with_bytes(index)?;
-        let signers = self.signer_ids([bytes.as_slice()])?;
+        let (mut entries, signers) = self.proven_with_signers(&[index])?;
+        let p = entries.pop().expect("one entry asked, one proven");
         let (registry, registry_proofs) = self.registry_material(&signers, true)?;
         Ok(Bundle {
             index,
@@ -444,30 +475,35 @@ impl View<'_> {
         })
     }
 
-    /// The participant ids of whoever signed `entries` (by key id; a key id names one
-    /// key forever).
-    fn signer_ids<'a>(
+    /// Entries `indexes` proven, decoded, and the participant ids of whoever signed
+    /// them (by key id; a key id names one key forever).
+    fn proven_with_signers(
         &self,
-        entries: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Result<BTreeSet<String>, LogError> {
+        indexes: &[u64],
+    ) -> Result<(Vec<ProvenEntry>, BTreeSet<String>), LogError> {
         let registry = self.registry()?;
         let mut ids = BTreeSet::new();
-        for bytes in entries {
-            let Ok(e) = Entry::parse(bytes) else { continue };
-            for s in &e.envelope.signatures {
+        let mut out = Vec::with_capacity(indexes.len());
+        for ((bytes, proof), &index) in self.proven_entries(indexes)?.iter().zip(indexes) {
+            let entry = Entry::parse(bytes).ok();
+            for s in entry.iter().flat_map(|e| &e.envelope.signatures) {
                 let key = u32::from_str_radix(&s.keyid, 16).ok();
                 if let Some((p, _, _)) = key.and_then(|k| registry.key(k)) {
                     ids.insert(p.id.clone());
                 }
             }
+            let decoded = entry.as_ref().and_then(Decoded::of_entry);
+            out.push(carried(index, bytes, proof, decoded));
         }
-        Ok(ids)
+        Ok((out, ids))
     }
 
     /// The registry entries and index proofs that decide the authority of
     /// `participants` in the view's tree: with `governance`, the governance chain and a
-    /// proof for the chain of every governance member; and the chain of every other
-    /// participant named. Each entry is proven against the tree, each chain proven
+    /// proof for the chain of every governance member, and the chain of every other
+    /// participant named; without (a later page of a history), the chain of every
+    /// participant named, whatever their role now, since roles may have changed since
+    /// the view's head. Each entry is proven against the tree, each chain proven
     /// complete by the view's index.
     ///
     /// # Errors
@@ -488,16 +524,17 @@ impl View<'_> {
             }
         }
         for id in participants {
-            let governs = registry
-                .participants
-                .get(id)
-                .is_some_and(|p| p.has_role(Role::Governance));
+            let governs = governance
+                && registry
+                    .participants
+                    .get(id)
+                    .is_some_and(|p| p.has_role(Role::Governance));
             if !governs {
                 subjects.insert(participant_subject(id));
             }
         }
         let size = self.size();
-        let mut entries = BTreeMap::new();
+        let mut indexes = BTreeSet::new();
         let mut proofs = Vec::with_capacity(subjects.len());
         for subject in subjects {
             let stored = self
@@ -505,20 +542,27 @@ impl View<'_> {
                 .shared
                 .store
                 .subject_entries(&subject, 0, usize::MAX);
-            for (i, _) in self.log.stored(stored)? {
-                if i < size {
-                    let mut p = self.proven(i)?;
-                    // The registry part of a bundle stays small: bytes and proof only.
-                    p.decoded = None;
-                    entries.insert(i, p);
-                }
-            }
+            indexes.extend(
+                self.log
+                    .stored(stored)?
+                    .into_iter()
+                    .map(|(i, _)| i)
+                    .filter(|&i| i < size),
+            );
             proofs.push(SubjectProof {
                 proof: self.head.index.prove(&index::key(&subject)).to_json(),
                 subject,
             });
         }
-        Ok((entries.into_values().collect(), proofs))
+        let indexes: Vec<u64> = indexes.into_iter().collect();
+        // The registry part of a bundle stays small: bytes and proof only.
+        let entries = self
+            .proven_entries(&indexes)?
+            .iter()
+            .zip(&indexes)
+            .map(|((bytes, proof), &i)| carried(i, bytes, proof, None))
+            .collect();
+        Ok((entries, proofs))
     }
 
     /// One page of `subject`'s history in the view's tree, newest first: at most
@@ -528,7 +572,7 @@ impl View<'_> {
     /// complete. Later pages are read through [`Log::view_at`] the first page's size.
     ///
     /// # Errors
-    /// A corrupt store.
+    /// [`LogError::NotALedger`], a corrupt store.
     pub fn history(
         &self,
         subject: &str,
@@ -548,13 +592,8 @@ impl View<'_> {
             ))?;
         let next_before = (found.len() > limit && limit > 0).then(|| found[limit - 1].0);
         found.truncate(limit);
-        let (entries, bytes): (Vec<ProvenEntry>, Vec<Vec<u8>>) = found
-            .into_iter()
-            .map(|(i, _)| self.proven_with_bytes(i))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .unzip();
-        let signers = self.signer_ids(bytes.iter().map(Vec::as_slice))?;
+        let indexes: Vec<u64> = found.into_iter().map(|(i, _)| i).collect();
+        let (entries, signers) = self.proven_with_signers(&indexes)?;
         let (registry, registry_proofs) = self.registry_material(&signers, first)?;
         Ok(History {
             supplier: subject.to_owned(),
@@ -566,5 +605,15 @@ impl View<'_> {
             registry,
             registry_proofs,
         })
+    }
+}
+
+/// An entry as bundles and histories carry it.
+fn carried(index: u64, bytes: &[u8], proof: &[Hash], decoded: Option<Decoded>) -> ProvenEntry {
+    ProvenEntry {
+        index,
+        decoded,
+        entry: BASE64.encode(bytes),
+        inclusion_proof: proof.iter().map(encode_hash).collect(),
     }
 }

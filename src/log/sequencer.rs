@@ -190,14 +190,14 @@ impl<A: Admission> Sequencer<A> {
     /// publishes them.
     fn reload(&mut self) -> Result<(), LogError> {
         let store = self.shared.store.as_ref();
-        self.admission.reload(store)?;
         let (head, frontier) = read_head(store, &self.shared.verifier)?;
+        self.admission.reload(store)?;
         self.frontier = frontier;
         self.index = head.index.clone();
         tracing::warn!(size = head.size(), "reloaded the log from its store");
         let head = Arc::new(head);
         *self.shared.recent.lock().expect("recent lock") = [head.clone()].into();
-        *self.shared.published.write().expect("head lock") = Published {
+        *self.shared.published.write().expect("published lock") = Published {
             head,
             registry: self.admission.registry(),
         };
@@ -293,7 +293,7 @@ impl<A: Admission> Sequencer<A> {
             }
             recent.push_back(head.clone());
         }
-        *shared.published.write().expect("head lock") = Published {
+        *shared.published.write().expect("published lock") = Published {
             head,
             registry: self.admission.registry(),
         };

@@ -1145,16 +1145,17 @@ impl Store for SledStore {
     }
 
     fn hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, StoreError> {
-        let mut rows: Vec<([u8; 10], sled::IVec)> = Vec::new();
+        // Each row read once, however the nodes are ordered.
+        let mut rows: HashMap<(u8, u64), sled::IVec> = HashMap::new();
         nodes
             .iter()
             .map(|n| {
-                let key = row_key(n.level, n.index / ROW);
-                let row = match rows.iter().find(|(k, _)| *k == key) {
-                    Some((_, row)) => row.clone(),
+                let key = (n.level, n.index / ROW);
+                let row = match rows.get(&key) {
+                    Some(row) => row.clone(),
                     None => {
                         let row = self.row(n.level, n.index / ROW)?;
-                        rows.push((key, row.clone()));
+                        rows.insert(key, row.clone());
                         row
                     }
                 };
