@@ -1091,6 +1091,7 @@ async fn supplier_directory(
     }
     let permit = s.expensive()?;
     let log = s.log.clone();
+    let max_records = s.config.max_verify_entries;
     Ok(Json(
         blocking(move || {
             let _permit = permit;
@@ -1099,6 +1100,7 @@ async fn supplier_directory(
                 q.country.as_deref(),
                 q.after.as_deref(),
                 limit,
+                max_records,
             )
         })
         .await?,

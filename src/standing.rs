@@ -284,3 +284,66 @@ pub fn standing(
         left_out,
     })
 }
+
+/// A standing in brief, for a directory: per topic, the newest valid audit's result
+/// and how many current figures, ratings and open corrective actions there are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StandingSummary {
+    #[schema(value_type = Object)]
+    pub topics: BTreeMap<Topic, TopicSummary>,
+    /// Open corrective actions over all topics.
+    pub open_corrective_actions: u64,
+    /// Records left out of the standing (retracted, superseded, expired, suspect).
+    pub left_out: u64,
+}
+
+/// One topic of a [`StandingSummary`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TopicSummary {
+    /// The newest valid audit: entry index, status, score and grade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_index: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub audit_status: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_grade: Option<String>,
+    /// Metrics with a current valid figure.
+    pub metrics: u64,
+    /// Buyers with a current valid rating.
+    pub ratings: u64,
+    pub open_corrective_actions: u64,
+}
+
+impl SupplierStanding {
+    /// This standing in brief.
+    pub fn summary(&self) -> StandingSummary {
+        let topics: BTreeMap<Topic, TopicSummary> = self
+            .topics
+            .iter()
+            .map(|(topic, t)| {
+                let audit = t.audit.as_ref();
+                (
+                    *topic,
+                    TopicSummary {
+                        audit_index: audit.map(|a| a.index),
+                        audit_status: audit.and_then(|a| a.status),
+                        audit_score: audit.and_then(|a| a.score),
+                        audit_grade: audit.and_then(|a| a.grade.clone()),
+                        metrics: t.metrics.len() as u64,
+                        ratings: t.ratings.len() as u64,
+                        open_corrective_actions: t.open_corrective_actions.len() as u64,
+                    },
+                )
+            })
+            .collect();
+        let l = &self.left_out;
+        StandingSummary {
+            open_corrective_actions: topics.values().map(|t| t.open_corrective_actions).sum(),
+            topics,
+            left_out: l.retracted + l.superseded + l.expired + l.suspect + l.invalid,
+        }
+    }
+}

@@ -121,6 +121,16 @@ fn the_directory_lists_and_searches_suppliers_page_by_page() {
     assert_eq!(ids, [FACTORY, OTHER_FACTORY]);
     assert_eq!(page.suppliers[0].records, 7);
     assert_eq!(page.suppliers[0].name, "Song Hong Garment JSC");
+    // Each supplier's standing in brief is what its standing route says.
+    for s in &page.suppliers {
+        let (_, _, body) = get(&format!("{url}/v1/suppliers/{}/standing", s.id));
+        let full: Value = serde_json::from_str(&body).unwrap();
+        let full: vouch::standing::SupplierStanding =
+            serde_json::from_value(full["standing"].clone()).unwrap();
+        assert_eq!(s.standing.as_ref(), Some(&full.summary()), "{}", s.id);
+    }
+    let brief = page.suppliers[0].standing.as_ref().unwrap();
+    assert!(!brief.topics.is_empty());
     let (_, _, body) = get(&format!("{url}/v1/suppliers?limit=1"));
     let first: vouch::log::SupplierPage = serde_json::from_str(&body).unwrap();
     assert_eq!(first.next_after.as_deref(), Some(FACTORY));
@@ -142,6 +152,12 @@ fn the_directory_lists_and_searches_suppliers_page_by_page() {
     let (_, _, body) = get(&format!("{url}/v1/suppliers?q=VN2024"));
     let p: vouch::log::SupplierPage = serde_json::from_str(&body).unwrap();
     assert_eq!(p.suppliers[0].records, 2);
+    let brief = p.suppliers[0].standing.as_ref().unwrap();
+    let (_, _, body) = get(&format!("{url}/v1/suppliers/{OTHER_FACTORY}/standing"));
+    let full: Value = serde_json::from_str(&body).unwrap();
+    let full: vouch::standing::SupplierStanding =
+        serde_json::from_value(full["standing"].clone()).unwrap();
+    assert_eq!(*brief, full.summary(), "the brief follows the new record");
 }
 
 #[test]

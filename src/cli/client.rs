@@ -169,8 +169,58 @@ pub fn suppliers(args: SuppliersArgs) -> CliResult {
             s.records,
             &s.newest_issued_at[..10.min(s.newest_issued_at.len())]
         );
+        if let Some(line) = s.standing.as_ref().map(standing_line) {
+            println!("      {line}");
+        }
     }
     Ok(())
+}
+
+/// A standing in brief, in words: "working_hours: audit non_compliant, grade C, 1 open
+/// corrective action; chemicals: 2 figures".
+fn standing_line(s: &crate::standing::StandingSummary) -> String {
+    let mut parts = Vec::new();
+    for (topic, t) in &s.topics {
+        let mut said = Vec::new();
+        if let Some(status) = &t.audit_status {
+            let mut a = format!("audit {}", snake(status));
+            if let Some(g) = &t.audit_grade {
+                a.push_str(&format!(", grade {g}"));
+            }
+            said.push(a);
+        }
+        let count = |n: u64, one: &str, many: &str| match n {
+            0 => None,
+            1 => Some(format!("1 {one}")),
+            n => Some(format!("{n} {many}")),
+        };
+        said.extend(count(t.metrics, "figure", "figures"));
+        said.extend(count(t.ratings, "rating", "ratings"));
+        said.extend(count(
+            t.open_corrective_actions,
+            "open corrective action",
+            "open corrective actions",
+        ));
+        parts.push(format!("{}: {}", snake(topic), said.join(", ")));
+    }
+    if parts.is_empty() {
+        parts.push("nothing current".into());
+    }
+    if s.left_out > 0 {
+        parts.push(format!(
+            "{} records left out (retracted, superseded, expired or suspect)",
+            s.left_out
+        ));
+    }
+    parts.join("; ")
+}
+
+/// The snake_case name serde gives a unit enum variant (`working_hours`).
+fn snake<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Args)]
