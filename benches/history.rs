@@ -136,8 +136,14 @@ fn main() {
 
     // In process: the server's work for the history, and the client's.
     {
-        let store: Arc<dyn Store> =
-            Arc::new(SledStore::open(&data, &SledOptions::default()).unwrap());
+        // VOUCH_BENCH_SLED_CACHE_MIB: sled's page cache for the in-process reads.
+        let options = match std::env::var("VOUCH_BENCH_SLED_CACHE_MIB") {
+            Ok(mib) => SledOptions {
+                cache_bytes: mib.parse::<u64>().unwrap() << 20,
+            },
+            Err(_) => SledOptions::default(),
+        };
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&data, &options).unwrap());
         let log = Log::open(store, None, LogConfig::default()).unwrap();
         let mut server = Vec::new();
         let mut client = Vec::new();

@@ -201,9 +201,16 @@ pub fn inclusion_proof<R: HashReader>(
     range_hashes(reader, &inclusion_ranges(index, size)).map_err(Err)
 }
 
+/// Below this level (levels 1 and 2: `hash_of` in [`inclusion_proofs`]), a node is
+/// computed from its leaves instead of read: a proof reads the leaf row around its
+/// entry anyway (stores keep hashes in rows of 32 and cache upper levels), and 1 or 3
+/// hashes cost less than a read.
+const COMPUTED_BELOW: u8 = 3;
+
 /// The inclusion proofs of every index of `indexes` in the tree of `size`, in that
 /// order: what calling [`inclusion_proof`] for each gives, with every hash read once
-/// (proofs of nearby entries share most of their nodes) in one call to `reader`.
+/// (proofs of nearby entries share most of their nodes) in one call to `reader`, and
+/// nodes of levels 1 and 2 computed from their leaves.
 ///
 /// # Errors
 /// As [`inclusion_proof`], for the first index that fails.
@@ -216,26 +223,88 @@ pub fn inclusion_proofs<R: HashReader>(
         return Err(Ok(ProofError::IndexOutOfRange { index, size }));
     }
     let ranges: Vec<Vec<(u64, u64)>> = indexes.iter().map(|&i| inclusion_ranges(i, size)).collect();
-    let mut by_range: std::collections::HashMap<(u64, u64), Hash> =
-        std::collections::HashMap::new();
-    let mut nodes: Vec<Node> = ranges
-        .iter()
-        .flatten()
-        .filter(|r| by_range.insert(**r, [0; 32]).is_none())
-        .flat_map(|&(lo, hi)| range_nodes(lo, hi))
-        .collect();
-    nodes.sort_unstable();
-    nodes.dedup();
-    let hashes = reader.read_hashes(&nodes).map_err(Err)?;
-    let hash_of = |n: &Node| hashes[nodes.binary_search(n).expect("every node was read")];
-    for (&(lo, hi), h) in &mut by_range {
-        let run: Vec<Hash> = range_nodes(lo, hi).iter().map(hash_of).collect();
-        *h = fold_right(&run).expect("a range is never empty");
+    // Each range once. Most are one complete subtree; the right edge folds a few.
+    let mut unique: Vec<(u64, u64)> = ranges.iter().flatten().copied().collect();
+    unique.sort_unstable();
+    unique.dedup();
+    let nodes_of = |&(lo, hi): &(u64, u64)| -> Vec<Node> {
+        let width = hi - lo;
+        if width.is_power_of_two() && lo % width == 0 {
+            vec![Node::new(
+                width.trailing_zeros() as u8,
+                lo >> width.trailing_zeros(),
+            )]
+        } else {
+            range_nodes(lo, hi)
+        }
+    };
+    let mut reads: Vec<Node> = Vec::with_capacity(unique.len() * 2);
+    for node in unique.iter().flat_map(nodes_of) {
+        if node.level > 0 && node.level < COMPUTED_BELOW {
+            let first = node.index << node.level;
+            reads.extend((first..first + (1 << node.level)).map(|i| Node::new(0, i)));
+        } else {
+            reads.push(node);
+        }
     }
+    reads.sort_unstable();
+    reads.dedup();
+    let hashes = reader.read_hashes(&reads).map_err(Err)?;
+    let read: std::collections::HashMap<Node, Hash, RangeHasher> =
+        reads.into_iter().zip(hashes).collect();
+    let hash_of = |n: &Node| -> Hash {
+        let leaf = |i: u64| read[&Node::new(0, (n.index << n.level) + i)];
+        match n.level {
+            1 => node_hash(&leaf(0), &leaf(1)),
+            2 => node_hash(
+                &node_hash(&leaf(0), &leaf(1)),
+                &node_hash(&leaf(2), &leaf(3)),
+            ),
+            _ => read[n],
+        }
+    };
+    let folded: std::collections::HashMap<(u64, u64), Hash, RangeHasher> = unique
+        .iter()
+        .map(|r| {
+            let run: Vec<Hash> = nodes_of(r).iter().map(hash_of).collect();
+            (*r, fold_right(&run).expect("a range is never empty"))
+        })
+        .collect();
     Ok(ranges
         .iter()
-        .map(|rs| rs.iter().map(|r| by_range[r]).collect())
+        .map(|rs| rs.iter().map(|r| folded[r]).collect())
         .collect())
+}
+
+/// Hashes the leaf ranges and nodes of one tree for a map: a multiply-xor of their
+/// numbers, enough for keys that no adversary picks (they come from the tree's shape).
+#[derive(Default)]
+struct RangeHasher;
+
+struct RangeHash(u64);
+
+impl std::hash::BuildHasher for RangeHasher {
+    type Hasher = RangeHash;
+    fn build_hasher(&self) -> RangeHash {
+        RangeHash(0)
+    }
+}
+
+impl std::hash::Hasher for RangeHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 /// Verifies many inclusion proofs in the tree of `size` against one `root`: the same
@@ -251,7 +320,8 @@ pub fn verify_inclusions(
     size: u64,
     root: &Hash,
 ) -> Result<(), (usize, ProofError)> {
-    let mut proven: std::collections::HashMap<(u64, u64), Hash> = std::collections::HashMap::new();
+    let mut proven: std::collections::HashMap<(u64, u64), Hash, RangeHasher> =
+        std::collections::HashMap::default();
     for (at, &(leaf, index, proof)) in items.iter().enumerate() {
         if index >= size {
             return Err((at, ProofError::IndexOutOfRange { index, size }));
