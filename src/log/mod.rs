@@ -692,6 +692,11 @@ fn spawn<A: Admission>(
     config: LogConfig,
 ) -> Result<(mpsc::Sender<Request<A::Request>>, JoinHandle<()>), LogError> {
     let (tx, rx) = mpsc::channel();
+    let (retired, to_drop) = mpsc::channel::<Arc<Head>>();
+    std::thread::Builder::new()
+        .name("vouch-retire".into())
+        .spawn(move || to_drop.into_iter().for_each(drop))
+        .map_err(|e| LogError::Store(StoreError::Backend(e.to_string())))?;
     let seq = Sequencer {
         shared: shared.clone(),
         signer,
@@ -699,6 +704,7 @@ fn spawn<A: Admission>(
         index,
         admission,
         config,
+        retired,
     };
     let handle = std::thread::Builder::new()
         .name("vouch-sequencer".into())

@@ -55,6 +55,9 @@ pub(super) struct Sequencer<A: Admission> {
     pub index: Index,
     pub admission: A,
     pub config: LogConfig,
+    /// Heads that left the recent ones, dropped on another thread: freeing the index
+    /// nodes no newer head shares is work the sequencer need not wait for.
+    pub retired: mpsc::Sender<Arc<Head>>,
 }
 
 /// Where a request in a batch ends up.
@@ -286,12 +289,17 @@ impl<A: Admission> Sequencer<A> {
         shared.batched_entries.fetch_add(n, Ordering::Relaxed);
         let bucket = (64 - n.saturating_sub(1).leading_zeros()) as usize;
         shared.batch_sizes[bucket.min(BATCH_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
-        {
+        let retired = {
             let mut recent = shared.recent.lock().expect("recent lock");
-            if recent.len() == RECENT_HEADS {
-                recent.pop_front();
-            }
+            let retired = (recent.len() == RECENT_HEADS)
+                .then(|| recent.pop_front())
+                .flatten();
             recent.push_back(head.clone());
+            retired
+        };
+        if let Some(old) = retired {
+            // If the dropping thread is gone, the head is dropped here.
+            let _ = self.retired.send(old);
         }
         *shared.published.write().expect("published lock") = Published {
             head,
