@@ -790,11 +790,14 @@ fn a_damaged_chain_head_is_found_by_fsck_and_repaired() {
         root
     };
     {
-        // The chain head of s1 says one entry fewer.
+        // The chain head of s1 (its newest row, entry 19) says one entry fewer.
         let db = sled::open(dir.path().join("index")).unwrap();
-        let mut v = db.get(b"Ss1").unwrap().unwrap().to_vec();
-        v[7] -= 1;
-        db.insert(b"Ss1", v).unwrap();
+        let mut key = b"s\x02s1".to_vec();
+        key.extend_from_slice(&19u64.to_be_bytes());
+        let mut v = db.get(&key).unwrap().unwrap().to_vec();
+        assert_eq!(v.len(), 40, "leaf hash, then place in the chain");
+        v[39] -= 1;
+        db.insert(&key, v).unwrap();
         db.flush().unwrap();
     }
     let e = Log::open(
@@ -810,7 +813,7 @@ fn a_damaged_chain_head_is_found_by_fsck_and_repaired() {
         report
             .findings
             .iter()
-            .any(|f| f.message.contains("the chain head of s1")),
+            .any(|f| f.message.contains("the subject index of entry 19")),
         "{report:?}"
     );
     assert_eq!(

@@ -12,12 +12,11 @@ use std::path::Path;
 
 use super::journal::{self, Read};
 use super::sled::{
-    checkpoint_key, checkpoint_tree, dedup_key, entry_key, get_u64, head_key, head_value, lock_dir,
-    meta_key, open_sled, row_key, segment_value, segments, subject_prefix, SledOptions, INDEX,
+    checkpoint_key, checkpoint_tree, dedup_key, entry_key, get_u64, head_key, lock_dir, meta_key,
+    open_sled, row_key, segment_value, segments, subject_prefix, subject_value, SledOptions, INDEX,
     JOURNAL, JOURNAL_END_KEY, LAST_RECORD_KEY, ROW, TREE_SIZE_KEY, VERSION, VERSION_KEY,
 };
 use super::{SledStore, StoreError};
-use crate::index::ChainHead;
 use crate::merkle::{self, Frontier, Hash};
 
 /// How bad a finding is.
@@ -370,28 +369,22 @@ fn check_index(
             wrong.push(format!("the duplicate index of entry {index}"));
         }
     }
+    // Every entry's row in its subject's chain (leaf hash and place in the chain: the
+    // newest is the chain head the supplier index is built from), and every subject's
+    // marker.
+    let mut counts: HashMap<&str, u64> = HashMap::new();
     for (index, subject) in &ex.subjects {
+        let count = counts.entry(subject.as_str()).or_default();
+        *count += 1;
         let mut k = subject_prefix(subject)?;
         k.extend_from_slice(&index.to_be_bytes());
         let leaf = &ex.levels[0][*index as usize];
-        if db.get(k)?.as_deref() != Some(&leaf[..]) {
+        if db.get(k)?.as_deref() != Some(&subject_value(leaf, *count)[..]) {
             wrong.push(format!("the subject index of entry {index}"));
         }
     }
-    // Every subject's chain head (the supplier index is built from these).
-    let mut heads: HashMap<&str, ChainHead> = HashMap::new();
-    for (index, subject) in &ex.subjects {
-        let h = heads.entry(subject.as_str()).or_insert(ChainHead {
-            count: 0,
-            newest_index: 0,
-            newest_leaf_hash: [0; 32],
-        });
-        h.count += 1;
-        h.newest_index = *index;
-        h.newest_leaf_hash = ex.levels[0][*index as usize];
-    }
-    for (subject, head) in &heads {
-        if db.get(head_key(subject))?.as_deref() != Some(&head_value(head)[..]) {
+    for subject in counts.keys() {
+        if db.get(head_key(subject))?.as_deref() != Some(&[][..]) {
             wrong.push(format!("the chain head of {subject}"));
         }
     }
@@ -416,14 +409,14 @@ fn check_index(
             wrong.push(format!("metadata {name}"));
         }
     }
-    let counts = [
+    let kinds = [
         (b'd', ex.dedup.len()),
         (b's', ex.subjects.len()),
-        (b'S', heads.len()),
+        (b'S', counts.len()),
         (b'e', ex.segments.len()),
         (b'c', ex.checkpoints.len()),
     ];
-    for (prefix, want) in counts {
+    for (prefix, want) in kinds {
         let got = db.scan_prefix([prefix]).count();
         if got != want {
             wrong.push(format!(

@@ -81,7 +81,7 @@ pub(super) const JOURNAL_END_KEY: &[u8] = b"f";
 pub(super) const LAST_RECORD_KEY: &[u8] = b"g";
 /// The layout version of the index; an index of another version is rebuilt.
 pub(super) const VERSION_KEY: &[u8] = b"v";
-pub(super) const VERSION: &[u8] = b"3";
+pub(super) const VERSION: &[u8] = b"4";
 pub(super) const JOURNAL: &str = "journal";
 pub(super) const INDEX: &str = "index";
 const REBUILD: &str = "index.rebuild";
@@ -168,7 +168,8 @@ pub(super) fn subject_prefix(subject: &str) -> Result<Vec<u8>, StoreError> {
     Ok(k)
 }
 
-/// `S` · subject: the subject's chain head (count, newest index, newest leaf hash).
+/// `S` · subject, empty: the subject has entries. Written once, with its first entry;
+/// its chain head is its newest `s` row.
 pub(super) fn head_key(subject: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + subject.len());
     k.push(b'S');
@@ -176,25 +177,37 @@ pub(super) fn head_key(subject: &str) -> Vec<u8> {
     k
 }
 
-pub(super) fn head_value(head: &ChainHead) -> [u8; 48] {
-    let mut v = [0; 48];
-    v[..8].copy_from_slice(&head.count.to_be_bytes());
-    v[8..16].copy_from_slice(&head.newest_index.to_be_bytes());
-    v[16..].copy_from_slice(&head.newest_leaf_hash);
+/// The value of an `s` row: the entry's leaf hash, then its place in the subject's
+/// chain (1 for the first entry), so that the newest row is the chain head.
+pub(super) fn subject_value(leaf: &Hash, count: u64) -> [u8; 40] {
+    let mut v = [0; 40];
+    v[..32].copy_from_slice(leaf);
+    v[32..].copy_from_slice(&count.to_be_bytes());
     v
 }
 
-fn parse_head(v: &[u8]) -> Result<ChainHead, StoreError> {
-    if v.len() != 48 {
+/// An `s` row of `prefix` (the subject's): its entry index, leaf hash and count.
+fn parse_subject_row(prefix: &[u8], k: &[u8], v: &[u8]) -> Result<ChainHead, StoreError> {
+    if v.len() != 40 || k.len() != prefix.len() + 8 {
         return Err(StoreError::Corrupt(
-            "a stored chain head is not 48 bytes".into(),
+            "a stored subject index row is malformed".into(),
         ));
     }
     Ok(ChainHead {
-        count: be_u64(&v[..8])?,
-        newest_index: be_u64(&v[8..16])?,
-        newest_leaf_hash: to_hash(&v[16..])?,
+        count: be_u64(&v[32..])?,
+        newest_index: be_u64(&k[prefix.len()..])?,
+        newest_leaf_hash: to_hash(&v[..32])?,
     })
+}
+
+/// The chain head of `subject` in `db`: its newest `s` row.
+fn chain_head(db: &sled::Db, subject: &str) -> Result<Option<ChainHead>, StoreError> {
+    let prefix = subject_prefix(subject)?;
+    db.scan_prefix(&prefix)
+        .next_back()
+        .transpose()?
+        .map(|(k, v)| parse_subject_row(&prefix, &k, &v))
+        .transpose()
 }
 
 pub(super) fn checkpoint_key(size: u64) -> [u8; 9] {
@@ -255,40 +268,43 @@ struct Indexing<'a> {
 fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreError> {
     let mut b = sled::Batch::default();
     let new_size = ix.start + ix.entry_lens.len() as u64;
-    let mut heads: HashMap<&str, ChainHead> = HashMap::new();
+    // Each subject's count before the batch: the writer's head less this batch's
+    // entries, or the index's newest row (a replayed record).
+    let mut in_batch: HashMap<&str, u64> = HashMap::new();
+    for subject in ix.keys.iter().filter_map(|k| k.1) {
+        *in_batch.entry(subject).or_default() += 1;
+    }
+    let written: HashMap<&str, u64> = ix
+        .heads
+        .unwrap_or_default()
+        .iter()
+        .map(|(s, h)| (s.as_str(), h.count))
+        .collect();
+    let mut counts: HashMap<&str, u64> = HashMap::new();
     for (i, (dedup, subject, leaf)) in ix.keys.iter().enumerate() {
         let index = ix.start + i as u64;
         b.insert(&dedup_key(dedup)[..], &index.to_be_bytes());
-        if let Some(subject) = subject {
-            let mut k = subject_prefix(subject)?;
-            k.extend_from_slice(&index.to_be_bytes());
-            b.insert(k, &leaf[..]);
-            if ix.heads.is_some() {
-                continue;
+        let Some(subject) = subject else { continue };
+        let count = match counts.get_mut(subject) {
+            Some(c) => {
+                *c += 1;
+                *c
             }
-            let count = match heads.get(subject) {
-                Some(h) => h.count,
-                None => db
-                    .get(head_key(subject))?
-                    .map(|v| parse_head(&v))
-                    .transpose()?
-                    .map_or(0, |h| h.count),
-            };
-            heads.insert(
-                subject,
-                ChainHead {
-                    count: count + 1,
-                    newest_index: index,
-                    newest_leaf_hash: *leaf,
-                },
-            );
-        }
-    }
-    for (subject, head) in heads {
-        b.insert(head_key(subject), &head_value(&head)[..]);
-    }
-    for (subject, head) in ix.heads.unwrap_or_default() {
-        b.insert(head_key(subject), &head_value(head)[..]);
+            None => {
+                let before = match (ix.heads, written.get(subject)) {
+                    (Some(_), Some(after)) => after.saturating_sub(in_batch[subject]),
+                    _ => chain_head(db, subject)?.map_or(0, |h| h.count),
+                };
+                if before == 0 {
+                    b.insert(head_key(subject), &[][..]);
+                }
+                counts.insert(subject, before + 1);
+                before + 1
+            }
+        };
+        let mut k = subject_prefix(subject)?;
+        k.extend_from_slice(&index.to_be_bytes());
+        b.insert(k, &subject_value(leaf, count)[..]);
     }
     let mut offset = ix.entries_at;
     for (first, range) in segments(ix.start, ix.entry_lens.len()) {
@@ -1202,7 +1218,8 @@ impl Store for SledStore {
             if !k.starts_with(&prefix) {
                 break;
             }
-            out.push((be_u64(&k[prefix.len()..])?, to_hash(&v)?));
+            let h = parse_subject_row(&prefix, &k, &v)?;
+            out.push((h.newest_index, h.newest_leaf_hash));
         }
         Ok(out)
     }
@@ -1219,17 +1236,14 @@ impl Store for SledStore {
         let mut out = Vec::new();
         for kv in self.db()?.range(prefix.clone()..end).rev().take(limit) {
             let (k, v) = kv?;
-            out.push((be_u64(&k[prefix.len()..])?, to_hash(&v)?));
+            let h = parse_subject_row(&prefix, &k, &v)?;
+            out.push((h.newest_index, h.newest_leaf_hash));
         }
         Ok(out)
     }
 
     fn subject_head(&self, subject: &str) -> Result<Option<ChainHead>, StoreError> {
-        check_subject(subject)?;
-        self.db()?
-            .get(head_key(subject))?
-            .map(|v| parse_head(&v))
-            .transpose()
+        chain_head(&self.db()?, subject)
     }
 
     fn subject_heads(
@@ -1248,13 +1262,16 @@ impl Store for SledStore {
         };
         let mut out = Vec::new();
         for kv in range.take(limit) {
-            let (k, v) = kv?;
+            let (k, _) = kv?;
             if k.first() != Some(&b'S') {
                 break;
             }
             let subject = String::from_utf8(k[1..].to_vec())
                 .map_err(|_| StoreError::Corrupt("a stored subject is not UTF-8".into()))?;
-            out.push((subject, parse_head(&v)?));
+            let head = chain_head(&db, &subject)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("the subject index has no entry of {subject}"))
+            })?;
+            out.push((subject, head));
         }
         Ok(out)
     }
