@@ -165,7 +165,7 @@ fn main() {
         }
         let h = history.unwrap();
         let index_proof = h.index_proof.as_ref().unwrap();
-        let index_bytes = 32 * index_proof.siblings.len() + 80;
+        let index_bytes = index_proof.decode().unwrap().byte_len();
         let inclusion_hashes: usize = h.entries.iter().map(|e| e.inclusion_proof.len()).sum();
         let json = serde_json::to_vec(&h).unwrap().len();
         println!(

@@ -368,13 +368,19 @@ impl Proof {
                 newest_index: head.newest_index,
                 newest_leaf_hash: encode_hash(&head.newest_leaf_hash),
             }),
-            siblings: self.siblings.iter().map(encode_hash).collect(),
+            siblings: self
+                .siblings
+                .iter()
+                .map(|h| (*h != empty_hash()).then(|| encode_hash(h)))
+                .collect(),
         }
     }
 
-    /// The size of the proof's content in bytes: 32 per sibling, 80 for a leaf.
+    /// The size of the proof's content in bytes: one bit per level (whether its
+    /// sibling is the empty subtree), 32 per sibling that is not, 80 for a leaf.
     pub fn byte_len(&self) -> usize {
-        32 * self.siblings.len() + if self.leaf.is_some() { 80 } else { 0 }
+        let written = self.siblings.iter().filter(|h| **h != empty_hash()).count();
+        self.siblings.len().div_ceil(8) + 32 * written + if self.leaf.is_some() { 80 } else { 0 }
     }
 }
 
@@ -391,17 +397,18 @@ pub struct LeafJson {
 }
 
 /// An index proof in JSON: the leaf where the path ends (`null`: an empty subtree) and
-/// the siblings from there up to the root, base64.
+/// the siblings from there up to the root, base64, each empty subtree as `null`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProofJson {
     pub leaf: Option<LeafJson>,
-    pub siblings: Vec<String>,
+    pub siblings: Vec<Option<String>>,
 }
 
 impl ProofJson {
     /// # Errors
-    /// When a hash is not base64 of 32 bytes, or there are more than 256 siblings.
+    /// When a hash is not base64 of 32 bytes, an empty subtree is written out instead
+    /// of `null` (each proof has one encoding), or there are more than 256 siblings.
     pub fn decode(&self) -> Result<Proof, IndexError> {
         if self.siblings.len() > MAX_DEPTH {
             return Err(IndexError::TooDeep(self.siblings.len()));
@@ -426,7 +433,15 @@ impl ProofJson {
         let siblings = self
             .siblings
             .iter()
-            .map(|s| hash(s))
+            .map(|s| match s {
+                None => Ok(empty_hash()),
+                Some(s) => match hash(s)? {
+                    h if h == empty_hash() => Err(IndexError::Malformed(
+                        "an empty sibling is written as null, not as its hash",
+                    )),
+                    h => Ok(h),
+                },
+            })
             .collect::<Result<_, _>>()?;
         Ok(Proof { leaf, siblings })
     }
