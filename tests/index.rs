@@ -258,3 +258,27 @@ fn index_vectors_match_the_committed_file() {
         }
     }
 }
+
+/// docs/index.md §5: counts and indexes are JSON integers, written without a fraction
+/// or an exponent.
+#[test]
+fn proof_numbers_with_a_fraction_or_an_exponent_are_refused() {
+    let index = Index::from_heads([(index::key("VN2026001AB0001"), head(3, 812))]);
+    let good = serde_json::to_value(index.prove(&index::key("VN2026001AB0001")).to_json()).unwrap();
+    assert!(serde_json::from_value::<index::ProofJson>(good.clone()).is_ok());
+    for (field, number) in [
+        ("count", "3.0"),
+        ("count", "3e0"),
+        ("newest_index", "812.0"),
+    ] {
+        let text = serde_json::to_string(&good).unwrap().replace(
+            &format!("\"{field}\":{}", good["leaf"][field]),
+            &format!("\"{field}\":{number}"),
+        );
+        assert_ne!(text, serde_json::to_string(&good).unwrap(), "{field}");
+        assert!(
+            serde_json::from_str::<index::ProofJson>(&text).is_err(),
+            "{field} = {number} was taken"
+        );
+    }
+}
