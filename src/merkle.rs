@@ -238,8 +238,9 @@ pub fn inclusion_proofs<R: HashReader>(
             range_nodes(lo, hi)
         }
     };
+    let folds: Vec<Vec<Node>> = unique.iter().map(nodes_of).collect();
     let mut reads: Vec<Node> = Vec::with_capacity(unique.len() * 2);
-    for node in unique.iter().flat_map(nodes_of) {
+    for &node in folds.iter().flatten() {
         if node.level > 0 && node.level < COMPUTED_BELOW {
             let first = node.index << node.level;
             reads.extend((first..first + (1 << node.level)).map(|i| Node::new(0, i)));
@@ -265,8 +266,9 @@ pub fn inclusion_proofs<R: HashReader>(
     };
     let folded: std::collections::HashMap<(u64, u64), Hash, RangeHasher> = unique
         .iter()
-        .map(|r| {
-            let run: Vec<Hash> = nodes_of(r).iter().map(hash_of).collect();
+        .zip(&folds)
+        .map(|(r, nodes)| {
+            let run: Vec<Hash> = nodes.iter().map(hash_of).collect();
             (*r, fold_right(&run).expect("a range is never empty"))
         })
         .collect();

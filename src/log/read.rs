@@ -405,15 +405,6 @@ impl View<'_> {
         Ok(found)
     }
 
-    /// An entry proven against the view's tree, as bundles and histories carry it.
-    ///
-    /// # Errors
-    /// As [`View::proven_entry`].
-    pub fn proven(&self, index: u64) -> Result<ProvenEntry, LogError> {
-        let (entry, proof) = self.proven_entry(index, self.size())?;
-        Ok(carried(index, &entry, &proof, Decoded::of(&entry)))
-    }
-
     /// Entries `indexes` (each in the view's tree) with their inclusion proofs, read
     /// and checked against the view's checkpoint together: what [`View::proven_entry`]
     /// gives for each, reading each hash once and hashing each shared node once.
@@ -508,7 +499,7 @@ impl View<'_> {
     ///
     /// # Errors
     /// [`LogError::NotALedger`], a corrupt store.
-    pub fn registry_material(
+    fn registry_material(
         &self,
         participants: &BTreeSet<String>,
         governance: bool,
