@@ -695,6 +695,46 @@ impl Default for Frontier {
     }
 }
 
+/// What a batch of appends did to a tree: the frontier before it and every node the
+/// batch completed ([`Frontier::push`] gives them). Every hash of the inclusion proof
+/// of a leaf the batch appended, in the tree after the batch, is one of these: a left
+/// sibling that ends before the batch is a node of the frontier before it (its parent
+/// holds a newer leaf), and every other sibling ends inside the batch. So the
+/// sequencer answers each append with its proof without a read.
+#[derive(Clone, Debug, Default)]
+pub struct Appended {
+    nodes: std::collections::HashMap<Node, Hash>,
+}
+
+impl Appended {
+    /// Starts from the tree `before` the batch.
+    pub fn new(before: &Frontier) -> Self {
+        Appended {
+            nodes: Frontier::nodes(before.size)
+                .into_iter()
+                .zip(before.hashes.iter().copied())
+                .collect(),
+        }
+    }
+
+    /// Adds a node the batch completed.
+    pub fn add(&mut self, node: Node, hash: Hash) {
+        self.nodes.insert(node, hash);
+    }
+}
+
+impl HashReader for Appended {
+    /// The first node it does not hold.
+    type Error = Node;
+
+    fn read_hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, Node> {
+        nodes
+            .iter()
+            .map(|n| self.nodes.get(n).copied().ok_or(*n))
+            .collect()
+    }
+}
+
 /// Complete-subtree hashes held in memory: for tests, tools and small trees.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryTree {
@@ -861,6 +901,38 @@ mod tests {
                 verify_inclusions(&refs, size, &other_root).unwrap_err().0,
                 0
             );
+        }
+    }
+
+    #[test]
+    fn a_batch_proves_its_own_leaves_without_the_rest_of_the_tree() {
+        for before in 0..40u64 {
+            for batch in 1..20u64 {
+                let mut tree = MemoryTree::new();
+                for i in 0..before {
+                    tree.push(leaf_hash(&i.to_be_bytes()));
+                }
+                let mut appended = Appended::new(&tree.frontier);
+                let mut frontier = tree.frontier.clone();
+                for i in before..before + batch {
+                    let leaf = leaf_hash(&i.to_be_bytes());
+                    tree.push(leaf);
+                    frontier.push(leaf, |node, hash| appended.add(node, hash));
+                }
+                let size = before + batch;
+                for i in before..size {
+                    assert_eq!(
+                        inclusion_proof(&appended, i, size).unwrap(),
+                        inclusion_proof(&tree, i, size).unwrap(),
+                        "leaf {i} of {size}, batch from {before}"
+                    );
+                }
+                // It holds no leaf before the batch but the frontier's own: leaf 0's
+                // proof needs leaf 1.
+                if before >= 2 {
+                    assert!(inclusion_proof(&appended, 0, size).is_err());
+                }
+            }
         }
     }
 

@@ -133,6 +133,10 @@ pub struct Receipt {
     /// A signed checkpoint that includes the entry: the one of the batch that made it
     /// durable (for a duplicate, the newest at the time).
     pub head: Arc<Head>,
+    /// The entry's inclusion proof in the tree of `head`, when the sequencer had it in
+    /// hand: for every entry of the batch that `head` closes, not for a duplicate of an
+    /// older one ([`View::inclusion_proof`] has those).
+    pub inclusion_proof: Option<Vec<Hash>>,
 }
 
 /// A published tree head, with the supplier index its checkpoint commits to.

@@ -28,7 +28,7 @@ use std::time::Instant;
 use tokio::sync::oneshot;
 
 use crate::index::{self, ChainHead, Index};
-use crate::merkle::{Frontier, Hash, Node};
+use crate::merkle::{self, Appended, Frontier, Hash, Node};
 use crate::note::{Checkpoint, Signer};
 use crate::store::{Batch, NewEntry, Store, StoreError};
 
@@ -69,6 +69,9 @@ enum Placement {
 
 /// What became of one request of a batch.
 type Outcome = Result<(Hash, Placement), LogError>;
+
+/// A durable batch: its head, and the nodes that prove its entries.
+type Written = (Arc<Head>, Appended);
 
 /// Checks that the entry the duplicate index names really is the one submitted (the
 /// index is a cache; a damaged one must not hand out someone else's receipt), and
@@ -222,13 +225,12 @@ impl<A: Admission> Sequencer<A> {
         );
         let (replies, items): (Vec<Reply>, Vec<A::Request>) =
             batch.into_iter().map(|r| (r.reply, r.item)).unzip();
-        let (outcomes, head) = match self.try_write(items) {
-            Ok((outcomes, head)) => {
-                if let Some(head) = &head {
-                    self.publish(&outcomes, head.clone());
-                }
-                (outcomes, head.unwrap_or_else(|| self.shared.head()))
+        let (outcomes, head, appended) = match self.try_write(items) {
+            Ok((outcomes, Some((head, appended)))) => {
+                self.publish(&outcomes, head.clone());
+                (outcomes, head, Some(appended))
             }
+            Ok((outcomes, None)) => (outcomes, self.shared.head(), None),
             Err(e) => {
                 let error = match &e {
                     LogError::Store(StoreError::Backend(why)) => {
@@ -261,17 +263,28 @@ impl<A: Admission> Sequencer<A> {
                 return;
             }
         };
+        let size = head.size();
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             let receipt = outcome.map(|(leaf_hash, placement)| {
                 let (index, duplicate) = match placement {
                     Placement::New(index) => (index, false),
                     Placement::Duplicate(index) => (index, true),
                 };
+                // Entries of this batch (new ones, and duplicates of them) are proven
+                // from the nodes the batch made; older duplicates are left to the reader.
+                let inclusion_proof = appended
+                    .as_ref()
+                    .and_then(|a| merkle::inclusion_proof(a, index, size).ok());
+                debug_assert!(inclusion_proof.as_ref().is_none_or(|p| {
+                    merkle::verify_inclusion(&leaf_hash, index, size, p, head.checkpoint.root())
+                        .is_ok()
+                }));
                 Receipt {
                     index,
                     leaf_hash,
                     duplicate,
                     head: head.clone(),
+                    inclusion_proof,
                 }
             });
             let _ = reply.send(receipt);
@@ -312,9 +325,10 @@ impl<A: Admission> Sequencer<A> {
     fn try_write(
         &mut self,
         batch: Vec<A::Request>,
-    ) -> Result<(Vec<Outcome>, Option<Arc<Head>>), LogError> {
+    ) -> Result<(Vec<Outcome>, Option<Written>), LogError> {
         let store = self.shared.store.as_ref();
         let start = self.frontier.size();
+        let mut appended = Appended::new(&self.frontier);
         let mut round = self.admission.begin(&batch);
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -344,8 +358,10 @@ impl<A: Admission> Sequencer<A> {
                     continue;
                 }
             };
-            self.frontier
-                .push(admitted.leaf_hash, |node, hash| nodes.push((node, hash)));
+            self.frontier.push(admitted.leaf_hash, |node, hash| {
+                nodes.push((node, hash));
+                appended.add(node, hash);
+            });
             in_batch.insert(key, index);
             outcomes.push(Ok((admitted.leaf_hash, Placement::New(index))));
             entries.push(NewEntry {
@@ -382,11 +398,14 @@ impl<A: Admission> Sequencer<A> {
         self.index = index.clone();
         Ok((
             outcomes,
-            Some(Arc::new(Head {
-                checkpoint,
-                signed,
-                index,
-            })),
+            Some((
+                Arc::new(Head {
+                    checkpoint,
+                    signed,
+                    index,
+                }),
+                appended,
+            )),
         ))
     }
 }
