@@ -30,10 +30,34 @@ pub struct Decoded {
     /// The index of the previous entry about the same subject.
     pub prev: Option<u64>,
     pub payload_type: String,
-    /// The signed statement (an attestation or a registry change), as JSON.
+    /// The signed statement (an attestation or a registry change), as JSON: the signed
+    /// payload's own text.
     #[schema(value_type = Object)]
-    pub statement: serde_json::Value,
+    pub statement: RawJson,
 }
+
+/// A JSON value kept as its text: what a payload says, passed on without being parsed
+/// into a tree and written out again. Two are equal when they are the same JSON value,
+/// however written (a bundle may have been reformatted on its way).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawJson(pub Box<serde_json::value::RawValue>);
+
+impl RawJson {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        let value = |r: &Self| serde_json::from_str::<serde_json::Value>(r.get()).ok();
+        self.get() == other.get() || value(self).is_some_and(|v| Some(v) == value(other))
+    }
+}
+
+impl Eq for RawJson {}
 
 impl Decoded {
     /// Decodes entry bytes; `None` when they are not a vouch entry with a JSON payload.
@@ -50,7 +74,9 @@ impl Decoded {
             subject: e.subject.clone(),
             prev: e.prev.as_ref().map(|p| p.index),
             payload_type: e.envelope.payload_type.clone(),
-            statement: serde_json::from_slice(&payload).ok()?,
+            statement: RawJson(
+                serde_json::value::RawValue::from_string(String::from_utf8(payload).ok()?).ok()?,
+            ),
         })
     }
 }

@@ -227,20 +227,24 @@ pub fn inclusion_proofs<R: HashReader>(
     let mut unique: Vec<(u64, u64)> = ranges.iter().flatten().copied().collect();
     unique.sort_unstable();
     unique.dedup();
-    let nodes_of = |&(lo, hi): &(u64, u64)| -> Vec<Node> {
+    // The nodes each range folds, flat: those of `unique[i]` are `folds[at[i]..at[i + 1]]`.
+    let mut folds: Vec<Node> = Vec::with_capacity(unique.len() + 64);
+    let mut at = Vec::with_capacity(unique.len() + 1);
+    for &(lo, hi) in &unique {
+        at.push(folds.len());
         let width = hi - lo;
         if width.is_power_of_two() && lo % width == 0 {
-            vec![Node::new(
+            folds.push(Node::new(
                 width.trailing_zeros() as u8,
                 lo >> width.trailing_zeros(),
-            )]
+            ));
         } else {
-            range_nodes(lo, hi)
+            folds.extend(range_nodes(lo, hi));
         }
-    };
-    let folds: Vec<Vec<Node>> = unique.iter().map(nodes_of).collect();
-    let mut reads: Vec<Node> = Vec::with_capacity(unique.len() * 2);
-    for &node in folds.iter().flatten() {
+    }
+    at.push(folds.len());
+    let mut reads: Vec<Node> = Vec::with_capacity(folds.len() * 2);
+    for &node in &folds {
         if node.level > 0 && node.level < COMPUTED_BELOW {
             let first = node.index << node.level;
             reads.extend((first..first + (1 << node.level)).map(|i| Node::new(0, i)));
@@ -251,30 +255,30 @@ pub fn inclusion_proofs<R: HashReader>(
     reads.sort_unstable();
     reads.dedup();
     let hashes = reader.read_hashes(&reads).map_err(Err)?;
-    let read: std::collections::HashMap<Node, Hash, RangeHasher> =
-        reads.into_iter().zip(hashes).collect();
+    let read = |n: Node| hashes[reads.binary_search(&n).expect("every node is read")];
     let hash_of = |n: &Node| -> Hash {
-        let leaf = |i: u64| read[&Node::new(0, (n.index << n.level) + i)];
+        let leaf = |i: u64| read(Node::new(0, (n.index << n.level) + i));
         match n.level {
             1 => node_hash(&leaf(0), &leaf(1)),
             2 => node_hash(
                 &node_hash(&leaf(0), &leaf(1)),
                 &node_hash(&leaf(2), &leaf(3)),
             ),
-            _ => read[n],
+            _ => read(*n),
         }
     };
-    let folded: std::collections::HashMap<(u64, u64), Hash, RangeHasher> = unique
-        .iter()
-        .zip(&folds)
-        .map(|(r, nodes)| {
-            let run: Vec<Hash> = nodes.iter().map(hash_of).collect();
-            (*r, fold_right(&run).expect("a range is never empty"))
+    let mut run = Vec::new();
+    let folded: Vec<Hash> = (0..unique.len())
+        .map(|i| {
+            run.clear();
+            run.extend(folds[at[i]..at[i + 1]].iter().map(hash_of));
+            fold_right(&run).expect("a range is never empty")
         })
         .collect();
+    let of = |r: &(u64, u64)| folded[unique.binary_search(r).expect("every range is folded")];
     Ok(ranges
         .iter()
-        .map(|rs| rs.iter().map(|r| folded[r]).collect())
+        .map(|rs| rs.iter().map(of).collect())
         .collect())
 }
 
@@ -322,8 +326,10 @@ pub fn verify_inclusions(
     size: u64,
     root: &Hash,
 ) -> Result<(), (usize, ProofError)> {
+    // Each path adds two ranges a level.
+    let levels = 2 * (64 - size.leading_zeros() as usize) + 1;
     let mut proven: std::collections::HashMap<(u64, u64), Hash, RangeHasher> =
-        std::collections::HashMap::default();
+        std::collections::HashMap::with_capacity_and_hasher(items.len() * levels, RangeHasher);
     for (at, &(leaf, index, proof)) in items.iter().enumerate() {
         if index >= size {
             return Err((at, ProofError::IndexOutOfRange { index, size }));

@@ -95,7 +95,8 @@ fn standing_takes_the_corrected_audit_open_plans_and_marks_self_reported_figures
     assert_eq!(status, 200, "{body}");
     let served: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(served["standing"], serde_json::to_value(&st).unwrap());
-    let again: vouch::bundle::History = serde_json::from_value(served["history"].clone()).unwrap();
+    let again: vouch::bundle::History =
+        serde_json::from_str(&served["history"].to_string()).unwrap();
     let recomputed = standing::standing(
         &verify::verify_history(&again, FACTORY, l.cast.log_key.verifier(), now),
         now,

@@ -261,6 +261,8 @@ pub struct Log {
     sequencer: Mutex<Option<JoinHandle<()>>>,
     /// The supplier directory, as of the tree size it was last built for.
     directory: Mutex<directory::Directory>,
+    /// Entries read and proven, as histories and bundles carry them.
+    entries: read::EntryCache,
 }
 
 impl std::fmt::Debug for Log {
@@ -495,6 +497,7 @@ impl Log {
             queue: Mutex::new(queue),
             sequencer: Mutex::new(sequencer),
             directory: Mutex::default(),
+            entries: read::entry_cache(),
         })
     }
 

@@ -8,7 +8,9 @@
 //! the tree. A mismatch is never served: the read fails with [`StoreError::Corrupt`],
 //! the log stops taking writes ([`Log::stopped`]) and the count of corruptions found
 //! rises ([`super::LogStats::corruptions`]). The checks cost a leaf hash and a proof
-//! per entry (a few microseconds), and 511 hashes per full tile.
+//! per entry (a few microseconds), and 511 hashes per full tile. Entries that histories
+//! and bundles carry are kept once proven ([`EntryCache`]): a logged entry never
+//! changes, and its proof is still checked against the head of every read.
 
 use std::sync::atomic::Ordering;
 
@@ -32,6 +34,75 @@ use std::collections::BTreeSet;
 
 /// An entry's bytes and its inclusion proof.
 pub type EntryAndProof = (Vec<u8>, Vec<Hash>);
+
+/// What an entry's bytes give every reader at every tree size: its leaf hash, the
+/// bytes as bundles and histories carry them, what they say, and the key ids that
+/// signed them. A logged entry never changes, so once read and proven it is kept in
+/// [`EntryCache`]; a page of a history then costs its proofs, not a read, a parse and
+/// an encoding per entry.
+#[derive(Debug)]
+pub(super) struct Carried {
+    leaf: Hash,
+    entry: String,
+    decoded: Option<Decoded>,
+    key_ids: Vec<u32>,
+}
+
+impl Carried {
+    fn of(bytes: &[u8]) -> Carried {
+        let entry = Entry::parse(bytes).ok();
+        Carried {
+            leaf: merkle::leaf_hash(bytes),
+            entry: BASE64.encode(bytes),
+            decoded: entry.as_ref().and_then(Decoded::of_entry),
+            key_ids: entry
+                .iter()
+                .flat_map(|e| &e.envelope.signatures)
+                .filter_map(|s| u32::from_str_radix(&s.keyid, 16).ok())
+                .collect(),
+        }
+    }
+
+    fn weight(&self) -> u64 {
+        let decoded = self.decoded.as_ref().map_or(0, |d| {
+            d.statement.get().len() + d.logged_at.len() + d.subject.len() + d.payload_type.len()
+        });
+        (self.entry.len() + decoded + 4 * self.key_ids.len() + 160) as u64
+    }
+
+    fn proven(&self, index: u64, proof: &[Hash], decoded: bool) -> ProvenEntry {
+        ProvenEntry {
+            index,
+            decoded: if decoded { self.decoded.clone() } else { None },
+            entry: self.entry.clone(),
+            inclusion_proof: proof.iter().map(encode_hash).collect(),
+        }
+    }
+}
+
+/// A carried entry and its inclusion proof.
+type CarriedAndProof = (Arc<Carried>, Vec<Hash>);
+
+/// Entries read and proven, by index, up to [`ENTRY_CACHE_BYTES`] (about 8,000
+/// attestations of 1 KiB: the histories of the factories people are reading).
+pub(super) type EntryCache = quick_cache::sync::Cache<u64, Arc<Carried>, CarriedWeight>;
+
+/// The entry cache's budget, in bytes of what it holds.
+pub(super) const ENTRY_CACHE_BYTES: u64 = 32 << 20;
+
+#[derive(Clone)]
+pub(super) struct CarriedWeight;
+
+impl quick_cache::Weighter<u64, Arc<Carried>> for CarriedWeight {
+    fn weight(&self, _: &u64, c: &Arc<Carried>) -> u64 {
+        c.weight()
+    }
+}
+
+/// An empty entry cache.
+pub(super) fn entry_cache() -> EntryCache {
+    EntryCache::with_weighter(8_192, ENTRY_CACHE_BYTES, CarriedWeight)
+}
 
 /// One published head, pinned: every read through a view is proven against this head
 /// (or, for an older size, against a root proven consistent with it), and sees the
@@ -466,6 +537,53 @@ impl View<'_> {
         })
     }
 
+    /// Entries `indexes` as [`Carried`] (from the cache, or read), each proven against
+    /// the view's head, with their inclusion proofs. Entries read are cached once
+    /// proven.
+    fn proven_carried(&self, indexes: &[u64]) -> Result<Vec<CarriedAndProof>, LogError> {
+        let size = self.size();
+        let store = self.log.shared.store.as_ref();
+        let cache = &self.log.entries;
+        let mut carried = Vec::with_capacity(indexes.len());
+        let mut read = Vec::new();
+        for &index in indexes {
+            if index >= size {
+                return Err(LogError::IndexOutOfRange { index, size });
+            }
+            let c = match cache.get(&index) {
+                Some(c) => c,
+                None => {
+                    let bytes = self
+                        .log
+                        .stored(store.entries(index, 1))?
+                        .pop()
+                        .ok_or_else(|| self.log.corrupt(format!("entry {index} is missing")))?;
+                    read.push(carried.len());
+                    Arc::new(Carried::of(&bytes))
+                }
+            };
+            carried.push(c);
+        }
+        let proofs = merkle::inclusion_proofs(&self.log.hashes(), indexes, size)
+            .map_err(|e| self.log.proof_error(e))?;
+        let items: Vec<(Hash, u64, &[Hash])> = carried
+            .iter()
+            .zip(indexes)
+            .zip(&proofs)
+            .map(|((c, &i), p)| (c.leaf, i, p.as_slice()))
+            .collect();
+        if let Err((at, _)) = merkle::verify_inclusions(&items, size, self.head.checkpoint.root()) {
+            let index = indexes[at];
+            return Err(self.log.corrupt(format!(
+                "entry {index} does not match the checkpoint the log signed for size {size}"
+            )));
+        }
+        for at in read {
+            cache.insert(indexes[at], carried[at].clone());
+        }
+        Ok(carried.into_iter().zip(proofs).collect())
+    }
+
     /// Entries `indexes` proven, decoded, and the participant ids of whoever signed
     /// them (by key id; a key id names one key forever).
     fn proven_with_signers(
@@ -475,16 +593,13 @@ impl View<'_> {
         let registry = self.registry()?;
         let mut ids = BTreeSet::new();
         let mut out = Vec::with_capacity(indexes.len());
-        for ((bytes, proof), &index) in self.proven_entries(indexes)?.iter().zip(indexes) {
-            let entry = Entry::parse(bytes).ok();
-            for s in entry.iter().flat_map(|e| &e.envelope.signatures) {
-                let key = u32::from_str_radix(&s.keyid, 16).ok();
-                if let Some((p, _, _)) = key.and_then(|k| registry.key(k)) {
+        for ((c, proof), &index) in self.proven_carried(indexes)?.iter().zip(indexes) {
+            for &key in &c.key_ids {
+                if let Some((p, _, _)) = registry.key(key) {
                     ids.insert(p.id.clone());
                 }
             }
-            let decoded = entry.as_ref().and_then(Decoded::of_entry);
-            out.push(carried(index, bytes, proof, decoded));
+            out.push(c.proven(index, proof, true));
         }
         Ok((out, ids))
     }
@@ -548,10 +663,10 @@ impl View<'_> {
         let indexes: Vec<u64> = indexes.into_iter().collect();
         // The registry part of a bundle stays small: bytes and proof only.
         let entries = self
-            .proven_entries(&indexes)?
+            .proven_carried(&indexes)?
             .iter()
             .zip(&indexes)
-            .map(|((bytes, proof), &i)| carried(i, bytes, proof, None))
+            .map(|((c, proof), &i)| c.proven(i, proof, false))
             .collect();
         Ok((entries, proofs))
     }
@@ -596,15 +711,5 @@ impl View<'_> {
             registry,
             registry_proofs,
         })
-    }
-}
-
-/// An entry as bundles and histories carry it.
-fn carried(index: u64, bytes: &[u8], proof: &[Hash], decoded: Option<Decoded>) -> ProvenEntry {
-    ProvenEntry {
-        index,
-        decoded,
-        entry: BASE64.encode(bytes),
-        inclusion_proof: proof.iter().map(encode_hash).collect(),
     }
 }

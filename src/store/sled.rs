@@ -62,6 +62,8 @@ pub struct SledStore {
     committed: AtomicU64,
     writer: Mutex<Writer>,
     full_rows: RwLock<HashMap<(u8, u64), sled::IVec>>,
+    /// Full rows of the lower levels, the most recently read of them.
+    low_rows: quick_cache::sync::Cache<(u8, u64), sled::IVec>,
     recovery: Vec<String>,
     /// Held while the store is open (see [`lock_dir`]).
     _lock: File,
@@ -97,6 +99,9 @@ pub(super) fn entry_key(index: u64) -> [u8; 9] {
 pub(super) const ROW: u64 = 32;
 /// Full rows of these levels and above are cached in memory.
 const CACHED_LEVELS_FROM: u8 = 3;
+/// How many full rows of the levels below are cached (1 KiB each): the leaves around
+/// the entries people read, whose proofs start there.
+const LOW_ROWS_CACHED: usize = 16_384;
 
 pub(super) fn row_key(level: u8, row: u64) -> [u8; 10] {
     let mut k = [b'h'; 10];
@@ -808,6 +813,7 @@ impl SledStore {
                 halted: None,
             }),
             full_rows: RwLock::default(),
+            low_rows: quick_cache::sync::Cache::new(LOW_ROWS_CACHED),
             recovery,
             _lock: lock,
         })
@@ -886,25 +892,32 @@ impl SledStore {
 
     /// A row of hashes. Full rows never change, so those of the upper levels (one hash
     /// in eight of the tree, a few MiB per million entries) are kept in memory: most of
-    /// a proof then needs no sled read.
+    /// a proof then needs no sled read. Of the lower levels, the
+    /// [`LOW_ROWS_CACHED`] most recently read are.
     fn row(&self, level: u8, row: u64) -> Result<sled::IVec, StoreError> {
-        let cacheable = level >= CACHED_LEVELS_FROM;
-        if cacheable {
-            if let Some(r) = self
-                .full_rows
+        let upper = level >= CACHED_LEVELS_FROM;
+        let cached = if upper {
+            self.full_rows
                 .read()
                 .expect("row cache lock")
                 .get(&(level, row))
-            {
-                return Ok(r.clone());
-            }
+                .cloned()
+        } else {
+            self.low_rows.get(&(level, row))
+        };
+        if let Some(r) = cached {
+            return Ok(r);
         }
         let value = self.db()?.get(row_key(level, row))?.unwrap_or_default();
-        if cacheable && value.len() as u64 == ROW * 32 {
-            self.full_rows
-                .write()
-                .expect("row cache lock")
-                .insert((level, row), value.clone());
+        if value.len() as u64 == ROW * 32 {
+            if upper {
+                self.full_rows
+                    .write()
+                    .expect("row cache lock")
+                    .insert((level, row), value.clone());
+            } else {
+                self.low_rows.insert((level, row), value.clone());
+            }
         }
         Ok(value)
     }
@@ -1110,13 +1123,12 @@ impl Store for SledStore {
         let missing = || StoreError::Corrupt(format!("entries {start}..{end} are incomplete"));
         // The segment holding `start` begins at or before it.
         let db = self.db()?;
-        let (first, _) = db
+        let (first, value) = db
             .range(entry_key(0)..=entry_key(start))
             .next_back()
             .ok_or_else(missing)??;
         // One entry: read just its bytes, as the segment lists them.
         if count == 1 {
-            let value = db.get(&first)?.ok_or_else(missing)?;
             let k = usize::try_from(start - be_u64(&first[1..])?).map_err(|_| missing())?;
             if let Some((offset, len)) = entry_in_segment(&value, k) {
                 // With its length prefix, which must agree with the index.
@@ -1161,32 +1173,42 @@ impl Store for SledStore {
     }
 
     fn hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, StoreError> {
-        // Each row read once, however the nodes are ordered.
+        // Each row read once: sorted nodes (as proofs ask) find their row in the last
+        // one read; others, in a map of the rows read.
+        let sorted = nodes.is_sorted();
         let mut rows: HashMap<(u8, u64), sled::IVec> = HashMap::new();
-        nodes
-            .iter()
-            .map(|n| {
-                let key = (n.level, n.index / ROW);
-                let row = match rows.get(&key) {
-                    Some(row) => row.clone(),
-                    None => {
-                        let row = self.row(n.level, n.index / ROW)?;
-                        rows.insert(key, row.clone());
-                        row
-                    }
-                };
-                let at = (n.index % ROW) as usize * 32;
-                row.get(at..at + 32).map_or_else(
-                    || {
-                        Err(StoreError::Corrupt(format!(
-                            "hash of level {} index {} is missing",
-                            n.level, n.index
-                        )))
-                    },
-                    to_hash,
-                )
-            })
-            .collect()
+        let mut last: Option<((u8, u64), sled::IVec)> = None;
+        let mut out = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            let key = (n.level, n.index / ROW);
+            let row = match &last {
+                Some((k, row)) if *k == key => row,
+                _ => {
+                    let row = match rows.get(&key) {
+                        Some(row) => row.clone(),
+                        None => {
+                            let row = self.row(n.level, n.index / ROW)?;
+                            if !sorted {
+                                rows.insert(key, row.clone());
+                            }
+                            row
+                        }
+                    };
+                    &last.insert((key, row)).1
+                }
+            };
+            let at = (n.index % ROW) as usize * 32;
+            out.push(row.get(at..at + 32).map_or_else(
+                || {
+                    Err(StoreError::Corrupt(format!(
+                        "hash of level {} index {} is missing",
+                        n.level, n.index
+                    )))
+                },
+                to_hash,
+            )?);
+        }
+        Ok(out)
     }
 
     fn hash_run(&self, first: Node, count: u64) -> Result<Vec<Hash>, StoreError> {
