@@ -5,6 +5,7 @@
 //! signed. Never a fork, a silent rollback, destroyed entries, a panic, or a damaged
 //! entry served as good. The sequencer's error paths run against [`FaultyStore`].
 
+use base64::Engine as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -166,8 +167,9 @@ fn check_opened(dir: &Path, known: &Known, case: &str, outcomes: &mut Outcomes, 
                 corrupt, 0,
                 "{case}: a batched read served what single reads refused"
             );
-            for (i, (bytes, _)) in proven.iter().enumerate() {
-                assert_eq!(bytes, &known.entries[i], "{case}: entry {i} served altered");
+            for (i, p) in proven.iter().enumerate() {
+                let bytes = vouch::note::BASE64.decode(&p.entry).unwrap();
+                assert_eq!(bytes, known.entries[i], "{case}: entry {i} served altered");
             }
         }
         Err(LogError::Store(StoreError::Corrupt(_))) => {

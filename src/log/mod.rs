@@ -24,7 +24,7 @@ mod sequencer;
 pub use accept::{timestamp, Payload, Signed};
 pub use directory::{SupplierPage, SupplierSummary};
 pub use export::Format;
-pub use read::{EntryAndProof, View};
+pub use read::View;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, RwLock};

@@ -32,9 +32,6 @@ use crate::store::{StoreError, StoreHashes};
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
 use std::collections::BTreeSet;
 
-/// An entry's bytes and its inclusion proof.
-pub type EntryAndProof = (Vec<u8>, Vec<Hash>);
-
 /// What an entry's bytes give every reader at every tree size: its leaf hash, the
 /// bytes as bundles and histories carry them, what they say, and the key ids that
 /// signed them. A logged entry never changes, so once read and proven it is kept in
@@ -476,43 +473,21 @@ impl View<'_> {
         Ok(found)
     }
 
-    /// Entries `indexes` (each in the view's tree) with their inclusion proofs, read
-    /// and checked against the view's checkpoint together: what [`View::proven_entry`]
-    /// gives for each, reading each hash once and hashing each shared node once.
+    /// Entries `indexes` (each in the view's tree) as histories and bundles carry them,
+    /// with their inclusion proofs, checked against the view's checkpoint together:
+    /// what [`View::proven_entry`] gives for each, reading each hash once and hashing
+    /// each shared node once.
     ///
     /// # Errors
     /// [`LogError::IndexOutOfRange`]; [`StoreError::Corrupt`] naming the first entry
     /// that does not match.
-    pub fn proven_entries(&self, indexes: &[u64]) -> Result<Vec<EntryAndProof>, LogError> {
-        let size = self.size();
-        let store = self.log.shared.store.as_ref();
-        let mut entries = Vec::with_capacity(indexes.len());
-        for &index in indexes {
-            if index >= size {
-                return Err(LogError::IndexOutOfRange { index, size });
-            }
-            let bytes = self
-                .log
-                .stored(store.entries(index, 1))?
-                .pop()
-                .ok_or_else(|| self.log.corrupt(format!("entry {index} is missing")))?;
-            entries.push(bytes);
-        }
-        let proofs = merkle::inclusion_proofs(&self.log.hashes(), indexes, size)
-            .map_err(|e| self.log.proof_error(e))?;
-        let items: Vec<(Hash, u64, &[Hash])> = entries
+    pub fn proven_entries(&self, indexes: &[u64]) -> Result<Vec<ProvenEntry>, LogError> {
+        Ok(self
+            .proven_carried(indexes)?
             .iter()
             .zip(indexes)
-            .zip(&proofs)
-            .map(|((e, &i), p)| (merkle::leaf_hash(e), i, p.as_slice()))
-            .collect();
-        if let Err((at, _)) = merkle::verify_inclusions(&items, size, self.head.checkpoint.root()) {
-            let index = indexes[at];
-            return Err(self.log.corrupt(format!(
-                "entry {index} does not match the checkpoint the log signed for size {size}"
-            )));
-        }
-        Ok(entries.into_iter().zip(proofs).collect())
+            .map(|((c, proof), &i)| c.proven(i, proof, true))
+            .collect())
     }
 
     /// Entry `index` as a bundle against the view's checkpoint: the entry, its
