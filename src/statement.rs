@@ -147,6 +147,53 @@ pub enum Topic {
     Other,
 }
 
+impl Topic {
+    /// Every topic, in the order of the enum.
+    pub const ALL: [Topic; 15] = [
+        Topic::Wages,
+        Topic::WorkingHours,
+        Topic::HealthSafety,
+        Topic::FreedomOfAssociation,
+        Topic::WorkerDialogue,
+        Topic::ChildForcedLabour,
+        Topic::Grievance,
+        Topic::Energy,
+        Topic::Ghg,
+        Topic::Water,
+        Topic::Wastewater,
+        Topic::Chemicals,
+        Topic::Waste,
+        Topic::ManagementSystems,
+        Topic::Other,
+    ];
+
+    /// The snake_case name the statement format uses: `working_hours`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Wages => "wages",
+            Topic::WorkingHours => "working_hours",
+            Topic::HealthSafety => "health_safety",
+            Topic::FreedomOfAssociation => "freedom_of_association",
+            Topic::WorkerDialogue => "worker_dialogue",
+            Topic::ChildForcedLabour => "child_forced_labour",
+            Topic::Grievance => "grievance",
+            Topic::Energy => "energy",
+            Topic::Ghg => "ghg",
+            Topic::Water => "water",
+            Topic::Wastewater => "wastewater",
+            Topic::Chemicals => "chemicals",
+            Topic::Waste => "waste",
+            Topic::ManagementSystems => "management_systems",
+            Topic::Other => "other",
+        }
+    }
+
+    /// The topic `as_str` names.
+    pub fn parse(name: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
 /// An Open Supply Hub OS ID: two letters, seven digits, six letters or digits
 /// (`VN2019303BQ3FZP`).
 #[derive(
@@ -792,4 +839,18 @@ pub fn schemas() -> [(&'static str, String); 2] {
             pretty(schemars::schema_for!(RegistryStatement)),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_are_the_statement_format_names() {
+        for t in Topic::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+            assert_eq!(Topic::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(Topic::parse("Working_hours"), None);
+    }
 }

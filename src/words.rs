@@ -1,4 +1,5 @@
-//! Records in words: what a statement says, as a buyer or an NGO reads it.
+//! Records in words: what a statement says, as a buyer or an NGO reads it, in English
+//! or Vietnamese.
 //!
 //! ```text
 //! Audit on working hours, SLCP CAF 1.7, covering 2026-01-01 to 2026-06-30
@@ -8,138 +9,318 @@
 //!   valid until 2027-07-14
 //! ```
 //!
-//! Pure: the CLI prints these lines, and the explorer will render the same facts.
+//! Only vouch's own words are translated: what a signer wrote (a finding, a metric's
+//! name) stays in the language it was written in.
+//!
+//! Pure: the CLI prints these lines (in English), and the explorer renders the same
+//! facts in the reader's language.
 
-use crate::statement::{Kind, Severity, Statement, Status, Topic};
+use crate::statement::{Kind, Role, Severity, Statement, Status, Topic};
 use crate::verify::SignerInfo;
 
-/// A kind, as a noun.
-pub fn kind(k: Kind) -> &'static str {
-    match k {
-        Kind::Audit => "Audit",
-        Kind::Metric => "Measurement",
-        Kind::CorrectiveAction => "Corrective action plan",
-        Kind::Remediation => "Remediation verified",
-        Kind::Rating => "Buyer rating",
-        Kind::Incentive => "Buyer incentive",
-        Kind::Response => "Supplier response",
-        Kind::Retraction => "Retraction",
-        Kind::Correction => "Correction",
+/// A language vouch speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Lang {
+    #[default]
+    En,
+    Vi,
+}
+
+impl Lang {
+    /// Every language, in the order a switch lists them.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Vi];
+
+    /// The BCP 47 tag: `en`, `vi`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Vi => "vi",
+        }
     }
+
+    /// The language's name in itself.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Vi => "Tiếng Việt",
+        }
+    }
+
+    /// The language a tag names (`vi`, `vi-VN`, `en-GB`, any case), if vouch speaks it.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "vi" => Some(Lang::Vi),
+            _ => None,
+        }
+    }
+}
+
+/// A kind, as a noun (English).
+pub fn kind(k: Kind) -> &'static str {
+    kind_in(k, Lang::En)
+}
+
+/// A kind, as a noun.
+pub fn kind_in(k: Kind, lang: Lang) -> &'static str {
+    match (k, lang) {
+        (Kind::Audit, Lang::En) => "Audit",
+        (Kind::Audit, Lang::Vi) => "Đánh giá",
+        (Kind::Metric, Lang::En) => "Measurement",
+        (Kind::Metric, Lang::Vi) => "Số liệu đo lường",
+        (Kind::CorrectiveAction, Lang::En) => "Corrective action plan",
+        (Kind::CorrectiveAction, Lang::Vi) => "Kế hoạch khắc phục",
+        (Kind::Remediation, Lang::En) => "Remediation verified",
+        (Kind::Remediation, Lang::Vi) => "Xác nhận đã khắc phục",
+        (Kind::Rating, Lang::En) => "Buyer rating",
+        (Kind::Rating, Lang::Vi) => "Xếp hạng của bên mua",
+        (Kind::Incentive, Lang::En) => "Buyer incentive",
+        (Kind::Incentive, Lang::Vi) => "Ưu đãi của bên mua",
+        (Kind::Response, Lang::En) => "Supplier response",
+        (Kind::Response, Lang::Vi) => "Phản hồi của nhà cung cấp",
+        (Kind::Retraction, Lang::En) => "Retraction",
+        (Kind::Retraction, Lang::Vi) => "Rút lại",
+        (Kind::Correction, Lang::En) => "Correction",
+        (Kind::Correction, Lang::Vi) => "Đính chính",
+    }
+}
+
+/// A topic, in words (English).
+pub fn topic(t: Topic) -> &'static str {
+    topic_in(t, Lang::En)
 }
 
 /// A topic, in words.
-pub fn topic(t: Topic) -> &'static str {
-    match t {
-        Topic::Wages => "wages",
-        Topic::WorkingHours => "working hours",
-        Topic::HealthSafety => "health and safety",
-        Topic::FreedomOfAssociation => "freedom of association",
-        Topic::WorkerDialogue => "worker-management dialogue",
-        Topic::ChildForcedLabour => "child and forced labour",
-        Topic::Grievance => "grievance handling",
-        Topic::Energy => "energy",
-        Topic::Ghg => "greenhouse gas emissions",
-        Topic::Water => "water",
-        Topic::Wastewater => "wastewater",
-        Topic::Chemicals => "chemicals",
-        Topic::Waste => "waste",
-        Topic::ManagementSystems => "management systems",
-        Topic::Other => "other matters",
+pub fn topic_in(t: Topic, lang: Lang) -> &'static str {
+    match (t, lang) {
+        (Topic::Wages, Lang::En) => "wages",
+        (Topic::Wages, Lang::Vi) => "tiền lương",
+        (Topic::WorkingHours, Lang::En) => "working hours",
+        (Topic::WorkingHours, Lang::Vi) => "thời giờ làm việc",
+        (Topic::HealthSafety, Lang::En) => "health and safety",
+        (Topic::HealthSafety, Lang::Vi) => "an toàn và sức khỏe",
+        (Topic::FreedomOfAssociation, Lang::En) => "freedom of association",
+        (Topic::FreedomOfAssociation, Lang::Vi) => "tự do hiệp hội",
+        (Topic::WorkerDialogue, Lang::En) => "worker-management dialogue",
+        (Topic::WorkerDialogue, Lang::Vi) => "đối thoại giữa người lao động và quản lý",
+        (Topic::ChildForcedLabour, Lang::En) => "child and forced labour",
+        (Topic::ChildForcedLabour, Lang::Vi) => "lao động trẻ em và lao động cưỡng bức",
+        (Topic::Grievance, Lang::En) => "grievance handling",
+        (Topic::Grievance, Lang::Vi) => "giải quyết khiếu nại",
+        (Topic::Energy, Lang::En) => "energy",
+        (Topic::Energy, Lang::Vi) => "năng lượng",
+        (Topic::Ghg, Lang::En) => "greenhouse gas emissions",
+        (Topic::Ghg, Lang::Vi) => "phát thải khí nhà kính",
+        (Topic::Water, Lang::En) => "water",
+        (Topic::Water, Lang::Vi) => "nước",
+        (Topic::Wastewater, Lang::En) => "wastewater",
+        (Topic::Wastewater, Lang::Vi) => "nước thải",
+        (Topic::Chemicals, Lang::En) => "chemicals",
+        (Topic::Chemicals, Lang::Vi) => "hóa chất",
+        (Topic::Waste, Lang::En) => "waste",
+        (Topic::Waste, Lang::Vi) => "chất thải",
+        (Topic::ManagementSystems, Lang::En) => "management systems",
+        (Topic::ManagementSystems, Lang::Vi) => "hệ thống quản lý",
+        (Topic::Other, Lang::En) => "other matters",
+        (Topic::Other, Lang::Vi) => "vấn đề khác",
     }
 }
 
+/// A status, in words (English).
 pub fn status(s: Status) -> &'static str {
-    match s {
-        Status::Conformant => "conformant",
-        Status::PartiallyConformant => "partially conformant",
-        Status::NonConformant => "non-conformant",
-        Status::Open => "open",
-        Status::InProgress => "in progress",
-        Status::Completed => "completed",
-        Status::Verified => "verified",
+    status_in(s, Lang::En)
+}
+
+/// A status, in words.
+pub fn status_in(s: Status, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (Status::Conformant, Lang::En) => "conformant",
+        (Status::Conformant, Lang::Vi) => "tuân thủ",
+        (Status::PartiallyConformant, Lang::En) => "partially conformant",
+        (Status::PartiallyConformant, Lang::Vi) => "tuân thủ một phần",
+        (Status::NonConformant, Lang::En) => "non-conformant",
+        (Status::NonConformant, Lang::Vi) => "không tuân thủ",
+        (Status::Open, Lang::En) => "open",
+        (Status::Open, Lang::Vi) => "đang mở",
+        (Status::InProgress, Lang::En) => "in progress",
+        (Status::InProgress, Lang::Vi) => "đang thực hiện",
+        (Status::Completed, Lang::En) => "completed",
+        (Status::Completed, Lang::Vi) => "đã hoàn thành",
+        (Status::Verified, Lang::En) => "verified",
+        (Status::Verified, Lang::Vi) => "đã xác minh",
     }
 }
 
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Minor => "minor",
-        Severity::Major => "major",
-        Severity::Critical => "critical",
-        Severity::ZeroTolerance => "zero tolerance",
+/// A finding's severity, in words.
+pub fn severity_in(s: Severity, lang: Lang) -> &'static str {
+    match (s, lang) {
+        (Severity::Minor, Lang::En) => "minor",
+        (Severity::Minor, Lang::Vi) => "nhẹ",
+        (Severity::Major, Lang::En) => "major",
+        (Severity::Major, Lang::Vi) => "nghiêm trọng",
+        (Severity::Critical, Lang::En) => "critical",
+        (Severity::Critical, Lang::Vi) => "rất nghiêm trọng",
+        (Severity::ZeroTolerance, Lang::En) => "zero tolerance",
+        (Severity::ZeroTolerance, Lang::Vi) => "không khoan nhượng",
+    }
+}
+
+/// A participant's role, in words.
+pub fn role_in(r: Role, lang: Lang) -> &'static str {
+    match (r, lang) {
+        (Role::Auditor, Lang::En) => "auditor",
+        (Role::Auditor, Lang::Vi) => "tổ chức đánh giá",
+        (Role::Buyer, Lang::En) => "buyer",
+        (Role::Buyer, Lang::Vi) => "bên mua",
+        (Role::Supplier, Lang::En) => "supplier",
+        (Role::Supplier, Lang::Vi) => "nhà cung cấp",
+        (Role::Ngo, Lang::En) => "NGO",
+        (Role::Ngo, Lang::Vi) => "tổ chức phi chính phủ",
+        (Role::Governance, Lang::En) => "governance",
+        (Role::Governance, Lang::Vi) => "quản trị",
     }
 }
 
 /// How a statement relates to the entries it references.
-fn refers(k: Kind) -> &'static str {
-    match k {
-        Kind::Retraction => "withdraws entry",
-        Kind::Correction => "replaces entry",
-        Kind::Response => "replies to entry",
-        Kind::CorrectiveAction => "plans the correction of the findings of entry",
-        Kind::Remediation => "verifies the corrective action of entry",
-        _ => "refers to entry",
+pub fn refers_in(k: Kind, lang: Lang) -> &'static str {
+    match (k, lang) {
+        (Kind::Retraction, Lang::En) => "withdraws entry",
+        (Kind::Retraction, Lang::Vi) => "rút lại bản ghi",
+        (Kind::Correction, Lang::En) => "replaces entry",
+        (Kind::Correction, Lang::Vi) => "thay thế bản ghi",
+        (Kind::Response, Lang::En) => "replies to entry",
+        (Kind::Response, Lang::Vi) => "trả lời bản ghi",
+        (Kind::CorrectiveAction, Lang::En) => "plans the correction of the findings of entry",
+        (Kind::CorrectiveAction, Lang::Vi) => "lập kế hoạch khắc phục các phát hiện của bản ghi",
+        (Kind::Remediation, Lang::En) => "verifies the corrective action of entry",
+        (Kind::Remediation, Lang::Vi) => "xác nhận hành động khắc phục của bản ghi",
+        (_, Lang::En) => "refers to entry",
+        (_, Lang::Vi) => "liên quan đến bản ghi",
     }
 }
 
-/// A number without a needless fraction: `78`, `11.5`.
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
+/// A number without a needless fraction: `78`, `11.5`; in Vietnamese with a decimal
+/// comma (`11,5`).
+pub fn number_in(v: f64, lang: Lang) -> String {
+    let s = if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
     } else {
         format!("{v}")
+    };
+    match lang {
+        Lang::En => s,
+        Lang::Vi => s.replace('.', ","),
     }
 }
 
-/// What the statement says: a headline, then one line per fact.
+/// The words a description is made of, per language.
+struct Phrases {
+    on: &'static str,
+    of: &'static str,
+    covering: &'static str,
+    to: &'static str,
+    result: &'static str,
+    score: &'static str,
+    grade: &'static str,
+    finding: &'static str,
+    valid_until: &'static str,
+    evidence: &'static str,
+}
+
+fn phrases(lang: Lang) -> Phrases {
+    match lang {
+        Lang::En => Phrases {
+            on: "on",
+            of: "of",
+            covering: "covering",
+            to: "to",
+            result: "result",
+            score: "score",
+            grade: "grade",
+            finding: "finding",
+            valid_until: "valid until",
+            evidence: "evidence",
+        },
+        Lang::Vi => Phrases {
+            on: "về",
+            of: "về",
+            covering: "giai đoạn từ",
+            to: "đến",
+            result: "kết quả",
+            score: "điểm",
+            grade: "xếp loại",
+            finding: "phát hiện",
+            valid_until: "hiệu lực đến",
+            evidence: "bằng chứng",
+        },
+    }
+}
+
+/// What the statement says, in English: a headline, then one line per fact.
 pub fn describe(s: &Statement) -> Vec<String> {
-    let on = if s.kind == Kind::Metric { "of" } else { "on" };
-    let mut head = format!("{} {on} {}", kind(s.kind), topic(s.topic));
+    describe_in(s, Lang::En)
+}
+
+/// What the statement says: a headline, then one line per fact.
+pub fn describe_in(s: &Statement, lang: Lang) -> Vec<String> {
+    let p = phrases(lang);
+    let on = if s.kind == Kind::Metric { p.of } else { p.on };
+    let mut head = format!("{} {on} {}", kind_in(s.kind, lang), topic_in(s.topic, lang));
     if let Some(f) = &s.framework {
         head.push_str(&format!(", {}", f.name));
         if let Some(v) = &f.version {
             head.push_str(&format!(" {v}"));
         }
     }
-    if let Some(p) = &s.period {
-        head.push_str(&format!(", covering {} to {}", p.from, p.to));
+    if let Some(period) = &s.period {
+        head.push_str(&format!(
+            ", {} {} {} {}",
+            p.covering, period.from, p.to, period.to
+        ));
     }
     let mut lines = vec![head];
     if let Some(r) = &s.result {
         let mut parts = Vec::new();
         if let Some(st) = r.status {
-            parts.push(status(st).to_owned());
+            parts.push(status_in(st, lang).to_owned());
         }
         if let Some(score) = r.score {
-            parts.push(format!("score {}/100", number(score)));
+            parts.push(format!("{} {}/100", p.score, number_in(score, lang)));
         }
         if let Some(g) = &r.grade {
-            parts.push(format!("grade {g}"));
+            parts.push(format!("{} {g}", p.grade));
         }
         if !parts.is_empty() {
-            lines.push(format!("result: {}", parts.join(", ")));
+            lines.push(format!("{}: {}", p.result, parts.join(", ")));
         }
         for m in &r.metrics {
-            lines.push(format!("{}: {} {}", m.name, number(m.value), m.unit));
+            lines.push(format!(
+                "{}: {} {}",
+                m.name,
+                number_in(m.value, lang),
+                m.unit
+            ));
         }
     }
     for f in &s.findings {
         lines.push(format!(
-            "finding {} ({}): {}",
+            "{} {} ({}): {}",
+            p.finding,
             f.code,
-            severity(f.severity),
+            severity_in(f.severity, lang),
             f.text
         ));
     }
     for r in &s.refs {
-        lines.push(format!("{} {}", refers(s.kind), r.index));
+        lines.push(format!("{} {}", refers_in(s.kind, lang), r.index));
     }
     if let Some(u) = &s.valid_until {
-        lines.push(format!("valid until {u}"));
+        lines.push(format!("{} {u}", p.valid_until));
     }
     for e in &s.evidence {
         let short: String = e.sha256.chars().take(12).collect();
-        lines.push(format!("evidence: {} (SHA-256 {short}…)", e.uri));
+        lines.push(format!("{}: {} (SHA-256 {short}…)", p.evidence, e.uri));
     }
     lines
 }
@@ -147,19 +328,43 @@ pub fn describe(s: &Statement) -> Vec<String> {
 /// Who signed, with role and accreditation: `Kiwa Vietnam (kiwa), auditor, accredited
 /// by APSCA 21700123`.
 pub fn signer(s: &SignerInfo) -> String {
-    let roles: Vec<String> = s
-        .roles
-        .iter()
-        .map(|r| {
-            serde_json::to_value(r)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect();
-    let mut out = format!("{} ({}), {}", s.name, s.id, roles.join(" and "));
+    signer_in(s, Lang::En)
+}
+
+/// Who signed, with role and accreditation.
+pub fn signer_in(s: &SignerInfo, lang: Lang) -> String {
+    let roles: Vec<&str> = s.roles.iter().map(|r| role_in(*r, lang)).collect();
+    let and = match lang {
+        Lang::En => " and ",
+        Lang::Vi => " và ",
+    };
+    let mut out = format!("{} ({}), {}", s.name, s.id, roles.join(and));
     if let Some(a) = &s.accreditation {
-        out.push_str(&format!(", accredited by {} {}", a.body, a.reference));
+        let by = match lang {
+            Lang::En => "accredited by",
+            Lang::Vi => "được công nhận bởi",
+        };
+        out.push_str(&format!(", {by} {} {}", a.body, a.reference));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_told_from_tags() {
+        assert_eq!(Lang::parse("vi-VN"), Some(Lang::Vi));
+        assert_eq!(Lang::parse("EN_gb"), Some(Lang::En));
+        assert_eq!(Lang::parse("fr"), None);
+        assert_eq!(Lang::parse(""), None);
+    }
+
+    #[test]
+    fn numbers_use_the_language_decimal_mark() {
+        assert_eq!(number_in(11.5, Lang::Vi), "11,5");
+        assert_eq!(number_in(11.5, Lang::En), "11.5");
+        assert_eq!(number_in(78.0, Lang::Vi), "78");
+    }
 }

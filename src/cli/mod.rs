@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 pub mod client;
-mod demo;
+pub mod demo;
 mod ledger;
 
 use crate::keyfile;

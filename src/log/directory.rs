@@ -19,11 +19,46 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::{Log, LogError, View};
+use crate::bundle::History;
 use crate::entry::Entry;
 use crate::index::ChainHead;
 use crate::note::BASE64;
-use crate::standing::StandingSummary;
+use crate::standing::{StandingSummary, SupplierStanding};
 use crate::statement::{Statement, SupplierId, STATEMENT_TYPE};
+use crate::verify::HistoryReport;
+
+/// A supplier's complete history as of one head, verified as a client verifies it,
+/// and the standing drawn from it: what `/v1/suppliers/{id}/standing`, the directory's
+/// briefs and the explorer's factory page all show, from one read path.
+#[derive(Debug)]
+pub struct SupplierFile {
+    /// The history, as `/v1/suppliers/{id}/history` serves its first page.
+    pub history: History,
+    /// Its verification, entry by entry.
+    pub report: HistoryReport,
+    pub standing: SupplierStanding,
+}
+
+/// Supplier files by OS ID, with the chain head and the day they were drawn for,
+/// weighed by their records.
+pub(super) type FileCache =
+    quick_cache::sync::Cache<String, (ChainHead, time::Date, Arc<SupplierFile>), FileWeight>;
+
+/// How many records the kept supplier files may hold in all (a few KiB each).
+const FILE_CACHE_RECORDS: u64 = 4_096;
+
+#[derive(Clone)]
+pub(super) struct FileWeight;
+
+impl quick_cache::Weighter<String, (ChainHead, time::Date, Arc<SupplierFile>)> for FileWeight {
+    fn weight(&self, _: &String, v: &(ChainHead, time::Date, Arc<SupplierFile>)) -> u64 {
+        v.2.history.entries.len() as u64 + 1
+    }
+}
+
+pub(super) fn file_cache() -> FileCache {
+    FileCache::with_weighter(256, FILE_CACHE_RECORDS, FileWeight)
+}
 
 /// One supplier, as its newest record names it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -175,6 +210,83 @@ impl Log {
 }
 
 impl Log {
+    /// The file of supplier `id` as of `view`: its complete history (at most
+    /// `max_records` records), verified, and its standing. Kept while the supplier's
+    /// chain head and the day (records expire) stay the same.
+    ///
+    /// `Ok(None)` when the log has no record about `id`; [`LogError::TooManyRecords`]
+    /// when it has more than `max_records`.
+    ///
+    /// # Errors
+    /// A corrupt store; a history the log cannot verify itself (the log then stops
+    /// taking writes: its own records must verify).
+    pub fn supplier_file(
+        &self,
+        view: &View<'_>,
+        id: &str,
+        max_records: usize,
+    ) -> Result<Option<Arc<SupplierFile>>, LogError> {
+        let Some(head) = view.head().index.get(&crate::index::key(id)) else {
+            return Ok(None);
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let today = now.date();
+        if let Some((h, day, file)) = self.files.get(id) {
+            if h == head && day == today {
+                return Ok(Some(file));
+            }
+        }
+        if head.count > max_records as u64 {
+            return Err(LogError::TooManyRecords {
+                supplier: id.to_owned(),
+                records: head.count,
+                max: max_records,
+            });
+        }
+        let history = view.history(id, None, max_records)?;
+        let report = crate::verify::verify_history(&history, id, self.verifier(), now);
+        let standing = crate::standing::standing(&report, now).map_err(|e| {
+            self.halt(format!("the log's own history of {id} does not verify"));
+            LogError::Inconsistent(e.to_string())
+        })?;
+        let file = Arc::new(SupplierFile {
+            history,
+            report,
+            standing,
+        });
+        self.files
+            .insert(id.to_owned(), (head, today, file.clone()));
+        Ok(Some(file))
+    }
+
+    /// Every supplier the log has records about, as of `view`, in OS ID order, without
+    /// standings ([`Log::supplier_brief`] gives each).
+    ///
+    /// # Errors
+    /// A corrupt store.
+    pub fn supplier_summaries(&self, view: &View<'_>) -> Result<Vec<SupplierSummary>, LogError> {
+        Ok(self
+            .directory(view)?
+            .1
+            .iter()
+            .map(|e| e.1.clone())
+            .collect())
+    }
+
+    /// The standing in brief of the supplier `s` names (`None` when it has more than
+    /// `max_records` records), as the directory shows it.
+    ///
+    /// # Errors
+    /// As [`Log::supplier_file`].
+    pub fn supplier_brief(
+        &self,
+        view: &View<'_>,
+        s: &SupplierSummary,
+        max_records: usize,
+    ) -> Result<Option<StandingSummary>, LogError> {
+        self.standing_summary(view, s, max_records)
+    }
+
     /// The standing in brief of the supplier `s` names, from the cache if its chain
     /// head has not moved today.
     fn standing_summary(
@@ -186,8 +298,7 @@ impl Log {
         let Some(head) = view.head().index.get(&crate::index::key(&s.id)) else {
             return Ok(None);
         };
-        let now = time::OffsetDateTime::now_utc();
-        let today = now.date();
+        let today = time::OffsetDateTime::now_utc().date();
         if let Some((h, day, summary)) = self
             .directory
             .lock()
@@ -199,16 +310,10 @@ impl Log {
                 return Ok(summary.clone());
             }
         }
-        let summary = if s.records as usize > max_records {
-            None
-        } else {
-            let history = view.history(&s.id, None, max_records)?;
-            let report = crate::verify::verify_history(&history, &s.id, self.verifier(), now);
-            let standing = crate::standing::standing(&report, now).map_err(|e| {
-                self.halt(format!("the log's own history of {} does not verify", s.id));
-                LogError::Inconsistent(e.to_string())
-            })?;
-            Some(standing.summary())
+        let summary = match self.supplier_file(view, &s.id, max_records) {
+            Ok(file) => file.map(|f| f.standing.summary()),
+            Err(LogError::TooManyRecords { .. }) => None,
+            Err(e) => return Err(e),
         };
         self.directory
             .lock()

@@ -22,7 +22,7 @@ mod read;
 mod sequencer;
 
 pub use accept::{timestamp, Payload, Signed};
-pub use directory::{SupplierPage, SupplierSummary};
+pub use directory::{SupplierFile, SupplierPage, SupplierSummary};
 pub use export::Format;
 pub use read::View;
 
@@ -99,6 +99,14 @@ pub enum LogError {
     SizeOutOfRange { size: u64, tree_size: u64 },
     #[error("old tree size {old} is larger than new tree size {new}")]
     SizesReversed { old: u64, new: u64 },
+    #[error(
+        "supplier {supplier} has {records} records, more than the {max} verified in one request"
+    )]
+    TooManyRecords {
+        supplier: String,
+        records: u64,
+        max: usize,
+    },
     #[error("{0} does not exist in a tree of this size")]
     TileNotFound(String),
     #[error("the log signed no checkpoint for tree size {0}")]
@@ -263,6 +271,8 @@ pub struct Log {
     directory: Mutex<directory::Directory>,
     /// Entries read and proven, as histories and bundles carry them.
     entries: read::EntryCache,
+    /// Suppliers' files (history, verification, standing), the most recently read.
+    files: directory::FileCache,
 }
 
 impl std::fmt::Debug for Log {
@@ -498,6 +508,7 @@ impl Log {
             sequencer: Mutex::new(sequencer),
             directory: Mutex::default(),
             entries: read::entry_cache(),
+            files: directory::file_cache(),
         })
     }
 

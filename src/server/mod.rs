@@ -30,6 +30,8 @@ use crate::store::StoreError;
 use crate::tiles::{TileError, TilePath};
 use crate::verify;
 
+mod web;
+
 /// The largest request body.
 pub const MAX_BODY: usize = 64 * 1024;
 /// The largest `POST /v1/verify` body: a bundle carries the registry chain.
@@ -214,6 +216,9 @@ impl From<LogError> for Problem {
             | LogError::TileNotFound(_)
             | LogError::NoCheckpoint(_) => (S::NOT_FOUND, "not-found", "Not found"),
             LogError::SizesReversed { .. } => (S::BAD_REQUEST, "bad-range", "Bad range"),
+            LogError::TooManyRecords { supplier, max, .. } => {
+                return too_large(supplier, *max);
+            }
             LogError::NotALedger | LogError::IsALedger | LogError::ReadOnly => {
                 (S::CONFLICT, "wrong-log", "Not possible on this log")
             }
@@ -371,7 +376,8 @@ pub fn router_with(log: Arc<Log>, config: ServerConfig) -> Router {
             "/openapi.json",
             get(move || async move { with_type(doc, "application/json", "public, max-age=300") }),
         )
-        .fallback(|| async { Problem::not_found("no such route") })
+        .merge(web::routes())
+        .fallback(web::not_found)
         .method_not_allowed_fallback(|| async {
             Problem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -1034,25 +1040,25 @@ async fn supplier_standing(
     let log = s.log.clone();
     blocking(move || {
         let _permit = permit;
-        let history = log.view().history(id.as_str(), None, cap)?;
-        if history.next_before.is_some() {
-            return Ok(Err(too_large(id.as_str(), cap)));
-        }
-        let now = OffsetDateTime::now_utc();
-        let report = verify::verify_history(&history, id.as_str(), &key, now);
-        let mut standing = crate::standing::standing(&report, now).map_err(|e| {
-            log.halt(format!(
-                "the log's own history of {} does not verify",
-                id.as_str()
-            ));
-            LogError::Inconsistent(e.to_string())
-        })?;
+        let Some(file) = log.supplier_file(&log.view(), id.as_str(), cap)? else {
+            // No record: the complete (empty) history, with its proof of absence.
+            let history = log.view().history(id.as_str(), None, cap)?;
+            let report =
+                verify::verify_history(&history, id.as_str(), &key, OffsetDateTime::now_utc());
+            let standing = crate::standing::standing(&report, OffsetDateTime::now_utc())
+                .map_err(|e| LogError::Inconsistent(e.to_string()))?;
+            return Ok(Json(StandingResponse { standing, history }));
+        };
+        let mut standing = file.standing.clone();
         if let Some(t) = topic {
             standing.topics.retain(|k, _| *k == t);
         }
-        Ok(Ok(Json(StandingResponse { standing, history })))
+        Ok(Json(StandingResponse {
+            standing,
+            history: file.history.clone(),
+        }))
     })
-    .await?
+    .await
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,535 @@
+//! The explorer: pages for people, served by the same process as the API, from the
+//! same read path (views of the published head, [`Log::supplier_file`]).
+//!
+//! Rendered on the server with [maud](https://maud.lambda.xyz): templates are Rust
+//! code, checked when vouch compiles, and every value is escaped unless marked
+//! otherwise. Every asset is embedded in the binary; pages carry a strict
+//! Content-Security-Policy and fetch nothing from elsewhere. English and Vietnamese:
+//! `?lang=` switches and is remembered in a cookie; otherwise the browser's
+//! `Accept-Language` decides.
+
+mod chart;
+mod i18n;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine as _;
+use maud::Markup;
+use serde::Deserialize;
+
+use super::{blocking, parse_index, AppState, Params, Problem};
+use crate::log::{Log, LogError};
+use crate::note::BASE64;
+use crate::registry::Registry;
+use crate::statement::{Role, Statement, SupplierId, Topic, STATEMENT_TYPE};
+use crate::words::Lang;
+use pages::Frame;
+
+/// The stylesheet's path: its content's version in the query, so that it can be cached
+/// for good.
+pub const STYLE_PATH: &str = concat!("/assets/style.css?v=", env!("CARGO_PKG_VERSION"));
+const STYLE: &str = include_str!("style.css");
+
+/// Factories per directory page.
+const PER_PAGE: usize = 25;
+/// Records on the home page.
+const NEWEST: u64 = 8;
+
+/// Nothing is loaded from elsewhere, nothing inline: styles and (later) scripts come
+/// from this server's own `/assets/`.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub(super) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/factories", get(directory))
+        .route("/factories/{id}", get(factory))
+        .route("/records/{index}", get(record))
+        .route("/participants", get(participants))
+        .route("/verify", get(verify_page))
+        .route("/assets/style.css", get(style))
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
+/// Who is asking and how they want it: the language, the page they are on (for the
+/// language switch) and whether they read HTML.
+struct Reader {
+    lang: Lang,
+    /// The language was chosen with `?lang=` on this request: remember it.
+    chosen: bool,
+    here: String,
+    html: bool,
+}
+
+impl Reader {
+    /// The reader of a request, and what is wrong with its `lang`, if anything.
+    fn of(headers: &HeaderMap, uri: &Uri) -> (Reader, Option<Problem>) {
+        let mut chosen = None;
+        let mut wrong = None;
+        let mut kept = Vec::new();
+        for pair in uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            match pair.strip_prefix("lang=") {
+                Some(tag) => match Lang::parse(tag).filter(|_| tag.len() == 2) {
+                    Some(l) => chosen = Some(l),
+                    None => {
+                        wrong = Some(Problem::bad_request(
+                            "bad-parameter",
+                            "Bad parameter",
+                            format!("{tag:?} is not a language of this site (en, vi)"),
+                        ));
+                    }
+                },
+                None => kept.push(pair),
+            }
+        }
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix("lang=").and_then(Lang::parse));
+        let accepted = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').find_map(|l| Lang::parse(l.split(';').next()?)));
+        let here = if kept.is_empty() {
+            uri.path().to_owned()
+        } else {
+            format!("{}?{}", uri.path(), kept.join("&"))
+        };
+        // Browsers ask for HTML by name; programs (curl's `*/*`, none at all) get
+        // problems, as from the API.
+        let html = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        let reader = Reader {
+            lang: chosen.or(cookie).or(accepted).unwrap_or_default(),
+            chosen: chosen.is_some(),
+            here,
+            html,
+        };
+        (reader, wrong)
+    }
+
+    fn frame<'a>(&'a self, log: &'a Log) -> Frame<'a> {
+        Frame {
+            lang: self.lang,
+            here: &self.here,
+            origin: log.origin(),
+            tree_size: log.view().size(),
+        }
+    }
+
+    /// The page, or the problem as a page (or as `application/problem+json` to a
+    /// client that does not read HTML).
+    fn respond(&self, log: &Log, page: Result<Markup, Problem>) -> Response {
+        let (status, markup) = match page {
+            Ok(m) => (StatusCode::OK, m),
+            Err(p) if !self.html => return p.into_response(),
+            Err(p) => {
+                let t = i18n::text(self.lang);
+                let title = match p.status {
+                    StatusCode::NOT_FOUND => t.not_found,
+                    s if s.is_client_error() => t.bad_request,
+                    _ => t.error_title,
+                };
+                (p.status, pages::error(&self.frame(log), title, &p.detail))
+            }
+        };
+        let mut r = (status, markup.into_string()).into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        // Pages follow the log as it grows; the language is part of the page.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Cookie, Accept-Language"),
+        );
+        if self.chosen {
+            let cookie = format!(
+                "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                self.lang.tag()
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                h.insert(header::SET_COOKIE, v);
+            }
+        }
+        r
+    }
+}
+
+/// Runs `render` off the async threads and answers with its page.
+async fn render(
+    s: Arc<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    render: impl FnOnce(&Log, &Frame<'_>) -> Result<Markup, Problem> + Send + 'static,
+) -> Response {
+    let (reader, wrong) = Reader::of(&headers, &uri);
+    if let Some(p) = wrong {
+        return reader.respond(&s.log, Err(p));
+    }
+    let log = s.log.clone();
+    let done = blocking(move || {
+        let page = render(&log, &reader.frame(&log));
+        Ok::<_, LogError>(reader.respond(&log, page))
+    })
+    .await;
+    done.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// [`render`] a page that may verify a history: under one of the server's permits for
+/// expensive work (or a 503 that asks the reader to come back), held until the page is
+/// done.
+async fn render_expensive(
+    s: Arc<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    page: impl FnOnce(&Log, &Frame<'_>, usize) -> Result<Markup, Problem> + Send + 'static,
+) -> Response {
+    let cap = s.config.max_verify_entries;
+    let permit = match s.expensive() {
+        Ok(p) => p,
+        Err(p) => return p.into_response(),
+    };
+    render(s, headers, uri, move |log, frame| {
+        let _permit = permit;
+        page(log, frame, cap)
+    })
+    .await
+}
+
+/// A page for anything no route serves: HTML to a browser, a problem to others.
+pub(super) async fn not_found(State(s): State<Arc<AppState>>, req: Request) -> Response {
+    let (headers, uri) = (req.headers().clone(), req.uri().clone());
+    let (reader, _) = Reader::of(&headers, &uri);
+    if reader.html {
+        let t = i18n::text(reader.lang);
+        let detail = format!("{}: {}", t.not_found, uri.path());
+        reader.respond(&s.log, Err(Problem::not_found(detail)))
+    } else {
+        Problem::not_found("no such route").into_response()
+    }
+}
+
+fn registry(log: &Log) -> Result<Arc<Registry>, Problem> {
+    log.registry().map_err(Problem::from)
+}
+
+async fn home(State(s): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
+    render(s, headers, uri, |log, frame| {
+        let view = log.view();
+        let registry = registry(log)?;
+        let count = |role| {
+            registry
+                .participants
+                .values()
+                .filter(|p| p.has_role(role))
+                .count() as u64
+        };
+        let size = view.size();
+        let indexes: Vec<u64> = (size.saturating_sub(NEWEST)..size).rev().collect();
+        let newest = view
+            .proven_entries(&indexes)?
+            .into_iter()
+            .filter_map(|p| {
+                let d = p.decoded?;
+                let s = (d.payload_type == STATEMENT_TYPE)
+                    .then(|| Statement::parse(d.statement.get().as_bytes()).ok())
+                    .flatten();
+                Some((p.index, d, s))
+            })
+            .collect::<Vec<_>>();
+        let verifier = log.verifier();
+        let h = pages::Home {
+            checkpoint_origin: view.head().checkpoint.origin(),
+            root_b64: BASE64.encode(view.head().checkpoint.root()),
+            signer: format!("{:08x}", verifier.key_id()),
+            newest_logged: newest.first().map(|(_, d, _)| d.logged_at.clone()),
+            factories: log.supplier_summaries(&view)?.len() as u64,
+            auditors: count(Role::Auditor),
+            buyers: count(Role::Buyer),
+            newest,
+        };
+        Ok(pages::home(frame, &h))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectoryQuery {
+    q: Option<String>,
+    topic: Option<String>,
+    standing: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+async fn directory(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    q: Result<Params<DirectoryQuery>, Problem>,
+) -> Response {
+    render_expensive(s, headers, uri, move |log, frame, cap| {
+        let Params(q) = q?;
+        let bad = |detail: String| Problem::bad_request("bad-parameter", "Bad parameter", detail);
+        let topic = match q.topic.as_deref().filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) => Some(Topic::parse(t).ok_or_else(|| bad(format!("{t:?} is not a topic")))?),
+        };
+        let standing = match q.standing.as_deref().filter(|t| !t.is_empty()) {
+            None => None,
+            Some(s) if pages::STANDINGS.contains(&s) => Some(s.to_owned()),
+            Some(s) => {
+                return Err(bad(format!(
+                    "{s:?} is not a standing ({})",
+                    pages::STANDINGS.join(", ")
+                )))
+            }
+        };
+        let sort = q
+            .sort
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "id".into());
+        if !["id", "name", "records", "newest"].contains(&sort.as_str()) {
+            return Err(bad(format!(
+                "{sort:?} is not a sort order (id, name, records, newest)"
+            )));
+        }
+        let page = match q.page.as_deref() {
+            None => 1,
+            Some(p) => usize::try_from(parse_index(p)?)
+                .ok()
+                .filter(|&p| p >= 1)
+                .ok_or_else(|| bad(format!("{p:?} is not a page number")))?,
+        };
+        let search = pages::Search {
+            q: q.q.clone().unwrap_or_default().trim().to_owned(),
+            topic,
+            standing,
+            sort,
+            page,
+        };
+        if search.q.chars().count() > 100 {
+            return Err(bad("a search is at most 100 characters".into()));
+        }
+        let view = log.view();
+        let needle = search.q.to_lowercase();
+        let mut found: Vec<_> = log
+            .supplier_summaries(&view)?
+            .into_iter()
+            .filter(|s| {
+                needle.is_empty()
+                    || s.id.to_lowercase().starts_with(&needle)
+                    || s.name.to_lowercase().contains(&needle)
+            })
+            .collect();
+        // Filters on standing need every candidate's brief (kept per supplier until
+        // its history changes or the day does).
+        if search.topic.is_some() || search.standing.is_some() {
+            let mut kept = Vec::with_capacity(found.len());
+            for mut s in found {
+                s.standing = log.supplier_brief(&view, &s, cap)?;
+                if s.standing.as_ref().is_some_and(|b| {
+                    pages::matches_standing(b, search.topic, search.standing.as_deref())
+                }) {
+                    kept.push(s);
+                }
+            }
+            found = kept;
+        }
+        match search.sort.as_str() {
+            "name" => found.sort_by_key(|s| s.name.to_lowercase()),
+            "records" => found.sort_by(|a, b| b.records.cmp(&a.records).then(a.id.cmp(&b.id))),
+            "newest" => found.sort_by_key(|s| std::cmp::Reverse(s.newest_index)),
+            _ => {}
+        }
+        let total = found.len();
+        let pages_n = total.div_ceil(PER_PAGE).max(1);
+        if search.page > pages_n {
+            return Err(Problem::not_found(format!("there are {pages_n} pages")));
+        }
+        let mut rows: Vec<_> = found
+            .into_iter()
+            .skip((search.page - 1) * PER_PAGE)
+            .take(PER_PAGE)
+            .collect();
+        for s in &mut rows {
+            if s.standing.is_none() {
+                s.standing = log.supplier_brief(&view, s, cap)?;
+            }
+        }
+        Ok(pages::directory(frame, &search, total, &rows, pages_n))
+    })
+    .await
+}
+
+async fn factory(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    render_expensive(s, headers, uri, move |log, frame, cap| {
+        let id = SupplierId::new(&id).map_err(|e| {
+            Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string())
+        })?;
+        let t = i18n::text(frame.lang);
+        match log.supplier_file(&log.view(), id.as_str(), cap) {
+            Ok(Some(file)) => Ok(pages::factory(frame, &file)),
+            Ok(None) => Err(Problem::not_found(format!(
+                "{} {}",
+                t.unknown_factory,
+                id.as_str()
+            ))),
+            Err(LogError::TooManyRecords { supplier, max, .. }) => Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "history-too-large",
+                "History too large to show here",
+                format!("{} ({supplier}: more than {max})", t.too_many_records),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+async fn record(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(raw): Path<String>,
+) -> Response {
+    render_expensive(s, headers, uri, move |log, frame, cap| {
+        let index = parse_index(&raw)?;
+        let view = log.view();
+        let proven = view
+            .proven_entries(&[index])?
+            .pop()
+            .ok_or_else(|| Problem::not_found(format!("entry {index} is not in the log")))?;
+        let bytes = BASE64.decode(&proven.entry).unwrap_or_default();
+        let leaf_hash = BASE64.encode(crate::merkle::leaf_hash(&bytes));
+        let decoded = proven.decoded.as_ref();
+        // A statement about a supplier: its verdict and neighbours come from the
+        // supplier's verified history. Anything else: from its own bundle.
+        let subject = decoded
+            .filter(|d| d.payload_type == STATEMENT_TYPE)
+            .and_then(|d| SupplierId::new(&d.subject).ok());
+        let file = match subject {
+            Some(id) => match log.supplier_file(&view, id.as_str(), cap) {
+                Ok(f) => f,
+                Err(LogError::TooManyRecords { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
+            None => None,
+        };
+        let from_bundle;
+        let (report, referred_by) = match &file {
+            Some(f) => (
+                f.report.entries.iter().find(|r| r.index == index),
+                f.report
+                    .entries
+                    .iter()
+                    .filter_map(|r| {
+                        let s = r.statement.as_ref()?;
+                        s.refs
+                            .iter()
+                            .any(|e| e.index == index)
+                            .then_some((r.index, s.kind))
+                    })
+                    .collect(),
+            ),
+            None => {
+                let bundle = view.bundle(index)?;
+                from_bundle = crate::verify::verify_bundle(
+                    &bundle,
+                    log.verifier(),
+                    time::OffsetDateTime::now_utc(),
+                );
+                (Some(&from_bundle), Vec::new())
+            }
+        };
+        Ok(pages::record(
+            frame,
+            &pages::RecordPage {
+                index,
+                decoded,
+                leaf_hash,
+                report,
+                referred_by,
+            },
+        ))
+    })
+    .await
+}
+
+async fn participants(State(s): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
+    render(s, headers, uri, |log, frame| {
+        let registry = registry(log)?;
+        Ok(pages::participants(frame, &registry))
+    })
+    .await
+}
+
+async fn verify_page(State(s): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
+    render(s, headers, uri, |log, frame| {
+        use sha2::Digest as _;
+        let key = log.verifier().to_string();
+        let digest = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+        let fingerprint = digest
+            .as_bytes()
+            .chunks(4)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let example = log
+            .supplier_summaries(&log.view())?
+            .first()
+            .map(|s| s.id.clone());
+        Ok(pages::verify(frame, &key, &fingerprint, example.as_deref()))
+    })
+    .await
+}

@@ -1,0 +1,849 @@
+//! The explorer's pages, as functions from what the log holds to HTML. Nothing here
+//! reads the store: the handlers in [`super`] gather the data through the same read
+//! path as the API, and these render it.
+
+use std::collections::BTreeMap;
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::chart::{self, Point};
+use super::i18n::{text, Text};
+use crate::bundle::Decoded;
+use crate::log::{SupplierFile, SupplierSummary};
+use crate::registry::{Participant, Registry};
+use crate::standing::{Cited, StandingSummary, TopicStanding};
+use crate::statement::{Kind, Role, Since, Statement, Status, Topic};
+use crate::verify::{Report, Verdict};
+use crate::words::{self, number_in, Lang};
+
+/// What every page shows around its content: the log it is about.
+pub struct Frame<'a> {
+    pub lang: Lang,
+    /// The request's path and query without `lang`, for the language switch.
+    pub here: &'a str,
+    pub origin: &'a str,
+    pub tree_size: u64,
+}
+
+/// The page around `body`.
+pub fn page(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
+    let t = text(f.lang);
+    let sep = if f.here.contains('?') { '&' } else { '?' };
+    html! {
+        (DOCTYPE)
+        html lang=(f.lang.tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (t.site) }
+                link rel="stylesheet" href=(super::STYLE_PATH);
+            }
+            body {
+                a.skip href="#main" { (t.skip) }
+                header {
+                    nav aria-label=(t.nav_label) {
+                        a.brand href="/" { "vouch" }
+                        ul {
+                            li { a href="/" { (t.nav_home) } }
+                            li { a href="/factories" { (t.nav_factories) } }
+                            li { a href="/participants" { (t.nav_participants) } }
+                            li { a href="/verify" { (t.nav_verify) } }
+                        }
+                        div.lang role="group" aria-label=(t.language) {
+                            @for l in Lang::ALL {
+                                @if l == f.lang {
+                                    span aria-current="true" lang=(l.tag()) { (l.name()) }
+                                } @else {
+                                    a href=(format!("{}{sep}lang={}", f.here, l.tag())) lang=(l.tag()) hreflang=(l.tag()) { (l.name()) }
+                                }
+                            }
+                        }
+                    }
+                }
+                main id="main" { (body) }
+                footer {
+                    p {
+                        (t.server_rendered) " "
+                        (f.origin) " · " (t.tree_size) ": " (group(f.tree_size, f.lang)) " · "
+                        a href="/verify" { (t.nav_verify) } " · "
+                        a href="/openapi.json" { (t.api) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An integer with the language's thousands separator.
+pub fn group(n: u64, lang: Lang) -> String {
+    let sep = match lang {
+        Lang::En => ',',
+        Lang::Vi => '.',
+    };
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A date or time from a record (RFC 3339 or `YYYY-MM-DD`), as the reader's language
+/// writes dates, in a `<time>` element that keeps the original.
+pub fn date(raw: &str, lang: Lang) -> Markup {
+    let day = raw.get(..10).unwrap_or(raw);
+    let shown = match (day.get(..4), day.get(5..7), day.get(8..10)) {
+        (Some(y), Some(m), Some(d)) if day.len() == 10 => match lang {
+            Lang::En => {
+                let months = [
+                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                    "Dec",
+                ];
+                let month = m
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|m| months.get(m.wrapping_sub(1)))
+                    .copied()
+                    .unwrap_or(m);
+                format!("{} {month} {y}", d.trim_start_matches('0'))
+            }
+            Lang::Vi => format!("{d}/{m}/{y}"),
+        },
+        _ => raw.to_owned(),
+    };
+    html! { time datetime=(raw) { (shown) } }
+}
+
+fn verdict_text(v: Verdict, t: &Text) -> &'static str {
+    match v {
+        Verdict::Valid => t.v_valid,
+        Verdict::Retracted => t.v_retracted,
+        Verdict::Superseded => t.v_superseded,
+        Verdict::Expired => t.v_expired,
+        Verdict::Suspect => t.v_suspect,
+        Verdict::Invalid => t.v_invalid,
+    }
+}
+
+fn status_class(s: Status) -> &'static str {
+    match s {
+        Status::Conformant | Status::Completed | Status::Verified => "good",
+        Status::PartiallyConformant | Status::InProgress => "fair",
+        Status::NonConformant | Status::Open => "poor",
+    }
+}
+
+fn entry_link(index: u64) -> Markup {
+    html! { a href=(format!("/records/{index}")) { "#" (index) } }
+}
+
+/// A search form for factories.
+fn search_form(t: &Text, q: &str) -> Markup {
+    html! {
+        form.search role="search" action="/factories" method="get" {
+            label for="q" { (t.search_label) }
+            div.row {
+                input id="q" name="q" type="search" value=(q) placeholder=(t.search_placeholder) autocomplete="off";
+                button type="submit" { (t.search) }
+            }
+        }
+    }
+}
+
+/// The home page's data.
+pub struct Home<'a> {
+    pub checkpoint_origin: &'a str,
+    pub root_b64: String,
+    pub signer: String,
+    pub newest_logged: Option<String>,
+    pub factories: u64,
+    pub auditors: u64,
+    pub buyers: u64,
+    pub newest: Vec<(u64, Decoded, Option<Statement>)>,
+}
+
+pub fn home(f: &Frame<'_>, h: &Home<'_>) -> Markup {
+    let (t, lang) = (text(f.lang), f.lang);
+    page(
+        f,
+        t.nav_home,
+        html! {
+            h1 { "vouch" }
+            p.lead { (t.intro) }
+            p { (t.intro_more) }
+            (search_form(t, ""))
+            section aria-labelledby="counts" {
+                h2 id="counts" class="visually-hidden" { (t.records) }
+                ul.counts {
+                    li { strong { (group(h.factories, lang)) } " " (t.factories) }
+                    li { strong { (group(f.tree_size, lang)) } " " (t.records) }
+                    li { strong { (group(h.auditors, lang)) } " " (t.auditors) }
+                    li { strong { (group(h.buyers, lang)) } " " (t.buyers) }
+                }
+            }
+            section aria-labelledby="cp" {
+                h2 id="cp" { (t.latest_checkpoint) }
+                dl.facts {
+                    dt { (t.tree_size) } dd { (group(f.tree_size, lang)) }
+                    dt { (t.root_hash) } dd { code.hash { (h.root_b64) } }
+                    dt { (t.signed_by) } dd { (h.checkpoint_origin) " · " (t.key_id) " " code { (h.signer) } }
+                    dt { (t.cosigned_by) } dd { (t.no_witnesses) }
+                    @if let Some(at) = &h.newest_logged {
+                        dt { (t.newest_logged) } dd { (date(at, lang)) }
+                    }
+                }
+            }
+            section aria-labelledby="newest" {
+                h2 id="newest" { (t.newest_records) }
+                ol.records {
+                    @for (index, d, s) in &h.newest {
+                        li {
+                            (entry_link(*index)) " · "
+                            @if let Some(s) = s {
+                                a href=(format!("/factories/{}", s.supplier.id.as_str())) { (s.supplier.name) }
+                                " — " (words::describe_in(s, lang).first().cloned().unwrap_or_default())
+                                " · " (date(&s.issued_at, lang))
+                            } @else {
+                                (d.subject) " — " (d.payload_type) " · " (date(&d.logged_at, lang))
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// A directory search as the reader asked for it.
+pub struct Search {
+    pub q: String,
+    pub topic: Option<Topic>,
+    pub standing: Option<String>,
+    pub sort: String,
+    pub page: usize,
+}
+
+/// The standings a directory can filter on.
+pub const STANDINGS: [&str; 4] = [
+    "conformant",
+    "partially_conformant",
+    "non_conformant",
+    "open_actions",
+];
+
+fn standing_label(s: &str, t: &Text) -> &'static str {
+    match s {
+        "conformant" => t.standing_conformant,
+        "partially_conformant" => t.standing_partial,
+        "non_conformant" => t.standing_nonconformant,
+        _ => t.standing_open_actions,
+    }
+}
+
+pub fn directory(
+    f: &Frame<'_>,
+    search: &Search,
+    total: usize,
+    rows: &[SupplierSummary],
+    pages: usize,
+) -> Markup {
+    let (t, lang) = (text(f.lang), f.lang);
+    let link = |page: usize| {
+        let mut q = vec![format!("page={page}")];
+        if !search.q.is_empty() {
+            q.push(format!("q={}", encode(&search.q)));
+        }
+        if let Some(topic) = search.topic {
+            q.push(format!("topic={}", topic.as_str()));
+        }
+        if let Some(s) = &search.standing {
+            q.push(format!("standing={s}"));
+        }
+        q.push(format!("sort={}", search.sort));
+        format!("/factories?{}", q.join("&"))
+    };
+    page(
+        f,
+        t.directory_title,
+        html! {
+            h1 { (t.directory_title) }
+            form.filters action="/factories" method="get" {
+                div.field {
+                    label for="q" { (t.search_label) }
+                    input id="q" name="q" type="search" value=(search.q) placeholder=(t.search_placeholder);
+                }
+                div.field {
+                    label for="topic" { (t.filter_topic) }
+                    select id="topic" name="topic" {
+                        option value="" { (t.any) }
+                        @for topic in Topic::ALL {
+                            option value=(topic.as_str()) selected[search.topic == Some(topic)] { (words::topic_in(topic, lang)) }
+                        }
+                    }
+                }
+                div.field {
+                    label for="standing" { (t.filter_standing) }
+                    select id="standing" name="standing" {
+                        option value="" { (t.any) }
+                        @for s in STANDINGS {
+                            option value=(s) selected[search.standing.as_deref() == Some(s)] { (standing_label(s, t)) }
+                        }
+                    }
+                }
+                div.field {
+                    label for="sort" { (t.sort_by) }
+                    select id="sort" name="sort" {
+                        @for (value, label) in [("id", t.sort_id), ("name", t.sort_name), ("records", t.sort_records), ("newest", t.sort_newest)] {
+                            option value=(value) selected[search.sort == value] { (label) }
+                        }
+                    }
+                }
+                button type="submit" { (t.apply) }
+            }
+            p role="status" { strong { (group(total as u64, lang)) } " " (t.found) }
+            @if rows.is_empty() {
+                p { (t.nothing_found) }
+            } @else {
+                div.table-wrap {
+                    table.directory {
+                        thead {
+                            tr {
+                                th scope="col" { (t.name) }
+                                th scope="col" { (t.os_id) }
+                                th scope="col" { (t.country) }
+                                th scope="col" class="num" { (t.records) }
+                                th scope="col" { (t.newest_record) }
+                                th scope="col" { (t.standing) }
+                            }
+                        }
+                        tbody {
+                            @for s in rows {
+                                tr {
+                                    td { a href=(format!("/factories/{}", s.id)) { (s.name) } }
+                                    td { code { (s.id) } }
+                                    td { (s.country) }
+                                    td.num { (group(s.records, lang)) }
+                                    td { (date(&s.newest_issued_at, lang)) }
+                                    td { (brief(s.standing.as_ref(), t, lang)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if pages > 1 {
+                nav.pager aria-label=(t.page) {
+                    @if search.page > 1 { a rel="prev" href=(link(search.page - 1)) { "← " (t.previous) } }
+                    span { (t.page) " " (search.page) " / " (pages) }
+                    @if search.page < pages { a rel="next" href=(link(search.page + 1)) { (t.next) " →" } }
+                }
+            }
+        },
+    )
+}
+
+/// A standing in brief: each topic's newest audit status, and open actions.
+fn brief(s: Option<&StandingSummary>, t: &Text, lang: Lang) -> Markup {
+    html! {
+        @match s {
+            None => span.muted { (t.standing_too_large) },
+            Some(s) => {
+                ul.brief {
+                    @for (topic, ts) in &s.topics {
+                        @if let Some(st) = ts.audit_status {
+                            li class=(format!("badge {}", status_class(st))) {
+                                (words::topic_in(*topic, lang)) ": " (words::status_in(st, lang))
+                            }
+                        }
+                    }
+                    @if s.open_corrective_actions > 0 {
+                        li.badge.poor { (s.open_corrective_actions) " " (t.open_actions) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a supplier's brief matches a standing filter on a topic (any topic if none).
+pub fn matches_standing(s: &StandingSummary, topic: Option<Topic>, standing: Option<&str>) -> bool {
+    let topics: Vec<_> = s
+        .topics
+        .iter()
+        .filter(|(k, _)| topic.is_none_or(|t| **k == t))
+        .map(|(_, v)| v)
+        .collect();
+    match standing {
+        None => topic.is_none() || !topics.is_empty(),
+        Some("open_actions") => topics.iter().any(|t| t.open_corrective_actions > 0),
+        Some(want) => topics.iter().any(|t| {
+            t.audit_status.is_some_and(|s| {
+                serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    == Some(want.to_owned())
+            })
+        }),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn signers_line(r: &Report, lang: Lang) -> String {
+    r.signed_by
+        .iter()
+        .map(|s| words::signer_in(s, lang))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn cited(c: &Cited, t: &Text, lang: Lang) -> Markup {
+    html! {
+        p {
+            @if let Some(st) = c.status {
+                span class=(format!("badge {}", status_class(st))) { (words::status_in(st, lang)) }
+                " "
+            }
+            @if let Some(score) = c.score { (number_in(score, lang)) "/100 " }
+            @if let Some(g) = &c.grade { "(" (g) ") " }
+            (entry_link(c.index)) " · " (date(&c.issued_at, lang))
+            @if c.self_reported { " · " em { (t.self_reported) } }
+        }
+        @if let Some(fw) = &c.framework {
+            p.muted { (fw.name) @if let Some(v) = &fw.version { " " (v) } }
+        }
+        @if !c.signed_by.is_empty() {
+            p.muted { (c.signed_by.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(", ")) }
+        }
+        @for finding in &c.findings {
+            p.finding { strong { (finding.code) } " (" (words::severity_in(finding.severity, lang)) "): " (finding.text) }
+        }
+    }
+}
+
+fn topic_card(topic: Topic, ts: &TopicStanding, t: &Text, lang: Lang) -> Markup {
+    html! {
+        article.card aria-labelledby=(format!("topic-{}", topic.as_str())) {
+            h3 id=(format!("topic-{}", topic.as_str())) { (capitalise(words::topic_in(topic, lang))) }
+            @if let Some(a) = &ts.audit {
+                h4 { (t.newest_audit) }
+                (cited(a, t, lang))
+            }
+            @if !ts.metrics.is_empty() {
+                h4 { (t.metrics) }
+                ul {
+                    @for m in &ts.metrics {
+                        li {
+                            (m.name) ": " strong { (number_in(m.value, lang)) " " (m.unit) }
+                            " · " (entry_link(m.index)) " · " (date(&m.issued_at, lang))
+                            @if m.self_reported { " · " em { (t.self_reported) } }
+                        }
+                    }
+                }
+            }
+            @if !ts.ratings.is_empty() {
+                h4 { (t.ratings) }
+                @for r in &ts.ratings { (cited(r, t, lang)) }
+            }
+            @if !ts.open_corrective_actions.is_empty() {
+                h4 { (t.open_corrective_actions) }
+                ul {
+                    @for a in &ts.open_corrective_actions {
+                        li.poor { (entry_link(a.plan.index)) " · " strong { (a.age_days) } " " (t.days_open) }
+                    }
+                }
+            }
+            @if !ts.remediations.is_empty() {
+                h4 { (t.remediations) }
+                @for r in &ts.remediations { (cited(r, t, lang)) }
+            }
+            @if !ts.replies.is_empty() {
+                h4 { (t.replies) }
+                @for r in &ts.replies { (cited(r, t, lang)) }
+            }
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// Days since 1970 of a record date, for charts.
+fn day_number(raw: &str) -> Option<i64> {
+    let d = time::Date::parse(
+        raw.get(..10)?,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    Some(i64::from(d.to_julian_day()))
+}
+
+/// Every metric's figures over time, from the records that still count (valid or
+/// expired: an expired figure was true when it was measured).
+fn series(file: &SupplierFile) -> BTreeMap<(String, String), Vec<Point>> {
+    let mut out: BTreeMap<(String, String), Vec<Point>> = BTreeMap::new();
+    for r in file.report.entries.iter().rev() {
+        if !matches!(r.verdict, Verdict::Valid | Verdict::Expired) {
+            continue;
+        }
+        let Some(s) = &r.statement else { continue };
+        let Some(result) = &s.result else { continue };
+        let when = s
+            .period
+            .as_ref()
+            .map_or(s.issued_at.as_str(), |p| p.to.as_str());
+        let Some(day) = day_number(when) else {
+            continue;
+        };
+        for m in &result.metrics {
+            out.entry((m.name.clone(), m.unit.clone()))
+                .or_default()
+                .push(Point {
+                    day,
+                    date: when.get(..10).unwrap_or(when).to_owned(),
+                    value: m.value,
+                    index: r.index,
+                });
+        }
+    }
+    for points in out.values_mut() {
+        points.sort_by_key(|p| (p.day, p.index));
+    }
+    out
+}
+
+pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
+    let (t, lang) = (text(f.lang), f.lang);
+    let st = &file.standing;
+    let newest = file
+        .report
+        .entries
+        .iter()
+        .find_map(|r| r.statement.as_ref());
+    let name = st.name.clone().unwrap_or_else(|| st.supplier.clone());
+    let left = &st.left_out;
+    page(
+        f,
+        &name,
+        html! {
+            p.kicker { (t.factory) }
+            h1 { (name) }
+            dl.facts {
+                dt { (t.os_id) } dd { code { (st.supplier) } }
+                @if let Some(s) = newest {
+                    dt { (t.location) } dd { (s.supplier.country) }
+                }
+                dt { (t.records) } dd { (group(st.records, lang)) }
+            }
+            section aria-labelledby="standing" {
+                h2 id="standing" { (t.standing_title) }
+                p.muted { (t.standing_note) }
+                @if st.topics.is_empty() {
+                    p { (t.nothing_current) }
+                } @else {
+                    div.cards {
+                        @for (topic, ts) in &st.topics { (topic_card(*topic, ts, t, lang)) }
+                    }
+                }
+                @let out = left.retracted + left.superseded + left.expired + left.suspect + left.invalid;
+                @if out > 0 {
+                    p {
+                        (t.left_out) ": "
+                        @if left.retracted > 0 { (left.retracted) " " (t.v_retracted) "; " }
+                        @if left.superseded > 0 { (left.superseded) " " (t.v_superseded) "; " }
+                        @if left.expired > 0 { (left.expired) " " (t.v_expired) "; " }
+                        @if left.suspect > 0 { (left.suspect) " " (t.v_suspect) "; " }
+                        @if left.invalid > 0 { (left.invalid) " " (t.v_invalid) }
+                    }
+                }
+            }
+            @let charts = series(file);
+            @if !charts.is_empty() {
+                section aria-labelledby="charts" {
+                    h2 id="charts" { (t.charts) }
+                    div.charts {
+                        @for ((metric, unit), points) in &charts {
+                            (chart::line(metric, unit, points, lang))
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="timeline" {
+                h2 id="timeline" { (t.timeline) }
+                ol.timeline {
+                    @for r in &file.report.entries { (timeline_item(r, t, lang)) }
+                }
+            }
+            section aria-labelledby="downloads" {
+                h2 id="downloads" { (t.downloads) }
+                ul {
+                    li { a href=(format!("/v1/suppliers/{}/history?limit=500", st.supplier)) download { (t.history_download) } }
+                }
+            }
+        },
+    )
+}
+
+fn timeline_item(r: &Report, t: &Text, lang: Lang) -> Markup {
+    let lines = r
+        .statement
+        .as_ref()
+        .map(|s| words::describe_in(s, lang))
+        .unwrap_or_default();
+    html! {
+        li class=(format!("item {}", r.verdict.as_str())) {
+            div.meta {
+                (entry_link(r.index))
+                @if let Some(at) = &r.issued_at { " · " (date(at, lang)) }
+                " · " span class=(format!("verdict {}", r.verdict.as_str())) { (verdict_text(r.verdict, t)) }
+            }
+            @if let Some((head, rest)) = lines.split_first() {
+                p.head { a href=(format!("/records/{}", r.index)) { (head) } }
+                @if !rest.is_empty() {
+                    ul.lines { @for l in rest { li { (l) } } }
+                }
+            }
+            p.muted { (signers_line(r, lang)) }
+            (later(r, t))
+        }
+    }
+}
+
+/// What later records say about this one.
+fn later(r: &Report, t: &Text) -> Markup {
+    let s = &r.standing;
+    html! {
+        @if !s.retracted_by.is_empty() {
+            p.note { (t.retracted_by) " " @for i in &s.retracted_by { (entry_link(*i)) " " } }
+        }
+        @if !s.superseded_by.is_empty() {
+            p.note { (t.superseded_by) " " @for i in &s.superseded_by { (entry_link(*i)) " " } }
+        }
+        @if !s.answered_by.is_empty() {
+            p.note { (t.answered_by) " " @for i in &s.answered_by { (entry_link(*i)) " " } }
+        }
+    }
+}
+
+/// The record page's data.
+pub struct RecordPage<'a> {
+    pub index: u64,
+    pub decoded: Option<&'a Decoded>,
+    pub leaf_hash: String,
+    /// The entry's report, from its supplier's verified history (or its bundle's).
+    pub report: Option<&'a Report>,
+    /// Records of the same history that refer to this one.
+    pub referred_by: Vec<(u64, Kind)>,
+}
+
+pub fn record(f: &Frame<'_>, r: &RecordPage<'_>) -> Markup {
+    let (t, lang) = (text(f.lang), f.lang);
+    let statement = r.report.and_then(|rep| rep.statement.as_ref());
+    let title = format!("{} #{}", t.record, r.index);
+    page(
+        f,
+        &title,
+        html! {
+            p.kicker { (t.record) }
+            h1 { "#" (r.index) }
+            @if let Some(rep) = r.report {
+                p { span class=(format!("verdict {}", rep.verdict.as_str())) { (t.verdict) ": " (verdict_text(rep.verdict, t)) } }
+                (later(rep, t))
+            }
+            @if let Some(s) = statement {
+                section aria-labelledby="says" {
+                    h2 id="says" { (t.statement) }
+                    @let lines = words::describe_in(s, lang);
+                    @if let Some((head, rest)) = lines.split_first() {
+                        p.head { (head) }
+                        ul.lines { @for l in rest { li { (l) } } }
+                    }
+                    dl.facts {
+                        dt { (t.factory) } dd { a href=(format!("/factories/{}", s.supplier.id.as_str())) { (s.supplier.name) } " (" code { (s.supplier.id.as_str()) } ")" }
+                        dt { (t.issued) } dd { (date(&s.issued_at, lang)) }
+                        @if let Some(d) = r.decoded { dt { (t.logged) } dd { (date(&d.logged_at, lang)) } }
+                        @if !s.refs.is_empty() {
+                            dt { (t.refers_to) } dd { @for e in &s.refs { (entry_link(e.index)) " " } }
+                        }
+                        @if !r.referred_by.is_empty() {
+                            dt { (t.referred_by) }
+                            dd { @for (i, k) in &r.referred_by { (entry_link(*i)) " (" (words::kind_in(*k, lang)) ") " } }
+                        }
+                    }
+                }
+            } @else if let Some(d) = r.decoded {
+                section aria-labelledby="says" {
+                    h2 id="says" { (t.statement) }
+                    dl.facts {
+                        dt { "subject" } dd { code { (d.subject) } }
+                        dt { "payload type" } dd { code { (d.payload_type) } }
+                        dt { (t.logged) } dd { (date(&d.logged_at, lang)) }
+                    }
+                    pre.json { (pretty(d.statement.get())) }
+                }
+            }
+            @if let Some(rep) = r.report {
+                @if !rep.signed_by.is_empty() {
+                    section aria-labelledby="signers" {
+                        h2 id="signers" { (t.signers) }
+                        ul { @for s in &rep.signed_by { li { (words::signer_in(s, lang)) } } }
+                    }
+                }
+            }
+            section aria-labelledby="place" {
+                h2 id="place" { (t.place_in_log) }
+                dl.facts {
+                    dt { (t.entry_index) } dd { (group(r.index, lang)) }
+                    dt { (t.tree_size) } dd { (group(f.tree_size, lang)) }
+                    dt { (t.leaf_hash) } dd { code.hash { (r.leaf_hash) } }
+                }
+                @if let Some(rep) = r.report {
+                    details {
+                        summary { (t.checks) }
+                        ul.checks {
+                            @for c in &rep.checks {
+                                li class=(if c.ok { "ok" } else { "failed" }) { strong { (c.name) } ": " (c.reason) }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="downloads" {
+                h2 id="downloads" { (t.downloads) }
+                ul { li { a href=(format!("/v1/entries/{}", r.index)) download { (t.bundle_download) } } }
+            }
+        },
+    )
+}
+
+fn pretty(json: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| json.to_owned())
+}
+
+pub fn participants(f: &Frame<'_>, registry: &Registry) -> Markup {
+    let (t, lang) = (text(f.lang), f.lang);
+    let groups = [
+        Role::Governance,
+        Role::Auditor,
+        Role::Buyer,
+        Role::Ngo,
+        Role::Supplier,
+    ];
+    page(
+        f,
+        t.participants_title,
+        html! {
+            h1 { (t.participants_title) }
+            p { (t.participants_intro) }
+            p { (t.governance_threshold) ": " strong { (registry.threshold) } }
+            @for role in groups {
+                @let members: Vec<&Participant> = registry.participants.values().filter(|p| p.has_role(role)).collect();
+                @if !members.is_empty() {
+                    section aria-labelledby=(format!("role-{}", words::role_in(role, Lang::En))) {
+                        h2 id=(format!("role-{}", words::role_in(role, Lang::En))) { (capitalise(words::role_in(role, lang))) " (" (members.len()) ")" }
+                        div.cards {
+                            @for p in members { (participant_card(p, t, lang)) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn participant_card(p: &Participant, t: &Text, lang: Lang) -> Markup {
+    html! {
+        article.card id=(format!("p-{}", p.id)) {
+            h3 { (p.name) }
+            p.muted { code { (p.id) } " · " (p.roles.iter().map(|r| words::role_in(*r, lang)).collect::<Vec<_>>().join(", ")) }
+            @if let Some(a) = &p.accreditation { p { (t.accreditation) ": " (a.body) " " (a.reference) } }
+            @if !p.supplier_ids.is_empty() {
+                p { (t.suppliers_signed_for) ": "
+                    @for id in &p.supplier_ids { a href=(format!("/factories/{}", id.as_str())) { (id.as_str()) } " " }
+                }
+            }
+            @if let Some(at) = p.removed_at { p.poor { (t.removed_at_entry) " " (entry_link(at)) } }
+            h4 { (t.keys) }
+            ul.keys {
+                @for k in &p.keys {
+                    li {
+                        (t.key_id) " " code { (k.key_id) } " · " (t.added_at_entry) " " (entry_link(k.added_at))
+                        @if let Some(r) = k.revoked_at { " · " span.poor { (t.revoked_at_entry) " " (entry_link(r)) } }
+                        @match &k.compromised_since {
+                            Some(Since::Index(i)) => { " · " span.poor { (t.compromised_since) " " (entry_link(*i)) } }
+                            Some(Since::Time(at)) => { " · " span.poor { (t.compromised_since) " " (date(at, lang)) } }
+                            None => {}
+                        }
+                        @if k.revoked_at.is_none() && k.compromised_since.is_none() && p.removed_at.is_none() { " · " span.good { (t.active) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn verify(f: &Frame<'_>, log_key: &str, fingerprint: &str, example: Option<&str>) -> Markup {
+    let t = text(f.lang);
+    let id = example.unwrap_or("VN2020199WS8L6D");
+    let url = "http://127.0.0.1:8080";
+    page(
+        f,
+        t.verify_title,
+        html! {
+            h1 { (t.verify_title) }
+            p.lead { (t.verify_intro) }
+            section aria-labelledby="key" {
+                h2 id="key" { (t.log_key) }
+                pre.key { code { (log_key) } }
+                p { (t.fingerprint) ": " code.hash { (fingerprint) } }
+            }
+            section aria-labelledby="cli" {
+                h2 id="cli" { (t.verify_steps) }
+                p { (t.verify_history_step) }
+                pre { code { "vouch history " (id) " --url " (url) " --log-key '" (log_key) "'" } }
+                p { (t.verify_standing_step) }
+                pre { code { "vouch standing " (id) " --url " (url) " --log-key '" (log_key) "'" } }
+                p { (t.verify_bundle_step) }
+                pre { code { "curl -s " (url) "/v1/entries/42 > bundle.json\nvouch verify bundle.json --log-key '" (log_key) "'" } }
+                p { (t.verify_log_step) }
+                pre { code { "curl -s " (url) "/checkpoint" } }
+            }
+        },
+    )
+}
+
+/// An error page: what went wrong, in words, and the way home.
+pub fn error(f: &Frame<'_>, title: &str, detail: &str) -> Markup {
+    let t = text(f.lang);
+    page(
+        f,
+        title,
+        html! {
+            h1 { (title) }
+            p { (detail) }
+            p { a href="/" { (t.back_home) } }
+        },
+    )
+}

@@ -1,0 +1,283 @@
+//! The explorer's pages on the demo ledger, read as a person reads them: by their text,
+//! in English and Vietnamese; and every bad address or parameter answered with a clear
+//! error that changes nothing.
+
+mod common;
+
+use std::sync::Arc;
+
+use vouch::log::{Log, LogConfig};
+use vouch::store::{SledOptions, SledStore, Store};
+
+struct Page {
+    status: u16,
+    content_type: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+}
+
+fn fetch(url: &str, accept: &str, cookie: Option<&str>) -> Page {
+    let mut req = ureq::get(url).set("Accept", accept);
+    if let Some(c) = cookie {
+        req = req.set("Cookie", c);
+    }
+    match req.call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => Page {
+            status: r.status(),
+            content_type: r.content_type().to_owned(),
+            headers: r
+                .headers_names()
+                .into_iter()
+                .map(|n| {
+                    let v = r.header(&n).unwrap_or_default().to_owned();
+                    (n, v)
+                })
+                .collect(),
+            body: r.into_string().unwrap(),
+        },
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+fn page(url: &str) -> Page {
+    fetch(url, "text/html,application/xhtml+xml", None)
+}
+
+struct Demo {
+    url: String,
+    store: Arc<SledStore>,
+    _dir: tempfile::TempDir,
+}
+
+fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Arc::new(SledStore::open(&dir.path().join("data"), &SledOptions::default()).unwrap());
+    let key = vouch::cli::demo::prepare(store.clone(), &dir.path().join("keys")).unwrap();
+    let log = Arc::new(
+        Log::open(
+            store.clone() as Arc<dyn Store>,
+            Some(key),
+            LogConfig::default(),
+        )
+        .unwrap(),
+    );
+    Demo {
+        url: common::serve(log),
+        store,
+        _dir: dir,
+    }
+}
+
+const FACTORY: &str = "VN2019303BQ3FZP";
+
+#[test]
+fn every_page_renders_its_content_in_both_languages() {
+    let d = demo();
+    let u = &d.url;
+
+    let home = page(&format!("{u}/"));
+    assert_eq!(home.status, 200);
+    assert!(
+        home.content_type.starts_with("text/html"),
+        "{}",
+        home.content_type
+    );
+    assert!(home.has("<html lang=\"en\""));
+    for text in [
+        "Latest checkpoint",
+        "Newest records",
+        "Factories",
+        "Auditors",
+        "Search factories by name or OS ID",
+    ] {
+        assert!(home.has(text), "home lacks {text:?}");
+    }
+    let csp = home.header("content-security-policy").expect("a CSP");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert!(
+        !home.has("<script>") && !home.has("style=\""),
+        "nothing inline"
+    );
+
+    let dir = page(&format!("{u}/factories"));
+    assert_eq!(dir.status, 200);
+    assert!(
+        dir.has("10</strong> factories found"),
+        "the demo has ten factories"
+    );
+    for (_, name, os_id, _) in vouch::cli::demo::FACTORIES {
+        assert!(
+            dir.has(&name.replace('&', "&amp;")) && dir.has(os_id),
+            "directory lacks {name}"
+        );
+    }
+
+    let f = page(&format!("{u}/factories/{FACTORY}"));
+    assert_eq!(f.status, 200);
+    for text in [
+        "Song Hong Garment JSC",
+        "Standing by topic",
+        "Every record, newest first",
+        "<svg",
+        "Figures over time",
+    ] {
+        assert!(f.has(text), "factory page lacks {text:?}");
+    }
+    assert!(
+        f.has("verdict valid"),
+        "records are marked with their verdict"
+    );
+
+    // A record of that factory: what it says, who signed it, its place in the log.
+    let index = f
+        .body
+        .split("href=\"/records/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let r = page(&format!("{u}/records/{index}"));
+    assert_eq!(r.status, 200);
+    for text in [
+        "What the record says",
+        "Signed by",
+        "Its place in the log",
+        "Leaf hash",
+        "Proof bundle",
+    ] {
+        assert!(r.has(text), "record page lacks {text:?}");
+    }
+
+    let p = page(&format!("{u}/participants"));
+    assert_eq!(p.status, 200);
+    assert!(p.has("APSCA") && p.has("Governance") && p.has("Key id"));
+
+    let v = page(&format!("{u}/verify"));
+    assert_eq!(v.status, 200);
+    assert!(v.has("The log&#39;s public key") || v.has("The log's public key"));
+    assert!(v.has("vouch history "));
+
+    let css = fetch(&format!("{u}/assets/style.css"), "text/css", None);
+    assert_eq!(css.status, 200);
+    assert!(css.content_type.starts_with("text/css"));
+    assert!(css.header("cache-control").unwrap().contains("immutable"));
+
+    // Vietnamese, chosen once and remembered.
+    let vi = page(&format!("{u}/factories/{FACTORY}?lang=vi"));
+    assert_eq!(vi.status, 200);
+    assert!(vi.has("<html lang=\"vi\""));
+    assert!(vi.has("Tình trạng theo chủ đề") && vi.has("Tất cả bản ghi"));
+    let cookie = vi.header("set-cookie").expect("the choice is remembered");
+    assert!(cookie.starts_with("lang=vi"), "{cookie}");
+    let again = fetch(&format!("{u}/"), "text/html", Some("lang=vi"));
+    assert!(again.has("<html lang=\"vi\"") && again.has("Điểm kiểm tra mới nhất"));
+    // The switch on a page keeps the page and its query.
+    let dir_vi = fetch(
+        &format!("{u}/factories?sort=name"),
+        "text/html",
+        Some("lang=vi"),
+    );
+    assert!(
+        dir_vi.has("href=\"/factories?sort=name&amp;lang=en\""),
+        "switch keeps the page"
+    );
+}
+
+#[test]
+fn the_directory_searches_filters_sorts_and_pages() {
+    let d = demo();
+    let u = &d.url;
+    let found = |q: &str| {
+        let p = page(&format!("{u}/factories?{q}"));
+        assert_eq!(p.status, 200, "{q}: {}", p.body);
+        p
+    };
+    let by_id = found("q=VN2019303");
+    assert!(by_id.has("1</strong> factories found") && by_id.has("Song Hong"));
+    let by_name = found("q=footwear");
+    assert!(by_name.has("Hai Phong Footwear"));
+    assert!(!by_name.has("Song Hong Garment"));
+    let none = found("q=nothing-like-this");
+    assert!(none.has("No factory matches."));
+
+    // Sorted by name: alphabetical.
+    let sorted = found("sort=name");
+    let a = sorted.body.find("An Phuoc Textile").unwrap();
+    let s = sorted.body.find("Song Hong Garment").unwrap();
+    assert!(a < s);
+
+    // A topic filter keeps only factories with something current on it.
+    let all = found("");
+    let chemicals = found("topic=chemicals");
+    let count = |p: &Page| {
+        p.body
+            .split("<strong>")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap()
+    };
+    assert!(count(&chemicals) <= count(&all));
+    let open = found("standing=open_actions");
+    assert!(count(&open) <= count(&all));
+}
+
+#[test]
+fn bad_addresses_and_parameters_get_clear_errors_and_change_nothing() {
+    let d = demo();
+    let u = &d.url;
+    let before = d.store.state_digest().unwrap();
+    for (path, status) in [
+        ("/factories?topic=nope", 400),
+        ("/factories?standing=great", 400),
+        ("/factories?sort=colour", 400),
+        ("/factories?page=0", 400),
+        ("/factories?page=01", 400),
+        ("/factories?page=99", 404),
+        ("/factories?unknown=1", 400),
+        ("/factories?q=a&q=b", 400),
+        ("/factories/not-an-id", 400),
+        ("/factories/VN2099999ZZZZZZ", 404),
+        ("/records/abc", 400),
+        ("/records/+1", 400),
+        ("/records/99999999", 404),
+        ("/?lang=fr", 400),
+        ("/no/such/page", 404),
+    ] {
+        let html = page(&format!("{u}{path}"));
+        assert_eq!(html.status, status, "{path}: {}", html.body);
+        assert!(
+            html.content_type.starts_with("text/html"),
+            "{path}: a page for a browser"
+        );
+        assert!(html.has("Back to the home page"), "{path}");
+        let api = fetch(&format!("{u}{path}"), "application/json", None);
+        assert_eq!(api.status, status, "{path}");
+        assert_eq!(
+            api.content_type, "application/problem+json",
+            "{path}: a problem for a program"
+        );
+    }
+    assert_eq!(
+        d.store.state_digest().unwrap(),
+        before,
+        "bad requests stored nothing"
+    );
+}
