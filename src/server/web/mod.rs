@@ -35,6 +35,9 @@ use pages::Frame;
 /// for good.
 pub const STYLE_PATH: &str = concat!("/assets/style.css?v=", env!("CARGO_PKG_VERSION"));
 const STYLE: &str = include_str!("style.css");
+/// The site's icon (also answered at `/favicon.ico`, where browsers look by default).
+pub const ICON_PATH: &str = concat!("/assets/icon.svg?v=", env!("CARGO_PKG_VERSION"));
+const ICON: &str = include_str!("icon.svg");
 
 /// Factories per directory page.
 const PER_PAGE: usize = 25;
@@ -54,6 +57,8 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/participants", get(participants))
         .route("/verify", get(verify_page))
         .route("/assets/style.css", get(style))
+        .route("/assets/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
 }
 
 async fn style() -> Response {
@@ -64,6 +69,19 @@ async fn style() -> Response {
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         STYLE,
+    )
+        .into_response()
+}
+
+async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            // Also at /favicon.ico, whose address carries no version.
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        ICON,
     )
         .into_response()
 }

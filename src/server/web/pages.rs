@@ -37,6 +37,7 @@ pub fn page(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t.site) }
                 link rel="stylesheet" href=(super::STYLE_PATH);
+                link rel="icon" type="image/svg+xml" href=(super::ICON_PATH);
             }
             body {
                 a.skip href="#main" { (t.skip) }

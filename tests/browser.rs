@@ -1,0 +1,299 @@
+//! The explorer in a real browser: Debian's Chromium, headless, driven over WebDriver
+//! (Debian's chromedriver) by fantoccini, against a server on the demo ledger.
+//!
+//! Every page renders its content (checked by its text), the browser reports no console
+//! error (a script or style refused by the Content-Security-Policy would be one), the
+//! language switch changes the page and is remembered on the next, and screenshots of
+//! the home, a factory and a record page in both languages are written under
+//! `target/screenshots/` for a reviewer to look at.
+//!
+//! `.ci/run` installs `chromium` and `chromium-driver` and sets
+//! `VOUCH_REQUIRE_BROWSER=1`, so that there a missing browser fails the test; elsewhere
+//! the test says it was skipped.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use vouch::log::{Log, LogConfig};
+use vouch::store::{SledOptions, SledStore, Store};
+
+const FACTORY: &str = "VN2019303BQ3FZP";
+
+/// chromedriver and Chromium, if both are installed.
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    let find = |names: &[&str]| names.iter().map(PathBuf::from).find(|p| p.is_file());
+    let driver = find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
+    let chromium = find(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]);
+    match (driver, chromium) {
+        (Some(d), Some(c)) => Some((d, c)),
+        _ => {
+            let msg = "Chromium and chromedriver (Debian: chromium, chromium-driver) are needed for the browser test";
+            assert!(std::env::var_os("VOUCH_REQUIRE_BROWSER").is_none(), "{msg}");
+            eprintln!("SKIPPED: {msg}; .ci/run installs them");
+            None
+        }
+    }
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_driver(path: &Path) -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = Driver(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (driver, format!("http://127.0.0.1:{port}"))
+}
+
+/// The browser's console messages since the last call (chromedriver's log endpoint).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(r#"{"type":"browser"}"#.into()),
+        )
+    }
+}
+
+async fn console_errors(c: &Client) -> Vec<String> {
+    let log = c.issue_cmd(BrowserLog).await.unwrap();
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["level"] == "SEVERE")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Opens `url`, checks that the page says each of `texts` and that the browser logged
+/// no error; returns the page's text.
+async fn visit(c: &Client, url: &str, texts: &[&str]) -> String {
+    c.goto(url).await.unwrap();
+    let body = c
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for t in texts {
+        assert!(body.contains(t), "{url} does not say {t:?}:\n{body}");
+    }
+    let errors = console_errors(c).await;
+    assert!(errors.is_empty(), "{url}: console errors {errors:?}");
+    body
+}
+
+async fn shoot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+#[test]
+fn pages_render_in_chromium_in_both_languages_without_console_errors() {
+    let Some((driver_path, chromium)) = browser() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Arc::new(SledStore::open(&dir.path().join("data"), &SledOptions::default()).unwrap());
+    let key = vouch::cli::demo::prepare(store.clone(), &dir.path().join("keys")).unwrap();
+    let log =
+        Arc::new(Log::open(store as Arc<dyn Store>, Some(key), LogConfig::default()).unwrap());
+    let url = common::serve(log);
+    let (_driver, driver_url) = start_driver(&driver_path);
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--window-size=1280,2000",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        // chromedriver on loopback speaks plain HTTP: no TLS stack needed.
+        let http = hyper_util::client::legacy::connect::HttpConnector::new();
+        let c = ClientBuilder::new(http)
+            .capabilities(caps.as_object().unwrap().clone())
+            .connect(&driver_url)
+            .await
+            .unwrap();
+
+        // English, the default for a browser that asks for nothing else.
+        visit(
+            &c,
+            &format!("{url}/"),
+            &["Latest checkpoint", "Newest records", "Factories"],
+        )
+        .await;
+        shoot(&c, "home-en").await;
+        visit(
+            &c,
+            &format!("{url}/factories"),
+            &["10 factories found", "Song Hong Garment JSC"],
+        )
+        .await;
+        let factory = visit(
+            &c,
+            &format!("{url}/factories/{FACTORY}"),
+            &[
+                "Standing by topic",
+                "Figures over time",
+                "Every record, newest first",
+            ],
+        )
+        .await;
+        assert!(factory.contains("valid"));
+        shoot(&c, "factory-en").await;
+        // Follow the newest record from the timeline, as a reader would.
+        let first = c.find(Locator::Css(".timeline .head a")).await.unwrap();
+        first.click().await.unwrap();
+        let record = c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            record.contains("What the record says") && record.contains("Its place in the log"),
+            "{record}"
+        );
+        assert!(console_errors(&c).await.is_empty());
+        let record_url = c.current_url().await.unwrap().to_string();
+        shoot(&c, "record-en").await;
+        visit(&c, &format!("{url}/participants"), &["APSCA", "Key id"]).await;
+        visit(
+            &c,
+            &format!("{url}/verify"),
+            &["The log's public key", "vouch history"],
+        )
+        .await;
+
+        // The switch: Vietnamese on this page, and on the next without asking again.
+        c.goto(&format!("{url}/")).await.unwrap();
+        c.find(Locator::LinkText("Tiếng Việt"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let lang = c
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap();
+        assert_eq!(lang.as_deref(), Some("vi"));
+        visit(
+            &c,
+            &format!("{url}/"),
+            &["Điểm kiểm tra mới nhất", "Bản ghi mới nhất"],
+        )
+        .await;
+        shoot(&c, "home-vi").await;
+        visit(
+            &c,
+            &format!("{url}/factories/{FACTORY}"),
+            &["Tình trạng theo chủ đề", "Tất cả bản ghi, mới nhất trước"],
+        )
+        .await;
+        shoot(&c, "factory-vi").await;
+        visit(
+            &c,
+            &record_url,
+            &["Nội dung bản ghi", "Vị trí trong sổ cái"],
+        )
+        .await;
+        shoot(&c, "record-vi").await;
+        // And back.
+        c.find(Locator::LinkText("English"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let body = c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains("What the record says"), "{body}");
+
+        // An error page is a page too (the browser logs the 404 status itself).
+        c.goto(&format!("{url}/factories/VN2099999ZZZZZZ"))
+            .await
+            .unwrap();
+        let body = c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            body.contains("Not found") && body.contains("Back to the home page"),
+            "{body}"
+        );
+        c.close().await.unwrap();
+    });
+}
