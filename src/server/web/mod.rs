@@ -23,7 +23,8 @@ use base64::Engine as _;
 use maud::Markup;
 use serde::Deserialize;
 
-use super::{blocking, parse_index, AppState, Params, Problem};
+use super::read::{blocking, parse_index, Params};
+use super::{AppState, Problem};
 use crate::log::{Log, LogError};
 use crate::note::BASE64;
 use crate::registry::Registry;
