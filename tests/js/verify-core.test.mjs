@@ -1,0 +1,121 @@
+// The in-browser verifier's core (src/server/web/verify-core.js) against the public
+// vectors the Rust code is tested with: RFC 6962 roots and inclusion proofs (Go's
+// sumdb/tlog), C2SP signed notes (Go's sumdb/note), a DSSE envelope (Python's
+// securesystemslib). Run by .ci/run with `node --test tests/js/`.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+
+import * as v from "../../src/server/web/verify-core.js";
+
+const vectors = (name) =>
+  JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), "utf8"));
+
+test("leaf hashes and inclusion proofs agree with Go's tlog", async () => {
+  const sets = vectors("merkle-rfc6962.json");
+  let checked = 0;
+  for (const set of sets) {
+    if (set.leaves_hex) {
+      for (const [i, hex] of set.leaves_hex.entries()) {
+        assert.equal(v.toHex(await v.leafHash(v.fromHex(hex))), set.leaf_hashes[i]);
+      }
+    }
+    for (const c of set.inclusion) {
+      const proof = c.proof.map(v.fromHex);
+      const [leaf, root] = [v.fromHex(c.leaf_hash), v.fromHex(c.root)];
+      assert.ok(await v.verifyInclusion(leaf, c.index, c.tree_size, proof, root), JSON.stringify(c));
+      checked++;
+      // Altered: another leaf, another index, a proof cut short or lengthened.
+      const other = leaf.slice();
+      other[0] ^= 1;
+      assert.ok(!(await v.verifyInclusion(other, c.index, c.tree_size, proof, root)));
+      if (c.tree_size > 1) {
+        assert.ok(!(await v.verifyInclusion(leaf, (c.index + 1) % c.tree_size, c.tree_size, proof, root)));
+      }
+      if (proof.length > 0) {
+        assert.ok(!(await v.verifyInclusion(leaf, c.index, c.tree_size, proof.slice(1), root)));
+      }
+      assert.ok(!(await v.verifyInclusion(leaf, c.index, c.tree_size, [...proof, root], root)));
+      assert.ok(!(await v.verifyInclusion(leaf, c.tree_size, c.tree_size, proof, root)));
+    }
+  }
+  assert.ok(checked > 100, `only ${checked} proofs`);
+});
+
+test("checkpoints signed by Go's sumdb/note verify, and nothing else does", async () => {
+  const n = vectors("signed-note.json");
+  const key = await v.parseVerifierKey(n.verifier_key);
+  assert.equal(v.toHex(key.keyId), n.key_id_hex);
+  for (const note of n.notes) {
+    const text = await v.openNote(note.signed_note, key);
+    assert.equal(text, note.text);
+    const cp = v.parseCheckpoint(text);
+    assert.equal(cp.origin, "vouch.example/vn-apparel");
+    // One changed byte of the text, or of the signature, and it fails.
+    const forged = note.signed_note.replace("\n", "x\n");
+    await assert.rejects(v.openNote(forged, key));
+    const sigAt = note.signed_note.lastIndexOf(" ") + 10;
+    const c = note.signed_note[sigAt] === "A" ? "B" : "A";
+    const badSig = note.signed_note.slice(0, sigAt) + c + note.signed_note.slice(sigAt + 1);
+    await assert.rejects(v.openNote(badSig, key));
+  }
+  // A key whose id does not match, or another name, is refused.
+  await assert.rejects(v.parseVerifierKey(n.verifier_key.replace("+c1c236a3+", "+c1c236a4+")));
+  const other = { ...key, name: "someone.else/log" };
+  await assert.rejects(v.openNote(n.notes[0].signed_note, other));
+});
+
+test("DSSE: the PAE and the envelope signature match securesystemslib's", async () => {
+  const d = vectors("dsse.json");
+  const payload = new TextEncoder().encode(d.payload_utf8);
+  assert.equal(v.toHex(v.pae(d.payload_type, payload)), d.pae_hex);
+  const env = d.envelope;
+  const sig = v.fromBase64(env.signatures[0].sig);
+  const pub = v.fromHex(d.public_key_hex);
+  const body = v.fromBase64(env.payload);
+  assert.ok(await v.ed25519Verify(pub, v.pae(env.payloadType, body), sig));
+  const tampered = body.slice();
+  tampered[5] ^= 1;
+  assert.ok(!(await v.ed25519Verify(pub, v.pae(env.payloadType, tampered), sig)));
+  assert.ok(!(await v.ed25519Verify(pub, v.pae("text/plain", body), sig)));
+});
+
+test("base64 and hex refuse what they are not", () => {
+  assert.throws(() => v.fromBase64("not base64!"));
+  assert.throws(() => v.fromHex("abc"));
+  assert.deepEqual(v.fromBase64(v.toBase64(Uint8Array.of(0, 255, 7))), Uint8Array.of(0, 255, 7));
+  assert.deepEqual(v.fromBase64("-_8"), v.fromBase64("+/8"));
+});
+
+test("index proofs: present, absent and rejected as docs/index-vectors.json says", async () => {
+  const d = JSON.parse(readFileSync(new URL("../../docs/index-vectors.json", import.meta.url), "utf8"));
+  const root = v.fromBase64(d.root);
+  assert.equal(v.toBase64(await v.emptyHash()), d.empty_root);
+  const seen = { present: 0, absent: 0, reject: 0 };
+  for (const c of d.proofs) {
+    const key = await v.indexKey(c.subject);
+    seen[c.result]++;
+    if (c.result === "reject") {
+      await assert.rejects(v.verifyIndexProof(c.proof, key, root), c.subject);
+      continue;
+    }
+    const got = await v.verifyIndexProof(c.proof, key, root);
+    if (c.result === "absent") {
+      assert.equal(got, null, c.subject);
+    } else {
+      const leaf = d.leaves.find((l) => l.subject === c.subject);
+      assert.equal(got.count, leaf.count);
+      assert.equal(got.newestIndex, leaf.newest_index);
+      assert.equal(v.toBase64(got.newestLeafHash), leaf.newest_leaf_hash);
+      // The same proof for another subject, or against another root, does not hold.
+      await assert.rejects(v.verifyIndexProof(c.proof, key, await v.emptyHash()));
+    }
+  }
+  assert.ok(seen.present > 0 && seen.absent > 0 && seen.reject > 0, JSON.stringify(seen));
+  // Written other than exactly: an extra field, a count as a string.
+  const p = d.proofs.find((c) => c.result === "present");
+  const key = await v.indexKey(p.subject);
+  await assert.rejects(v.verifyIndexProof({ ...p.proof, extra: 1 }, key, root));
+  await assert.rejects(v.verifyIndexProof({ ...p.proof, leaf: { ...p.proof.leaf, count: "1" } }, key, root));
+});
