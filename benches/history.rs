@@ -252,7 +252,7 @@ fn main() {
             r.bytes().unwrap();
         }
         println!(
-            "directory pages ({pass} pass from page 1, 25 factories a page with their standing in brief): {pages} pages in {:.1} s = {:.1} pages/s",
+            "directory pages ({pass} pass from page 1, 25 factories a page; briefs not drawn yet are drawn in the background): {pages} pages in {:.1} s = {:.1} pages/s",
             t.elapsed().as_secs_f64(),
             f64::from(pages) / t.elapsed().as_secs_f64()
         );

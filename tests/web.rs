@@ -209,6 +209,21 @@ fn the_directory_searches_filters_sorts_and_pages() {
         assert_eq!(p.status, 200, "{q}: {}", p.body);
         p
     };
+    // Each brief verifies a whole history: a page shows those already drawn and has the
+    // rest drawn in the background, for a later visit.
+    let first = found("");
+    assert!(first.has("being verified: shown when you come back"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let p = found("");
+        if !p.has("being verified") {
+            assert!(p.has("class=\"badge "), "briefs drawn: {}", p.body);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "briefs never drawn");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
     let by_id = found("q=VN2019303");
     assert!(by_id.has("1</strong> factories found") && by_id.has("Song Hong"));
     let by_name = found("q=footwear");

@@ -273,6 +273,51 @@ impl Log {
             .collect())
     }
 
+    /// The standing in brief of the supplier `s` names if it is already drawn for its
+    /// chain head today: `Some(None)` for a supplier with too many records to draw one,
+    /// `None` when it is yet to be drawn ([`Log::supplier_brief`] draws it).
+    pub fn cached_supplier_brief(
+        &self,
+        view: &View<'_>,
+        s: &SupplierSummary,
+    ) -> Option<Option<StandingSummary>> {
+        let head = view.head().index.get(&crate::index::key(&s.id))?;
+        let today = time::OffsetDateTime::now_utc().date();
+        let dir = self.directory.lock().expect("directory lock");
+        let (h, day, summary) = dir.standings.get(&s.id)?;
+        (*h == head && *day == today).then(|| summary.clone())
+    }
+
+    /// Draws the briefs of `suppliers` on a thread of its own, one at a time, unless
+    /// one such thread is already at work: a directory page then shows what is drawn
+    /// and does not wait for the rest (each brief verifies a whole history).
+    pub fn draw_briefs_later(
+        self: &Arc<Self>,
+        suppliers: Vec<SupplierSummary>,
+        max_records: usize,
+    ) {
+        use std::sync::atomic::Ordering;
+        if suppliers.is_empty() || self.drawing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let log = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("vouch-briefs".into())
+            .spawn(move || {
+                for s in &suppliers {
+                    let view = log.view();
+                    if let Err(e) = log.standing_summary(&view, s, max_records) {
+                        tracing::warn!(supplier = %s.id, error = %e, "could not draw a standing in brief");
+                        break;
+                    }
+                }
+                log.drawing.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            self.drawing.store(false, Ordering::Release);
+        }
+    }
+
     /// The standing in brief of the supplier `s` names (`None` when it has more than
     /// `max_records` records), as the directory shows it.
     ///

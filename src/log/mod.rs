@@ -273,6 +273,8 @@ pub struct Log {
     entries: read::EntryCache,
     /// Suppliers' files (history, verification, standing), the most recently read.
     files: directory::FileCache,
+    /// A thread is drawing directory briefs ([`Log::draw_briefs_later`]).
+    drawing: AtomicBool,
 }
 
 impl std::fmt::Debug for Log {
@@ -509,6 +511,7 @@ impl Log {
             directory: Mutex::default(),
             entries: read::entry_cache(),
             files: directory::file_cache(),
+            drawing: AtomicBool::new(false),
         })
     }
 

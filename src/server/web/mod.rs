@@ -331,6 +331,7 @@ async fn directory(
     uri: Uri,
     q: Result<Params<DirectoryQuery>, Problem>,
 ) -> Response {
+    let shared = s.log.clone();
     render_expensive(s, headers, uri, move |log, frame, cap| {
         let Params(q) = q?;
         let bad = |detail: String| Problem::bad_request("bad-parameter", "Bad parameter", detail);
@@ -411,16 +412,33 @@ async fn directory(
         if search.page > pages_n {
             return Err(Problem::not_found(format!("there are {pages_n} pages")));
         }
-        let mut rows: Vec<_> = found
+        let filtered = search.topic.is_some() || search.standing.is_some();
+        let page: Vec<_> = found
             .into_iter()
             .skip((search.page - 1) * PER_PAGE)
             .take(PER_PAGE)
             .collect();
-        for s in &mut rows {
-            if s.standing.is_none() {
-                s.standing = log.supplier_brief(&view, s, cap)?;
-            }
-        }
+        // Briefs already drawn are shown; the others are drawn on a thread of their own
+        // (each verifies a whole history), so that the page does not wait for them.
+        let mut later = Vec::new();
+        let rows: Vec<_> = page
+            .into_iter()
+            .map(|s| {
+                let brief = if filtered {
+                    pages::Brief::of(s.standing.clone())
+                } else {
+                    match log.cached_supplier_brief(&view, &s) {
+                        Some(b) => pages::Brief::of(b),
+                        None => {
+                            later.push(s.clone());
+                            pages::Brief::Pending
+                        }
+                    }
+                };
+                (s, brief)
+            })
+            .collect();
+        shared.draw_briefs_later(later, cap);
         Ok(pages::directory(frame, &search, total, &rows, pages_n))
     })
     .await

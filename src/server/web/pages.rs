@@ -244,11 +244,27 @@ fn standing_label(s: &str, t: &Text) -> &'static str {
     }
 }
 
+/// A directory row's standing in brief.
+pub enum Brief {
+    Drawn(StandingSummary),
+    /// More records than the server verifies in one request.
+    TooLarge,
+    /// Being drawn now: shown on a later visit.
+    Pending,
+}
+
+impl Brief {
+    /// The brief of a supplier as the log gives it (`None`: too many records).
+    pub fn of(summary: Option<StandingSummary>) -> Brief {
+        summary.map_or(Brief::TooLarge, Brief::Drawn)
+    }
+}
+
 pub fn directory(
     f: &Frame<'_>,
     search: &Search,
     total: usize,
-    rows: &[SupplierSummary],
+    rows: &[(SupplierSummary, Brief)],
     pages: usize,
 ) -> Markup {
     let (t, lang) = (text(f.lang), f.lang);
@@ -321,14 +337,14 @@ pub fn directory(
                             }
                         }
                         tbody {
-                            @for s in rows {
+                            @for (s, b) in rows {
                                 tr {
                                     td { a href=(format!("/factories/{}", s.id)) { (s.name) } }
                                     td { code { (s.id) } }
                                     td { (s.country) }
                                     td.num { (group(s.records, lang)) }
                                     td { (date(&s.newest_issued_at, lang)) }
-                                    td { (brief(s.standing.as_ref(), t, lang)) }
+                                    td { (brief(b, t, lang)) }
                                 }
                             }
                         }
@@ -347,11 +363,12 @@ pub fn directory(
 }
 
 /// A standing in brief: each topic's newest audit status, and open actions.
-fn brief(s: Option<&StandingSummary>, t: &Text, lang: Lang) -> Markup {
+fn brief(b: &Brief, t: &Text, lang: Lang) -> Markup {
     html! {
-        @match s {
-            None => span.muted { (t.standing_too_large) },
-            Some(s) => {
+        @match b {
+            Brief::TooLarge => span.muted { (t.standing_too_large) },
+            Brief::Pending => span.muted { (t.standing_pending) },
+            Brief::Drawn(s) => {
                 ul.brief {
                     @for (topic, ts) in &s.topics {
                         @if let Some(st) = ts.audit_status {
