@@ -226,6 +226,20 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         )
         .await;
 
+        // The keyboard: the first Tab reaches the skip link, which leads to the content.
+        c.goto(&format!("{url}/factories/{FACTORY}")).await.unwrap();
+        c.find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .send_keys("\u{E004}")
+            .await
+            .unwrap();
+        let focused = c
+            .execute("return document.activeElement.className + ' ' + document.activeElement.getAttribute('href')", vec![])
+            .await
+            .unwrap();
+        assert_eq!(focused.as_str(), Some("skip #main"), "{focused}");
+
         // The switch: Vietnamese on this page, and on the next without asking again.
         c.goto(&format!("{url}/")).await.unwrap();
         c.find(Locator::LinkText("Tiếng Việt"))

@@ -119,6 +119,11 @@ fn the_browser_verifier_and_rust_agree_on_honest_and_forged_histories() {
     h.checkpoint = l.log.head().checkpoint.sign(&[&key(l.log.origin(), 99)]);
     cases.push(("the checkpoint signed by another key", h));
     let mut h = honest.clone();
+    let text = l.log.head().checkpoint.to_text();
+    let renamed = text.replacen(l.log.origin(), "another.example/log", 1);
+    h.checkpoint = vouch::note::sign(&renamed, &[&c.log_key]).unwrap();
+    cases.push(("a checkpoint of another origin, signed by the log key", h));
+    let mut h = honest.clone();
     h.index_proof = other.index_proof.clone();
     cases.push(("another supplier's index proof", h));
     let mut h = honest.clone();

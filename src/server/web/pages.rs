@@ -118,6 +118,23 @@ pub fn date(raw: &str, lang: Lang) -> Markup {
     html! { time datetime=(raw) { (shown) } }
 }
 
+/// A country's name from its ISO 3166-1 code, for the countries the sector's records
+/// name; the code itself for others.
+fn country(code: &str, lang: Lang) -> String {
+    let name = match (code, lang) {
+        ("VN", Lang::En) => "Viet Nam",
+        ("VN", Lang::Vi) => "Việt Nam",
+        ("KH", Lang::En) => "Cambodia",
+        ("KH", Lang::Vi) => "Campuchia",
+        ("BD", Lang::En) => "Bangladesh",
+        ("BD", Lang::Vi) => "Bangladesh",
+        ("ID", Lang::En) => "Indonesia",
+        ("ID", Lang::Vi) => "Indonesia",
+        _ => return code.to_owned(),
+    };
+    name.to_owned()
+}
+
 fn verdict_text(v: Verdict, t: &Text) -> &'static str {
     match v {
         Verdict::Valid => t.v_valid,
@@ -341,7 +358,7 @@ pub fn directory(
                                 tr {
                                     td { a href=(format!("/factories/{}", s.id)) { (s.name) } }
                                     td { code { (s.id) } }
-                                    td { (s.country) }
+                                    td { (country(&s.country, lang)) }
                                     td.num { (group(s.records, lang)) }
                                     td { (date(&s.newest_issued_at, lang)) }
                                     td { (brief(b, t, lang)) }
@@ -568,7 +585,7 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
             dl.facts {
                 dt { (t.os_id) } dd { code { (st.supplier) } }
                 @if let Some(s) = newest {
-                    dt { (t.location) } dd { (s.supplier.country) }
+                    dt { (t.location) } dd { (country(&s.supplier.country, lang)) }
                 }
                 dt { (t.records) } dd { (group(st.records, lang)) }
             }
@@ -681,8 +698,13 @@ pub fn record(f: &Frame<'_>, r: &RecordPage<'_>) -> Markup {
         f,
         &title,
         html! {
-            p.kicker { (t.record) }
-            h1 { "#" (r.index) }
+            p.kicker { (t.record) " #" (r.index) }
+            h1 {
+                @match statement.and_then(|s| words::describe_in(s, lang).into_iter().next()) {
+                    Some(head) => (head),
+                    None => { "#" (r.index) }
+                }
+            }
             @if let Some(rep) = r.report {
                 p { span class=(format!("verdict {}", rep.verdict.as_str())) { (t.verdict) ": " (verdict_text(rep.verdict, t)) } }
                 (later(rep, t))

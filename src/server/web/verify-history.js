@@ -47,6 +47,7 @@ export async function verifyHistory(history, supplier, logKey) {
   const signed = await check(checks, "checkpoint", async () => {
     const verifier = await c.parseVerifierKey(logKey);
     cp = c.parseCheckpoint(await c.openNote(history.checkpoint, verifier));
+    if (cp.origin !== verifier.name) throw new Error(`the checkpoint is of ${cp.origin}, not of ${verifier.name}`);
     return `signed by ${verifier.name}, tree size ${cp.size}`;
   });
   if (!signed) return { ok: false, checks };
