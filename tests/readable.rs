@@ -242,3 +242,40 @@ fn new_routes_refuse_bad_input_with_a_problem_and_change_nothing() {
     assert_eq!(l.log.head().size(), size);
     assert_eq!(l.disk_state(), disk, "bad input changed the data directory");
 }
+
+#[test]
+fn a_standing_follows_the_registry_the_same_day() {
+    // The server keeps a supplier's standing while nothing it was drawn from changes:
+    // a key revoked as compromised must change it at once, though the supplier's own
+    // chain did not move.
+    let l = Ledger::new(1);
+    let c = &l.cast;
+    let audit = l
+        .submit(&statement(Kind::Audit, FACTORY, "audit"), &c.auditor)
+        .unwrap();
+    let url = serve(l.log.clone());
+    let standing = |url: &str| -> Value {
+        let (status, _, body) = get(&format!("{url}/v1/suppliers/{FACTORY}/standing"));
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str::<Value>(&body).unwrap()["standing"].clone()
+    };
+    let before = standing(&url);
+    assert_eq!(before["left_out"]["suspect"], 0);
+    assert!(
+        before["topics"]["working_hours"]["audit"].is_object(),
+        "{before}"
+    );
+    l.registry(&vouch::statement::RegistryStatement::RevokeKey {
+        participant: "kiwa".into(),
+        key_id: format!("{:08x}", c.auditor.verifier().key_id()),
+        compromised_since: Some(vouch::statement::Since::Index(audit.index)),
+        issued_at: now(),
+    })
+    .unwrap();
+    let after = standing(&url);
+    assert_eq!(after["left_out"]["suspect"], 1, "{after}");
+    assert!(
+        after["topics"]["working_hours"]["audit"].is_null(),
+        "{after}"
+    );
+}

@@ -56,6 +56,12 @@ fn page(url: &str) -> Page {
     fetch(url, "text/html,application/xhtml+xml", None)
 }
 
+fn found_page(u: &str, id: &str) -> Page {
+    let p = page(&format!("{u}/factories/{id}"));
+    assert_eq!(p.status, 200, "{id}");
+    p
+}
+
 struct Demo {
     url: String,
     store: Arc<SledStore>,
@@ -131,6 +137,10 @@ fn every_page_renders_its_content_in_both_languages() {
 
     let f = page(&format!("{u}/factories/{FACTORY}"));
     assert_eq!(f.status, 200);
+    assert!(
+        !f.has("<script") && !f.has("style=\""),
+        "nothing inline on a page with charts"
+    );
     for text in [
         "Song Hong Garment JSC",
         "Standing by topic",
@@ -188,6 +198,18 @@ fn every_page_renders_its_content_in_both_languages() {
     assert!(cookie.starts_with("lang=vi"), "{cookie}");
     let again = fetch(&format!("{u}/"), "text/html", Some("lang=vi"));
     assert!(again.has("<html lang=\"vi\"") && again.has("Điểm kiểm tra mới nhất"));
+    // The browser's languages, in order; `q=0` refuses one.
+    let asked = |accept: &str| {
+        let r = ureq::get(&format!("{u}/"))
+            .set("Accept", "text/html")
+            .set("Accept-Language", accept)
+            .call()
+            .unwrap();
+        r.into_string().unwrap()
+    };
+    assert!(asked("vi-VN,vi;q=0.9,en;q=0.8").contains("<html lang=\"vi\""));
+    assert!(asked("vi;q=0, en").contains("<html lang=\"en\""));
+    assert!(asked("fr, vi").contains("<html lang=\"vi\""));
     // The switch on a page keeps the page and its query.
     let dir_vi = fetch(
         &format!("{u}/factories?sort=name"),
@@ -195,8 +217,16 @@ fn every_page_renders_its_content_in_both_languages() {
         Some("lang=vi"),
     );
     assert!(
-        dir_vi.has("href=\"/factories?sort=name&amp;lang=en\""),
+        dir_vi.has("href=\"?sort=name&amp;lang=en\""),
         "switch keeps the page"
+    );
+    // A path that would make a link off the site keeps the switch on it.
+    let odd = fetch(&format!("{u}//elsewhere.example/x"), "text/html", None);
+    assert_eq!(odd.status, 404);
+    assert!(
+        odd.has("href=\"?lang=vi\"") && !odd.has("href=\"//elsewhere"),
+        "{}",
+        odd.body
     );
 }
 
@@ -225,7 +255,7 @@ fn the_directory_searches_filters_sorts_and_pages() {
     }
 
     let by_id = found("q=VN2019303");
-    assert!(by_id.has("1</strong> factories found") && by_id.has("Song Hong"));
+    assert!(by_id.has("<strong>1</strong> factories found") && by_id.has("Song Hong"));
     let by_name = found("q=footwear");
     assert!(by_name.has("Hai Phong Footwear"));
     assert!(!by_name.has("Song Hong Garment"));
@@ -249,9 +279,24 @@ fn the_directory_searches_filters_sorts_and_pages() {
             .and_then(|n| n.parse::<u32>().ok())
             .unwrap()
     };
-    assert!(count(&chemicals) <= count(&all));
+    assert!(count(&chemicals) > 0 && count(&chemicals) <= count(&all));
     let open = found("standing=open_actions");
     assert!(count(&open) <= count(&all));
+    // Each factory a filter keeps has what it asks for on its own page.
+    let kept: Vec<String> = chemicals
+        .body
+        .split("href=\"/factories/")
+        .skip(1)
+        .filter_map(|s| s.split('"').next().map(str::to_owned))
+        .collect();
+    assert_eq!(kept.len() as u32, count(&chemicals));
+    for id in kept {
+        let f = found_page(u, &id);
+        assert!(
+            f.has("id=\"topic-chemicals\""),
+            "{id} has nothing on chemicals"
+        );
+    }
 }
 
 #[test]
@@ -295,4 +340,33 @@ fn bad_addresses_and_parameters_get_clear_errors_and_change_nothing() {
         before,
         "bad requests stored nothing"
     );
+}
+
+#[test]
+fn what_a_signer_writes_is_shown_as_text_never_as_markup() {
+    use vouch::statement::Kind;
+    let l = common::Ledger::new(1);
+    let mut s = common::statement(Kind::Audit, common::FACTORY, "hostile");
+    s.supplier.name = "<script>alert(1)</script> Garment".into();
+    s.findings[0].text = "\"><img src=x onerror=alert(2)> & more".into();
+    l.submit(&s, &l.cast.auditor).unwrap();
+    let u = common::serve(l.log.clone());
+    for path in [
+        format!("/factories/{}", common::FACTORY),
+        "/factories".into(),
+        "/".into(),
+    ] {
+        let p = page(&format!("{u}{path}"));
+        assert_eq!(p.status, 200, "{path}");
+        assert!(
+            !p.has("<script>alert") && !p.has("<img src=x"),
+            "{path}: markup from a signer"
+        );
+        assert!(
+            p.has("&lt;script&gt;alert(1)&lt;/script&gt; Garment"),
+            "{path}: the name, escaped"
+        );
+    }
+    let f = page(&format!("{u}/factories/{}", common::FACTORY));
+    assert!(f.has("&quot;&gt;&lt;img src=x onerror=alert(2)&gt; &amp; more"));
 }

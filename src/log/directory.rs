@@ -39,10 +39,48 @@ pub struct SupplierFile {
     pub standing: SupplierStanding,
 }
 
-/// Supplier files by OS ID, with the chain head and the day they were drawn for,
-/// weighed by their records.
-pub(super) type FileCache =
-    quick_cache::sync::Cache<String, (ChainHead, time::Date, Arc<SupplierFile>), FileWeight>;
+/// What a supplier's file or brief was drawn from: it holds while the supplier's chain
+/// head and the registry are the same and its first expiry (the end of the UTC day,
+/// when corrective actions age, or an earlier `valid_until`) has not come.
+#[derive(Clone)]
+pub(super) struct Drawn {
+    head: ChainHead,
+    registry: Option<Arc<crate::registry::Registry>>,
+    expires: time::OffsetDateTime,
+}
+
+impl Drawn {
+    /// For `view`, expiring at the end of the UTC day of `now`.
+    fn new(view: &View<'_>, head: ChainHead, now: time::OffsetDateTime) -> Drawn {
+        Drawn {
+            head,
+            registry: view.registry().ok().cloned(),
+            expires: (now.date() + time::Duration::days(1))
+                .midnight()
+                .assume_utc(),
+        }
+    }
+
+    /// Whether it still holds for `head` in `view` at `now`.
+    fn holds(&self, view: &View<'_>, head: ChainHead, now: time::OffsetDateTime) -> bool {
+        let same_registry = match (&self.registry, view.registry().ok()) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        self.head == head && same_registry && now < self.expires
+    }
+}
+
+/// A supplier file as drawn.
+#[derive(Clone)]
+pub(super) struct Kept {
+    drawn: Drawn,
+    file: Arc<SupplierFile>,
+}
+
+/// Supplier files by OS ID, weighed by their records.
+pub(super) type FileCache = quick_cache::sync::Cache<String, Kept, FileWeight>;
 
 /// How many records the kept supplier files may hold in all (a few KiB each).
 const FILE_CACHE_RECORDS: u64 = 4_096;
@@ -50,9 +88,9 @@ const FILE_CACHE_RECORDS: u64 = 4_096;
 #[derive(Clone)]
 pub(super) struct FileWeight;
 
-impl quick_cache::Weighter<String, (ChainHead, time::Date, Arc<SupplierFile>)> for FileWeight {
-    fn weight(&self, _: &String, v: &(ChainHead, time::Date, Arc<SupplierFile>)) -> u64 {
-        v.2.history.entries.len() as u64 + 1
+impl quick_cache::Weighter<String, Kept> for FileWeight {
+    fn weight(&self, _: &String, v: &Kept) -> u64 {
+        v.file.history.entries.len() as u64 + 1
     }
 }
 
@@ -101,7 +139,7 @@ pub(super) struct Directory {
     suppliers: Arc<Vec<(ChainHead, SupplierSummary)>>,
     /// Standings in brief by OS ID, with the chain head and the day they were
     /// computed for.
-    standings: HashMap<String, (ChainHead, time::Date, Option<StandingSummary>)>,
+    standings: HashMap<String, (Drawn, Option<StandingSummary>)>,
 }
 
 impl Log {
@@ -212,7 +250,8 @@ impl Log {
 impl Log {
     /// The file of supplier `id` as of `view`: its complete history (at most
     /// `max_records` records), verified, and its standing. Kept while the supplier's
-    /// chain head and the day (records expire) stay the same.
+    /// chain head and the registry stay the same, until the end of the UTC day
+    /// (corrective actions age) or the first `valid_until` to pass, if sooner.
     ///
     /// `Ok(None)` when the log has no record about `id`; [`LogError::TooManyRecords`]
     /// when it has more than `max_records`.
@@ -226,14 +265,23 @@ impl Log {
         id: &str,
         max_records: usize,
     ) -> Result<Option<Arc<SupplierFile>>, LogError> {
+        Ok(self.kept_file(view, id, max_records)?.map(|k| k.file))
+    }
+
+    /// [`Log::supplier_file`] with what it was drawn from.
+    fn kept_file(
+        &self,
+        view: &View<'_>,
+        id: &str,
+        max_records: usize,
+    ) -> Result<Option<Kept>, LogError> {
         let Some(head) = view.head().index.get(&crate::index::key(id)) else {
             return Ok(None);
         };
         let now = time::OffsetDateTime::now_utc();
-        let today = now.date();
-        if let Some((h, day, file)) = self.files.get(id) {
-            if h == head && day == today {
-                return Ok(Some(file));
+        if let Some(k) = self.files.get(id) {
+            if k.drawn.holds(view, head, now) {
+                return Ok(Some(k));
             }
         }
         if head.count > max_records as u64 {
@@ -249,14 +297,23 @@ impl Log {
             self.halt(format!("the log's own history of {id} does not verify"));
             LogError::Inconsistent(e.to_string())
         })?;
-        let file = Arc::new(SupplierFile {
-            history,
-            report,
-            standing,
-        });
-        self.files
-            .insert(id.to_owned(), (head, today, file.clone()));
-        Ok(Some(file))
+        let mut drawn = Drawn::new(view, head, now);
+        drawn.expires = report
+            .entries
+            .iter()
+            .filter_map(|r| r.statement.as_ref()?.valid_until())
+            .filter(|u| *u > now)
+            .fold(drawn.expires, std::cmp::min);
+        let kept = Kept {
+            drawn,
+            file: Arc::new(SupplierFile {
+                history,
+                report,
+                standing,
+            }),
+        };
+        self.files.insert(id.to_owned(), kept.clone());
+        Ok(Some(kept))
     }
 
     /// Every supplier the log has records about, as of `view`, in OS ID order, without
@@ -282,15 +339,16 @@ impl Log {
         s: &SupplierSummary,
     ) -> Option<Option<StandingSummary>> {
         let head = view.head().index.get(&crate::index::key(&s.id))?;
-        let today = time::OffsetDateTime::now_utc().date();
+        let now = time::OffsetDateTime::now_utc();
         let dir = self.directory.lock().expect("directory lock");
-        let (h, day, summary) = dir.standings.get(&s.id)?;
-        (*h == head && *day == today).then(|| summary.clone())
+        let (drawn, summary) = dir.standings.get(&s.id)?;
+        drawn.holds(view, head, now).then(|| summary.clone())
     }
 
     /// Draws the briefs of `suppliers` on a thread of its own, one at a time, unless
-    /// one such thread is already at work: a directory page then shows what is drawn
-    /// and does not wait for the rest (each brief verifies a whole history).
+    /// one such thread is already at work (a page asked for meanwhile draws its own
+    /// missing briefs on its next visit): a directory page then shows what is drawn and
+    /// does not wait for the rest (each brief verifies a whole history).
     pub fn draw_briefs_later(
         self: &Arc<Self>,
         suppliers: Vec<SupplierSummary>,
@@ -300,10 +358,19 @@ impl Log {
         if suppliers.is_empty() || self.drawing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let log = self.clone();
+        /// Lets the next page start a drawing thread, however this one ends (a panic
+        /// included).
+        struct Done(Arc<Log>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.drawing.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(self.clone());
         let spawned = std::thread::Builder::new()
             .name("vouch-briefs".into())
             .spawn(move || {
+                let log = &done.0;
                 for s in &suppliers {
                     let view = log.view();
                     if let Err(e) = log.standing_summary(&view, s, max_records) {
@@ -311,7 +378,6 @@ impl Log {
                         break;
                     }
                 }
-                log.drawing.store(false, Ordering::Release);
             });
         if spawned.is_err() {
             self.drawing.store(false, Ordering::Release);
@@ -343,28 +409,28 @@ impl Log {
         let Some(head) = view.head().index.get(&crate::index::key(&s.id)) else {
             return Ok(None);
         };
-        let today = time::OffsetDateTime::now_utc().date();
-        if let Some((h, day, summary)) = self
+        let now = time::OffsetDateTime::now_utc();
+        if let Some((drawn, summary)) = self
             .directory
             .lock()
             .expect("directory lock")
             .standings
             .get(&s.id)
         {
-            if *h == head && *day == today {
+            if drawn.holds(view, head, now) {
                 return Ok(summary.clone());
             }
         }
-        let summary = match self.supplier_file(view, &s.id, max_records) {
-            Ok(file) => file.map(|f| f.standing.summary()),
-            Err(LogError::TooManyRecords { .. }) => None,
+        let (drawn, summary) = match self.kept_file(view, &s.id, max_records) {
+            Ok(Some(k)) => (k.drawn, Some(k.file.standing.summary())),
+            Ok(None) | Err(LogError::TooManyRecords { .. }) => (Drawn::new(view, head, now), None),
             Err(e) => return Err(e),
         };
         self.directory
             .lock()
             .expect("directory lock")
             .standings
-            .insert(s.id.clone(), (head, today, summary.clone()));
+            .insert(s.id.clone(), (drawn, summary.clone()));
         Ok(summary)
     }
 }

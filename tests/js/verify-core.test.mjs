@@ -60,6 +60,16 @@ test("checkpoints signed by Go's sumdb/note verify, and nothing else does", asyn
     const badSig = note.signed_note.slice(0, sigAt) + c + note.signed_note.slice(sigAt + 1);
     await assert.rejects(v.openNote(badSig, key));
   }
+  // Malformed signature lines are refused, even of other keys; so is a signature by
+  // the trusted key of the wrong length.
+  const note = n.notes[0].signed_note;
+  await assert.rejects(v.openNote(note + "\u2014 other !!!!\n", key));
+  await assert.rejects(v.openNote(note.replace("\u2014 ", "- "), key));
+  const [head, sig] = note.slice(0, -1).split(" ").slice(-2);
+  const short = v.toBase64(v.fromBase64(sig).slice(0, 40));
+  await assert.rejects(v.openNote(note.replace(sig, short), key));
+  await assert.rejects(v.openNote(note.replace("\n", "\t\n"), key));
+  assert.ok(head);
   // A key whose id does not match, or another name, is refused.
   await assert.rejects(v.parseVerifierKey(n.verifier_key.replace("+c1c236a3+", "+c1c236a4+")));
   const other = { ...key, name: "someone.else/log" };
@@ -85,7 +95,9 @@ test("base64 and hex refuse what they are not", () => {
   assert.throws(() => v.fromBase64("not base64!"));
   assert.throws(() => v.fromHex("abc"));
   assert.deepEqual(v.fromBase64(v.toBase64(Uint8Array.of(0, 255, 7))), Uint8Array.of(0, 255, 7));
-  assert.deepEqual(v.fromBase64("-_8"), v.fromBase64("+/8"));
+  // Only canonical standard base64, as vouch writes it.
+  for (const bad of ["-_8=", "+/8", "YR==", "YQ", "YQ==="]) assert.throws(() => v.fromBase64(bad), bad);
+  assert.deepEqual(v.fromBase64("+/8="), Uint8Array.of(0xfb, 0xff));
 });
 
 test("index proofs: present, absent and rejected as docs/index-vectors.json says", async () => {

@@ -21,15 +21,23 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
 const BOTTOM: f64 = 40.0;
 
-/// A chart of `points` (oldest first), titled `title`.
-pub fn line(title: &str, unit: &str, points: &[Point], lang: Lang) -> Markup {
+/// A chart of `points` (oldest first), titled `title`; `n` tells charts of one page
+/// apart.
+pub fn line(n: usize, title: &str, unit: &str, points: &[Point], lang: Lang) -> Markup {
     let (min_v, max_v) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
         (lo.min(p.value), hi.max(p.value))
     });
     // Start the axis at zero for quantities that are all positive, so that a small
-    // change does not look like a large one.
+    // change does not look like a large one; give a flat series some height.
     let lo = if min_v >= 0.0 { 0.0 } else { min_v };
-    let hi = if max_v > lo { max_v } else { lo + 1.0 };
+    let hi = if max_v > lo {
+        max_v
+    } else {
+        lo + lo.abs().max(1.0)
+    };
+    // Values too large to place (a signer may write any finite number): the table
+    // alone says them.
+    let drawable = (hi - lo).is_finite() && hi > lo;
     let (first, last) = (
         points.first().map_or(0, |p| p.day),
         points.last().map_or(0, |p| p.day),
@@ -47,10 +55,10 @@ pub fn line(title: &str, unit: &str, points: &[Point], lang: Lang) -> Markup {
         .iter()
         .map(|p| format!("{:.1},{:.1}", x(p.day), y(p.value)))
         .collect();
-    let id = format!("chart-{}", slug(title));
+    let id = format!("chart-{n}");
     html! {
         figure.chart {
-            svg role="img" aria-labelledby=(format!("{id}-t")) viewBox=(format!("0 0 {W} {H}"))
+            @if drawable { svg role="img" aria-labelledby=(format!("{id}-t")) viewBox=(format!("0 0 {W} {H}"))
                 preserveAspectRatio="xMidYMid meet" {
                 title id=(format!("{id}-t")) { (title) " (" (unit) ")" }
                 line.axis x1=(LEFT) y1=(H - BOTTOM) x2=(W - RIGHT) y2=(H - BOTTOM) {}
@@ -69,7 +77,7 @@ pub fn line(title: &str, unit: &str, points: &[Point], lang: Lang) -> Markup {
                         title { (p.date) ": " (number_in(p.value, lang)) " " (unit) " (#" (p.index) ")" }
                     }
                 }
-            }
+            } }
             figcaption { (title) " (" (unit) ")" }
             details {
                 summary { (match lang { Lang::En => "Values", Lang::Vi => "Giá trị" }) }
@@ -93,15 +101,38 @@ fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-/// A name fit for an element id.
-fn slug(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_value_makes_a_chart_that_cannot_be_drawn() {
+        for values in [
+            [1e308, -1e308],
+            [9.007_199_254_740_993e15, 9.007_199_254_740_993e15],
+            [0.0, 0.0],
+            [-3.0, -3.0],
+            [5.0, 7.0],
+        ] {
+            let points: Vec<Point> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Point {
+                    day: i as i64,
+                    date: format!("2026-01-0{}", i + 1),
+                    value: *v,
+                    index: i as u64,
+                })
+                .collect();
+            let html = line(0, "metric", "unit", &points, Lang::En).into_string();
+            assert!(
+                !html.contains("NaN") && !html.contains("inf"),
+                "{values:?}: {html}"
+            );
+            assert!(
+                html.contains("<table>"),
+                "the values are always written out"
+            );
+        }
+    }
 }

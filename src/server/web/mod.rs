@@ -129,14 +129,30 @@ impl Reader {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .find_map(|c| c.trim().strip_prefix("lang=").and_then(Lang::parse));
+        // The first language the browser accepts (a `q=0` refuses one).
         let accepted = headers
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').find_map(|l| Lang::parse(l.split(';').next()?)));
+            .and_then(|v| {
+                v.split(',').find_map(|l| {
+                    let mut parts = l.split(';');
+                    let lang = Lang::parse(parts.next()?)?;
+                    let refused = parts.any(|p| {
+                        p.trim()
+                            .strip_prefix("q=")
+                            .and_then(|q| q.trim().parse::<f64>().ok())
+                            .is_some_and(|q| q <= 0.0)
+                    });
+                    (!refused).then_some(lang)
+                })
+            });
+        // The switch links to this page by its query alone (`?q=...&lang=vi`): a
+        // link relative to the page, so that a path like `//elsewhere.example/` can
+        // never make it lead off the site.
         let here = if kept.is_empty() {
-            uri.path().to_owned()
+            "?".to_owned()
         } else {
-            format!("{}?{}", uri.path(), kept.join("&"))
+            format!("?{}&", kept.join("&"))
         };
         // Browsers ask for HTML by name; programs (curl's `*/*`, none at all) get
         // problems, as from the API.
@@ -200,7 +216,7 @@ impl Reader {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         h.insert(
             header::VARY,
-            HeaderValue::from_static("Cookie, Accept-Language"),
+            HeaderValue::from_static("Cookie, Accept-Language, Accept"),
         );
         if self.chosen {
             let cookie = format!(
@@ -247,7 +263,17 @@ async fn render_expensive(
     let cap = s.config.max_verify_entries;
     let permit = match s.expensive() {
         Ok(p) => p,
-        Err(p) => return p.into_response(),
+        Err(p) => {
+            // Busy: a page that says so to a browser, a problem to a program.
+            let (reader, _) = Reader::of(&headers, &uri);
+            let retry = p.retry_after;
+            let mut r = reader.respond(&s.log, Err(p));
+            if let Some(seconds) = retry {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            return r;
+        }
     };
     render(s, headers, uri, move |log, frame| {
         let _permit = permit;
@@ -552,7 +578,18 @@ async fn participants(State(s): State<Arc<AppState>>, headers: HeaderMap, uri: U
 }
 
 async fn verify_page(State(s): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
-    render(s, headers, uri, |log, frame| {
+    // The commands name this server as the reader reached it.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("127.0.0.1:8080")
+        .to_owned();
+    render(s, headers, uri, move |log, frame| {
         use sha2::Digest as _;
         let key = log.verifier().to_string();
         let digest = hex::encode(sha2::Sha256::digest(key.as_bytes()));
@@ -566,7 +603,14 @@ async fn verify_page(State(s): State<Arc<AppState>>, headers: HeaderMap, uri: Ur
             .supplier_summaries(&log.view())?
             .first()
             .map(|s| s.id.clone());
-        Ok(pages::verify(frame, &key, &fingerprint, example.as_deref()))
+        let url = format!("http://{host}");
+        Ok(pages::verify(
+            frame,
+            &key,
+            &fingerprint,
+            example.as_deref(),
+            &url,
+        ))
     })
     .await
 }

@@ -19,7 +19,8 @@ use crate::words::{self, number_in, Lang};
 /// What every page shows around its content: the log it is about.
 pub struct Frame<'a> {
     pub lang: Lang,
-    /// The request's path and query without `lang`, for the language switch.
+    /// The request's query without `lang`, ending in `?` or `&`: the language switch
+    /// appends `lang=..` to it, a link relative to the page.
     pub here: &'a str,
     pub origin: &'a str,
     pub tree_size: u64,
@@ -28,7 +29,6 @@ pub struct Frame<'a> {
 /// The page around `body`.
 pub fn page(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
     let t = text(f.lang);
-    let sep = if f.here.contains('?') { '&' } else { '?' };
     html! {
         (DOCTYPE)
         html lang=(f.lang.tag()) {
@@ -55,7 +55,7 @@ pub fn page(f: &Frame<'_>, title: &str, body: Markup) -> Markup {
                                 @if l == f.lang {
                                     span aria-current="true" lang=(l.tag()) { (l.name()) }
                                 } @else {
-                                    a href=(format!("{}{sep}lang={}", f.here, l.tag())) lang=(l.tag()) hreflang=(l.tag()) { (l.name()) }
+                                    a href=(format!("{}lang={}", f.here, l.tag())) lang=(l.tag()) hreflang=(l.tag()) { (l.name()) }
                                 }
                             }
                         }
@@ -616,8 +616,8 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
                 section aria-labelledby="charts" {
                     h2 id="charts" { (t.charts) }
                     div.charts {
-                        @for ((metric, unit), points) in &charts {
-                            (chart::line(metric, unit, points, lang))
+                        @for (n, ((metric, unit), points)) in charts.iter().enumerate() {
+                            (chart::line(n, metric, unit, points, lang))
                         }
                     }
                 }
@@ -844,10 +844,17 @@ fn participant_card(p: &Participant, t: &Text, lang: Lang) -> Markup {
     }
 }
 
-pub fn verify(f: &Frame<'_>, log_key: &str, fingerprint: &str, example: Option<&str>) -> Markup {
+/// The verify page; `url` is this server as the reader reached it (behind a proxy that
+/// serves HTTPS, the reader writes `https://`).
+pub fn verify(
+    f: &Frame<'_>,
+    log_key: &str,
+    fingerprint: &str,
+    example: Option<&str>,
+    url: &str,
+) -> Markup {
     let t = text(f.lang);
     let id = example.unwrap_or("VN2020199WS8L6D");
-    let url = "http://127.0.0.1:8080";
     page(
         f,
         t.verify_title,

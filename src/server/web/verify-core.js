@@ -14,13 +14,18 @@
 const subtle = globalThis.crypto.subtle;
 const utf8 = new TextEncoder();
 
-/** Bytes of a standard (or URL-safe) base64 string; throws on anything else. */
+/**
+ * Bytes of canonical standard base64 (RFC 4648 §4, with padding), as vouch writes and
+ * reads it; throws on anything else (another alphabet, missing padding, stray bits).
+ */
 export function fromBase64(s) {
-  const std = s.replace(/-/g, "+").replace(/_/g, "/");
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(std)) throw new Error("not base64");
-  const bin = atob(std);
+  if (typeof s !== "string" || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
+    throw new Error("not canonical base64");
+  }
+  const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  if (toBase64(out) !== s) throw new Error("not canonical base64");
   return out;
 }
 
@@ -128,27 +133,46 @@ export async function ed25519Verify(publicKey, message, signature) {
   return subtle.verify({ name: "Ed25519" }, key, signature, message);
 }
 
+const MAX_NOTE_LEN = 64 * 1024;
+const MAX_SIGNATURES = 100;
+
 /**
- * Verifies a C2SP signed note against `verifier` (from parseVerifierKey): the text,
- * a blank line, then signature lines `— <name> <base64(key id || signature)>`. Returns
- * the note's text (ending in a newline) if a signature by that key verifies; throws
- * otherwise.
+ * Verifies a C2SP signed note against `verifier` (from parseVerifierKey), by the rules
+ * of vouch's `note::open`: the text (non-empty, ending in a newline, no control
+ * character but newlines), a blank line, then signature lines
+ * `— <name> <base64(key id || signature)>`, each well formed. Lines of other keys are
+ * passed over; a signature by the verifier's key must verify. Returns the note's text;
+ * throws otherwise.
  */
 export async function openNote(note, verifier) {
+  if (typeof note !== "string" || utf8.encode(note).length > MAX_NOTE_LEN) throw new Error("the note is too large");
+  if (/[\u0000-\u0009\u000b-\u001f]/.test(note)) throw new Error("the note holds a control character");
   const split = note.lastIndexOf("\n\n");
-  if (split < 0 || !note.endsWith("\n")) throw new Error("not a signed note");
+  if (split < 0) throw new Error("no blank line before the signatures");
   const text = note.slice(0, split + 1);
-  const sigs = note.slice(split + 2).split("\n").filter((l) => l !== "");
-  for (const line of sigs) {
-    const m = /^\u2014 (\S+) (\S+)$/.exec(line);
-    if (!m) throw new Error("malformed signature line");
-    if (m[1] !== verifier.name) continue;
-    const sig = fromBase64(m[2]);
-    if (sig.length !== 68 || !equal(sig.slice(0, 4), verifier.keyId)) continue;
-    if (await ed25519Verify(verifier.publicKey, utf8.encode(text), sig.slice(4))) return text;
-    throw new Error("the note's signature by " + verifier.name + " does not verify");
+  const sigs = note.slice(split + 2);
+  if (sigs === "" || !sigs.endsWith("\n")) throw new Error("the signature block must end in a newline");
+  if (text === "\n" || text === "") throw new Error("the note's text is empty");
+  let verified = false;
+  const lines = sigs.slice(0, -1).split("\n");
+  if (lines.length > MAX_SIGNATURES) throw new Error("too many signatures");
+  for (const line of lines) {
+    if (!line.startsWith("\u2014 ")) throw new Error('a signature line must start with "— "');
+    const rest = line.slice(2);
+    const space = rest.indexOf(" ");
+    if (space < 0) throw new Error("a signature line has no key name");
+    const name = rest.slice(0, space);
+    if (name === "" || name.includes("+") || /\s/.test(name)) throw new Error("bad key name in a signature line");
+    const raw = fromBase64(rest.slice(space + 1));
+    if (raw.length < 5) throw new Error("signature too short");
+    if (name !== verifier.name || !equal(raw.slice(0, 4), verifier.keyId)) continue;
+    if (!(await ed25519Verify(verifier.publicKey, utf8.encode(text), raw.slice(4)))) {
+      throw new Error("the note's signature by " + verifier.name + " does not verify");
+    }
+    verified = true;
   }
-  throw new Error("the note carries no signature by " + verifier.name);
+  if (!verified) throw new Error("the note carries no signature by " + verifier.name);
+  return text;
 }
 
 /**

@@ -28,12 +28,77 @@ async function check(checks, name, f) {
   }
 }
 
-/** An entry's bytes and what they say (docs/design.md §5). */
+function exactly(obj, fields) {
+  return (
+    obj !== null &&
+    typeof obj === "object" &&
+    !Array.isArray(obj) &&
+    Object.keys(obj).sort().join() === [...fields].sort().join()
+  );
+}
+
+/**
+ * An entry's bytes and what they say (docs/design.md §5), with the fields vouch's
+ * `Entry::parse` requires and no others. (JSON.parse keeps the last of duplicated keys,
+ * where Rust refuses them: a difference still to close.)
+ */
 function parseEntry(p) {
   const bytes = c.fromBase64(p.entry);
-  const entry = JSON.parse(utf8.decode(bytes));
-  if (entry.v !== 1 || typeof entry.subject !== "string") throw new Error(`entry ${p.index} is not a version 1 vouch entry`);
+  const bad = (why) => new Error(`entry ${p.index} is not a version 1 vouch entry: ${why}`);
+  let entry;
+  try {
+    entry = JSON.parse(utf8.decode(bytes));
+  } catch (e) {
+    throw bad(e.message);
+  }
+  if (!exactly(entry, ["v", "logged_at", "subject", "prev", "envelope"])) throw bad("its fields");
+  if (entry.v !== 1 || typeof entry.logged_at !== "string" || typeof entry.subject !== "string") throw bad("v, logged_at or subject");
+  if (entry.prev !== null) {
+    if (!exactly(entry.prev, ["index", "leaf_hash"]) || !Number.isSafeInteger(entry.prev.index) || entry.prev.index < 0) throw bad("prev");
+    const h = c.fromBase64(entry.prev.leaf_hash);
+    if (h.length !== 32) throw bad("prev.leaf_hash");
+  }
+  const env = entry.envelope;
+  if (!exactly(env, ["payloadType", "payload", "signatures"]) || typeof env.payloadType !== "string" || typeof env.payload !== "string" || !Array.isArray(env.signatures)) {
+    throw bad("envelope");
+  }
+  for (const sig of env.signatures) {
+    if (!exactly(sig, ["keyid", "sig"]) || typeof sig.keyid !== "string" || typeof sig.sig !== "string") throw bad("envelope signature");
+  }
   return { bytes, entry };
+}
+
+/** Whether two JSON values are the same value. */
+function sameJson(a, b) {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson(a[k], b[k]));
+}
+
+/**
+ * Whether the decoded copy beside an entry says what its signed bytes say (as Rust's
+ * `Decoded::of`): logged_at, subject, prev's index, payload type and the statement.
+ */
+function decodedMatches(decoded, bytes) {
+  let entry;
+  let statement;
+  try {
+    entry = JSON.parse(utf8.decode(bytes));
+    statement = JSON.parse(utf8.decode(c.fromBase64(entry.envelope.payload)));
+  } catch {
+    return false;
+  }
+  return (
+    exactly(decoded, ["logged_at", "subject", "prev", "payload_type", "statement"]) &&
+    decoded.logged_at === entry.logged_at &&
+    decoded.subject === entry.subject &&
+    decoded.prev === (entry.prev === null ? null : entry.prev.index) &&
+    decoded.payload_type === entry.envelope.payloadType &&
+    sameJson(decoded.statement, statement)
+  );
 }
 
 /**
@@ -53,7 +118,7 @@ export async function verifyHistory(history, supplier, logKey) {
   if (!signed) return { ok: false, checks };
   const asked = await check(checks, "request", async () => {
     if (history.supplier !== supplier) throw new Error(`asked for ${supplier}, got a history of ${history.supplier}`);
-    if (BigInt(history.tree_size) !== cp.size) throw new Error(`the history says tree size ${history.tree_size}, its checkpoint ${cp.size}`);
+    if (!Number.isSafeInteger(history.tree_size) || BigInt(history.tree_size) !== cp.size) throw new Error(`the history says tree size ${history.tree_size}, its checkpoint ${cp.size}`);
     return `the history of ${supplier} at tree size ${cp.size}`;
   });
   if (!asked) return { ok: false, checks };
@@ -61,9 +126,14 @@ export async function verifyHistory(history, supplier, logKey) {
   await check(checks, "inclusion", async () => {
     for (const p of history.entries) {
       const proof = p.inclusion_proof.map((h) => c.fromBase64(h));
-      const leaf = await c.leafHash(c.fromBase64(p.entry));
+      if (proof.some((h) => h.length !== 32)) throw new Error(`entry ${p.index}'s inclusion proof holds a hash that is not 32 bytes`);
+      const bytes = c.fromBase64(p.entry);
+      const leaf = await c.leafHash(bytes);
       if (!(await c.verifyInclusion(leaf, p.index, Number(cp.size), proof, cp.root))) {
         throw new Error(`entry ${p.index} is not in the checkpoint's tree`);
+      }
+      if (p.decoded !== undefined && p.decoded !== null && !decodedMatches(p.decoded, bytes)) {
+        throw new Error(`the decoded copy beside entry ${p.index} is not what its signed bytes say`);
       }
     }
     return `all ${history.entries.length} entries are in the tree of size ${cp.size}`;
