@@ -111,17 +111,21 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-/// Opens `url`, checks that the page says each of `texts` and that the browser logged
-/// no error; returns the page's text.
-async fn visit(c: &Client, url: &str, texts: &[&str]) -> String {
-    c.goto(url).await.unwrap();
-    let body = c
-        .find(Locator::Css("body"))
+/// The text of the first element `css` selects.
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Opens `url`, checks that the page says each of `texts` and that the browser logged
+/// no error; returns the page's text.
+async fn visit(c: &Client, url: &str, texts: &[&str]) -> String {
+    c.goto(url).await.unwrap();
+    let body = text_of(c, "body").await;
     for t in texts {
         assert!(body.contains(t), "{url} does not say {t:?}:\n{body}");
     }
@@ -204,13 +208,7 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         // Follow the newest record from the timeline, as a reader would.
         let first = c.find(Locator::Css(".timeline .head a")).await.unwrap();
         first.click().await.unwrap();
-        let record = c
-            .find(Locator::Css("main"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let record = text_of(&c, "main").await;
         assert!(
             record.contains("What the record says") && record.contains("Its place in the log"),
             "{record}"
@@ -284,26 +282,14 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
             .click()
             .await
             .unwrap();
-        let body = c
-            .find(Locator::Css("main"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = text_of(&c, "main").await;
         assert!(body.contains("What the record says"), "{body}");
 
         // An error page is a page too (the browser logs the 404 status itself).
         c.goto(&format!("{url}/factories/VN2099999ZZZZZZ"))
             .await
             .unwrap();
-        let body = c
-            .find(Locator::Css("main"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = text_of(&c, "main").await;
         assert!(
             body.contains("Not found") && body.contains("Back to the home page"),
             "{body}"

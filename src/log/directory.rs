@@ -119,6 +119,14 @@ pub struct SupplierSummary {
     pub standing: Option<StandingSummary>,
 }
 
+impl SupplierSummary {
+    /// Whether a search finds this supplier: its OS ID starts with `query`, or its name
+    /// holds it (`query` in lower case; any case in the supplier's).
+    pub fn matches(&self, query: &str) -> bool {
+        self.id.to_lowercase().starts_with(query) || self.name.to_lowercase().contains(query)
+    }
+}
+
 /// A page of the directory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SupplierPage {
@@ -220,9 +228,7 @@ impl Log {
         let (size, all) = self.directory(&view)?;
         let q = query.map(str::to_lowercase);
         let matches = |s: &SupplierSummary| {
-            q.as_ref().is_none_or(|q| {
-                s.id.to_lowercase().starts_with(q) || s.name.to_lowercase().contains(q)
-            }) && country.is_none_or(|c| s.country == c)
+            q.as_ref().is_none_or(|q| s.matches(q)) && country.is_none_or(|c| s.country == c)
         };
         let found: Vec<&SupplierSummary> =
             all.iter().map(|e| &e.1).filter(|s| matches(s)).collect();

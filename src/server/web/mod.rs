@@ -24,6 +24,7 @@ use maud::Markup;
 use serde::Deserialize;
 
 use super::read::{blocking, parse_index, Params};
+use super::tiles::with_type;
 use super::{AppState, Problem};
 use crate::log::{Log, LogError};
 use crate::note::BASE64;
@@ -63,28 +64,25 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
 }
 
 async fn style() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
+    asset(
         STYLE,
+        "text/css; charset=utf-8",
+        "public, max-age=31536000, immutable",
     )
-        .into_response()
 }
 
 async fn icon() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            // Also at /favicon.ico, whose address carries no version.
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        ICON,
-    )
-        .into_response()
+    // Also at /favicon.ico, whose address carries no version.
+    asset(ICON, "image/svg+xml", "public, max-age=86400")
+}
+
+fn asset(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {
+    let mut r = with_type(body, content_type, cache);
+    r.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
 }
 
 /// Who is asking and how they want it: the language, the page they are on (for the
@@ -407,11 +405,7 @@ async fn directory(
         let mut found: Vec<_> = log
             .supplier_summaries(&view)?
             .into_iter()
-            .filter(|s| {
-                needle.is_empty()
-                    || s.id.to_lowercase().starts_with(&needle)
-                    || s.name.to_lowercase().contains(&needle)
-            })
+            .filter(|s| needle.is_empty() || s.matches(&needle))
             .collect();
         // Filters on standing need every candidate's brief (kept per supplier until
         // its history changes or the day does).
