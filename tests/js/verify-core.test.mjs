@@ -101,7 +101,8 @@ test("base64 and hex refuse what they are not", () => {
 });
 
 test("index proofs: present, absent and rejected as docs/index-vectors.json says", async () => {
-  const d = JSON.parse(readFileSync(new URL("../../docs/index-vectors.json", import.meta.url), "utf8"));
+  // Read as the verifier reads served JSON: counts and indexes are BigInts.
+  const d = v.parseJson(readFileSync(new URL("../../docs/index-vectors.json", import.meta.url), "utf8"));
   const root = v.fromBase64(d.root);
   assert.equal(v.toBase64(await v.emptyHash()), d.empty_root);
   const seen = { present: 0, absent: 0, reject: 0 };
@@ -130,4 +131,23 @@ test("index proofs: present, absent and rejected as docs/index-vectors.json says
   const key = await v.indexKey(p.subject);
   await assert.rejects(v.verifyIndexProof({ ...p.proof, extra: 1 }, key, root));
   await assert.rejects(v.verifyIndexProof({ ...p.proof, leaf: { ...p.proof.leaf, count: "1" } }, key, root));
+});
+
+test("JSON is read as serde_json reads it", () => {
+  const o = v.parseJson('{"a": 1, "b": 1.0, "c": [true, null, "x\\u00e9\\ud83d\\ude00"], "d": 18446744073709551616}');
+  assert.equal(o.a, 1n);
+  assert.equal(o.b, 1);
+  assert.deepEqual(o.c, [true, null, "xé😀"]);
+  assert.equal(o.d, 18446744073709551616n);
+  assert.equal(o[v.REPEATED], undefined);
+  const twice = v.parseJson('{"a": 1, "a": 2}');
+  assert.equal(twice.a, 2n);
+  assert.equal(twice[v.REPEATED], true);
+  assert.equal(Object.getPrototypeOf(v.parseJson('{"__proto__": {"x": 1}}')), null);
+  for (const bad of ["[1,]", '"\\ud800"', '"\\udc00"', "01", "1e400", '"a\tb"', "{} x", "\ufeff{}", "-", "1.", '{"a" 1}']) {
+    assert.throws(() => v.parseJson(bad), undefined, bad);
+  }
+  let deep = "1";
+  for (let i = 0; i < 200; i++) deep = `[${deep}]`;
+  assert.throws(() => v.parseJson(deep));
 });

@@ -106,19 +106,85 @@ export async function verifyInclusion(leaf, index, size, proof, root) {
 }
 
 /**
- * A C2SP verifier key, `<name>+<key id, 8 hex>+<base64(0x01 || Ed25519 public key)>`:
- * its name, key id and public key, once the key id is checked against the key.
+ * A C2SP verifier key, `<name>+<key id, 8 hex>+<base64(0x01 || Ed25519 public key)>`,
+ * read by the rules of vouch's `Verifier::parse`: trailing line ends dropped; a name of
+ * 1 to 256 bytes with no whitespace, control character or "+"; the key id in hex (either
+ * case); canonical base64 of 0x01 and a point on the curve. Returns its name, key id
+ * (4 bytes), key id as 8 lowercase hex digits, and public key, once the key id is
+ * checked against the key.
  */
 export async function parseVerifierKey(vkey) {
-  // The key's base64 may itself hold "+": split at the first two only.
-  const m = /^([^+\s]+)\+([0-9a-fA-F]{8})\+(\S+)$/.exec(vkey.trim());
-  if (!m) throw new Error("a verifier key is <name>+<key id, 8 hex>+<key>");
-  const [, name, idHex, b64] = m;
-  const key = fromBase64(b64);
-  if (key.length !== 33 || key[0] !== 1) throw new Error("not an Ed25519 verifier key");
+  if (typeof vkey !== "string") throw new Error("a verifier key is a string");
+  const s = vkey.replace(/[\n\r]+$/, "");
+  const first = s.indexOf("+");
+  const second = first < 0 ? -1 : s.indexOf("+", first + 1);
+  if (second < 0) throw new Error("a verifier key is <name>+<key id>+<key>");
+  const [name, idHex, b64] = [s.slice(0, first), s.slice(first + 1, second), s.slice(second + 1)];
+  if (!isKeyName(name)) throw new Error(`key name ${JSON.stringify(name)} is invalid`);
+  if (!/^[0-9a-fA-F]{8}$/.test(idHex)) throw new Error("key id is not 8 hex digits");
+  let key;
+  try {
+    key = fromBase64(b64);
+  } catch {
+    key = null;
+  }
+  if (!key || key.length !== 33 || key[0] !== 1) throw new Error("key is not base64 of 0x01 and 32 bytes");
+  const publicKey = key.slice(1);
+  if (!onCurve(publicKey)) throw new Error("not a valid Ed25519 public key");
   const id = await keyId(name, key);
   if (toHex(id) !== idHex.toLowerCase()) throw new Error("the key id does not match the key");
-  return { name, keyId: id, publicKey: key.slice(1) };
+  return { name, keyId: id, keyIdHex: toHex(id), publicKey };
+}
+
+/** A C2SP key name as vouch's `KeyName::new` accepts it. */
+export function isKeyName(name) {
+  return (
+    name !== "" &&
+    utf8.encode(name).length <= 256 &&
+    !name.includes("+") &&
+    !/[\p{White_Space}\p{Cc}]/u.test(name)
+  );
+}
+
+// Ed25519 points (RFC 8032 §5.1.3), as curve25519-dalek decompresses them: the y
+// coordinate may be written unreduced; the point must be on the curve.
+const P = 2n ** 255n - 19n;
+const D = (-121665n * modPow(121666n, P - 2n)) % P;
+
+function modPow(b, e) {
+  let r = 1n;
+  b = ((b % P) + P) % P;
+  for (; e > 0n; e >>= 1n) {
+    if (e & 1n) r = (r * b) % P;
+    b = (b * b) % P;
+  }
+  return r;
+}
+
+function yOf(bytes) {
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(bytes[i]);
+  return (y & ((1n << 255n) - 1n)) % P;
+}
+
+/** Whether 32 bytes decompress to a point of the curve (x² = (y² − 1) / (d·y² + 1)). */
+export function onCurve(bytes) {
+  if (bytes.length !== 32) return false;
+  const y = yOf(bytes);
+  const u = (y * y - 1n + P) % P;
+  const v = (D * y * y + 1n) % P;
+  const x2 = (u * modPow(v, P - 2n)) % P;
+  return x2 === 0n || modPow(x2, (P - 1n) / 2n) === 1n;
+}
+
+// The y coordinates of the eight points of small order: (0, ±1), (±√−1, 0) and the
+// four of order 8.
+const Y8 = 0x5fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n;
+const SMALL_ORDER_Y = [0n, 1n, P - 1n, Y8, P - Y8];
+
+/** Whether a public key (on the curve) is of small order: dalek's `is_weak`. */
+export function isWeakKey(bytes) {
+  return SMALL_ORDER_Y.includes(yOf(bytes));
 }
 
 /** C2SP signed-note key id: the first 4 bytes of SHA-256(name || "\n" || 0x01 || key). */
@@ -126,11 +192,19 @@ async function keyId(name, algAndKey) {
   return (await sha256(concat(utf8.encode(name + "\n"), algAndKey))).slice(0, 4);
 }
 
+const imported = new Map();
+
 /** Whether `signature` is `publicKey`'s Ed25519 signature of `message` (WebCrypto). */
 export async function ed25519Verify(publicKey, message, signature) {
   if (signature.length !== 64) return false;
-  const key = await subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-  return subtle.verify({ name: "Ed25519" }, key, signature, message);
+  const hex = toHex(publicKey);
+  if (!imported.has(hex)) imported.set(hex, subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]));
+  try {
+    return await subtle.verify({ name: "Ed25519" }, await imported.get(hex), signature, message);
+  } catch {
+    // A key WebCrypto cannot import (off the curve) verifies nothing.
+    return false;
+  }
 }
 
 const MAX_NOTE_LEN = 64 * 1024;
@@ -176,17 +250,54 @@ export async function openNote(note, verifier) {
 }
 
 /**
- * A checkpoint's text (C2SP tlog-checkpoint): origin, tree size, root hash, then
- * extension lines.
+ * A checkpoint's text (C2SP tlog-checkpoint), as vouch's `Checkpoint::parse` reads it:
+ * origin, tree size (canonical decimal, at most 2^64 − 1), root hash (base64 of 32
+ * bytes), then extension lines; no line empty or holding a control character.
  */
 export function parseCheckpoint(text) {
-  const lines = text.split("\n");
-  if (lines.length < 4 || lines[lines.length - 1] !== "") throw new Error("not a checkpoint");
-  const [origin, size, root, ...rest] = lines.slice(0, -1);
-  if (!/^(0|[1-9][0-9]*)$/.test(size)) throw new Error("bad tree size");
-  const hash = fromBase64(root);
-  if (hash.length !== 32) throw new Error("bad root hash");
+  if (!text.endsWith("\n")) throw new Error("a checkpoint must end with a newline");
+  const lines = text.slice(0, -1).split("\n");
+  if (lines.length < 3) throw new Error("a checkpoint has an origin, a size and a root hash");
+  const [origin, size, root, ...rest] = lines;
+  if (!/^(0|[1-9][0-9]*)$/.test(size) || BigInt(size) >= 2n ** 64n) throw new Error("size is not a canonical decimal number");
+  let hash;
+  try {
+    hash = fromBase64(root);
+  } catch {
+    hash = null;
+  }
+  if (!hash || hash.length !== 32) throw new Error("root hash is not base64 of 32 bytes");
+  const lineOk = (l) => l !== "" && !/\p{Cc}/u.test(l);
+  if (!lineOk(origin)) throw new Error("origin line is empty or invalid");
+  if (!rest.every(lineOk)) throw new Error("extension line is empty or invalid");
   return { origin, size: BigInt(size), root: hash, extensions: rest };
+}
+
+/** A hash as vouch writes one, or null: canonical base64 of 32 bytes. */
+function hashOrNull(s) {
+  try {
+    const b = fromBase64(s);
+    return b.length === 32 ? b : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The registry chain head a ledger's checkpoint names (`vouch-registry <index>
+ * <hash>`): the first such line that reads whole, as `{index, leaf}`, or null.
+ */
+export function registryHead(checkpoint) {
+  for (const line of checkpoint.extensions) {
+    if (!line.startsWith("vouch-registry ")) continue;
+    const rest = line.slice("vouch-registry ".length);
+    const space = rest.indexOf(" ");
+    if (space < 0) continue;
+    const [index, hash] = [rest.slice(0, space), hashOrNull(rest.slice(space + 1))];
+    if (!/^(0|[1-9][0-9]*)$/.test(index) || BigInt(index) >= 2n ** 64n || !hash) continue;
+    return { index: BigInt(index), leaf: hash };
+  }
+  return null;
 }
 
 /** DSSE v1 pre-authentication encoding. */
@@ -231,8 +342,10 @@ function hash32(s, what) {
   return b;
 }
 
+/** An unsigned 64-bit count: a BigInt (from parseJson) or a safe integer. */
 function count(n, what) {
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new Error(`${what} is not an unsigned integer`);
+  if (typeof n === "number" && Number.isSafeInteger(n)) n = BigInt(n);
+  if (typeof n !== "bigint" || n < 0n || n >= 2n ** 64n) throw new Error(`${what} is not an unsigned 64-bit integer`);
   return n;
 }
 
@@ -287,8 +400,165 @@ export async function verifyIndexProof(proof, key, root) {
   return result;
 }
 
-/** The `vouch-index` root a checkpoint commits to, or null. */
+/** The `vouch-index` root a checkpoint commits to: the first such line that reads, or null. */
 export function indexRoot(checkpoint) {
-  const line = checkpoint.extensions.find((l) => l.startsWith("vouch-index "));
-  return line ? hash32(line.slice("vouch-index ".length), "the index root") : null;
+  for (const line of checkpoint.extensions) {
+    const h = line.startsWith("vouch-index ") ? hashOrNull(line.slice("vouch-index ".length)) : null;
+    if (h) return h;
+  }
+  return null;
+}
+
+// JSON as serde_json reads it, so that the browser refuses and accepts what the Rust
+// verifier does: integers (no fraction, no exponent) are BigInts, so that 1 and 1.0
+// stay apart and no index loses precision; other numbers are Numbers and must be
+// finite; strings must be valid Unicode (no lone surrogate); nesting stops at 128.
+// Objects have no prototype, and one whose keys repeat is marked (REPEATED): serde
+// refuses that for a struct, and keeps the last value for a map.
+
+export const REPEATED = Symbol("repeated keys");
+
+const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
+export function parseJson(text) {
+  let at = 0;
+  const fail = (why) => {
+    throw new Error(`JSON: ${why} at character ${at}`);
+  };
+  const ws = () => {
+    while (at < text.length && " \t\n\r".includes(text[at])) at++;
+  };
+  const value = (depth) => {
+    if (depth > 128) fail("nested too deeply");
+    ws();
+    const c = text[at];
+    if (c === "{") {
+      at++;
+      const obj = Object.create(null);
+      const seen = new Set();
+      ws();
+      if (text[at] === "}") {
+        at++;
+        return obj;
+      }
+      for (;;) {
+        ws();
+        if (text[at] !== '"') fail("expected a key");
+        const k = string();
+        ws();
+        if (text[at] !== ":") fail("expected ':'");
+        at++;
+        const v = value(depth + 1);
+        if (seen.has(k)) Object.defineProperty(obj, REPEATED, { value: true });
+        seen.add(k);
+        obj[k] = v;
+        ws();
+        if (text[at] === ",") at++;
+        else if (text[at] === "}") {
+          at++;
+          return obj;
+        } else fail("expected ',' or '}'");
+      }
+    }
+    if (c === "[") {
+      at++;
+      const arr = [];
+      ws();
+      if (text[at] === "]") {
+        at++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(value(depth + 1));
+        ws();
+        if (text[at] === ",") at++;
+        else if (text[at] === "]") {
+          at++;
+          return arr;
+        } else fail("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return string();
+    for (const [word, v] of [["true", true], ["false", false], ["null", null]]) {
+      if (text.startsWith(word, at)) {
+        at += word.length;
+        return v;
+      }
+    }
+    NUMBER.lastIndex = at;
+    const m = NUMBER.exec(text);
+    if (!m) fail("expected a value");
+    at += m[0].length;
+    if (m[2] === undefined && m[3] === undefined) return BigInt(m[0]);
+    const n = Number(m[0]);
+    if (!Number.isFinite(n)) fail("number out of range");
+    return n;
+  };
+  const string = () => {
+    at++;
+    let out = "";
+    for (;;) {
+      const c = text[at];
+      if (c === undefined) fail("unterminated string");
+      if (c === '"') {
+        at++;
+        break;
+      }
+      if (c < " ") fail("control character in a string");
+      if (c !== "\\") {
+        const code = c.charCodeAt(0);
+        if (code >= 0xd800 && code <= 0xdfff) {
+          const next = text.charCodeAt(at + 1);
+          if (code > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) fail("lone surrogate");
+          out += c + text[at + 1];
+          at += 2;
+          continue;
+        }
+        out += c;
+        at++;
+        continue;
+      }
+      const e = text[at + 1];
+      at += 2;
+      const simple = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" }[e];
+      if (simple !== undefined) {
+        out += simple;
+        continue;
+      }
+      if (e !== "u") fail("invalid escape");
+      const hex4 = () => {
+        const h = text.slice(at, at + 4);
+        if (!/^[0-9a-fA-F]{4}$/.test(h)) fail("invalid \\u escape");
+        at += 4;
+        return parseInt(h, 16);
+      };
+      const u = hex4();
+      if (u >= 0xdc00 && u <= 0xdfff) fail("lone trailing surrogate");
+      if (u >= 0xd800 && u <= 0xdbff) {
+        if (text[at] !== "\\" || text[at + 1] !== "u") fail("lone leading surrogate");
+        at += 2;
+        const low = hex4();
+        if (!(low >= 0xdc00 && low <= 0xdfff)) fail("lone leading surrogate");
+        out += String.fromCharCode(u, low);
+        continue;
+      }
+      out += String.fromCharCode(u);
+    }
+    return out;
+  };
+  if (typeof text !== "string") throw new Error("JSON: not text");
+  const v = value(0);
+  ws();
+  if (at !== text.length) fail("trailing characters");
+  return v;
+}
+
+/** UTF-8 bytes as text, refusing what is not UTF-8 (as Rust's `from_utf8`). */
+export function utf8Text(bytes) {
+  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+}
+
+/** JSON text's bytes, as serde_json::from_slice reads them. */
+export function parseJsonBytes(bytes) {
+  return parseJson(utf8Text(bytes));
 }

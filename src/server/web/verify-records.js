@@ -1,0 +1,543 @@
+// What a vouch record may say, read as the Rust code reads it, so that the in-browser
+// verifier accepts exactly what the Rust `verify` module accepts:
+//
+// - entries (src/entry.rs) and DSSE envelopes (src/envelope.rs);
+// - statements and registry statements with every rule they are checked against on
+//   their own (src/statement.rs);
+// - times as the `time` crate reads RFC 3339 and dates.
+//
+// The JSON comes from verify-core.js's `parseJson`, and is read into records by serde's
+// rules for the Rust types: unknown fields and repeated fields are refused; an `Option`
+// may be left out or null; a field with a default may be left out; a struct may also be
+// written as an array of its fields in order; a unit enum variant is its name, or an
+// object of its name and null.
+
+import * as c from "./verify-core.js";
+
+export const STATEMENT_TYPE = "application/vnd.vouch.statement+json";
+export const REGISTRY_TYPE = "application/vnd.vouch.registry+json";
+export const REGISTRY_SUBJECT = "registry";
+const MAX_STATEMENT_LEN = 40 * 1024;
+const MAX_NAME = 200;
+const MAX_TEXT = 2000;
+const MAX_URI = 1000;
+const MAX_LIST = 100;
+const MAX_EVIDENCE = 20;
+const MAX_REFS = 20;
+const MAX_IDENTIFIERS = 10;
+const MAX_KEYS = 10;
+const MAX_ENVELOPE_SIGNATURES = 16;
+
+const bytesOf = new TextEncoder();
+
+// serde's rules, one reader per Rust type. A reader takes a JSON value and the field's
+// name, and returns the record or throws naming the field.
+
+const bad = (field, why) => new Error(`\`${field}\`: ${why}`);
+
+export function str(v, field) {
+  if (typeof v !== "string") throw bad(field, "expected a string");
+  return v;
+}
+
+function unsigned(bits) {
+  const max = 1n << BigInt(bits);
+  return (v, field) => {
+    if (typeof v !== "bigint" || v < 0n || v >= max) throw bad(field, `expected an integer from 0 to ${max - 1n}`);
+    return v;
+  };
+}
+export const u64 = unsigned(64);
+const u32 = unsigned(32);
+
+function f64(v, field) {
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v !== "number") throw bad(field, "expected a number");
+  return v;
+}
+
+function vec(item) {
+  return (v, field) => {
+    if (!Array.isArray(v)) throw bad(field, "expected a list");
+    return v.map((x, i) => item(x, `${field}[${i}]`));
+  };
+}
+
+function map(v, field) {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw bad(field, "expected an object");
+  return new Map(Object.entries(v).map(([k, x]) => [k, str(x, `${field}.${k}`)]));
+}
+
+function option(read) {
+  return (v, field) => (v === null ? null : read(v, field));
+}
+
+/** A unit variant of an enum whose variants are `names`. */
+function unitEnum(names) {
+  return (v, field) => {
+    let name = v;
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      if (keys.length !== 1 || v[keys[0]] !== null || v[c.REPEATED]) throw bad(field, "expected one of " + names.join(", "));
+      name = keys[0];
+    }
+    if (typeof name !== "string" || !names.includes(name)) throw bad(field, "expected one of " + names.join(", "));
+    return name;
+  };
+}
+
+/**
+ * A struct of `fields`: `[name, reader, how]`, where `how` is "required", "option" (an
+ * `Option` with no default: may be left out of an object, not of an array) or a
+ * function giving the default (`#[serde(default)]`).
+ */
+function struct(fields) {
+  return (v, field) => {
+    const out = {};
+    const at = (name) => (field ? `${field}.${name}` : name);
+    if (Array.isArray(v)) {
+      if (v.length > fields.length) throw bad(field || "record", `expected at most ${fields.length} elements`);
+      fields.forEach(([name, read, how], i) => {
+        const optional = how === "option" || (typeof how === "function" && how.option);
+        if (i < v.length) out[name] = optional ? option(read)(v[i], at(name)) : read(v[i], at(name));
+        else if (typeof how === "function") out[name] = how();
+        else throw bad(field || "record", `expected ${fields.length} elements`);
+      });
+      return out;
+    }
+    if (v === null || typeof v !== "object") throw bad(field || "record", "expected an object");
+    if (v[c.REPEATED]) throw bad(field || "record", "a field is given twice");
+    for (const k of Object.keys(v)) {
+      if (!fields.some(([name]) => name === k)) throw bad(at(k), "unknown field");
+    }
+    for (const [name, read, how] of fields) {
+      const optional = how === "option" || (typeof how === "function" && how.option);
+      if (Object.prototype.hasOwnProperty.call(v, name)) {
+        out[name] = optional ? option(read)(v[name], at(name)) : read(v[name], at(name));
+      } else if (typeof how === "function") out[name] = how();
+      else if (how === "option") out[name] = null;
+      else throw bad(at(name), "missing field");
+    }
+    return out;
+  };
+}
+
+/** `#[serde(default)]` on an `Option`: left out or null, it is none. */
+const none = Object.assign(() => null, { option: true });
+const empty = () => [];
+
+// Times, as the `time` crate reads them, in nanoseconds since the Unix epoch (BigInt).
+
+function daysInMonth(y, m) {
+  if (m === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
+  return [31, 0, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date. */
+function dayNumber(y, m, d) {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const NS_PER_DAY = 86_400_000_000_000n;
+const RFC3339 = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[\x00-\x7f]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?Z$/;
+
+/** An RFC 3339 time in UTC written with Z (`parse_utc`). */
+export function parseUtc(field, s) {
+  const m = RFC3339.exec(s);
+  const fail = () => bad(field, `${JSON.stringify(s)} is not an RFC 3339 time in UTC, written with Z`);
+  if (!m) throw fail();
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || sec > 60) throw fail();
+  let ns = BigInt(((m[7] || "0") + "00000000").slice(0, 9));
+  let s2 = sec;
+  if (sec === 60) {
+    // A leap second stands for the nanosecond before it, and only at a month's end.
+    if (h !== 23 || mi !== 59 || d !== daysInMonth(y, mo)) throw fail();
+    s2 = 59;
+    ns = 999_999_999n;
+  }
+  return BigInt(dayNumber(y, mo, d)) * NS_PER_DAY + BigInt(h * 3600 + mi * 60 + s2) * 1_000_000_000n + ns;
+}
+
+/** A date, `[+-]YYYY-MM-DD` (`parse_date`), as its day number. */
+function parseDate(field, s) {
+  const m = /^([+-]?)([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(s);
+  const fail = () => bad(field, `${JSON.stringify(s)} is not a date (YYYY-MM-DD)`);
+  if (!m) throw fail();
+  const y = (m[1] === "-" ? -1 : 1) * Number(m[2]);
+  const [mo, d] = [Number(m[3]), Number(m[4])];
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) throw fail();
+  return dayNumber(y, mo, d);
+}
+
+/** The end of `valid_until`: the end of its day for a date, else the time itself. */
+export function parseUntil(s) {
+  if (bytesOf.encode(s).length === 10) {
+    const day = parseDate("valid_until", s);
+    // Date::next_day of 9999-12-31 is none, and the day itself is used.
+    const next = s === "9999-12-31" ? day : day + 1;
+    return BigInt(next) * NS_PER_DAY;
+  }
+  return parseUtc("valid_until", s);
+}
+
+// Text fields (`text` and `list` in src/statement.rs).
+
+function text(field, s, max, required) {
+  if (required && /^\p{White_Space}*$/u.test(s)) throw bad(field, "must not be empty");
+  if ([...s].length > max) throw bad(field, `longer than ${max} characters`);
+  if (/[\p{Cc}]/u.test(s.replaceAll("\n", ""))) throw bad(field, "holds control characters");
+}
+
+function list(field, l, max) {
+  if (l.length > max) throw bad(field, `more than ${max} items`);
+}
+
+/** A hash as the log writes it: canonical base64 of 32 bytes (`decode_hash`). */
+export function decodeHash(s) {
+  const b = c.fromBase64(s);
+  if (b.length !== 32) throw new Error("not base64 of a 32-byte hash");
+  return b;
+}
+
+// Entries and envelopes.
+
+const envelopeSignature = struct([
+  ["keyid", str, "required"],
+  ["sig", str, "required"],
+]);
+const envelope = struct([
+  ["payloadType", str, "required"],
+  ["payload", str, "required"],
+  ["signatures", vec(envelopeSignature), "required"],
+]);
+const prev = struct([
+  ["index", u64, "required"],
+  ["leaf_hash", str, "required"],
+]);
+const entry = struct([
+  ["v", u32, "required"],
+  ["logged_at", str, "required"],
+  ["subject", str, "required"],
+  ["prev", prev, "option"],
+  ["envelope", envelope, "required"],
+]);
+
+/** A version 1 vouch entry (`Entry::parse`). */
+export function parseEntry(bytes) {
+  let e;
+  try {
+    e = entry(c.parseJsonBytes(bytes), "");
+  } catch (err) {
+    throw new Error(`not a vouch entry: ${err.message}`);
+  }
+  if (e.v !== 1n) throw new Error(`entry version ${e.v} is not 1`);
+  return e;
+}
+
+/** The `prev` link: `{index, leaf}` or null (`Entry::prev_link`). */
+export function prevLink(e) {
+  return e.prev === null ? null : { index: e.prev.index, leaf: decodeHash(e.prev.leaf_hash) };
+}
+
+/**
+ * An envelope decoded (`Envelope::open`): its payload, the PAE it was signed as, and its
+ * signatures as `{keyId (8 lowercase hex), sig (64 bytes)}`; nothing here checks who
+ * signed.
+ */
+export function openEnvelope(env) {
+  let body;
+  try {
+    body = c.fromBase64(env.payload);
+  } catch {
+    throw new Error("payload is not canonical base64");
+  }
+  if (env.signatures.length === 0) throw new Error("envelope has no signatures");
+  if (env.signatures.length > MAX_ENVELOPE_SIGNATURES) throw new Error(`envelope has more than ${MAX_ENVELOPE_SIGNATURES} signatures`);
+  const signatures = [];
+  env.signatures.forEach((s, i) => {
+    if (!/^[0-9a-f]{8}$/.test(s.keyid)) throw new Error(`signature ${i}: keyid must be 8 lowercase hex digits (the signer's key id)`);
+    if (signatures.some((x) => x.keyId === s.keyid)) throw new Error(`key ${s.keyid} signed twice`);
+    let sig;
+    try {
+      sig = c.fromBase64(s.sig);
+    } catch {
+      sig = null;
+    }
+    if (!sig || sig.length !== 64) throw new Error(`signature ${i}: sig is not canonical base64 of 64 bytes`);
+    signatures.push({ keyId: s.keyid, sig });
+  });
+  return { payloadType: env.payloadType, body, pae: c.pae(env.payloadType, body), signatures };
+}
+
+// Statements (src/statement.rs).
+
+export const KINDS = ["audit", "metric", "corrective_action", "remediation", "rating", "incentive", "response", "retraction", "correction"];
+const TOPICS = ["wages", "working_hours", "health_safety", "freedom_of_association", "worker_dialogue", "child_forced_labour", "grievance", "energy", "ghg", "water", "wastewater", "chemicals", "waste", "management_systems", "other"];
+const STATUSES = ["conformant", "partially_conformant", "non_conformant", "open", "in_progress", "completed", "verified"];
+const SEVERITIES = ["minor", "major", "critical", "zero_tolerance"];
+const ROLES = ["auditor", "buyer", "supplier", "ngo", "governance"];
+
+/** Kinds that answer or act on earlier entries, and so must reference them. */
+const needsRefs = (kind) => ["corrective_action", "remediation", "response", "retraction", "correction"].includes(kind);
+/** Kinds that withdraw or replace the entries they reference. */
+export const amends = (kind) => kind === "retraction" || kind === "correction";
+
+/** An Open Supply Hub OS ID (`SupplierId::new`). */
+function supplierId(v, field) {
+  const s = str(v, field);
+  if (!/^[A-Z]{2}[0-9]{7}[A-Z0-9]{6}$/.test(s)) throw bad(field, `${JSON.stringify(s)} is not an Open Supply Hub OS ID (two letters, seven digits, six letters or digits)`);
+  return s;
+}
+
+const COUNTRIES = new Set(
+  "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW".split(" "),
+);
+
+const statement = struct([
+  ["kind", unitEnum(KINDS), "required"],
+  [
+    "supplier",
+    struct([
+      ["id", supplierId, "required"],
+      ["name", str, "required"],
+      ["country", str, "required"],
+      ["identifiers", map, () => new Map()],
+    ]),
+    "required",
+  ],
+  ["topic", unitEnum(TOPICS), "required"],
+  ["framework", struct([["name", str, "required"], ["version", str, none]]), none],
+  ["period", struct([["from", str, "required"], ["to", str, "required"]]), none],
+  ["issued_at", str, "required"],
+  ["valid_until", str, none],
+  [
+    "result",
+    struct([
+      ["status", unitEnum(STATUSES), none],
+      ["score", f64, none],
+      ["grade", str, none],
+      ["metrics", vec(struct([["name", str, "required"], ["value", f64, "required"], ["unit", str, "required"]])), empty],
+    ]),
+    none,
+  ],
+  ["findings", vec(struct([["code", str, "required"], ["severity", unitEnum(SEVERITIES), "required"], ["text", str, "required"]])), empty],
+  ["evidence", vec(struct([["uri", str, "required"], ["sha256", str, "required"]])), empty],
+  ["refs", vec(struct([["index", u64, "required"], ["leaf_hash", str, "required"]])), empty],
+]);
+
+function parsePayload(bytes, read) {
+  if (bytes.length > MAX_STATEMENT_LEN) throw new Error(`statement is ${bytes.length} bytes; the limit is ${MAX_STATEMENT_LEN}`);
+  try {
+    return read(c.parseJsonBytes(bytes), "");
+  } catch (e) {
+    throw new Error(`statement is not valid JSON for its schema: ${e.message}`);
+  }
+}
+
+/** An attestation statement, with every rule of `Statement::validate`. */
+export function parseStatement(bytes) {
+  const s = parsePayload(bytes, statement);
+  const sup = s.supplier;
+  text("supplier.name", sup.name, MAX_NAME, true);
+  if (!(sup.country.length === 2 && COUNTRIES.has(sup.country))) throw bad("supplier.country", `${JSON.stringify(sup.country)} is not an ISO 3166-1 alpha-2 code`);
+  if (sup.identifiers.size > MAX_IDENTIFIERS) throw bad("supplier.identifiers", `more than ${MAX_IDENTIFIERS} items`);
+  for (const [k, v] of [...sup.identifiers].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    text("supplier.identifiers", k, 64, true);
+    text(`supplier.identifiers.${k}`, v, MAX_NAME, true);
+  }
+  if (s.framework) {
+    text("framework.name", s.framework.name, MAX_NAME, true);
+    if (s.framework.version !== null) text("framework.version", s.framework.version, 64, true);
+  }
+  if (s.period) {
+    const from = parseDate("period.from", s.period.from);
+    const to = parseDate("period.to", s.period.to);
+    if (from > to) throw bad("period", "`from` is after `to`");
+  }
+  const issued = parseUtc("issued_at", s.issued_at);
+  if (s.valid_until !== null && parseUntil(s.valid_until) <= issued) throw bad("valid_until", "must be after issued_at");
+  const r = s.result;
+  if (r) {
+    if (r.score !== null && !(r.score >= 0 && r.score <= 100)) throw bad("result.score", "must be from 0 to 100");
+    if (r.grade !== null) text("result.grade", r.grade, 16, true);
+    list("result.metrics", r.metrics, MAX_LIST);
+    r.metrics.forEach((m, i) => {
+      text(`result.metrics[${i}].name`, m.name, MAX_NAME, true);
+      text(`result.metrics[${i}].unit`, m.unit, 32, true);
+    });
+  }
+  list("findings", s.findings, MAX_LIST);
+  s.findings.forEach((f, i) => {
+    text(`findings[${i}].code`, f.code, 64, true);
+    text(`findings[${i}].text`, f.text, MAX_TEXT, true);
+  });
+  list("evidence", s.evidence, MAX_EVIDENCE);
+  s.evidence.forEach((e, i) => {
+    text(`evidence[${i}].uri`, e.uri, MAX_URI, true);
+    if (!/^[0-9a-f]{64}$/.test(e.sha256)) throw bad(`evidence[${i}].sha256`, "must be 64 lowercase hex digits");
+  });
+  list("refs", s.refs, MAX_REFS);
+  s.refs.forEach((ref, i) => {
+    try {
+      decodeHash(ref.leaf_hash);
+    } catch {
+      throw bad(`refs[${i}].leaf_hash`, "must be base64 of 32 bytes");
+    }
+  });
+  if (needsRefs(s.kind) && s.refs.length === 0) throw bad("refs", `a ${s.kind} must reference the entries it is about`);
+  if (s.kind === "metric" && (!r || r.metrics.length === 0)) throw bad("result.metrics", "a metric statement carries at least one metric");
+  if (s.kind === "rating" && (!r || (r.score === null && r.grade === null))) throw bad("result", "a rating gives a score or a grade");
+  return s;
+}
+
+// Registry statements (src/statement.rs, `RegistryStatement`).
+
+const accreditation = struct([
+  ["body", str, "required"],
+  ["reference", str, "required"],
+]);
+const participantSpec = struct([
+  ["id", str, "required"],
+  ["name", str, "required"],
+  ["roles", vec(unitEnum(ROLES)), "required"],
+  ["supplier_ids", vec(supplierId), empty],
+  ["keys", vec(str), "required"],
+  ["accreditation", accreditation, none],
+]);
+
+/** `Since`: a log index, or a time. */
+function since(v, field) {
+  if (typeof v === "bigint") return u64(v, field);
+  if (typeof v === "string") return v;
+  throw bad(field, "expected a log index or a time");
+}
+
+const VARIANTS = {
+  genesis: struct([
+    ["threshold", u32, "required"],
+    ["participants", vec(participantSpec), "required"],
+    ["issued_at", str, "required"],
+  ]),
+  register: struct([
+    ["participant", participantSpec, "required"],
+    ["issued_at", str, "required"],
+  ]),
+  add_key: struct([
+    ["participant", str, "required"],
+    ["key", str, "required"],
+    ["issued_at", str, "required"],
+  ]),
+  revoke_key: struct([
+    ["participant", str, "required"],
+    ["key_id", str, "required"],
+    ["compromised_since", since, none],
+    ["issued_at", str, "required"],
+  ]),
+  remove: struct([
+    ["participant", str, "required"],
+    ["issued_at", str, "required"],
+  ]),
+};
+const VARIANT_NAMES = Object.keys(VARIANTS);
+
+/** An internally tagged registry statement: `type` names the variant (or its index). */
+function registryStatement(v) {
+  let tag;
+  let rest;
+  if (Array.isArray(v)) {
+    if (v.length === 0) throw bad("type", "missing field");
+    [tag, ...rest] = v;
+  } else if (v !== null && typeof v === "object") {
+    if (v[c.REPEATED]) throw bad("record", "a field is given twice");
+    if (!Object.prototype.hasOwnProperty.call(v, "type")) throw bad("type", "missing field");
+    tag = v.type;
+    rest = Object.create(null);
+    for (const k of Object.keys(v)) if (k !== "type") rest[k] = v[k];
+  } else throw bad("record", "expected an object");
+  let type = null;
+  if (typeof tag === "string" && VARIANT_NAMES.includes(tag)) type = tag;
+  if (typeof tag === "bigint" && tag < BigInt(VARIANT_NAMES.length) && tag >= 0n) type = VARIANT_NAMES[Number(tag)];
+  if (type === null) throw bad("type", "expected one of " + VARIANT_NAMES.join(", "));
+  return { type, ...VARIANTS[type](rest, "") };
+}
+
+/** Whether `id` is a participant id: 2 to 64 of a-z 0-9 . - _, from a letter or digit. */
+export function isParticipantId(id) {
+  return /^[a-z0-9][a-z0-9._-]{1,63}$/.test(id);
+}
+
+function participantId(field, id) {
+  if (!isParticipantId(id)) throw bad(field, `${JSON.stringify(id)} is not a participant id (2-64 of a-z 0-9 . - _)`);
+}
+
+async function verifierKey(field, k) {
+  try {
+    await c.parseVerifierKey(k);
+  } catch (e) {
+    throw bad(field, e.message);
+  }
+}
+
+async function checkSpec(field, p) {
+  participantId(`${field}.id`, p.id);
+  text(`${field}.name`, p.name, MAX_NAME, true);
+  if (p.roles.length === 0) throw bad(`${field}.roles`, "at least one role");
+  if (p.roles.includes("supplier") === (p.supplier_ids.length === 0)) {
+    throw bad(`${field}.supplier_ids`, "a participant with the supplier role names its supplier ids, and only it");
+  }
+  list(`${field}.supplier_ids`, p.supplier_ids, MAX_LIST);
+  if (p.keys.length === 0) throw bad(`${field}.keys`, "at least one key");
+  list(`${field}.keys`, p.keys, MAX_KEYS);
+  for (const [i, k] of p.keys.entries()) await verifierKey(`${field}.keys[${i}]`, k);
+  if (p.accreditation) {
+    text(`${field}.accreditation.body`, p.accreditation.body, MAX_NAME, true);
+    text(`${field}.accreditation.reference`, p.accreditation.reference, MAX_NAME, true);
+  }
+}
+
+/** A registry statement, with every rule of `RegistryStatement::validate`. */
+export async function parseRegistryStatement(bytes) {
+  const s = parsePayload(bytes, registryStatement);
+  parseUtc("issued_at", s.issued_at);
+  switch (s.type) {
+    case "genesis": {
+      list("participants", s.participants, MAX_LIST);
+      for (const [i, p] of s.participants.entries()) await checkSpec(`participants[${i}]`, p);
+      const members = s.participants.filter((p) => p.roles.includes("governance")).length;
+      if (s.threshold === 0n || s.threshold > BigInt(members)) throw bad("threshold", `must be from 1 to the ${members} governance participants`);
+      break;
+    }
+    case "register":
+      await checkSpec("participant", s.participant);
+      break;
+    case "add_key":
+      participantId("participant", s.participant);
+      await verifierKey("key", s.key);
+      break;
+    case "revoke_key":
+      participantId("participant", s.participant);
+      if (!/^[0-9a-f]{8}$/.test(s.key_id)) throw bad("key_id", "must be 8 lowercase hex digits");
+      if (typeof s.compromised_since === "string") parseUtc("compromised_since", s.compromised_since);
+      break;
+    case "remove":
+      participantId("participant", s.participant);
+      break;
+  }
+  return s;
+}
+
+/** The participant a registry change is about (null for the genesis statement). */
+export function participantOf(s) {
+  if (s.type === "genesis") return null;
+  if (s.type === "register") return s.participant.id;
+  return s.participant;
+}
+
+/** serde's rules, for the readers of served JSON (verify-history.js). */
+export const serde = { struct, str, u64, vec, option, none, empty };

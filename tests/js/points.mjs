@@ -1,0 +1,13 @@
+// Reads a JSON list of 32-byte hex strings and prints, for each, whether the in-browser
+// verifier takes it for an Ed25519 public key and for one of small order
+// (tests/js_agree.rs compares with curve25519-dalek).
+
+import { readFileSync } from "node:fs";
+import { fromHex, isWeakKey, onCurve } from "../../src/server/web/verify-core.js";
+
+const points = JSON.parse(readFileSync(process.argv[2], "utf8")).map(fromHex);
+const out = points.map((p) => {
+  const on = onCurve(p);
+  return { on_curve: on, weak: on && isWeakKey(p) };
+});
+process.stdout.write(JSON.stringify(out));
