@@ -368,6 +368,9 @@ fn forged(cast: &Cast, records: impl FnOnce(&mut ForgedLog)) -> History {
     log.history(FACTORY, &index, checkpoint)
 }
 
+/// A change to a statement's JSON.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 /// A statement's JSON, changed by `edit`.
 fn payload(s: &Statement, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
     let mut v = serde_json::to_value(s).unwrap();
@@ -635,7 +638,7 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
     );
     // Statements signed by their auditor but written in ways the log's rules accept or
     // refuse: each must be accepted or refused alike.
-    let odd: [(&str, &str, Box<dyn Fn(&mut Value)>); 17] = [
+    let odd: [(&str, &str, Edit); 17] = [
         (
             "a statement as an array of its fields",
             "valid",
