@@ -8,7 +8,9 @@
 //!    proof bytes (index proof and inclusion proofs), and the client's verification
 //!    time (`verify_history`: signatures, registry, index proof, chain).
 //! 2. **The explorer**: the factory page of the 300-record supplier (first visit and
-//!    after), and directory pages per second.
+//!    after), and directory pages per second; then, when Chromium and chromedriver are
+//!    installed, the same page in headless Chromium: how long the reader's browser
+//!    takes to fetch and verify the 300-record history (explorer.js).
 //! 3. **Export** of every record with `vouch export --data ... --format csv`, a
 //!    process of its own: time and peak RSS, at a tenth of the ledger and at all of it
 //!    (constant memory means the same peak).
@@ -236,6 +238,7 @@ fn main() {
         first.as_secs_f64() * 1e3,
         median(times)
     );
+    in_chromium(&page);
     for pass in ["first", "second"] {
         let t = Instant::now();
         let mut pages = 0;
@@ -257,4 +260,97 @@ fn main() {
             f64::from(pages) / t.elapsed().as_secs_f64()
         );
     }
+}
+
+/// The factory page `page` in headless Chromium, 11 visits: the time from the script's
+/// start to its verdict (fetching every page of the history, then verifying it), and
+/// the verification alone, as the page reports them (`data-ms`, `data-verify-ms`).
+fn in_chromium(page: &str) {
+    let find = |names: &[&str]| {
+        names
+            .iter()
+            .map(std::path::PathBuf::from)
+            .find(|p| p.is_file())
+    };
+    let (Some(driver), Some(chromium)) = (
+        find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]),
+        find(&["/usr/bin/chromium", "/usr/lib/chromium/chromium"]),
+    ) else {
+        println!("in-browser verification: skipped (no chromium and chromedriver)");
+        return;
+    };
+    let mut chromedriver = Command::new(driver)
+        .arg("--port=18185")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let times: Vec<(f64, f64)> = rt.block_on(async {
+        let caps = serde_json::json!({"goog:chromeOptions": {"binary": chromium, "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            format!("--user-data-dir={}", profile.path().display())]}});
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let c = loop {
+            let http = hyper_util::client::legacy::connect::HttpConnector::new();
+            match fantoccini::ClientBuilder::new(http)
+                .capabilities(caps.as_object().unwrap().clone())
+                .connect("http://127.0.0.1:18185")
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "chromedriver: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
+        let mut times = Vec::new();
+        for _ in 0..11 {
+            c.goto(page).await.unwrap();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let got = c
+                    .execute(
+                        "const b = document.getElementById('in-browser'); return [b.dataset.state || '', b.dataset.ms || '', b.dataset.verifyMs || '']",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                let state = got[0].as_str().unwrap_or_default();
+                if state == "verified" || state == "failed" {
+                    assert_eq!(state, "verified");
+                    let ms = |i: usize| got[i].as_str().unwrap().parse::<f64>().unwrap();
+                    times.push((ms(1), ms(2)));
+                    break;
+                }
+                assert!(Instant::now() < deadline, "no verdict in the browser");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        c.close().await.unwrap();
+        times
+    });
+    let _ = chromedriver.kill();
+    let _ = chromedriver.wait();
+    let (first, rest) = times.split_first().unwrap();
+    let median = |i: usize| {
+        let mut v: Vec<f64> = rest
+            .iter()
+            .map(|t| if i == 0 { t.0 } else { t.1 })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "in-browser verification of the factory page (headless Chromium, 300 records): fetch and verify {:.0} ms first visit, {:.0} ms median of 10 after; of which verification {:.0} ms first, {:.0} ms median",
+        first.0,
+        median(0),
+        first.1,
+        median(1)
+    );
 }

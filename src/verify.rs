@@ -889,7 +889,16 @@ fn completeness(
             ));
         };
         if (p.index, merkle::leaf_hash(&bytes)) != (index, leaf) {
-            return Err(if n == 0 {
+            return Err(if p.index == index {
+                format!(
+                    "entry {index} is not the entry {}: its bytes were changed",
+                    if n == 0 {
+                        "the supplier index names as the newest"
+                    } else {
+                        "the one after it links to"
+                    }
+                )
+            } else if n == 0 {
                 format!(
                     "the supplier index names entry {index} as the newest about {supplier}, but the history starts at entry {}: newer entries are left out",
                     p.index

@@ -125,6 +125,8 @@ async fn text_of(c: &Client, css: &str) -> String {
 /// no error; returns the page's text.
 async fn visit(c: &Client, url: &str, texts: &[&str]) -> String {
     c.goto(url).await.unwrap();
+    // A page the browser checks has its say once the check ends.
+    checked(c).await;
     let body = text_of(c, "body").await;
     for t in texts {
         assert!(body.contains(t), "{url} does not say {t:?}:\n{body}");
@@ -139,18 +141,77 @@ async fn shoot(c: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
-#[test]
-fn pages_render_in_chromium_in_both_languages_without_console_errors() {
-    let Some((driver_path, chromium)) = browser() else {
-        return;
-    };
+/// A ledger made by `vouch serve --demo`, served on a free port.
+fn demo() -> (tempfile::TempDir, Arc<Log>, String) {
     let dir = tempfile::tempdir().unwrap();
     let store =
         Arc::new(SledStore::open(&dir.path().join("data"), &SledOptions::default()).unwrap());
     let key = vouch::cli::demo::prepare(store.clone(), &dir.path().join("keys")).unwrap();
     let log =
         Arc::new(Log::open(store as Arc<dyn Store>, Some(key), LogConfig::default()).unwrap());
-    let url = common::serve(log);
+    let url = common::serve(log.clone());
+    (dir, log, url)
+}
+
+/// A WebDriver session with headless Chromium, its profile in `profile`.
+async fn session(driver_url: &str, chromium: &Path, profile: &Path) -> Client {
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--window-size=1280,2000",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+        "goog:loggingPrefs": { "browser": "ALL" },
+    });
+    // chromedriver on loopback speaks plain HTTP: no TLS stack needed.
+    let http = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(http)
+        .capabilities(caps.as_object().unwrap().clone())
+        .connect(driver_url)
+        .await
+        .unwrap()
+}
+
+/// Waits for the page's check in the browser to end; returns its state (`verified` or
+/// `failed`) and what it says.
+async fn checked(c: &Client) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let state = c
+            .execute(
+                "const b = document.getElementById('in-browser'); return b ? (b.dataset.state || '') : 'none'",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let state = state.as_str().unwrap_or_default().to_owned();
+        if state == "verified" || state == "failed" || state == "none" {
+            let said = if state == "none" {
+                String::new()
+            } else {
+                text_of(c, "#in-browser").await
+            };
+            return (state, said);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the check in the browser did not end: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn pages_render_in_chromium_in_both_languages_without_console_errors() {
+    let Some((driver_path, chromium)) = browser() else {
+        return;
+    };
+    let (_dir, _log, url) = demo();
     let (_driver, driver_url) = start_driver(&driver_path);
     let profile = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -158,26 +219,7 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let caps = serde_json::json!({
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--window-size=1280,2000",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ],
-            },
-            "goog:loggingPrefs": { "browser": "ALL" },
-        });
-        // chromedriver on loopback speaks plain HTTP: no TLS stack needed.
-        let http = hyper_util::client::legacy::connect::HttpConnector::new();
-        let c = ClientBuilder::new(http)
-            .capabilities(caps.as_object().unwrap().clone())
-            .connect(&driver_url)
-            .await
-            .unwrap();
+        let c = session(&driver_url, &chromium, profile.path()).await;
 
         // English, the default for a browser that asks for nothing else.
         visit(
@@ -204,6 +246,13 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         )
         .await;
         assert!(factory.contains("valid"));
+        let (state, said) = checked(&c).await;
+        assert_eq!(state, "verified", "{said}");
+        assert!(
+            said.contains(&format!("Verified in this browser: the complete history of {FACTORY}"))
+                && said.contains("pinned the log's key on first use"),
+            "{said}"
+        );
         shoot(&c, "factory-en").await;
         // Follow the newest record from the timeline, as a reader would.
         let first = c.find(Locator::Css(".timeline .head a")).await.unwrap();
@@ -213,6 +262,9 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
             record.contains("What the record says") && record.contains("Its place in the log"),
             "{record}"
         );
+        let (state, said) = checked(&c).await;
+        assert_eq!(state, "verified", "{said}");
+        assert!(said.contains("Verified in this browser: this record is") && said.contains("Checked against the log key this browser pinned"), "{said}");
         assert!(console_errors(&c).await.is_empty());
         let record_url = c.current_url().await.unwrap().to_string();
         shoot(&c, "record-en").await;
@@ -267,6 +319,9 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
             &["Tình trạng theo chủ đề", "Tất cả bản ghi, mới nhất trước"],
         )
         .await;
+        let (state, said) = checked(&c).await;
+        assert_eq!(state, "verified", "{said}");
+        assert!(said.contains("Đã xác minh trong trình duyệt này"), "{said}");
         shoot(&c, "factory-vi").await;
         visit(
             &c,
@@ -274,6 +329,8 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
             &["Nội dung bản ghi", "Vị trí trong sổ cái"],
         )
         .await;
+        let (state, said) = checked(&c).await;
+        assert_eq!(state, "verified", "{said}");
         shoot(&c, "record-vi").await;
         // And back.
         c.find(Locator::LinkText("English"))
@@ -294,6 +351,174 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
             body.contains("Not found") && body.contains("Back to the home page"),
             "{body}"
         );
+        c.close().await.unwrap();
+    });
+}
+
+/// How the test's dishonest server lies, on top of the honest one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Lie {
+    None,
+    /// One byte of the newest entry of a history changed.
+    ChangeAByte,
+    /// A history's newest entry left out.
+    HideNewest,
+    /// Histories under a checkpoint signed by another key of the log's name.
+    OtherKeysCheckpoint,
+    /// As `OtherKeysCheckpoint`, and the pages name that other key: a log that
+    /// changed its key, to a reader who pinned the first.
+    NewKey,
+}
+
+struct Liar {
+    upstream: String,
+    lie: std::sync::Mutex<Lie>,
+    other: vouch::note::Signer,
+    honest_key: String,
+    client: reqwest::Client,
+}
+
+impl Liar {
+    fn tamper(&self, lie: Lie, path: &str, body: Vec<u8>) -> Vec<u8> {
+        use base64::Engine as _;
+        use vouch::note::BASE64;
+        if path.starts_with("/v1/suppliers/") && path.contains("/history") {
+            let mut h: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            match lie {
+                Lie::ChangeAByte => {
+                    let e = &mut h["entries"][0]["entry"];
+                    let mut bytes = BASE64.decode(e.as_str().unwrap()).unwrap();
+                    let at = bytes.len() / 2;
+                    bytes[at] ^= 0x01;
+                    *e = BASE64.encode(bytes).into();
+                }
+                Lie::HideNewest => {
+                    h["entries"].as_array_mut().unwrap().remove(0);
+                }
+                Lie::OtherKeysCheckpoint | Lie::NewKey => {
+                    let signed = h["checkpoint"].as_str().unwrap();
+                    let text = &signed[..signed.find("\n\n").unwrap() + 1];
+                    h["checkpoint"] = vouch::note::sign(text, &[&self.other]).unwrap().into();
+                }
+                Lie::None => {}
+            }
+            return serde_json::to_vec(&h).unwrap();
+        }
+        if lie == Lie::NewKey {
+            let page = String::from_utf8(body).unwrap();
+            let other = self.other.verifier().to_string();
+            return page.replace(&self.honest_key, &other).into_bytes();
+        }
+        body
+    }
+}
+
+async fn lie(
+    axum::extract::State(liar): axum::extract::State<Arc<Liar>>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::http::header;
+    let lie = *liar.lie.lock().unwrap();
+    let path = req.uri().path().to_owned();
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let mut up = liar.client.get(format!("{}{target}", liar.upstream));
+    for h in [header::ACCEPT, header::ACCEPT_LANGUAGE, header::COOKIE] {
+        if let Some(v) = req.headers().get(&h) {
+            up = up.header(h, v.clone());
+        }
+    }
+    let answer = up.send().await.unwrap();
+    let (status, mut headers) = (answer.status(), answer.headers().clone());
+    let body = liar.tamper(lie, &path, answer.bytes().await.unwrap().to_vec());
+    headers.remove(header::CONTENT_LENGTH);
+    let mut r = axum::response::Response::new(axum::body::Body::from(body));
+    *r.status_mut() = status;
+    *r.headers_mut() = headers;
+    r
+}
+
+/// Against a server that lies (a changed byte, a hidden record, a checkpoint signed by
+/// another key, a log key that changed), the page names the check that failed, in red,
+/// and never says "verified"; the same pages served honestly verify.
+#[test]
+fn a_dishonest_server_is_caught_in_the_browser() {
+    let Some((driver_path, chromium)) = browser() else {
+        return;
+    };
+    let (_dir, log, upstream) = demo();
+    let liar = Arc::new(Liar {
+        upstream,
+        lie: std::sync::Mutex::new(Lie::None),
+        other: common::key(log.origin(), 99),
+        honest_key: log.verifier().to_string(),
+        client: reqwest::Client::new(),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(lie).with_state(liar.clone());
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (_driver, driver_url) = start_driver(&driver_path);
+    let profile = tempfile::tempdir().unwrap();
+    rt.block_on(async {
+        let c = session(&driver_url, &chromium, profile.path()).await;
+        let factory = format!("{url}/factories/{FACTORY}");
+        let record = {
+            c.goto(&factory).await.unwrap();
+            let (state, said) = checked(&c).await;
+            assert_eq!(state, "verified", "honest: {said}");
+            let href = c
+                .find(Locator::Css(".timeline .head a"))
+                .await
+                .unwrap()
+                .attr("href")
+                .await
+                .unwrap()
+                .unwrap();
+            format!("{url}{href}")
+        };
+        for (lie, check, names) in [
+            (Lie::ChangeAByte, "complete", "its bytes were changed"),
+            (Lie::HideNewest, "complete", "newer entries are left out"),
+            (Lie::OtherKeysCheckpoint, "checkpoint", "not signed by the trusted log key"),
+            (Lie::NewKey, "checkpoint", "not signed by the trusted log key"),
+        ] {
+            *liar.lie.lock().unwrap() = lie;
+            for page in [&factory, &record] {
+                c.goto(page).await.unwrap();
+                let (state, said) = checked(&c).await;
+                assert_eq!(state, "failed", "{lie:?} on {page}: {said}");
+                assert!(
+                    said.contains(&format!("The check “{check}” failed")) && said.contains(names),
+                    "{lie:?} on {page}: {said}"
+                );
+                assert!(!said.contains("Verified in this browser"), "{said}");
+                let red = c
+                    .execute(
+                        "return getComputedStyle(document.querySelector('#in-browser .status')).color",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(red.as_str(), Some("rgb(161, 22, 28)"), "{lie:?}: {red}");
+                let alarm = c.find(Locator::Css("#in-browser .alarm")).await.is_ok();
+                assert_eq!(alarm, lie == Lie::NewKey, "{lie:?}: {said}");
+            }
+            shoot(&c, &format!("dishonest-{lie:?}")).await;
+        }
+        // The same pages told honestly verify again: the pinned key is the first one.
+        *liar.lie.lock().unwrap() = Lie::None;
+        for page in [&factory, &record] {
+            c.goto(page).await.unwrap();
+            let (state, said) = checked(&c).await;
+            assert_eq!(state, "verified", "honest again on {page}: {said}");
+        }
         c.close().await.unwrap();
     });
 }

@@ -137,10 +137,30 @@ fn every_page_renders_its_content_in_both_languages() {
 
     let f = page(&format!("{u}/factories/{FACTORY}"));
     assert_eq!(f.status, 200);
+    // The one script is the verifier, from this server's own assets; nothing inline.
+    let script = r#"<script type="module" src="/assets/explorer.js"></script>"#;
     assert!(
-        !f.has("<script") && !f.has("style=\""),
+        f.body.matches("<script").count() == 1 && f.has(script) && !f.has("style=\""),
         "nothing inline on a page with charts"
     );
+    for module in [
+        "explorer.js",
+        "verify-core.js",
+        "verify-records.js",
+        "verify-registry.js",
+        "verify-history.js",
+    ] {
+        let r = reqwest::blocking::get(format!("{u}/assets/{module}")).unwrap();
+        assert_eq!(r.status(), 200, "{module}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "text/javascript; charset=utf-8",
+            "{module}"
+        );
+        assert!(r.text().unwrap().contains("export") || module == "explorer.js");
+    }
+    let r = reqwest::blocking::get(format!("{u}/assets/other.js")).unwrap();
+    assert_eq!(r.status(), 404);
     for text in [
         "Song Hong Garment JSC",
         "Standing by topic",

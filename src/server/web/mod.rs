@@ -60,6 +60,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/verify", get(verify_page))
         .route("/assets/style.css", get(style))
         .route("/assets/icon.svg", get(icon))
+        .route("/assets/{script}", get(script))
         .route("/favicon.ico", get(icon))
 }
 
@@ -69,6 +70,33 @@ async fn style() -> Response {
         "text/css; charset=utf-8",
         "public, max-age=31536000, immutable",
     )
+}
+
+/// The in-browser verifier, as ES modules that import each other by relative path.
+pub const EXPLORER_PATH: &str = "/assets/explorer.js";
+const SCRIPTS: [(&str, &str); 5] = [
+    ("explorer.js", include_str!("explorer.js")),
+    ("verify-core.js", include_str!("verify-core.js")),
+    ("verify-records.js", include_str!("verify-records.js")),
+    ("verify-registry.js", include_str!("verify-registry.js")),
+    ("verify-history.js", include_str!("verify-history.js")),
+];
+
+async fn script(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    req: Request,
+) -> Response {
+    match SCRIPTS.iter().find(|(n, _)| *n == name) {
+        // Short-lived: the modules import each other by unversioned paths, so that a
+        // new release must not meet an old module in the cache for long.
+        Some((_, body)) => asset(
+            body,
+            "text/javascript; charset=utf-8",
+            "public, max-age=300",
+        ),
+        None => not_found(State(s), req).await,
+    }
 }
 
 async fn icon() -> Response {
@@ -173,6 +201,7 @@ impl Reader {
             here: &self.here,
             origin: log.origin(),
             tree_size: log.view().size(),
+            log_key: log.verifier().to_string(),
         }
     }
 
@@ -557,6 +586,7 @@ async fn record(
                 leaf_hash,
                 report,
                 referred_by,
+                history_size: file.as_ref().map(|f| f.history.tree_size),
             },
         ))
     })

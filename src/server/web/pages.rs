@@ -24,6 +24,8 @@ pub struct Frame<'a> {
     pub here: &'a str,
     pub origin: &'a str,
     pub tree_size: u64,
+    /// The log's verifier key, which the reader's browser pins on first use.
+    pub log_key: String,
 }
 
 /// The page around `body`.
@@ -566,6 +568,56 @@ fn series(file: &SupplierFile) -> BTreeMap<(String, String), Vec<Point>> {
     out
 }
 
+/// What the reader's browser checks on a page (src/server/web/explorer.js): a
+/// supplier's complete history as of `tree_size`, and on a record page, that record's
+/// verdict there.
+pub struct BrowserCheck<'a> {
+    pub supplier: &'a str,
+    pub tree_size: u64,
+    /// On a record page: the record and the verdict the page shows for it.
+    pub record: Option<(u64, Verdict)>,
+}
+
+/// The section in which the reader's browser says what it verified. Without
+/// JavaScript it says that it checked nothing, and where to check instead.
+fn browser_check(f: &Frame<'_>, c: &BrowserCheck<'_>) -> Markup {
+    let t = text(f.lang);
+    let verdicts: serde_json::Map<String, serde_json::Value> = [
+        Verdict::Valid,
+        Verdict::Retracted,
+        Verdict::Superseded,
+        Verdict::Expired,
+        Verdict::Suspect,
+        Verdict::Invalid,
+    ]
+    .into_iter()
+    .map(|v| (v.as_str().to_owned(), verdict_text(v, t).into()))
+    .collect();
+    let words = serde_json::json!({
+        "checking": t.bc_checking,
+        "verified_history": t.bc_verified_history,
+        "verified_record": t.bc_verified_record,
+        "failed": t.bc_failed,
+        "key_first": t.bc_key_first,
+        "key_pinned": t.bc_key_pinned,
+        "key_changed": t.bc_key_changed,
+        "pin_new": t.bc_pin_new,
+        "grown": t.bc_grown,
+        "checks": t.bc_checks,
+        "verdicts": verdicts,
+    });
+    html! {
+        section #in-browser .browser-check aria-labelledby="in-browser-title"
+            data-supplier=(c.supplier) data-tree-size=(c.tree_size) data-log-key=(f.log_key)
+            data-index=[c.record.map(|r| r.0)] data-verdict=[c.record.map(|r| r.1.as_str())]
+            data-words=(words.to_string()) {
+            h2 id="in-browser-title" { (t.bc_title) }
+            p.status role="status" { (t.bc_noscript) " " a href="/verify" { (t.nav_verify) } }
+            script type="module" src=(super::EXPLORER_PATH) {}
+        }
+    }
+}
+
 pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
     let (t, lang) = (text(f.lang), f.lang);
     let st = &file.standing;
@@ -589,6 +641,7 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
                 }
                 dt { (t.records) } dd { (group(st.records, lang)) }
             }
+            (browser_check(f, &BrowserCheck { supplier: &st.supplier, tree_size: file.history.tree_size, record: None }))
             section aria-labelledby="standing" {
                 h2 id="standing" { (t.standing_title) }
                 p.muted { (t.standing_note) }
@@ -645,7 +698,7 @@ fn timeline_item(r: &Report, t: &Text, lang: Lang) -> Markup {
         .map(|s| words::describe_in(s, lang))
         .unwrap_or_default();
     html! {
-        li class=(format!("item {}", r.verdict.as_str())) {
+        li class=(format!("item {}", r.verdict.as_str())) data-index=(r.index) data-verdict=(r.verdict.as_str()) {
             div.meta {
                 (entry_link(r.index))
                 @if let Some(at) = &r.issued_at { " · " (date(at, lang)) }
@@ -688,6 +741,8 @@ pub struct RecordPage<'a> {
     pub report: Option<&'a Report>,
     /// Records of the same history that refer to this one.
     pub referred_by: Vec<(u64, Kind)>,
+    /// The tree size of the supplier's history the report comes from, if it does.
+    pub history_size: Option<u64>,
 }
 
 pub fn record(f: &Frame<'_>, r: &RecordPage<'_>) -> Markup {
@@ -708,6 +763,17 @@ pub fn record(f: &Frame<'_>, r: &RecordPage<'_>) -> Markup {
             @if let Some(rep) = r.report {
                 p { span class=(format!("verdict {}", rep.verdict.as_str())) { (t.verdict) ": " (verdict_text(rep.verdict, t)) } }
                 (later(rep, t))
+            }
+            @match (statement, r.report, r.history_size) {
+                (Some(s), Some(rep), Some(size)) => {
+                    (browser_check(f, &BrowserCheck { supplier: s.supplier.id.as_str(), tree_size: size, record: Some((r.index, rep.verdict)) }))
+                }
+                _ => @if r.decoded.is_some_and(|d| d.payload_type == crate::statement::REGISTRY_TYPE) {
+                    section.browser-check aria-labelledby="in-browser-title" {
+                        h2 id="in-browser-title" { (t.bc_title) }
+                        p { (t.bc_registry_record) }
+                    }
+                },
             }
             @if let Some(s) = statement {
                 section aria-labelledby="says" {

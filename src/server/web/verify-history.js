@@ -64,17 +64,17 @@ export function readHistory(text) {
 
 /**
  * Every page of `supplier`'s history from the server at `base` (as the CLI's
- * `fetch_history`): pages after the first at the first page's tree size, their
- * entries appended, their registry chains merged.
+ * `fetch_history`), at tree size `size` (null: the newest): pages after the first at
+ * the first page's tree size, their entries appended, their registry chains merged.
  */
-export async function fetchHistory(base, supplier, fetchImpl = fetch) {
+export async function fetchHistory(base, supplier, size = null, fetchImpl = fetch) {
   const get = async (url) => {
     const res = await fetchImpl(url, { headers: { Accept: "application/json" }, cache: "no-store" });
     if (!res.ok) throw new Error(`the server answered ${res.status} for ${url}`);
     return readHistory(await res.text());
   };
   const path = `${base}/v1/suppliers/${encodeURIComponent(supplier)}/history?limit=500`;
-  const history = await get(path);
+  const history = await get(size === null ? path : `${path}&size=${size}`);
   while (history.next_before !== null) {
     const before = history.next_before;
     history.next_before = null;
@@ -559,7 +559,9 @@ async function completeness(history, supplier, cp) {
     if (expect === null) throw new Error(`entry ${p.index} comes after the supplier's first entry: the history has more entries than its chain`);
     if (p.index !== expect.index || !c.equal(await c.leafHash(bytes), expect.leaf)) {
       throw new Error(
-        i === 0
+        p.index === expect.index
+          ? `entry ${p.index} is not the entry ${i === 0 ? "the supplier index names as the newest" : "the one after it links to"}: its bytes were changed`
+          : i === 0
           ? `the supplier index names entry ${expect.index} as the newest about ${supplier}, but the history starts at entry ${p.index}: newer entries are left out`
           : `the entry before this one in the chain is entry ${expect.index}, but the history shows entry ${p.index}`,
       );
