@@ -41,6 +41,8 @@ fn statement(i: usize) -> Vec<u8> {
             name: "Factory".into(),
             country: "VN".into(),
             identifiers: Default::default(),
+            province: None,
+            address: None,
         },
         topic: Topic::WorkingHours,
         framework: None,

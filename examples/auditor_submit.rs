@@ -42,6 +42,8 @@ fn main() -> Result<(), client::ClientError> {
             name: "Song Hong Garment JSC".into(),
             country: "VN".into(),
             identifiers: Default::default(),
+            province: None,
+            address: None,
         },
         topic: Topic::Wastewater,
         framework: Some(Framework {

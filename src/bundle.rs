@@ -69,6 +69,11 @@ impl Decoded {
     pub fn of_entry(e: &Entry) -> Option<Decoded> {
         use base64::Engine as _;
         let payload = crate::note::BASE64.decode(&e.envelope.payload).ok()?;
+        Self::of_parts(e, payload)
+    }
+
+    /// [`Decoded::of_entry`] with the entry's payload already decoded.
+    pub fn of_parts(e: &Entry, payload: Vec<u8>) -> Option<Decoded> {
         Some(Decoded {
             logged_at: e.logged_at.clone(),
             subject: e.subject.clone(),

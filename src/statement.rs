@@ -30,6 +30,8 @@ pub const REGISTRY_TYPE: &str = "application/vnd.vouch.registry+json";
 pub const MAX_STATEMENT_LEN: usize = 40 * 1024;
 
 const MAX_NAME: usize = 200;
+const MAX_PROVINCE: usize = 100;
+const MAX_ADDRESS: usize = 300;
 const MAX_TEXT: usize = 2000;
 const MAX_URI: usize = 1000;
 const MAX_LIST: usize = 100;
@@ -258,6 +260,13 @@ pub struct Supplier {
     /// Other identifiers, e.g. `{"vn_tax_code": "0100101308"}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub identifiers: BTreeMap<String, String>,
+    /// The province (or city) the facility is in, as the signer writes it:
+    /// `"Bình Dương"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    /// The facility's street address, as the signer writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -472,6 +481,12 @@ impl Statement {
         for (k, v) in &sup.identifiers {
             text("supplier.identifiers", k, 64, true)?;
             text(&format!("supplier.identifiers.{k}"), v, MAX_NAME, true)?;
+        }
+        if let Some(p) = &sup.province {
+            text("supplier.province", p, MAX_PROVINCE, true)?;
+        }
+        if let Some(a) = &sup.address {
+            text("supplier.address", a, MAX_ADDRESS, true)?;
         }
         if let Some(f) = &self.framework {
             text("framework.name", &f.name, MAX_NAME, true)?;

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::bundle::{Bundle, Decoded, History, ProvenEntry, SubjectProof};
 use crate::entry::{self, Entry};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, Opened};
 use crate::index;
 use crate::merkle::{self, Hash};
 use crate::note::{Checkpoint, Verifier, BASE64};
@@ -207,22 +207,90 @@ fn decode_proof(proof: &[String]) -> Result<Vec<Hash>, String> {
         .collect()
 }
 
+/// An entry's bytes and what they say, decoded once for every check that reads them.
+struct Read {
+    bytes: Vec<u8>,
+    leaf: Hash,
+    entry: Result<Entry, String>,
+    /// The envelope opened (its payload decoded, its signatures read), if the entry
+    /// parses.
+    opened: Option<Result<Opened, String>>,
+}
+
+impl Read {
+    /// `None` when the entry is not base64.
+    fn of(p: &ProvenEntry) -> Option<Read> {
+        let bytes = BASE64.decode(&p.entry).ok()?;
+        let leaf = merkle::leaf_hash(&bytes);
+        let entry = Entry::parse(&bytes).map_err(|e| e.to_string());
+        let opened = entry
+            .as_ref()
+            .ok()
+            .map(|e| e.envelope.clone().open().map_err(|e| e.to_string()));
+        Some(Read {
+            bytes,
+            leaf,
+            entry,
+            opened,
+        })
+    }
+
+    /// The payload's bytes, if the entry parses and its payload is base64.
+    fn payload(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        match &self.opened {
+            Some(Ok(o)) => Some(std::borrow::Cow::Borrowed(&o.body)),
+            _ => {
+                let e = self.entry.as_ref().ok()?;
+                BASE64.decode(&e.envelope.payload).ok().map(Into::into)
+            }
+        }
+    }
+}
+
+/// Checks a proven entry's inclusion under `checkpoint`, and that the decoded copy
+/// beside it (if any) says what its bytes say.
+fn included(p: &ProvenEntry, read: Option<&Read>, checkpoint: &Checkpoint) -> Result<(), String> {
+    let read = read.ok_or_else(|| format!("entry {} is not base64", p.index))?;
+    let proof = decode_proof(&p.inclusion_proof)?;
+    merkle::verify_inclusion(
+        &read.leaf,
+        p.index,
+        checkpoint.size(),
+        &proof,
+        checkpoint.root(),
+    )
+    .map_err(|e| format!("entry {} is not in the checkpoint's tree: {e}", p.index))?;
+    if let Some(d) = &p.decoded {
+        // As `Some(d) == Decoded::of(bytes)`, without a copy or a parse of the statement
+        // when the copy beside it is its very text.
+        let same = match (&read.entry, read.payload()) {
+            (Ok(e), Some(payload)) => {
+                d.logged_at == e.logged_at
+                    && d.subject == e.subject
+                    && d.prev == e.prev.as_ref().map(|p| p.index)
+                    && d.payload_type == e.envelope.payload_type
+                    && (d.statement.get().as_bytes() == &*payload
+                        || Decoded::of_parts(e, payload.into_owned())
+                            .is_some_and(|own| own.statement == d.statement))
+            }
+            _ => false,
+        };
+        if !same {
+            return Err(format!(
+                "the decoded copy beside entry {} is not what its signed bytes say",
+                p.index
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Decodes a proven entry and checks its inclusion under `checkpoint`.
 fn proven(p: &ProvenEntry, checkpoint: &Checkpoint) -> Result<(Vec<u8>, Hash), String> {
-    let bytes = BASE64
-        .decode(&p.entry)
-        .map_err(|_| format!("entry {} is not base64", p.index))?;
-    let leaf = merkle::leaf_hash(&bytes);
-    let proof = decode_proof(&p.inclusion_proof)?;
-    merkle::verify_inclusion(&leaf, p.index, checkpoint.size(), &proof, checkpoint.root())
-        .map_err(|e| format!("entry {} is not in the checkpoint's tree: {e}", p.index))?;
-    if p.decoded.is_some() && p.decoded != Decoded::of(&bytes) {
-        return Err(format!(
-            "the decoded copy beside entry {} is not what its signed bytes say",
-            p.index
-        ));
-    }
-    Ok((bytes, leaf))
+    let read = Read::of(p);
+    included(p, read.as_ref(), checkpoint)?;
+    let read = read.expect("included");
+    Ok((read.bytes, read.leaf))
 }
 
 /// The registry chain as of `checkpoint`, verified as the log should have accepted it:
@@ -235,23 +303,54 @@ struct RegistryChain {
     states: Vec<(u64, Registry)>,
 }
 
-/// Checks that every signature of `envelope` verifies under a key active in
-/// `registry` at `position`, and that enough of them are governance keys.
+/// Registry signatures whose keys were found, waiting to be verified in one batch.
+/// `settle` answers as checking each where it was met would have: the error of the
+/// first that fails.
+#[derive(Default)]
+struct PendingSignatures(
+    Vec<(
+        Vec<u8>,
+        ed25519_dalek::Signature,
+        ed25519_dalek::VerifyingKey,
+        u64,
+    )>,
+);
+
+impl PendingSignatures {
+    fn settle(&mut self) -> Result<(), String> {
+        let items: Vec<_> = self
+            .0
+            .iter()
+            .map(|(m, s, k, _)| (m.as_slice(), *s, *k))
+            .collect();
+        let verdicts = crate::envelope::verify_all(&items);
+        let failed = self.0.iter().zip(verdicts).find(|(_, ok)| !ok);
+        let result = match failed {
+            Some(((_, _, _, position), _)) => Err(format!(
+                "a signature on registry entry {position} does not verify"
+            )),
+            None => Ok(()),
+        };
+        self.0.clear();
+        result
+    }
+}
+
+/// Checks that every signature of `envelope` is by a key active in `registry` at
+/// `position` (each signature left in `pending` to verify), and that enough of them
+/// are governance keys.
 fn check_registry_signatures(
     envelope: &Envelope,
     registry: &Registry,
     position: u64,
+    pending: &mut PendingSignatures,
 ) -> Result<(), String> {
     let opened = envelope.clone().open().map_err(|e| e.to_string())?;
-    for (i, (key_id, _)) in opened.signatures.iter().enumerate() {
+    for (key_id, sig) in &opened.signatures {
         let (_, key) = registry
             .signer_at(*key_id, position)
             .ok_or_else(|| format!("key {key_id:08x} could not sign registry entry {position}"))?;
-        if !opened.verify_one(i, key) {
-            return Err(format!(
-                "a signature on registry entry {position} does not verify"
-            ));
-        }
+        pending.0.push((opened.pae.clone(), *sig, *key, position));
     }
     let keys: Vec<u32> = opened.signatures.iter().map(|s| s.0).collect();
     policy::check_governance(registry, &keys, position)
@@ -395,37 +494,12 @@ impl RegistryChain {
             }
         }
         let mut states: Vec<(u64, Registry)> = Vec::with_capacity(entries.len());
-        for (index, e) in &entries {
-            let next = match states.last() {
-                None => {
-                    if *index != 0 {
-                        return Err("the registry chain does not start at the genesis entry".into());
-                    }
-                    let genesis =
-                        Registry::genesis(&e.statement).map_err(|e| format!("genesis: {e}"))?;
-                    check_registry_signatures(&e.entry.envelope, &genesis, 0)?;
-                    genesis
-                }
-                Some((_, before)) => {
-                    // A participant's chain holds only changes about that participant,
-                    // never about a governance member.
-                    if e.entry.subject != REGISTRY_SUBJECT
-                        && before.subject_of(&e.statement) != e.entry.subject
-                    {
-                        return Err(format!(
-                            "registry entry {index} is filed under {}, not where the log files it",
-                            e.entry.subject
-                        ));
-                    }
-                    check_registry_signatures(&e.entry.envelope, before, *index)?;
-                    let mut next = before.clone();
-                    next.apply(&e.statement, *index)
-                        .map_err(|e| format!("registry entry {index}: {e}"))?;
-                    next
-                }
-            };
-            states.push((*index, next));
-        }
+        let mut pending = PendingSignatures::default();
+        let replayed = Self::replay(&entries, &mut states, &mut pending);
+        // An earlier signature that fails is the first error, as it would have been
+        // had each been checked where it was met.
+        pending.settle()?;
+        replayed?;
         if let (Some((_, last)), Some(_)) = (states.last(), index::root_of(checkpoint)) {
             for p in last.participants.values() {
                 let subject = crate::registry::participant_subject(&p.id);
@@ -440,6 +514,47 @@ impl RegistryChain {
             return Err("no registry entries".into());
         }
         Ok(RegistryChain { states })
+    }
+
+    /// Replays `entries` from the genesis entry into `states`, leaving their signatures
+    /// in `pending`.
+    fn replay(
+        entries: &BTreeMap<u64, RegistryEntry>,
+        states: &mut Vec<(u64, Registry)>,
+        pending: &mut PendingSignatures,
+    ) -> Result<(), String> {
+        for (index, e) in entries {
+            let next = match states.last() {
+                None => {
+                    if *index != 0 {
+                        return Err("the registry chain does not start at the genesis entry".into());
+                    }
+                    let genesis =
+                        Registry::genesis(&e.statement).map_err(|e| format!("genesis: {e}"))?;
+                    check_registry_signatures(&e.entry.envelope, &genesis, 0, pending)?;
+                    genesis
+                }
+                Some((_, before)) => {
+                    // A participant's chain holds only changes about that participant,
+                    // never about a governance member.
+                    if e.entry.subject != REGISTRY_SUBJECT
+                        && before.subject_of(&e.statement) != e.entry.subject
+                    {
+                        return Err(format!(
+                            "registry entry {index} is filed under {}, not where the log files it",
+                            e.entry.subject
+                        ));
+                    }
+                    check_registry_signatures(&e.entry.envelope, before, *index, pending)?;
+                    let mut next = before.clone();
+                    next.apply(&e.statement, *index)
+                        .map_err(|e| format!("registry entry {index}: {e}"))?;
+                    next
+                }
+            };
+            states.push((*index, next));
+        }
+        Ok(())
     }
 
     fn len(&self) -> usize {
@@ -480,14 +595,17 @@ fn open_checkpoint(signed: &str, log_key: &Verifier, checks: &mut Checks) -> Opt
     }
 }
 
-/// Verifies one entry, given the verified checkpoint and registry chain.
+/// Verifies one entry, given the verified checkpoint and registry chain, and which of
+/// its signatures a batch already found to hold (`presigned`, by position).
 fn verify_entry(
     p: &ProvenEntry,
+    read: Option<&Read>,
     checkpoint: &Checkpoint,
     chain: Option<&RegistryChain>,
     now: OffsetDateTime,
+    presigned: &[bool],
     mut checks: Checks,
-) -> (Report, Option<(Entry, Statement)>) {
+) -> (Report, Option<Statement>) {
     let mut report = Report {
         verdict: Verdict::Invalid,
         index: p.index,
@@ -504,32 +622,28 @@ fn verify_entry(
     };
     let mut suspect = false;
     let mut parsed = None;
-    let included = proven(p, checkpoint);
     let included_ok = checks.add(
         "inclusion",
-        included
-            .as_ref()
-            .map(|_| {
-                format!(
-                    "entry {} is in the tree of size {}",
-                    p.index,
-                    checkpoint.size()
-                )
-            })
-            .map_err(Clone::clone),
+        included(p, read, checkpoint).map(|()| {
+            format!(
+                "entry {} is in the tree of size {}",
+                p.index,
+                checkpoint.size()
+            )
+        }),
     );
-    if let (true, Ok((bytes, _))) = (included_ok, included) {
-        let e = Entry::parse(&bytes);
-        let statement = e.as_ref().map_err(ToString::to_string).and_then(|e| {
+    if let (true, Some(read)) = (included_ok, read) {
+        let e = read.entry.as_ref();
+        let statement = e.map_err(Clone::clone).and_then(|e| {
             if e.envelope.payload_type != STATEMENT_TYPE {
                 return Err(format!(
                     "payload type {} is not a statement",
                     e.envelope.payload_type
                 ));
             }
-            let body = BASE64
-                .decode(&e.envelope.payload)
-                .map_err(|_| "payload is not base64".to_string())?;
+            let body = read
+                .payload()
+                .ok_or_else(|| "payload is not base64".to_string())?;
             Statement::parse(&body).map_err(|e| e.to_string())
         });
         let stmt_ok = checks.add(
@@ -562,8 +676,9 @@ fn verify_entry(
                     );
                 }
                 Some(chain) => {
+                    let opened = read.opened.as_ref().expect("opened when the entry parses");
                     let result =
-                        signer_check(&e.envelope, &statement, chain, p.index, &e.logged_at);
+                        signer_check(opened, &statement, chain, p.index, &e.logged_at, presigned);
                     match result {
                         Ok((signers, s, own)) => {
                             let ids: Vec<String> = signers.iter().map(|s| s.id.clone()).collect();
@@ -596,7 +711,7 @@ fn verify_entry(
             }
             report.standing.expired = statement.valid_until().is_some_and(|u| u < now);
             report.statement = Some(statement.clone());
-            parsed = Some((e, statement));
+            parsed = Some(statement);
         }
     }
     report.verdict = match (checks.all_ok(), suspect) {
@@ -608,18 +723,99 @@ fn verify_entry(
     (report, parsed)
 }
 
+/// The envelope signatures of `entries` that hold, checked in one batch (several times
+/// faster than one by one) against the keys the registry gives them at their
+/// positions: for the `n`th entry, whether each of its signatures holds. A signature
+/// the batch does not settle is checked alone by `verify_signature`'s rule, so the
+/// answer is the one-at-a-time answer; whatever is not found here (an entry that does
+/// not parse, a key not registered) is left to [`signer_check`].
+fn batch_signatures(
+    entries: &[ProvenEntry],
+    reads: &[Option<Read>],
+    chain: &RegistryChain,
+) -> Vec<Vec<bool>> {
+    let opened: Vec<Option<&Opened>> = reads
+        .iter()
+        .map(|r| r.as_ref()?.opened.as_ref()?.as_ref().ok())
+        .collect();
+    let mut items = Vec::new();
+    let mut at = Vec::new();
+    for (n, (o, p)) in opened.iter().zip(entries).enumerate() {
+        let Some(o) = o else { continue };
+        let registry = chain.at(Some(p.index));
+        for (i, (key_id, sig)) in o.signatures.iter().enumerate() {
+            if let Some((_, key)) = registry.signer_at(*key_id, p.index) {
+                items.push((o.pae.as_slice(), *sig, *key));
+                at.push((n, i));
+            }
+        }
+    }
+    let mut out: Vec<Vec<bool>> = opened
+        .iter()
+        .map(|o| vec![false; o.map_or(0, |o| o.signatures.len())])
+        .collect();
+    for ((n, i), ok) in at.into_iter().zip(verify_all_parallel(&items)) {
+        out[n][i] = ok;
+    }
+    out
+}
+
+/// `items.iter().map(f)`, split over the machine's cores when there are many (a long
+/// history on a reader's first visit), in order.
+fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if cores < 2 || items.len() < 64 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(cores.min(4));
+    std::thread::scope(|scope| {
+        let f = &f;
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(move || c.iter().map(f).collect::<Vec<U>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("verification does not panic"))
+            .collect()
+    })
+}
+
+/// [`crate::envelope::verify_all`], split over the machine's cores when there are many
+/// (a long history on a reader's first visit).
+fn verify_all_parallel(
+    items: &[(&[u8], ed25519_dalek::Signature, ed25519_dalek::VerifyingKey)],
+) -> Vec<bool> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if cores < 2 || items.len() < 64 {
+        return crate::envelope::verify_all(items);
+    }
+    let chunk = items.len().div_ceil(cores.min(4));
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(|| crate::envelope::verify_all(c)))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("verification does not panic"))
+            .collect()
+    })
+}
+
 /// Checks every signature of `envelope` against the registry at `position`; returns the
 /// signers' participant ids and whether any key is suspect.
 fn signer_check(
-    envelope: &Envelope,
+    opened: &Result<Opened, String>,
     statement: &Statement,
     chain: &RegistryChain,
     position: u64,
     logged_at: &str,
+    presigned: &[bool],
 ) -> Result<(Vec<SignerInfo>, bool, bool), String> {
     let then = chain.at(Some(position));
     let latest = chain.at(None);
-    let opened = envelope.clone().open().map_err(|e| e.to_string())?;
+    let opened = opened.as_ref().map_err(Clone::clone)?;
     let mut signers = Vec::new();
     let mut suspect = false;
     let mut own = false;
@@ -627,7 +823,7 @@ fn signer_check(
         let (participant, key) = then.signer_at(*key_id, position).ok_or_else(|| {
             format!("key {key_id:08x} was not registered and active at entry {position}")
         })?;
-        if !opened.verify_one(i, key) {
+        if !presigned.get(i).copied().unwrap_or(false) && !opened.verify_one(i, key) {
             return Err(format!("signature by key {key_id:08x} does not verify"));
         }
         if !statement.kind.amends() {
@@ -678,7 +874,17 @@ pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -
         inclusion_proof: bundle.inclusion_proof.clone(),
         decoded: bundle.decoded.clone(),
     };
-    let mut report = verify_entry(&p, &checkpoint, chain.as_ref().ok(), now, checks).0;
+    let read = Read::of(&p);
+    let mut report = verify_entry(
+        &p,
+        read.as_ref(),
+        &checkpoint,
+        chain.as_ref().ok(),
+        now,
+        &[],
+        checks,
+    )
+    .0;
     report.notes.push(format!(
         "not checked: whether a later record retracted or corrected this one (a bundle \
          holds only the log up to tree size {}); check it with `vouch verify --url`, \
@@ -764,12 +970,32 @@ pub fn verify_history(
             })
             .map_err(Clone::clone),
     );
-    checks.add("complete", completeness(history, supplier, &checkpoint));
+    // Each entry decoded once, for every check that reads it.
+    let reads: Vec<Option<Read>> = par_map(&history.entries, Read::of);
+    checks.add(
+        "complete",
+        completeness(history, &reads, supplier, &checkpoint),
+    );
+    let presigned = chain
+        .as_ref()
+        .map(|c| batch_signatures(&history.entries, &reads, c))
+        .unwrap_or_default();
+    let numbered: Vec<(usize, &ProvenEntry)> = history.entries.iter().enumerate().collect();
+    let verified = par_map(&numbered, |&(n, p)| {
+        let signed = presigned.get(n).map_or(&[][..], Vec::as_slice);
+        verify_entry(
+            p,
+            reads[n].as_ref(),
+            &checkpoint,
+            chain.as_ref().ok(),
+            now,
+            signed,
+            Checks(Vec::new()),
+        )
+    });
     let mut parsed: BTreeMap<u64, Statement> = BTreeMap::new();
-    for p in &history.entries {
-        let (entry_report, e) =
-            verify_entry(p, &checkpoint, chain.as_ref().ok(), now, Checks(Vec::new()));
-        if let Some((_, statement)) = e {
+    for ((entry_report, statement), p) in verified.into_iter().zip(&history.entries) {
+        if let Some(statement) = statement {
             parsed.insert(p.index, statement);
         }
         report.entries.push(entry_report);
@@ -780,7 +1006,8 @@ pub fn verify_history(
     let leaves: BTreeMap<u64, Hash> = history
         .entries
         .iter()
-        .filter_map(|p| Some((p.index, merkle::leaf_hash(&BASE64.decode(&p.entry).ok()?))))
+        .zip(&reads)
+        .filter_map(|(p, r)| Some((p.index, r.as_ref()?.leaf)))
         .collect();
     for (index, statement) in &parsed {
         let problem = ref_problem(
@@ -849,6 +1076,7 @@ pub fn verify_history(
 /// many as the index counts (`docs/index.md`, section 6).
 fn completeness(
     history: &History,
+    reads: &[Option<Read>],
     supplier: &str,
     checkpoint: &Checkpoint,
 ) -> Result<String, String> {
@@ -878,17 +1106,17 @@ fn completeness(
         };
     };
     let mut expect = Some((head.newest_index, head.newest_leaf_hash));
-    for (n, p) in history.entries.iter().enumerate() {
-        let bytes = BASE64
-            .decode(&p.entry)
-            .map_err(|_| format!("entry {} is not base64", p.index))?;
+    for (n, (p, read)) in history.entries.iter().zip(reads).enumerate() {
+        let read = read
+            .as_ref()
+            .ok_or_else(|| format!("entry {} is not base64", p.index))?;
         let Some((index, leaf)) = expect else {
             return Err(format!(
                 "entry {} comes after the supplier's first entry: the history has more entries than its chain",
                 p.index
             ));
         };
-        if (p.index, merkle::leaf_hash(&bytes)) != (index, leaf) {
+        if (p.index, read.leaf) != (index, leaf) {
             return Err(if p.index == index {
                 format!(
                     "entry {index} is not the entry {}: its bytes were changed",
@@ -910,7 +1138,10 @@ fn completeness(
                 )
             });
         }
-        let e = Entry::parse(&bytes).map_err(|e| format!("entry {}: {e}", p.index))?;
+        let e = read
+            .entry
+            .as_ref()
+            .map_err(|e| format!("entry {}: {e}", p.index))?;
         if e.subject != supplier {
             return Err(format!(
                 "entry {} is about {}, not {supplier}",

@@ -638,7 +638,30 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
     );
     // Statements signed by their auditor but written in ways the log's rules accept or
     // refuse: each must be accepted or refused alike.
-    let odd: [(&str, &str, Edit); 17] = [
+    let odd: [(&str, &str, Edit); 21] = [
+        (
+            "a province and an address",
+            "valid",
+            Box::new(|v| {
+                v["supplier"]["province"] = json!("Bình Dương");
+                v["supplier"]["address"] = json!("Lô A1, KCN Sóng Thần");
+            }),
+        ),
+        (
+            "an empty province",
+            "invalid",
+            Box::new(|v| v["supplier"]["province"] = json!(" ")),
+        ),
+        (
+            "a province of 101 characters",
+            "invalid",
+            Box::new(|v| v["supplier"]["province"] = json!("ễ".repeat(101))),
+        ),
+        (
+            "a province that is a number",
+            "invalid",
+            Box::new(|v| v["supplier"]["province"] = json!(7)),
+        ),
         (
             "a statement as an array of its fields",
             "valid",

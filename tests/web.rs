@@ -282,6 +282,37 @@ fn the_directory_searches_filters_sorts_and_pages() {
     let none = found("q=nothing-like-this");
     assert!(none.has("No factory matches."));
 
+    // A province, as the records name it: offered in the filter, and it keeps only the
+    // factories there; the page and the API agree.
+    let all_page = found("");
+    assert!(all_page.has("<option value=\"Nam Định\">Nam Định</option>"));
+    let nam_dinh = found("province=Nam%20%C4%90%E1%BB%8Bnh");
+    assert!(
+        nam_dinh.has("<strong>1</strong> factories found")
+            && nam_dinh.has("Song Hong Garment")
+            && nam_dinh.has("Nam Định, Viet Nam"),
+        "{}",
+        nam_dinh.body
+    );
+    assert!(found("province=Atlantis").has("No factory matches."));
+    let api: serde_json::Value = reqwest::blocking::get(format!(
+        "{u}/v1/suppliers?province=B%C3%ACnh%20D%C6%B0%C6%A1ng"
+    ))
+    .unwrap()
+    .json()
+    .unwrap();
+    let ids: Vec<&str> = api["suppliers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["VN2020114KD2M9A"], "{api}");
+    let empty = reqwest::blocking::get(format!("{u}/v1/suppliers?province=")).unwrap();
+    assert_eq!(empty.status(), 400);
+    assert_eq!(empty.headers()["content-type"], "application/problem+json");
+    assert!(found_page(u, FACTORY).has("Nam Định, Viet Nam"));
+
     // Sorted by name: alphabetical.
     let sorted = found("sort=name");
     let a = sorted.body.find("An Phuoc Textile").unwrap();
@@ -333,6 +364,7 @@ fn bad_addresses_and_parameters_get_clear_errors_and_change_nothing() {
         ("/factories?page=99", 404),
         ("/factories?unknown=1", 400),
         ("/factories?q=a&q=b", 400),
+        ("/factories?province=a&province=b", 400),
         ("/factories/not-an-id", 400),
         ("/factories/VN2099999ZZZZZZ", 404),
         ("/records/abc", 400),

@@ -43,6 +43,8 @@ pub fn statement_about(i: usize, id: &str, issued_at: &str) -> Vec<u8> {
             name: "Song Hong Garment JSC".into(),
             country: "VN".into(),
             identifiers: Default::default(),
+            province: None,
+            address: None,
         },
         topic: Topic::WorkingHours,
         framework: None,

@@ -42,31 +42,31 @@ pub const FACTORIES: [(&str, &str, &str, &str); 10] = [
         "song-hong-garment",
         "Song Hong Garment JSC",
         "VN2019303BQ3FZP",
-        "Nam Dinh",
+        "Nam Định",
     ),
     (
         "an-phuoc-textile",
         "An Phuoc Textile Co.",
         "VN2020114KD2M9A",
-        "Binh Duong",
+        "Bình Dương",
     ),
     (
         "hai-phong-shoes",
         "Hai Phong Footwear Ltd.",
         "VN2021087TR7X4C",
-        "Hai Phong",
+        "Hải Phòng",
     ),
     (
         "dong-nai-knit",
         "Dong Nai Knitwear JSC",
         "VN2019256HP3K8E",
-        "Dong Nai",
+        "Đồng Nai",
     ),
     (
         "thai-binh-sewing",
         "Thai Binh Sewing Co.",
         "VN2022031MN5Q2B",
-        "Thai Binh",
+        "Thái Bình",
     ),
     (
         "long-an-denim",
@@ -78,25 +78,25 @@ pub const FACTORIES: [(&str, &str, &str, &str); 10] = [
         "da-nang-apparel",
         "Da Nang Apparel Ltd.",
         "VN2023012ZC4R7F",
-        "Da Nang",
+        "Đà Nẵng",
     ),
     (
         "bac-ninh-sport",
         "Bac Ninh Sportswear JSC",
         "VN2021145GT9N3H",
-        "Bac Ninh",
+        "Bắc Ninh",
     ),
     (
         "can-tho-leather",
         "Can Tho Leather Goods",
         "VN2022208PB6V1J",
-        "Can Tho",
+        "Cần Thơ",
     ),
     (
         "vinh-phuc-fashion",
         "Vinh Phuc Fashion Co.",
         "VN2019317YK2D5M",
-        "Vinh Phuc",
+        "Vĩnh Phúc",
     ),
 ];
 
@@ -212,13 +212,15 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
     let mut answered = false;
     for quarter in 0..8u32 {
         let q_start = start + time::Duration::days(i64::from(quarter) * 91);
-        for (f, (_, name, os_id, _)) in FACTORIES.iter().enumerate() {
+        for (f, (_, name, os_id, province)) in FACTORIES.iter().enumerate() {
             let improving = f % 3 != 2;
             let supplier = Supplier {
                 id: SupplierId::new(os_id)?,
                 name: (*name).into(),
                 country: "VN".into(),
                 identifiers: Default::default(),
+                province: Some((*province).into()),
+                address: None,
             };
             let day = |d: i64| q_start + time::Duration::days(d + f as i64);
             let period = Period {

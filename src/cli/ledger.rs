@@ -130,6 +130,12 @@ pub struct AttestArgs {
     /// ISO 3166-1 alpha-2 country code.
     #[arg(long, default_value = "VN")]
     pub country: String,
+    /// The province (or city) the facility is in: "Bình Dương".
+    #[arg(long)]
+    pub province: Option<String>,
+    /// The facility's street address.
+    #[arg(long)]
+    pub address: Option<String>,
     /// wages, working_hours, health_safety, ..., chemicals, waste, other.
     #[arg(long, default_value = "other", value_parser = parse_enum::<Topic>)]
     pub topic: Topic,
@@ -384,6 +390,8 @@ pub fn attest(args: AttestArgs) -> CliResult {
                     name: args.supplier_name,
                     country: args.country,
                     identifiers: Default::default(),
+                    province: args.province,
+                    address: args.address,
                 },
                 topic: args.topic,
                 framework: None,

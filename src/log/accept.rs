@@ -30,7 +30,7 @@ use super::LogError;
 /// What a signed envelope says.
 #[derive(Clone, Debug)]
 pub enum Payload {
-    Statement(Statement),
+    Statement(Box<Statement>),
     Registry(RegistryStatement),
 }
 
@@ -60,7 +60,7 @@ impl Signed {
 
     fn from_opened(opened: Opened) -> Result<Self, LogError> {
         let payload = match opened.envelope.payload_type.as_str() {
-            STATEMENT_TYPE => Payload::Statement(Statement::parse(&opened.body)?),
+            STATEMENT_TYPE => Payload::Statement(Box::new(Statement::parse(&opened.body)?)),
             REGISTRY_TYPE => Payload::Registry(RegistryStatement::parse(&opened.body)?),
             other => return Err(EnvelopeError::UnknownPayloadType(other.to_owned()).into()),
         };

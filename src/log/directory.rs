@@ -106,6 +106,9 @@ pub struct SupplierSummary {
     pub name: String,
     /// ISO 3166-1 alpha-2.
     pub country: String,
+    /// The province its newest record that names one says it is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
     /// Records about the supplier.
     pub records: u64,
     /// Its newest record: index, kind, and when its signer says it was issued.
@@ -150,6 +153,31 @@ pub(super) struct Directory {
     standings: HashMap<String, (Drawn, Option<StandingSummary>)>,
 }
 
+/// How far back a supplier's chain is read for a province when its newest record names
+/// none.
+const PROVINCE_LOOKBACK: usize = 16;
+
+/// The province named by the newest of the (at most [`PROVINCE_LOOKBACK`]) records
+/// before `newest` in its chain that names one.
+fn older_province(view: &View<'_>, newest: &Entry, size: u64) -> Result<Option<String>, LogError> {
+    let mut prev = newest.prev.as_ref().map(|p| p.index);
+    for _ in 0..PROVINCE_LOOKBACK {
+        let Some(index) = prev else { break };
+        let (bytes, _) = view.proven_entry(index, size)?;
+        let Ok(e) = Entry::parse(&bytes) else { break };
+        let province = (e.envelope.payload_type == STATEMENT_TYPE)
+            .then(|| BASE64.decode(&e.envelope.payload).ok())
+            .flatten()
+            .and_then(|p| Statement::parse(&p).ok())
+            .and_then(|s| s.supplier.province);
+        if province.is_some() {
+            return Ok(province);
+        }
+        prev = e.prev.as_ref().map(|p| p.index);
+    }
+    Ok(None)
+}
+
 impl Log {
     /// The directory as of the published head, updated if the log grew.
     #[allow(clippy::type_complexity)]
@@ -189,12 +217,23 @@ impl Log {
             let Some(s) = statement else {
                 continue;
             };
+            let province = match s.supplier.province {
+                Some(p) => Some(p),
+                None => match known
+                    .get(subject.as_str())
+                    .and_then(|e| e.1.province.clone())
+                {
+                    Some(p) => Some(p),
+                    None => older_province(view, &entry, size)?,
+                },
+            };
             next.push((
                 h,
                 SupplierSummary {
                     id: subject,
                     name: s.supplier.name,
                     country: s.supplier.country,
+                    province,
                     records: h.count,
                     newest_index: h.newest_index,
                     newest_kind: s.kind.to_string(),
@@ -220,6 +259,7 @@ impl Log {
         &self,
         query: Option<&str>,
         country: Option<&str>,
+        province: Option<&str>,
         after: Option<&str>,
         limit: usize,
         max_records: usize,
@@ -228,7 +268,9 @@ impl Log {
         let (size, all) = self.directory(&view)?;
         let q = query.map(str::to_lowercase);
         let matches = |s: &SupplierSummary| {
-            q.as_ref().is_none_or(|q| s.matches(q)) && country.is_none_or(|c| s.country == c)
+            q.as_ref().is_none_or(|q| s.matches(q))
+                && country.is_none_or(|c| s.country == c)
+                && province.is_none_or(|p| s.province.as_deref() == Some(p))
         };
         let found: Vec<&SupplierSummary> =
             all.iter().map(|e| &e.1).filter(|s| matches(s)).collect();

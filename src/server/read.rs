@@ -279,6 +279,7 @@ pub(super) async fn supplier_standing(
 pub(super) struct DirectoryQuery {
     q: Option<String>,
     country: Option<String>,
+    province: Option<String>,
     after: Option<String>,
     limit: Option<String>,
 }
@@ -287,6 +288,7 @@ pub(super) struct DirectoryQuery {
 #[utoipa::path(get, path = "/v1/suppliers",
     params(("q" = Option<String>, Query, description = "The start of an OS ID, or part of a name (any case)"),
         ("country" = Option<String>, Query, description = "ISO 3166-1 alpha-2 code"),
+        ("province" = Option<String>, Query, description = "The province, exactly as the records name it"),
         ("after" = Option<String>, Query, description = "The previous page's next_after"),
         ("limit" = Option<usize>, Query, description = "Page size, 1 to 500 (default 100)")),
     responses((status = 200, body = crate::log::SupplierPage), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
@@ -308,6 +310,11 @@ pub(super) async fn supplier_directory(
             return Err(bad("q must be 1 to 200 characters".into()));
         }
     }
+    if let Some(p) = &q.province {
+        if p.trim().is_empty() || p.chars().count() > 100 {
+            return Err(bad("province must be 1 to 100 characters".into()));
+        }
+    }
     if let Some(a) = &q.after {
         SupplierId::new(a).map_err(|_| bad(format!("after={a:?} is not an OS ID")))?;
     }
@@ -320,6 +327,7 @@ pub(super) async fn supplier_directory(
             log.suppliers(
                 q.q.as_deref(),
                 q.country.as_deref(),
+                q.province.as_deref(),
                 q.after.as_deref(),
                 limit,
                 max_records,

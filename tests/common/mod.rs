@@ -121,6 +121,8 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
             name: "Song Hong Garment JSC".into(),
             country: "VN".into(),
             identifiers: Default::default(),
+            province: None,
+            address: None,
         },
         topic: Topic::WorkingHours,
         framework: None,

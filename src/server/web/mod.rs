@@ -370,6 +370,7 @@ async fn home(State(s): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> R
 #[serde(deny_unknown_fields)]
 struct DirectoryQuery {
     q: Option<String>,
+    province: Option<String>,
     topic: Option<String>,
     standing: Option<String>,
     sort: Option<String>,
@@ -419,8 +420,13 @@ async fn directory(
                 .filter(|&p| p >= 1)
                 .ok_or_else(|| bad(format!("{p:?} is not a page number")))?,
         };
+        let province = q.province.clone().filter(|p| !p.is_empty());
+        if province.as_ref().is_some_and(|p| p.chars().count() > 100) {
+            return Err(bad("a province is at most 100 characters".into()));
+        }
         let search = pages::Search {
             q: q.q.clone().unwrap_or_default().trim().to_owned(),
+            province,
             topic,
             standing,
             sort,
@@ -431,10 +437,19 @@ async fn directory(
         }
         let view = log.view();
         let needle = search.q.to_lowercase();
-        let mut found: Vec<_> = log
-            .supplier_summaries(&view)?
+        let all = log.supplier_summaries(&view)?;
+        let mut provinces: Vec<String> = all.iter().filter_map(|s| s.province.clone()).collect();
+        provinces.sort();
+        provinces.dedup();
+        let mut found: Vec<_> = all
             .into_iter()
             .filter(|s| needle.is_empty() || s.matches(&needle))
+            .filter(|s| {
+                search
+                    .province
+                    .as_ref()
+                    .is_none_or(|p| s.province.as_ref() == Some(p))
+            })
             .collect();
         // Filters on standing need every candidate's brief (kept per supplier until
         // its history changes or the day does).
@@ -488,7 +503,9 @@ async fn directory(
             })
             .collect();
         shared.draw_briefs_later(later, cap);
-        Ok(pages::directory(frame, &search, total, &rows, pages_n))
+        Ok(pages::directory(
+            frame, &search, &provinces, total, &rows, pages_n,
+        ))
     })
     .await
 }

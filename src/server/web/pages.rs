@@ -122,6 +122,14 @@ pub fn date(raw: &str, lang: Lang) -> Markup {
 
 /// A country's name from its ISO 3166-1 code, for the countries the sector's records
 /// name; the code itself for others.
+/// Where a facility is: its province (as the records name it) and country.
+fn place(province: Option<&str>, code: &str, lang: Lang) -> String {
+    match province {
+        Some(p) => format!("{p}, {}", country(code, lang)),
+        None => country(code, lang),
+    }
+}
+
 fn country(code: &str, lang: Lang) -> String {
     let name = match (code, lang) {
         ("VN", Lang::En) => "Viet Nam",
@@ -240,6 +248,8 @@ pub fn home(f: &Frame<'_>, h: &Home<'_>) -> Markup {
 /// A directory search as the reader asked for it.
 pub struct Search {
     pub q: String,
+    /// Exactly as the records name it.
+    pub province: Option<String>,
     pub topic: Option<Topic>,
     pub standing: Option<String>,
     pub sort: String,
@@ -279,9 +289,11 @@ impl Brief {
     }
 }
 
+/// The directory page; `provinces` are those the records name, for the filter.
 pub fn directory(
     f: &Frame<'_>,
     search: &Search,
+    provinces: &[String],
     total: usize,
     rows: &[(SupplierSummary, Brief)],
     pages: usize,
@@ -291,6 +303,9 @@ pub fn directory(
         let mut q = vec![format!("page={page}")];
         if !search.q.is_empty() {
             q.push(format!("q={}", encode(&search.q)));
+        }
+        if let Some(p) = &search.province {
+            q.push(format!("province={}", encode(p)));
         }
         if let Some(topic) = search.topic {
             q.push(format!("topic={}", topic.as_str()));
@@ -310,6 +325,15 @@ pub fn directory(
                 div.field {
                     label for="q" { (t.search_label) }
                     input id="q" name="q" type="search" value=(search.q) placeholder=(t.search_placeholder);
+                }
+                div.field {
+                    label for="province" { (t.filter_province) }
+                    select id="province" name="province" {
+                        option value="" { (t.any) }
+                        @for p in provinces {
+                            option value=(p) selected[search.province.as_ref() == Some(p)] { (p) }
+                        }
+                    }
                 }
                 div.field {
                     label for="topic" { (t.filter_topic) }
@@ -349,7 +373,7 @@ pub fn directory(
                             tr {
                                 th scope="col" { (t.name) }
                                 th scope="col" { (t.os_id) }
-                                th scope="col" { (t.country) }
+                                th scope="col" { (t.location) }
                                 th scope="col" class="num" { (t.records) }
                                 th scope="col" { (t.newest_record) }
                                 th scope="col" { (t.standing) }
@@ -360,7 +384,7 @@ pub fn directory(
                                 tr {
                                     td { a href=(format!("/factories/{}", s.id)) { (s.name) } }
                                     td { code { (s.id) } }
-                                    td { (country(&s.country, lang)) }
+                                    td { (place(s.province.as_deref(), &s.country, lang)) }
                                     td.num { (group(s.records, lang)) }
                                     td { (date(&s.newest_issued_at, lang)) }
                                     td { (brief(b, t, lang)) }
@@ -637,7 +661,12 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
             dl.facts {
                 dt { (t.os_id) } dd { code { (st.supplier) } }
                 @if let Some(s) = newest {
-                    dt { (t.location) } dd { (country(&s.supplier.country, lang)) }
+                    @let valid = || file.report.entries.iter().filter(|r| r.verdict != Verdict::Invalid);
+                    @let province = valid().find_map(|r| r.statement.as_ref()?.supplier.province.as_deref());
+                    dt { (t.location) } dd { (place(province, &s.supplier.country, lang)) }
+                    @if let Some(a) = valid().find_map(|r| r.statement.as_ref()?.supplier.address.as_deref()) {
+                        dt { (t.address) } dd { (a) }
+                    }
                 }
                 dt { (t.records) } dd { (group(st.records, lang)) }
             }
@@ -785,6 +814,8 @@ pub fn record(f: &Frame<'_>, r: &RecordPage<'_>) -> Markup {
                     }
                     dl.facts {
                         dt { (t.factory) } dd { a href=(format!("/factories/{}", s.supplier.id.as_str())) { (s.supplier.name) } " (" code { (s.supplier.id.as_str()) } ")" }
+                        dt { (t.location) } dd { (place(s.supplier.province.as_deref(), &s.supplier.country, lang)) }
+                        @if let Some(a) = &s.supplier.address { dt { (t.address) } dd { (a) } }
                         dt { (t.issued) } dd { (date(&s.issued_at, lang)) }
                         @if let Some(d) = r.decoded { dt { (t.logged) } dd { (date(&d.logged_at, lang)) } }
                         @if !s.refs.is_empty() {

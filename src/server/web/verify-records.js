@@ -19,6 +19,8 @@ export const REGISTRY_TYPE = "application/vnd.vouch.registry+json";
 export const REGISTRY_SUBJECT = "registry";
 const MAX_STATEMENT_LEN = 40 * 1024;
 const MAX_NAME = 200;
+const MAX_PROVINCE = 100;
+const MAX_ADDRESS = 300;
 const MAX_TEXT = 2000;
 const MAX_URI = 1000;
 const MAX_LIST = 100;
@@ -308,6 +310,8 @@ const statement = struct([
       ["name", str, "required"],
       ["country", str, "required"],
       ["identifiers", map, () => new Map()],
+      ["province", str, none],
+      ["address", str, none],
     ]),
     "required",
   ],
@@ -351,6 +355,8 @@ export function parseStatement(bytes) {
     text("supplier.identifiers", k, 64, true);
     text(`supplier.identifiers.${k}`, v, MAX_NAME, true);
   }
+  if (sup.province !== null) text("supplier.province", sup.province, MAX_PROVINCE, true);
+  if (sup.address !== null) text("supplier.address", sup.address, MAX_ADDRESS, true);
   if (s.framework) {
     text("framework.name", s.framework.name, MAX_NAME, true);
     if (s.framework.version !== null) text("framework.version", s.framework.version, 64, true);
