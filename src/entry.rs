@@ -104,7 +104,9 @@ pub fn registry_head(checkpoint: &crate::note::Checkpoint) -> Option<(u64, Hash)
     checkpoint.extensions().iter().find_map(|line| {
         let rest = line.strip_prefix(REGISTRY_HEAD_PREFIX)?;
         let (index, hash) = rest.split_once(' ')?;
-        let canonical = !index.is_empty() && (index == "0" || !index.starts_with('0'));
+        let canonical = !index.is_empty()
+            && index.bytes().all(|b| b.is_ascii_digit())
+            && (index == "0" || !index.starts_with('0'));
         Some((
             canonical.then(|| index.parse().ok())??,
             decode_hash(hash).ok()?,

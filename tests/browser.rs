@@ -155,7 +155,18 @@ fn demo() -> (tempfile::TempDir, Arc<Log>, String) {
 
 /// A WebDriver session with headless Chromium, its profile in `profile`.
 async fn session(driver_url: &str, chromium: &Path, profile: &Path) -> Client {
-    let caps = serde_json::json!({
+    session_as(driver_url, chromium, profile, None).await
+}
+
+/// [`session`], as a phone of that width (CSS pixels) when asked: Chromium's mobile
+/// emulation (a desktop window cannot be narrower than about 500 pixels).
+async fn session_as(
+    driver_url: &str,
+    chromium: &Path,
+    profile: &Path,
+    phone: Option<u32>,
+) -> Client {
+    let mut caps = serde_json::json!({
         "goog:chromeOptions": {
             "binary": chromium,
             "args": [
@@ -168,6 +179,11 @@ async fn session(driver_url: &str, chromium: &Path, profile: &Path) -> Client {
         },
         "goog:loggingPrefs": { "browser": "ALL" },
     });
+    if let Some(width) = phone {
+        caps["goog:chromeOptions"]["mobileEmulation"] = serde_json::json!({
+            "deviceMetrics": { "width": width, "height": 844, "pixelRatio": 2.0, "touch": true },
+        });
+    }
     // chromedriver on loopback speaks plain HTTP: no TLS stack needed.
     let http = hyper_util::client::legacy::connect::HttpConnector::new();
     ClientBuilder::new(http)
@@ -342,6 +358,38 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         let body = text_of(&c, "main").await;
         assert!(body.contains("What the record says"), "{body}");
 
+        // On a phone (390 CSS pixels wide): the factory page fits the screen's width,
+        // and checks itself as on a desktop.
+        let phone_profile = tempfile::tempdir().unwrap();
+        let phone = session_as(&driver_url, &chromium, phone_profile.path(), Some(390)).await;
+        for path in ["/", "/factories", &format!("/factories/{FACTORY}"), "/participants", "/verify"] {
+            phone.goto(&format!("{url}{path}")).await.unwrap();
+            let (state, said) = checked(&phone).await;
+            assert!(state == "none" || state == "verified", "{path}: {said}");
+            let widths = phone
+                .execute(
+                    "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let w: Vec<u64> = serde_json::from_value(widths).unwrap();
+            if w[0] > w[1] {
+                let wide = phone
+                    .execute(
+                        "const W = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > W + 1 || (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible')).slice(0, 12).map(e => e.tagName + '.' + e.className + ' ' + e.scrollWidth + '>' + e.clientWidth + ' ' + (e.textContent || '').slice(0, 40))",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                panic!("{path} is {} pixels wide on a {} pixel phone: {wide}", w[0], w[1]);
+            }
+        }
+        phone.goto(&format!("{url}/factories/{FACTORY}?lang=vi")).await.unwrap();
+        checked(&phone).await;
+        shoot(&phone, "factory-phone-vi").await;
+        phone.close().await.unwrap();
+
         // An error page is a page too (the browser logs the 404 status itself).
         c.goto(&format!("{url}/factories/VN2099999ZZZZZZ"))
             .await
@@ -368,6 +416,10 @@ enum Lie {
     /// As `OtherKeysCheckpoint`, and the pages name that other key: a log that
     /// changed its key, to a reader who pinned the first.
     NewKey,
+    /// A record page showing another statement than the one signed (its issued_at).
+    ChangeShownStatement,
+    /// No history at the page's tree size (a 404), the log not having grown.
+    RefuseTheSize,
 }
 
 struct Liar {
@@ -380,6 +432,18 @@ struct Liar {
 
 impl Liar {
     fn tamper(&self, lie: Lie, path: &str, body: Vec<u8>) -> Vec<u8> {
+        if lie == Lie::ChangeShownStatement && path.starts_with("/records/") {
+            let page = String::from_utf8(body).unwrap();
+            let at = page.find("id=\"signed-statement\"").unwrap();
+            let (head, tail) = page.split_at(at);
+            let tail = tail.replacen(
+                "&quot;issued_at&quot;: &quot;2",
+                "&quot;issued_at&quot;: &quot;1",
+                1,
+            );
+            assert_ne!(tail, page[at..], "the record page shows its statement");
+            return format!("{head}{tail}").into_bytes();
+        }
         use base64::Engine as _;
         use vouch::note::BASE64;
         if path.starts_with("/v1/suppliers/") && path.contains("/history") {
@@ -400,7 +464,7 @@ impl Liar {
                     let text = &signed[..signed.find("\n\n").unwrap() + 1];
                     h["checkpoint"] = vouch::note::sign(text, &[&self.other]).unwrap().into();
                 }
-                Lie::None => {}
+                Lie::None | Lie::ChangeShownStatement | Lie::RefuseTheSize => {}
             }
             return serde_json::to_vec(&h).unwrap();
         }
@@ -426,6 +490,11 @@ async fn lie(
         if let Some(v) = req.headers().get(&h) {
             up = up.header(h, v.clone());
         }
+    }
+    if lie == Lie::RefuseTheSize && target.contains("/history?") && target.contains("size=") {
+        let mut r = axum::response::Response::new(axum::body::Body::from("{}"));
+        *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
+        return r;
     }
     let answer = up.send().await.unwrap();
     let (status, mut headers) = (answer.status(), answer.headers().clone());
@@ -488,9 +557,16 @@ fn a_dishonest_server_is_caught_in_the_browser() {
             (Lie::HideNewest, "complete", "newer entries are left out"),
             (Lie::OtherKeysCheckpoint, "checkpoint", "not signed by the trusted log key"),
             (Lie::NewKey, "checkpoint", "not signed by the trusted log key"),
+            (Lie::ChangeShownStatement, "page", "is not the one signed"),
+            (Lie::RefuseTheSize, "request", "answered 404"),
         ] {
             *liar.lie.lock().unwrap() = lie;
-            for page in [&factory, &record] {
+            let pages = if lie == Lie::ChangeShownStatement {
+                vec![&record]
+            } else {
+                vec![&factory, &record]
+            };
+            for page in pages {
                 c.goto(page).await.unwrap();
                 let (state, said) = checked(&c).await;
                 assert_eq!(state, "failed", "{lie:?} on {page}: {said}");

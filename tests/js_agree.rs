@@ -237,6 +237,22 @@ fn the_browser_verifier_and_rust_agree_on_an_honest_ledger_and_its_forgeries() {
         &h,
         "invalid",
     ));
+    // Lines after the signature are nobody's: one of an unknown key whose name holds a
+    // zero-width no-break space (not white space) is passed over; one whose name holds
+    // a next-line character (white space) makes the note malformed.
+    for (name, line, expect) in [
+        ("an unsigned line of an unknown key", "\u{feff}w", "valid"),
+        (
+            "an unsigned line whose key name holds white space",
+            "\u{85}w",
+            "invalid",
+        ),
+    ] {
+        let mut h = honest.clone();
+        h.checkpoint
+            .push_str(&format!("\u{2014} {line} AAAAAAAA\n"));
+        cases.push(case(name, &h, expect));
+    }
     let mut h = honest.clone();
     h.index_proof = other.index_proof.clone();
     cases.push(case("another supplier's index proof", &h, "invalid"));
@@ -622,6 +638,36 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
         },
     );
+    for (name, expect, from, to) in [
+        (
+            "a registration whose role is written as an object of {}",
+            "valid",
+            "\"roles\":[\"auditor\"]",
+            "\"roles\":[{\"auditor\":{}}]",
+        ),
+        (
+            "a registration whose type is a number",
+            "invalid",
+            "\"type\":\"register\"",
+            "\"type\":1",
+        ),
+    ] {
+        add(name, expect, &|log| {
+            let other = key("other-auditor", 67);
+            let change = RegistryStatement::Register {
+                participant: spec("other-auditor", &[Role::Auditor], &other, &[]),
+                issued_at: now(),
+            };
+            let text = serde_json::to_string(&change).unwrap();
+            assert!(text.contains(from), "{text}");
+            let body = text.replacen(from, to, 1);
+            log.push(
+                envelope::sign(REGISTRY_TYPE, body.as_bytes(), &[&c.gov[0]]),
+                "registry:other-auditor",
+            );
+            log.push(signed(&audit_body(), &[&other]), FACTORY);
+        });
+    }
     let entry_without_prev = |log: &mut ForgedLog| {
         let env = signed(&audit_body(), &[&c.auditor]);
         let bytes = serde_json::to_vec(&json!({
@@ -771,7 +817,26 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             log.push(signed(&body, &[&c.auditor]), FACTORY);
         });
     }
-    let raw: [(&str, &str, String); 4] = [
+    let raw: [(&str, &str, String); 7] = [
+        ("a reference index written as -0", "invalid", {
+            let mut s = statement(Kind::CorrectiveAction, FACTORY, "fix");
+            s.refs = vec![vouch::statement::EntryRef {
+                index: 0,
+                leaf_hash: vouch::entry::encode_hash(&[7; 32]),
+            }];
+            serde_json::to_string(&s)
+                .unwrap()
+                .replace("\"index\":0", "\"index\":-0")
+        }),
+        ("a figure of four hundred digits", "invalid", {
+            let s = statement(Kind::Metric, FACTORY, "huge");
+            let t = serde_json::to_string(&s).unwrap();
+            t.replacen("41.5", &format!("1{}", "0".repeat(400)), 1)
+        }),
+        ("a score a hair above 100", "invalid", {
+            let t = String::from_utf8(audit_body()).unwrap();
+            t.replacen("78.0", "100.00000000000001", 1)
+        }),
         ("a tab written raw inside a string", "invalid", {
             // The time crate takes any one ASCII character between date and time: only
             // the JSON rule refuses this.

@@ -9,12 +9,15 @@
 // 2. fetches the supplier's complete history at the page's tree size (every page of it)
 //    and checks it as the Rust verifier does (verify-history.js);
 // 3. checks that the page shows what was verified: every record of the history, each
-//    with its verdict (a record page: its record and verdict);
+//    with its verdict (a record page: its record, its verdict, and the statement as
+//    signed); a verdict may differ only by expiry, for a record whose valid_until
+//    falls between the page's drawing and now;
 // 4. says, in the page's language, "verified in this browser ..." or which check
 //    failed, in red.
 
-import { sha256, toHex } from "./verify-core.js";
-import { fetchHistory, verifyHistory } from "./verify-history.js";
+import { fromBase64, parseJson, parseJsonBytes, sha256, toHex } from "./verify-core.js";
+import { parseEntry, parseUntil, parseUtc } from "./verify-records.js";
+import { fetchHistory, sameJson, verifyHistory } from "./verify-history.js";
 
 const PIN = "vouch.log-key";
 
@@ -49,19 +52,50 @@ function writePin(key) {
   }
 }
 
-/** Whether the page shows exactly the verified records, each with its verdict. */
-function pageCheck(box, report, grown) {
-  const verified = new Map(report.entries.map((e) => [String(e.index), e.verdict]));
+/** Whether a record crossed its `valid_until` between the page's drawing and now. */
+function expiredBetween(entry, drawnAt, now) {
+  const until = entry.statement && entry.statement.valid_until;
+  if (!until) return false;
+  const t = parseUntil(until);
+  const [a, b] = drawnAt < now ? [drawnAt, now] : [now, drawnAt];
+  return a <= t && t < b;
+}
+
+/** The statement a proven entry carries, as JSON. */
+function signedStatement(history, index) {
+  const p = history.entries.find((e) => String(e.index) === index);
+  return parseJsonBytes(fromBase64(parseEntry(fromBase64(p.entry)).envelope.payload));
+}
+
+/**
+ * Whether the page shows exactly the verified records, each with its verdict (and on a
+ * record page, the statement as signed).
+ */
+function pageCheck(box, report, history, now) {
+  const verified = new Map(report.entries.map((e) => [String(e.index), e]));
+  const drawnAt = parseUtc("data-drawn-at", box.dataset.drawnAt);
   const record = box.dataset.index;
   const shown = record !== undefined
     ? [[record, box.dataset.verdict]]
     : [...document.querySelectorAll("ol.timeline > li[data-index]")].map((li) => [li.dataset.index, li.dataset.verdict]);
   const size = BigInt(box.dataset.treeSize);
   for (const [index, verdict] of shown) {
-    if (!verified.has(index)) return { ok: false, reason: `the page shows record ${index}, which the verified history does not hold` };
-    if (!grown && verified.get(index) !== verdict) {
-      return { ok: false, reason: `the page shows record ${index} as ${verdict}; verified, it is ${verified.get(index)}` };
+    const e = verified.get(index);
+    if (!e) return { ok: false, reason: `the page shows record ${index}, which the verified history does not hold` };
+    const expiry = [verdict, e.verdict].sort().join() === "expired,valid" && expiredBetween(e, drawnAt, now);
+    if (e.verdict !== verdict && !expiry) {
+      return { ok: false, reason: `the page shows record ${index} as ${verdict}; verified, it is ${e.verdict}` };
     }
+  }
+  if (record !== undefined) {
+    const shownJson = document.getElementById("signed-statement");
+    let same = false;
+    try {
+      same = shownJson !== null && sameJson(parseJson(shownJson.textContent), signedStatement(history, record));
+    } catch {
+      same = false;
+    }
+    if (!same) return { ok: false, reason: `the statement the page shows for record ${record} is not the one signed` };
   }
   if (record === undefined) {
     const onPage = new Set(shown.map(([i]) => i));
@@ -92,11 +126,11 @@ async function run(box) {
   const status = box.querySelector(".status");
   const started = performance.now();
   const state = (name) => {
-    box.classList.remove("checking", "verified", "failed");
+    box.classList.remove("checking", "verified", "failed", "stale");
     box.classList.add(name);
     box.dataset.state = name;
   };
-  for (const old of box.querySelectorAll(".key, .alarm, details, .grown")) old.remove();
+  for (const old of box.querySelectorAll(".key, .alarm, details")) old.remove();
   state("checking");
   status.textContent = words.checking;
 
@@ -128,23 +162,33 @@ async function run(box) {
   const size = BigInt(box.dataset.treeSize);
   let report;
   let page = null;
-  let grown = false;
+  let stale = false;
   try {
     let history;
     try {
       history = await fetchHistory(location.origin, supplier, size);
-    } catch {
-      // The page's checkpoint is no longer among the server's recent ones: check the
-      // newest, and compare only which records the page shows.
-      history = await fetchHistory(location.origin, supplier, null);
-      grown = history.tree_size !== size;
+    } catch (e) {
+      // The page's checkpoint may be gone from the server's recent ones: if the log
+      // has grown past it, the page is only out of date, and is not checked.
+      const latest = await fetchHistory(location.origin, supplier, null);
+      if (latest.tree_size <= size) throw e;
+      stale = true;
     }
-    const t = performance.now();
-    report = await verifyHistory(history, supplier, pinned);
-    box.dataset.verifyMs = String(Math.round(performance.now() - t));
-    if (report.verdict === "valid") page = pageCheck(box, report, grown);
+    if (!stale) {
+      const now = BigInt(Date.now()) * 1_000_000n;
+      const t = performance.now();
+      report = await verifyHistory(history, supplier, pinned, now);
+      box.dataset.verifyMs = String(Math.round(performance.now() - t));
+      if (report.verdict === "valid") page = pageCheck(box, report, history, now);
+    }
   } catch (e) {
     report = { verdict: "invalid", checks: [{ name: "request", ok: false, reason: e.message }], entries: [] };
+  }
+  if (stale) {
+    state("stale");
+    status.textContent = words.stale;
+    box.dataset.ms = String(Math.round(performance.now() - started));
+    return;
   }
 
   const record = box.dataset.index === undefined ? null : report.entries.find((e) => String(e.index) === box.dataset.index);
@@ -159,7 +203,6 @@ async function run(box) {
     const k = firstFailure(report, page) ?? { name: "checkpoint", reason: "the log key changed" };
     status.textContent = fill(words.failed, { check: k.name, reason: k.reason });
   }
-  if (grown) box.append(element("p", "grown", words.grown));
 
   const details = element("details");
   details.append(element("summary", "", words.checks));

@@ -626,7 +626,7 @@ fn browser_check(f: &Frame<'_>, c: &BrowserCheck<'_>) -> Markup {
         "key_pinned": t.bc_key_pinned,
         "key_changed": t.bc_key_changed,
         "pin_new": t.bc_pin_new,
-        "grown": t.bc_grown,
+        "stale": t.bc_stale,
         "checks": t.bc_checks,
         "verdicts": verdicts,
     });
@@ -634,6 +634,7 @@ fn browser_check(f: &Frame<'_>, c: &BrowserCheck<'_>) -> Markup {
         section #in-browser .browser-check aria-labelledby="in-browser-title"
             data-supplier=(c.supplier) data-tree-size=(c.tree_size) data-log-key=(f.log_key)
             data-index=[c.record.map(|r| r.0)] data-verdict=[c.record.map(|r| r.1.as_str())]
+            data-drawn-at=(crate::log::timestamp(time::OffsetDateTime::now_utc()))
             data-words=(words.to_string()) {
             h2 id="in-browser-title" { (t.bc_title) }
             p.status role="status" { (t.bc_noscript) " " a href="/verify" { (t.nav_verify) } }
@@ -824,6 +825,12 @@ pub fn record(f: &Frame<'_>, r: &RecordPage<'_>) -> Markup {
                         @if !r.referred_by.is_empty() {
                             dt { (t.referred_by) }
                             dd { @for (i, k) in &r.referred_by { (entry_link(*i)) " (" (words::kind_in(*k, lang)) ") " } }
+                        }
+                    }
+                    @if let Some(d) = r.decoded {
+                        details {
+                            summary { (t.signed_json) }
+                            pre.json #signed-statement { (pretty(d.statement.get())) }
                         }
                     }
                 }

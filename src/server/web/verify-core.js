@@ -192,6 +192,17 @@ async function keyId(name, algAndKey) {
   return (await sha256(concat(utf8.encode(name + "\n"), algAndKey))).slice(0, 4);
 }
 
+/**
+ * `VerifyingKey::verify_strict` (how vouch checks a note's signature): no weak key, no
+ * R of small order, then the signature as WebCrypto checks it.
+ */
+export async function ed25519VerifyStrict(publicKey, message, signature) {
+  if (signature.length !== 64 || isWeakKey(publicKey)) return false;
+  const r = signature.slice(0, 32);
+  if (onCurve(r) && isWeakKey(r)) return false;
+  return ed25519Verify(publicKey, message, signature);
+}
+
 const imported = new Map();
 
 /** Whether `signature` is `publicKey`'s Ed25519 signature of `message` (WebCrypto). */
@@ -236,11 +247,11 @@ export async function openNote(note, verifier) {
     const space = rest.indexOf(" ");
     if (space < 0) throw new Error("a signature line has no key name");
     const name = rest.slice(0, space);
-    if (name === "" || name.includes("+") || /\s/.test(name)) throw new Error("bad key name in a signature line");
+    if (name === "" || name.includes("+") || /\p{White_Space}/u.test(name)) throw new Error("bad key name in a signature line");
     const raw = fromBase64(rest.slice(space + 1));
     if (raw.length < 5) throw new Error("signature too short");
     if (name !== verifier.name || !equal(raw.slice(0, 4), verifier.keyId)) continue;
-    if (!(await ed25519Verify(verifier.publicKey, utf8.encode(text), raw.slice(4)))) {
+    if (!(await ed25519VerifyStrict(verifier.publicKey, utf8.encode(text), raw.slice(4)))) {
       throw new Error("the note's signature by " + verifier.name + " does not verify");
     }
     verified = true;
@@ -489,7 +500,14 @@ export function parseJson(text) {
     const m = NUMBER.exec(text);
     if (!m) fail("expected a value");
     at += m[0].length;
-    if (m[2] === undefined && m[3] === undefined) return BigInt(m[0]);
+    if (m[2] === undefined && m[3] === undefined) {
+      const n = BigInt(m[0]);
+      // serde_json reads -0 as the float -0.0, and an integer too large for an f64 as
+      // out of range.
+      if (n === 0n && m[0].startsWith("-")) return -0;
+      if (!Number.isFinite(Number(n))) fail("number out of range");
+      return n;
+    }
     const n = Number(m[0]);
     if (!Number.isFinite(n)) fail("number out of range");
     return n;

@@ -71,7 +71,8 @@ export async function fetchHistory(base, supplier, size = null, fetchImpl = fetc
   const get = async (url) => {
     const res = await fetchImpl(url, { headers: { Accept: "application/json" }, cache: "no-store" });
     if (!res.ok) throw new Error(`the server answered ${res.status} for ${url}`);
-    return readHistory(await res.text());
+    // As Rust reads it: UTF-8 or nothing, a byte-order mark kept (and refused).
+    return readHistory(c.utf8Text(new Uint8Array(await res.arrayBuffer())));
   };
   const path = `${base}/v1/suppliers/${encodeURIComponent(supplier)}/history?limit=500`;
   const history = await get(size === null ? path : `${path}&size=${size}`);
@@ -142,8 +143,8 @@ function jsonNumber(v) {
   return typeof v === "bigint" && (v < -(2n ** 63n) || v >= 2n ** 64n) ? Number(v) : v;
 }
 
-/** Whether two JSON values are the same `serde_json::Value`. */
-function sameJson(a, b) {
+/** Whether two JSON values (from parseJson) are the same `serde_json::Value`. */
+export function sameJson(a, b) {
   a = jsonNumber(a);
   b = jsonNumber(b);
   if (a === b) return true;

@@ -53,9 +53,9 @@ export const u64 = unsigned(64);
 const u32 = unsigned(32);
 
 function f64(v, field) {
-  if (typeof v === "bigint") return Number(v);
-  if (typeof v !== "number") throw bad(field, "expected a number");
-  return v;
+  const n = typeof v === "bigint" ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isFinite(n)) throw bad(field, "expected a number");
+  return n;
 }
 
 function vec(item) {
@@ -74,13 +74,18 @@ function option(read) {
   return (v, field) => (v === null ? null : read(v, field));
 }
 
-/** A unit variant of an enum whose variants are `names`. */
-function unitEnum(names) {
+/**
+ * A unit variant of an enum whose variants are `names`: its name, or an object of its
+ * name and null; inside a registry statement (which serde reads through its buffered
+ * `Content`, for the `type` tag) also an object of its name and `{}`.
+ */
+function unitEnum(names, buffered = false) {
   return (v, field) => {
     let name = v;
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
       const keys = Object.keys(v);
-      if (keys.length !== 1 || v[keys[0]] !== null || v[c.REPEATED]) throw bad(field, "expected one of " + names.join(", "));
+      const unit = (x) => x === null || (buffered && x !== null && typeof x === "object" && !Array.isArray(x) && Object.keys(x).length === 0);
+      if (keys.length !== 1 || !unit(v[keys[0]]) || v[c.REPEATED]) throw bad(field, "expected one of " + names.join(", "));
       name = keys[0];
     }
     if (typeof name !== "string" || !names.includes(name)) throw bad(field, "expected one of " + names.join(", "));
@@ -411,7 +416,7 @@ const accreditation = struct([
 const participantSpec = struct([
   ["id", str, "required"],
   ["name", str, "required"],
-  ["roles", vec(unitEnum(ROLES)), "required"],
+  ["roles", vec(unitEnum(ROLES, true)), "required"],
   ["supplier_ids", vec(supplierId), empty],
   ["keys", vec(str), "required"],
   ["accreditation", accreditation, none],
@@ -452,7 +457,7 @@ const VARIANTS = {
 };
 const VARIANT_NAMES = Object.keys(VARIANTS);
 
-/** An internally tagged registry statement: `type` names the variant (or its index). */
+/** An internally tagged registry statement: `type` names the variant (a string). */
 function registryStatement(v) {
   let tag;
   let rest;
@@ -468,7 +473,6 @@ function registryStatement(v) {
   } else throw bad("record", "expected an object");
   let type = null;
   if (typeof tag === "string" && VARIANT_NAMES.includes(tag)) type = tag;
-  if (typeof tag === "bigint" && tag < BigInt(VARIANT_NAMES.length) && tag >= 0n) type = VARIANT_NAMES[Number(tag)];
   if (type === null) throw bad("type", "expected one of " + VARIANT_NAMES.join(", "));
   return { type, ...VARIANTS[type](rest, "") };
 }
