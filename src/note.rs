@@ -169,6 +169,13 @@ impl Verifier {
         ))?;
         let key = VerifyingKey::from_bytes(&bytes)
             .map_err(|_| NoteError::MalformedVerifierKey("not a valid Ed25519 public key"))?;
+        // One encoding per key: a point written with its y coordinate unreduced (or
+        // x = 0 with the sign bit set) is refused, as Go and WebCrypto refuse it.
+        if key.to_edwards().compress().to_bytes() != bytes {
+            return Err(NoteError::MalformedVerifierKey(
+                "not the canonical encoding of an Ed25519 public key",
+            ));
+        }
         let v = Verifier::new(name, key);
         if v.id != stated {
             return Err(NoteError::KeyIdMismatch {

@@ -303,9 +303,9 @@ struct RegistryChain {
     states: Vec<(u64, Registry)>,
 }
 
-/// Registry signatures whose keys were found, waiting to be verified in one batch.
-/// `settle` answers as checking each where it was met would have: the error of the
-/// first that fails.
+/// Registry signatures whose keys were found, waiting to be verified together (on
+/// every core) once the replay is done. `settle` answers as checking each where it was
+/// met would have: the error of the first that fails.
 #[derive(Default)]
 struct PendingSignatures(
     Vec<(
@@ -323,7 +323,7 @@ impl PendingSignatures {
             .iter()
             .map(|(m, s, k, _)| (m.as_slice(), *s, *k))
             .collect();
-        let verdicts = crate::envelope::verify_all(&items);
+        let verdicts = verify_all_parallel(&items);
         let failed = self.0.iter().zip(verdicts).find(|(_, ok)| !ok);
         let result = match failed {
             Some(((_, _, _, position), _)) => Err(format!(
@@ -723,11 +723,9 @@ fn verify_entry(
     (report, parsed)
 }
 
-/// The envelope signatures of `entries` that hold, checked in one batch (several times
-/// faster than one by one) against the keys the registry gives them at their
-/// positions: for the `n`th entry, whether each of its signatures holds. A signature
-/// the batch does not settle is checked alone by `verify_signature`'s rule, so the
-/// answer is the one-at-a-time answer; whatever is not found here (an entry that does
+/// The envelope signatures of `entries` that hold, checked all at once on every core
+/// against the keys the registry gives them at their positions: for the `n`th entry,
+/// whether each of its signatures holds. Whatever is not found here (an entry that does
 /// not parse, a key not registered) is left to [`signer_check`].
 fn batch_signatures(
     entries: &[ProvenEntry],
@@ -782,24 +780,12 @@ fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> 
 }
 
 /// [`crate::envelope::verify_all`], split over the machine's cores when there are many
-/// (a long history on a reader's first visit).
+/// (a long history on a reader's first visit), in order.
 fn verify_all_parallel(
     items: &[(&[u8], ed25519_dalek::Signature, ed25519_dalek::VerifyingKey)],
 ) -> Vec<bool> {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    if cores < 2 || items.len() < 64 {
-        return crate::envelope::verify_all(items);
-    }
-    let chunk = items.len().div_ceil(cores.min(4));
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| scope.spawn(|| crate::envelope::verify_all(c)))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().expect("verification does not panic"))
-            .collect()
+    par_map(items, |(m, s, k)| {
+        crate::envelope::verify_signature(m, s, k)
     })
 }
 

@@ -891,7 +891,10 @@ fn the_browser_reads_ed25519_points_as_dalek_does() {
         "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
         "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
         "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
-        // y = 1 + p and y = p: unreduced encodings of small-order points.
+        // y = 1 + p and y = p: unreduced encodings of small-order points; y = 1 and
+        // y = p - 1 with the sign bit set (x = 0 written negative).
+        "0100000000000000000000000000000000000000000000000000000000000080",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
         "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
         "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
     ] {
@@ -905,8 +908,9 @@ fn the_browser_reads_ed25519_points_as_dalek_does() {
     let rust: Vec<Value> = points
         .iter()
         .map(|p| match VerifyingKey::from_bytes(p) {
-            Ok(k) => json!({"on_curve": true, "weak": k.is_weak()}),
-            Err(_) => json!({"on_curve": false, "weak": false}),
+            Ok(k) => json!({"on_curve": true, "weak": k.is_weak(),
+                            "canonical": k.to_edwards().compress().to_bytes() == *p}),
+            Err(_) => json!({"on_curve": false, "weak": false, "canonical": false}),
         })
         .collect();
     for ((p, js), rust) in points.iter().zip(js.as_array().unwrap()).zip(&rust) {
@@ -918,4 +922,48 @@ fn the_browser_reads_ed25519_points_as_dalek_does() {
         on > 100 && on < points.len() && weak >= 6,
         "{on} on the curve, {weak} weak"
     );
+}
+
+/// The 914 Ed25519 edge cases of C2SP's ed25519vectors (tests/vectors/): the browser
+/// accepts exactly the signatures vouch accepts, and so none that Go or PyCA reject.
+#[test]
+fn the_browser_and_rust_accept_the_same_ed25519_signatures() {
+    if !node() {
+        return;
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/ed25519-edge-cases.json"
+    );
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let js = run_js("ed25519.mjs", &Value::Array(cases.clone()));
+    let mut accepted = 0;
+    for (c, js) in cases.iter().zip(js.as_array().unwrap()) {
+        let hex32 = |k: &str| -> Vec<u8> { hex::decode(c[k].as_str().unwrap()).unwrap() };
+        let key: [u8; 32] = hex32("key").try_into().unwrap();
+        let sig: [u8; 64] = hex32("sig").try_into().unwrap();
+        let rust = VerifyingKey::from_bytes(&key).is_ok_and(|vk| {
+            vk.to_edwards().compress().to_bytes() == key
+                && vouch::envelope::verify_signature(
+                    c["msg"].as_str().unwrap().as_bytes(),
+                    &ed25519_dalek::Signature::from_bytes(&sig),
+                    &vk,
+                )
+        });
+        assert_eq!(
+            js.as_bool(),
+            Some(rust),
+            "case {}: the browser and Rust disagree",
+            c["number"]
+        );
+        if rust {
+            assert!(
+                c["go_accepts"] == true && c["pyca_accepts"] == true,
+                "case {}",
+                c["number"]
+            );
+            accepted += 1;
+        }
+    }
+    assert!(accepted > 0, "no ordinary signature among the cases");
 }

@@ -216,3 +216,55 @@ fn vector_copies_equal_the_shared_source() {
         );
     }
 }
+
+#[derive(serde::Deserialize)]
+struct EdgeCase {
+    number: u32,
+    key: String,
+    sig: String,
+    msg: String,
+    go_accepts: bool,
+    pyca_accepts: bool,
+}
+
+/// vouch's answer for an edge case: the key as `Verifier::parse` reads keys (a point,
+/// canonically written), the signature as `envelope::verify_signature` checks it.
+fn vouch_accepts(c: &EdgeCase) -> bool {
+    let key: [u8; 32] = hex::decode(&c.key).unwrap().try_into().unwrap();
+    let sig: [u8; 64] = hex::decode(&c.sig).unwrap().try_into().unwrap();
+    let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(&key) else {
+        return false;
+    };
+    let canonical = vk.to_edwards().compress().to_bytes() == key;
+    canonical
+        && vouch::envelope::verify_signature(
+            c.msg.as_bytes(),
+            &ed25519_dalek::Signature::from_bytes(&sig),
+            &vk,
+        )
+}
+
+/// The 914 edge cases of C2SP's ed25519vectors, with Go's and PyCA's verdicts: vouch
+/// accepts none that either rejects (a signer cannot make a signature vouch calls
+/// valid and a standard verifier later calls invalid), and it accepts the ordinary
+/// signatures among them.
+#[test]
+fn ed25519_edge_cases_accepts_nothing_go_or_pyca_rejects() {
+    let cases: Vec<EdgeCase> = load("ed25519-edge-cases.json");
+    assert_eq!(cases.len(), 914);
+    let mut accepted = 0;
+    for c in &cases {
+        let ours = vouch_accepts(c);
+        assert!(
+            !ours || (c.go_accepts && c.pyca_accepts),
+            "case {}: vouch accepts what Go ({}) or PyCA ({}) rejects",
+            c.number,
+            c.go_accepts,
+            c.pyca_accepts
+        );
+        accepted += u32::from(ours);
+    }
+    // Go and PyCA accept 208; vouch also refuses those with a small-order R or key.
+    assert!(accepted > 0 && accepted <= 208, "vouch accepts {accepted}");
+    eprintln!("vouch accepts {accepted} of the 914 edge cases (Go and PyCA: 208)");
+}

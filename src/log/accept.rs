@@ -109,12 +109,15 @@ struct BatchState {
     targets: HashMap<u64, (Hash, RefTarget)>,
 }
 
-/// Signatures verified for a whole batch at once, before the sequential checks:
+/// Signatures of a whole batch verified before the sequential checks:
 /// `(request, signature) → valid`. Key ids map to one key forever (a key id cannot be
 /// registered twice), so a result stays true whatever the registry does later in the
 /// batch; signatures by keys unknown at the start of the batch are left out and
 /// checked one by one.
-fn verify_batch(registry: &Registry, requests: &[Box<Signed>]) -> HashMap<(usize, usize), bool> {
+fn verify_signatures(
+    registry: &Registry,
+    requests: &[Box<Signed>],
+) -> HashMap<(usize, usize), bool> {
     let mut items: Vec<(&[u8], Signature, VerifyingKey)> = Vec::new();
     let mut at = Vec::new();
     for (r, signed) in requests.iter().enumerate() {
@@ -441,7 +444,7 @@ impl Admission for Ledger {
         Round {
             now,
             logged_at: timestamp(now),
-            verified: verify_batch(&self.registry, batch),
+            verified: verify_signatures(&self.registry, batch),
             state: BatchState::default(),
         }
     }

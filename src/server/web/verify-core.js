@@ -131,6 +131,7 @@ export async function parseVerifierKey(vkey) {
   if (!key || key.length !== 33 || key[0] !== 1) throw new Error("key is not base64 of 0x01 and 32 bytes");
   const publicKey = key.slice(1);
   if (!onCurve(publicKey)) throw new Error("not a valid Ed25519 public key");
+  if (!isCanonical(publicKey)) throw new Error("not the canonical encoding of an Ed25519 public key");
   const id = await keyId(name, key);
   if (toHex(id) !== idHex.toLowerCase()) throw new Error("the key id does not match the key");
   return { name, keyId: id, keyIdHex: toHex(id), publicKey };
@@ -182,6 +183,18 @@ export function onCurve(bytes) {
 const Y8 = 0x5fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826n;
 const SMALL_ORDER_Y = [0n, 1n, P - 1n, Y8, P - Y8];
 
+/**
+ * Whether 32 bytes of a point on the curve are its one canonical encoding: y below p,
+ * and no sign bit on x = 0 (y = ±1).
+ */
+export function isCanonical(bytes) {
+  let y = 0n;
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(bytes[i]);
+  const sign = y >> 255n;
+  y &= (1n << 255n) - 1n;
+  return y < P && !(sign === 1n && (y === 1n || y === P - 1n));
+}
+
 /** Whether a public key (on the curve) is of small order: dalek's `is_weak`. */
 export function isWeakKey(bytes) {
   return SMALL_ORDER_Y.includes(yOf(bytes));
@@ -193,8 +206,10 @@ async function keyId(name, algAndKey) {
 }
 
 /**
- * `VerifyingKey::verify_strict` (how vouch checks a note's signature): no weak key, no
- * R of small order, then the signature as WebCrypto checks it.
+ * `VerifyingKey::verify_strict`, vouch's rule for every signature (notes and
+ * envelopes): no key of small order, no R of small order, then the signature as
+ * WebCrypto checks it (s below the group order; the equation without the cofactor,
+ * against R's own bytes).
  */
 export async function ed25519VerifyStrict(publicKey, message, signature) {
   if (signature.length !== 64 || isWeakKey(publicKey)) return false;

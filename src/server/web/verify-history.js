@@ -198,7 +198,7 @@ async function checkRegistrySignatures(envelope, registry, position) {
   for (const s of opened.signatures) {
     const signer = registry.signerAt(s.keyId, position);
     if (!signer) throw new Error(`key ${s.keyId} could not sign registry entry ${position}`);
-    if (!(await c.ed25519Verify(signer.publicKey, opened.pae, s.sig))) throw new Error(`a signature on registry entry ${position} does not verify`);
+    if (!(await c.ed25519VerifyStrict(signer.publicKey, opened.pae, s.sig))) throw new Error(`a signature on registry entry ${position} does not verify`);
   }
   try {
     checkGovernance(registry, opened.signatures.map((s) => s.keyId), position);
@@ -343,7 +343,7 @@ async function signerCheck(opened, statement, chain, position, loggedAt) {
   for (const s of opened.signatures) {
     const found = then.signerAt(s.keyId, position);
     if (!found) throw new Error(`key ${s.keyId} was not registered and active at entry ${position}`);
-    if (!(await c.ed25519Verify(found.publicKey, opened.pae, s.sig))) throw new Error(`signature by key ${s.keyId} does not verify`);
+    if (!(await c.ed25519VerifyStrict(found.publicKey, opened.pae, s.sig))) throw new Error(`signature by key ${s.keyId} does not verify`);
     const p = found.participant;
     if (!r.amends(statement.kind)) authorise(p, statement);
     suspect ||= latest.isSuspect(s.keyId, position, loggedAt);
