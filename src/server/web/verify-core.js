@@ -212,9 +212,9 @@ async function keyId(name, algAndKey) {
  * against R's own bytes).
  */
 export async function ed25519VerifyStrict(publicKey, message, signature) {
-  if (signature.length !== 64 || isWeakKey(publicKey)) return false;
-  const r = signature.slice(0, 32);
-  if (onCurve(r) && isWeakKey(r)) return false;
+  // The points of small order are those of five y coordinates, all on the curve
+  // whatever the sign bit, so no decompression is needed to tell them.
+  if (signature.length !== 64 || isWeakKey(publicKey) || isWeakKey(signature.subarray(0, 32))) return false;
   return ed25519Verify(publicKey, message, signature);
 }
 
