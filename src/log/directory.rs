@@ -106,7 +106,8 @@ pub struct SupplierSummary {
     pub name: String,
     /// ISO 3166-1 alpha-2.
     pub country: String,
-    /// The province its newest record that names one says it is in.
+    /// The province its newest record names (or, if that names none, the one an
+    /// earlier record named while this server ran).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// Records about the supplier.
@@ -153,31 +154,6 @@ pub(super) struct Directory {
     standings: HashMap<String, (Drawn, Option<StandingSummary>)>,
 }
 
-/// How far back a supplier's chain is read for a province when its newest record names
-/// none.
-const PROVINCE_LOOKBACK: usize = 16;
-
-/// The province named by the newest of the (at most [`PROVINCE_LOOKBACK`]) records
-/// before `newest` in its chain that names one.
-fn older_province(view: &View<'_>, newest: &Entry, size: u64) -> Result<Option<String>, LogError> {
-    let mut prev = newest.prev.as_ref().map(|p| p.index);
-    for _ in 0..PROVINCE_LOOKBACK {
-        let Some(index) = prev else { break };
-        let (bytes, _) = view.proven_entry(index, size)?;
-        let Ok(e) = Entry::parse(&bytes) else { break };
-        let province = (e.envelope.payload_type == STATEMENT_TYPE)
-            .then(|| BASE64.decode(&e.envelope.payload).ok())
-            .flatten()
-            .and_then(|p| Statement::parse(&p).ok())
-            .and_then(|s| s.supplier.province);
-        if province.is_some() {
-            return Ok(province);
-        }
-        prev = e.prev.as_ref().map(|p| p.index);
-    }
-    Ok(None)
-}
-
 impl Log {
     /// The directory as of the published head, updated if the log grew.
     #[allow(clippy::type_complexity)]
@@ -217,16 +193,14 @@ impl Log {
             let Some(s) = statement else {
                 continue;
             };
-            let province = match s.supplier.province {
-                Some(p) => Some(p),
-                None => match known
+            // Only the newest record is read for each supplier (a directory of a
+            // million entries is drawn in a second): one that names no province keeps
+            // the province known before it, if any.
+            let province = s.supplier.province.or_else(|| {
+                known
                     .get(subject.as_str())
                     .and_then(|e| e.1.province.clone())
-                {
-                    Some(p) => Some(p),
-                    None => older_province(view, &entry, size)?,
-                },
-            };
+            });
             next.push((
                 h,
                 SupplierSummary {
