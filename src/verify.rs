@@ -301,6 +301,8 @@ fn proven(p: &ProvenEntry, checkpoint: &Checkpoint) -> Result<(Vec<u8>, Hash), S
 struct RegistryChain {
     /// (index of the change, registry after it), oldest first, from the genesis entry.
     states: Vec<(u64, Registry)>,
+    /// The leaf hash of each change replayed.
+    leaves: BTreeMap<u64, Hash>,
 }
 
 /// Registry signatures whose keys were found, waiting to be verified together (on
@@ -513,7 +515,8 @@ impl RegistryChain {
         if states.is_empty() {
             return Err("no registry entries".into());
         }
-        Ok(RegistryChain { states })
+        let leaves = entries.iter().map(|(i, e)| (*i, e.leaf)).collect();
+        Ok(RegistryChain { states, leaves })
     }
 
     /// Replays `entries` from the genesis entry into `states`, leaving their signatures
@@ -861,6 +864,13 @@ pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -
         decoded: bundle.decoded.clone(),
     };
     let read = Read::of(&p);
+    let registry_change = read
+        .as_ref()
+        .and_then(|r| r.entry.as_ref().ok())
+        .is_some_and(|e| e.envelope.payload_type == REGISTRY_TYPE);
+    if registry_change {
+        return registry_change_report(&p, read.as_ref(), &checkpoint, chain.as_ref().ok(), checks);
+    }
     let mut report = verify_entry(
         &p,
         read.as_ref(),
@@ -879,6 +889,64 @@ pub fn verify_bundle(bundle: &Bundle, log_key: &Verifier, now: OffsetDateTime) -
         report.subject.as_deref().unwrap_or("<supplier>")
     ));
     report.settle();
+    report
+}
+
+/// The report of a registry change's bundle: the entry is in the checkpoint's tree and
+/// is one of the registry entries the bundle proves whole and replays from the genesis
+/// entry, so it was signed by enough governance keys of the registry before it and fits
+/// it. Its signers are the keys that signed it, as that registry had them.
+fn registry_change_report(
+    p: &ProvenEntry,
+    read: Option<&Read>,
+    checkpoint: &Checkpoint,
+    chain: Option<&RegistryChain>,
+    mut checks: Checks,
+) -> Report {
+    let in_tree = checks.add(
+        "inclusion",
+        included(p, read, checkpoint).map(|()| {
+            format!(
+                "entry {} is in the tree of size {}",
+                p.index,
+                checkpoint.size()
+            )
+        }),
+    );
+    let mut signers = Vec::new();
+    if let (true, Some(read)) = (in_tree, read) {
+        let replayed = match chain {
+            None => Err("no verified registry to replay it in".to_string()),
+            Some(c) if c.leaves.get(&p.index) == Some(&read.leaf) => {
+                let before = c.at(Some(p.index));
+                if let Some(Ok(opened)) = &read.opened {
+                    for (key_id, _) in &opened.signatures {
+                        if let Some((participant, _)) = before.signer_at(*key_id, p.index) {
+                            signers.push(participant.id.clone());
+                        }
+                    }
+                }
+                Ok(format!(
+                    "registry entry {} is in a chain the supplier index proves whole, signed by enough governance keys of the registry before it, replayed from the genesis entry",
+                    p.index
+                ))
+            }
+            Some(_) => Err(format!(
+                "entry {} is not among the registry entries the bundle proves and replays",
+                p.index
+            )),
+        };
+        checks.add("registry change", replayed);
+    }
+    let ok = checks.all_ok();
+    let mut report = failed(p.index, checks);
+    report.subject = read
+        .and_then(|r| r.entry.as_ref().ok())
+        .map(|e| e.subject.clone());
+    report.signers = signers;
+    if ok {
+        report.verdict = Verdict::Valid;
+    }
     report
 }
 

@@ -264,3 +264,47 @@ fn a_retraction_by_someone_else_makes_a_history_invalid() {
     );
     assert!(by_auditor.entries[1].standing.retracted_by.is_empty());
 }
+
+/// A registry change's bundle verifies as one: in the tree, in a chain the index proves
+/// whole, replayed from the genesis entry; its signers are the governance keys that
+/// signed it. Without its chain, it does not.
+#[test]
+fn a_registry_change_verifies_from_its_bundle() {
+    let l = Ledger::new(1);
+    let now = OffsetDateTime::now_utc();
+    let size = l.log.head().checkpoint.size();
+    for index in 0..size {
+        let bundle = l.log.view().bundle(index).unwrap();
+        let report = verify::verify_bundle(&bundle, l.log.verifier(), now);
+        assert_eq!(
+            report.verdict,
+            Verdict::Valid,
+            "entry {index}: {:#?}",
+            report.checks
+        );
+        assert!(
+            report
+                .checks
+                .iter()
+                .any(|c| c.name == "registry change" && c.ok),
+            "{:#?}",
+            report.checks
+        );
+        assert!(
+            report.signers.contains(&"platform-a".to_string()),
+            "{:?}",
+            report.signers
+        );
+    }
+    // The kiwa registration without its own chain: nothing replays it.
+    let mut bundle = l.log.view().bundle(1).unwrap();
+    assert_eq!(bundle.decoded.as_ref().unwrap().subject, "registry:kiwa");
+    bundle.registry.retain(|e| e.index != 1);
+    bundle
+        .registry_proofs
+        .retain(|p| p.subject != "registry:kiwa");
+    let report = verify::verify_bundle(&bundle, l.log.verifier(), now);
+    assert_eq!(report.verdict, Verdict::Invalid, "{:#?}", report.checks);
+    let failed = report.checks.iter().find(|c| !c.ok).unwrap();
+    assert_eq!(failed.name, "registry change", "{:#?}", report.checks);
+}

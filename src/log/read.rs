@@ -497,8 +497,16 @@ impl View<'_> {
     /// # Errors
     /// [`LogError::IndexOutOfRange`], [`LogError::NotALedger`], a corrupt store.
     pub fn bundle(&self, index: u64) -> Result<Bundle, LogError> {
-        let (mut entries, signers) = self.proven_with_signers(&[index])?;
+        let (mut entries, mut signers) = self.proven_with_signers(&[index])?;
         let p = entries.pop().expect("one entry asked, one proven");
+        // A registry change comes with its own chain, so that a verifier replays it.
+        if let Some(id) = p.decoded.as_ref().and_then(|d| {
+            d.subject
+                .strip_prefix(REGISTRY_SUBJECT)
+                .and_then(|s| s.strip_prefix(':'))
+        }) {
+            signers.insert(id.to_owned());
+        }
         let (registry, registry_proofs) = self.registry_material(&signers, true)?;
         Ok(Bundle {
             index,
