@@ -285,6 +285,25 @@ fn included(p: &ProvenEntry, read: Option<&Read>, checkpoint: &Checkpoint) -> Re
     Ok(())
 }
 
+/// The `inclusion` check of an entry's report.
+fn inclusion_check(
+    p: &ProvenEntry,
+    read: Option<&Read>,
+    checkpoint: &Checkpoint,
+    checks: &mut Checks,
+) -> bool {
+    checks.add(
+        "inclusion",
+        included(p, read, checkpoint).map(|()| {
+            format!(
+                "entry {} is in the tree of size {}",
+                p.index,
+                checkpoint.size()
+            )
+        }),
+    )
+}
+
 /// Decodes a proven entry and checks its inclusion under `checkpoint`.
 fn proven(p: &ProvenEntry, checkpoint: &Checkpoint) -> Result<(Vec<u8>, Hash), String> {
     let read = Read::of(p);
@@ -625,16 +644,7 @@ fn verify_entry(
     };
     let mut suspect = false;
     let mut parsed = None;
-    let included_ok = checks.add(
-        "inclusion",
-        included(p, read, checkpoint).map(|()| {
-            format!(
-                "entry {} is in the tree of size {}",
-                p.index,
-                checkpoint.size()
-            )
-        }),
-    );
+    let included_ok = inclusion_check(p, read, checkpoint, &mut checks);
     if let (true, Some(read)) = (included_ok, read) {
         let e = read.entry.as_ref();
         let statement = e.map_err(Clone::clone).and_then(|e| {
@@ -903,16 +913,7 @@ fn registry_change_report(
     chain: Option<&RegistryChain>,
     mut checks: Checks,
 ) -> Report {
-    let in_tree = checks.add(
-        "inclusion",
-        included(p, read, checkpoint).map(|()| {
-            format!(
-                "entry {} is in the tree of size {}",
-                p.index,
-                checkpoint.size()
-            )
-        }),
-    );
+    let in_tree = inclusion_check(p, read, checkpoint, &mut checks);
     let mut signers = Vec::new();
     if let (true, Some(read)) = (in_tree, read) {
         let replayed = match chain {
