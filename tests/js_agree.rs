@@ -353,9 +353,7 @@ fn the_browser_verifier_and_rust_agree_on_an_honest_ledger_and_its_forgeries() {
 /// own chains, then whatever `records` adds; the history of FACTORY.
 fn forged(cast: &Cast, records: impl FnOnce(&mut ForgedLog)) -> History {
     let gov = &cast.gov[0];
-    let reg = |change: &RegistryStatement| {
-        envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(change).unwrap(), &[gov])
-    };
+    let reg = |c: &RegistryStatement| governed(c, gov);
     let mut log = ForgedLog::new();
     log.push(
         reg(&RegistryStatement::Genesis {
@@ -396,6 +394,23 @@ fn payload(s: &Statement, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 
 fn signed(body: &[u8], signers: &[&Signer]) -> Envelope {
     envelope::sign(STATEMENT_TYPE, body, signers)
+}
+
+/// A registry change signed by `signer`.
+fn governed(c: &RegistryStatement, signer: &Signer) -> Envelope {
+    envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(c).unwrap(), &[signer])
+}
+
+/// An audit by the auditor, then a statement of `kind` referring to it (by the leaf
+/// hash `leaf`, or the audit's own) signed by `signer`.
+fn audit_then(log: &mut ForgedLog, c: &Cast, kind: Kind, leaf: Option<[u8; 32]>, signer: &Signer) {
+    let first = log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
+    let mut s = statement(kind, FACTORY, "about the audit");
+    s.refs = vec![vouch::statement::EntryRef {
+        index: first,
+        leaf_hash: vouch::entry::encode_hash(&leaf.unwrap_or_else(|| log.leaf(first))),
+    }];
+    log.push(signed(&serde_json::to_vec(&s).unwrap(), &[signer]), FACTORY);
 }
 
 fn audit_body() -> Vec<u8> {
@@ -458,47 +473,20 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
         },
     );
     add("a response by a buyer", "invalid", &|log| {
-        let first = log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
-        let mut s = statement(Kind::Response, FACTORY, "not mine to answer");
-        s.refs = vec![vouch::statement::EntryRef {
-            index: first,
-            leaf_hash: vouch::entry::encode_hash(&log.leaf(first)),
-        }];
-        log.push(
-            signed(&serde_json::to_vec(&s).unwrap(), &[&c.buyer]),
-            FACTORY,
-        );
+        audit_then(log, c, Kind::Response, None, &c.buyer);
     });
     add(
         "a retraction by a buyer of an auditor's audit",
         "invalid",
         &|log| {
-            let first = log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
-            let mut s = statement(Kind::Retraction, FACTORY, "withdrawn");
-            s.refs = vec![vouch::statement::EntryRef {
-                index: first,
-                leaf_hash: vouch::entry::encode_hash(&log.leaf(first)),
-            }];
-            log.push(
-                signed(&serde_json::to_vec(&s).unwrap(), &[&c.buyer]),
-                FACTORY,
-            );
+            audit_then(log, c, Kind::Retraction, None, &c.buyer);
         },
     );
     add(
         "a reference to a leaf hash that is not the entry's",
         "invalid",
         &|log| {
-            let first = log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
-            let mut s = statement(Kind::CorrectiveAction, FACTORY, "fix");
-            s.refs = vec![vouch::statement::EntryRef {
-                index: first,
-                leaf_hash: vouch::entry::encode_hash(&[7; 32]),
-            }];
-            log.push(
-                signed(&serde_json::to_vec(&s).unwrap(), &[&c.auditor]),
-                FACTORY,
-            );
+            audit_then(log, c, Kind::CorrectiveAction, Some([7; 32]), &c.auditor);
         },
     );
     add(
@@ -521,14 +509,7 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
                 participant: spec("evil", &[Role::Auditor], &evil, &[]),
                 issued_at: now(),
             };
-            log.push(
-                envelope::sign(
-                    REGISTRY_TYPE,
-                    &serde_json::to_vec(&change).unwrap(),
-                    &[&evil],
-                ),
-                "registry:evil",
-            );
+            log.push(governed(&change, &evil), "registry:evil");
             log.push(signed(&audit_body(), &[&evil]), FACTORY);
         },
     );
@@ -538,14 +519,7 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             participant: spec("other-auditor", &[Role::Auditor], &other, &[]),
             issued_at: now(),
         };
-        log.push(
-            envelope::sign(
-                REGISTRY_TYPE,
-                &serde_json::to_vec(&change).unwrap(),
-                &[&c.gov[0]],
-            ),
-            "registry:kiwa",
-        );
+        log.push(governed(&change, &c.gov[0]), "registry:kiwa");
         log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
     });
     add("an audit signed with a revoked key", "invalid", &|log| {
@@ -555,14 +529,7 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             compromised_since: None,
             issued_at: now(),
         };
-        log.push(
-            envelope::sign(
-                REGISTRY_TYPE,
-                &serde_json::to_vec(&change).unwrap(),
-                &[&c.gov[0]],
-            ),
-            "registry:kiwa",
-        );
+        log.push(governed(&change, &c.gov[0]), "registry:kiwa");
         log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
     });
     add(
@@ -576,14 +543,7 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
                 compromised_since: Some(Since::Time("2020-01-01T00:00:00Z".into())),
                 issued_at: now(),
             };
-            log.push(
-                envelope::sign(
-                    REGISTRY_TYPE,
-                    &serde_json::to_vec(&change).unwrap(),
-                    &[&c.gov[0]],
-                ),
-                "registry:kiwa",
-            );
+            log.push(governed(&change, &c.gov[0]), "registry:kiwa");
         },
     );
     add(
@@ -596,14 +556,7 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
                 compromised_since: None,
                 issued_at: now(),
             };
-            log.push(
-                envelope::sign(
-                    REGISTRY_TYPE,
-                    &serde_json::to_vec(&change).unwrap(),
-                    &[&c.gov[0]],
-                ),
-                "registry",
-            );
+            log.push(governed(&change, &c.gov[0]), "registry");
             log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
         },
     );
@@ -627,14 +580,7 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
                 participant: p,
                 issued_at: now(),
             };
-            log.push(
-                envelope::sign(
-                    REGISTRY_TYPE,
-                    &serde_json::to_vec(&change).unwrap(),
-                    &[&c.gov[0]],
-                ),
-                "registry:weak",
-            );
+            log.push(governed(&change, &c.gov[0]), "registry:weak");
             log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
         },
     );

@@ -50,14 +50,7 @@ impl ForgedLog {
             }),
             envelope,
         };
-        let bytes = e.to_bytes();
-        let leaf = merkle::leaf_hash(&bytes);
-        let index = self.entries.len() as u64;
-        self.last.insert(subject.to_owned(), (index, leaf));
-        self.tree.push(leaf);
-        self.entries.push(bytes);
-        self.subjects.push(subject.to_owned());
-        index
+        self.push_raw(e.to_bytes(), subject)
     }
 
     /// Appends entry bytes as written (whatever they say), filed under `subject`.

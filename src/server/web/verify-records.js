@@ -37,7 +37,7 @@ const bytesOf = new TextEncoder();
 
 const bad = (field, why) => new Error(`\`${field}\`: ${why}`);
 
-export function str(v, field) {
+function str(v, field) {
   if (typeof v !== "string") throw bad(field, "expected a string");
   return v;
 }
@@ -49,7 +49,7 @@ function unsigned(bits) {
     return v;
   };
 }
-export const u64 = unsigned(64);
+const u64 = unsigned(64);
 const u32 = unsigned(32);
 
 function f64(v, field) {

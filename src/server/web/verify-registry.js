@@ -14,7 +14,7 @@ import { parseUtc, participantOf, REGISTRY_SUBJECT } from "./verify-records.js";
 /** The subject of participant `id`'s registry chain: `registry:<id>`. */
 export const participantSubject = (id) => `${REGISTRY_SUBJECT}:${id}`;
 
-const hasRole = (p, role) => p.roles.includes(role);
+export const hasRole = (p, role) => p.roles.includes(role);
 
 /** Whether participant `p` may sign as supplier `id`. */
 export const isSupplier = (p, id) => hasRole(p, "supplier") && p.supplierIds.includes(id);
@@ -252,4 +252,3 @@ export function authorise(p, statement) {
   }
 }
 
-export { hasRole };
