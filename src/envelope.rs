@@ -239,9 +239,40 @@ impl Opened {
 /// signature that vouch calls valid and another verifier later calls invalid, and the
 /// explorer's check in the browser (`verify-core.js`, `ed25519VerifyStrict`) gives the
 /// same answer.
+///
+/// A signature that verified is remembered for the rest of the process (a bounded
+/// memo of [`SIGNATURES_KEPT`], named by SHA-256 of key, signature and message), so that
+/// what the log checked when it accepted an entry, or one history check met, is not
+/// checked again by the next: the registry's signatures come with every history and
+/// bundle, and a supplier's file is drawn again whenever one record is added.
 pub fn verify_signature(message: &[u8], signature: &Signature, key: &VerifyingKey) -> bool {
+    let mut h = Sha256::new();
+    h.update(b"vouch verified signature\n");
+    h.update(key.as_bytes());
+    h.update(signature.to_bytes());
+    h.update(message);
+    let name: Hash = h.finalize().into();
+    if VERIFIED.get(&name).is_some() {
+        return true;
+    }
+    let ok = signature_holds(message, signature, key);
+    if ok {
+        VERIFIED.insert(name, ());
+    }
+    ok
+}
+
+/// The rule of [`verify_signature`] alone, checked every time.
+pub fn signature_holds(message: &[u8], signature: &Signature, key: &VerifyingKey) -> bool {
     key.verify_strict(message, signature).is_ok()
 }
+
+/// How many verified signatures [`verify_signature`] remembers (about 5 MiB).
+pub const SIGNATURES_KEPT: usize = 65_536;
+
+/// Signatures that verified, by SHA-256 of key, signature and message.
+static VERIFIED: std::sync::LazyLock<quick_cache::sync::Cache<Hash, ()>> =
+    std::sync::LazyLock::new(|| quick_cache::sync::Cache::new(SIGNATURES_KEPT));
 
 /// Verifies many (message, signature, key) triples. One at a time: batch verification
 /// checks the equation for a random combination of the signatures, which answers
@@ -276,5 +307,34 @@ mod tests {
         let mut want = vec![true; 8];
         want[3] = false;
         assert_eq!(verify_all(&items), want);
+    }
+
+    /// The memo of verified signatures vouches for the exact (key, signature, message)
+    /// it saw, and for nothing that differs from it in any part.
+    #[test]
+    fn a_remembered_signature_vouches_for_nothing_else() {
+        let a = Signer::from_seed(KeyName::new("a").unwrap(), [41; 32]);
+        let b = Signer::from_seed(KeyName::new("b").unwrap(), [42; 32]);
+        let msg = b"remember me".as_slice();
+        let sig = a.signing_key().sign(msg);
+        assert!(verify_signature(msg, &sig, a.verifier().key()));
+        assert!(
+            verify_signature(msg, &sig, a.verifier().key()),
+            "again, from the memo"
+        );
+        assert!(!verify_signature(b"remember mE", &sig, a.verifier().key()));
+        assert!(!verify_signature(msg, &sig, b.verifier().key()));
+        let mut other = sig.to_bytes();
+        other[63] ^= 0x10;
+        assert!(!verify_signature(
+            msg,
+            &Signature::from_bytes(&other),
+            a.verifier().key()
+        ));
+        assert!(!verify_signature(
+            msg,
+            &b.signing_key().sign(msg),
+            a.verifier().key()
+        ));
     }
 }

@@ -775,7 +775,7 @@ fn batch_signatures(
 /// history on a reader's first visit), in order.
 fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    if cores < 2 || items.len() < 64 {
+    if cores < 2 || items.len() < 32 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(cores.min(4));
