@@ -9,7 +9,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::note::{KeyName, NoteError, Signer, Verifier};
+use crate::note::{Alg, KeyName, NoteError, Signer, Verifier};
 
 /// Why a key file could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +63,20 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
 /// # Errors
 /// [`KeyFileError::Exists`] when either file exists; I/O failures.
 pub fn generate(dir: &Path, name: &KeyName) -> Result<(Signer, PathBuf, PathBuf), KeyFileError> {
-    let signer = Signer::generate(name.clone()).map_err(|e| KeyFileError::Random(e.to_string()))?;
+    generate_as(dir, name, Alg::Ed25519)
+}
+
+/// [`generate`] for a key of `alg` (a witness's: [`Alg::CosignatureV1`]).
+///
+/// # Errors
+/// [`KeyFileError::Exists`] when either file exists; I/O failures.
+pub fn generate_as(
+    dir: &Path,
+    name: &KeyName,
+    alg: Alg,
+) -> Result<(Signer, PathBuf, PathBuf), KeyFileError> {
+    let signer =
+        Signer::generate_as(alg, name.clone()).map_err(|e| KeyFileError::Random(e.to_string()))?;
     let (key_path, pub_path) = paths(dir, name);
     write_pair(&signer, &key_path, &pub_path)?;
     Ok((signer, key_path, pub_path))
@@ -102,8 +115,20 @@ pub fn write_pair(signer: &Signer, key_path: &Path, pub_path: &Path) -> Result<(
 /// # Errors
 /// I/O failures and malformed keys, naming the file.
 pub fn read_signer(path: &Path) -> Result<Signer, KeyFileError> {
+    read_signer_as(path, Alg::Ed25519)
+}
+
+/// Reads a signer key file of `alg` (a witness's: [`Alg::CosignatureV1`]).
+///
+/// # Errors
+/// I/O failures and malformed keys, naming the file.
+pub fn read_signer_as(path: &Path, alg: Alg) -> Result<Signer, KeyFileError> {
     let text = fs::read_to_string(path).map_err(io_err(path))?;
-    Signer::parse(text.trim()).map_err(|source| KeyFileError::Key {
+    let parsed = match alg {
+        Alg::Ed25519 => Signer::parse(text.trim()),
+        Alg::CosignatureV1 => Signer::parse_cosigner(text.trim()),
+    };
+    parsed.map_err(|source| KeyFileError::Key {
         path: path.to_owned(),
         source,
     })
@@ -114,8 +139,20 @@ pub fn read_signer(path: &Path) -> Result<Signer, KeyFileError> {
 /// # Errors
 /// I/O failures and malformed keys, naming the file.
 pub fn read_verifier(path: &Path) -> Result<Verifier, KeyFileError> {
+    read_verifier_as(path, Alg::Ed25519)
+}
+
+/// Reads a verifier key file of `alg` (a witness's: [`Alg::CosignatureV1`]).
+///
+/// # Errors
+/// I/O failures and malformed keys, naming the file.
+pub fn read_verifier_as(path: &Path, alg: Alg) -> Result<Verifier, KeyFileError> {
     let text = fs::read_to_string(path).map_err(io_err(path))?;
-    Verifier::parse(text.trim()).map_err(|source| KeyFileError::Key {
+    let parsed = match alg {
+        Alg::Ed25519 => Verifier::parse(text.trim()),
+        Alg::CosignatureV1 => Verifier::parse_cosigner(text.trim()),
+    };
+    parsed.map_err(|source| KeyFileError::Key {
         path: path.to_owned(),
         source,
     })

@@ -29,4 +29,5 @@ pub mod statement;
 pub mod store;
 pub mod tiles;
 pub mod verify;
+pub mod witness;
 pub mod words;

@@ -15,8 +15,16 @@
 //! signer key `PRIVATE+KEY+<name>+<key id hex>+<base64(0x01 || seed)>`, where the key id
 //! is the first four bytes of `SHA-256(name || 0x0A || 0x01 || public key)`.
 //!
+//! Witnesses cosign checkpoints per [C2SP tlog-cosignature]: their keys are the same
+//! strings with the algorithm byte 0x04 (`cosignature/v1`), and their signature is a
+//! big-endian 64-bit POSIX time followed by an Ed25519 signature of
+//! `cosignature/v1\ntime <time>\n` and the checkpoint body. [`Verifier::parse`] and
+//! [`Signer::parse`] read only 0x01 keys (a log's, a participant's);
+//! [`Verifier::parse_cosigner`] and [`Signer::parse_cosigner`] only 0x04 keys.
+//!
 //! [C2SP signed-note]: https://c2sp.org/signed-note
 //! [C2SP tlog-checkpoint]: https://c2sp.org/tlog-checkpoint
+//! [C2SP tlog-cosignature]: https://c2sp.org/tlog-cosignature
 
 use std::fmt;
 
@@ -46,6 +54,40 @@ pub const MAX_SIGNATURES: usize = 100;
 pub const MAX_NAME_LEN: usize = 256;
 
 const ALG_ED25519: u8 = 0x01;
+const ALG_COSIGNATURE_V1: u8 = 0x04;
+
+/// What a key signs: notes (a log's checkpoints), or cosignatures of checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Alg {
+    /// Ed25519 over the note body (signature type 0x01).
+    Ed25519,
+    /// C2SP tlog-cosignature `cosignature/v1`: Ed25519 over a header, a time line and
+    /// the checkpoint body, the time sent beside the signature (signature type 0x04).
+    CosignatureV1,
+}
+
+impl Alg {
+    fn byte(self) -> u8 {
+        match self {
+            Alg::Ed25519 => ALG_ED25519,
+            Alg::CosignatureV1 => ALG_COSIGNATURE_V1,
+        }
+    }
+}
+
+/// The message a `cosignature/v1` signs: `cosignature/v1\ntime <time>\n` and the
+/// checkpoint body (C2SP tlog-cosignature).
+pub fn cosigned_message(body: &str, time: u64) -> Vec<u8> {
+    format!("cosignature/v1\ntime {time}\n{body}").into_bytes()
+}
+
+/// The time a `cosignature/v1` signature names (its first eight bytes), if it has the
+/// length of one and the time fits in 63 bits, as the spec requires.
+pub fn cosignature_time(sig: &[u8]) -> Option<u64> {
+    let (time, rest) = sig.split_first_chunk::<8>()?;
+    let time = u64::from_be_bytes(*time);
+    (rest.len() == 64 && i64::try_from(time).is_ok()).then_some(time)
+}
 const SIG_PREFIX: &str = "\u{2014} ";
 
 /// Why a note, key or checkpoint was refused.
@@ -111,9 +153,14 @@ impl fmt::Display for KeyName {
 /// The key id of an Ed25519 key: the first four bytes of
 /// `SHA-256(name || 0x0A || 0x01 || public key)`.
 pub fn key_id(name: &KeyName, key: &VerifyingKey) -> u32 {
+    key_id_of(Alg::Ed25519, name, key)
+}
+
+/// The key id of a key for `alg`: `SHA-256(name || 0x0A || alg byte || public key)[:4]`.
+pub fn key_id_of(alg: Alg, name: &KeyName, key: &VerifyingKey) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_str().as_bytes());
-    h.update([b'\n', ALG_ED25519]);
+    h.update([b'\n', alg.byte()]);
     h.update(key.as_bytes());
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
@@ -125,10 +172,10 @@ fn parse_key_id(hex_id: &str) -> Option<u32> {
     ok.then(|| u32::from_str_radix(hex_id, 16).ok()).flatten()
 }
 
-fn decode_key_bytes(b64: &str) -> Option<[u8; 32]> {
+fn decode_key_bytes(b64: &str, alg: Alg) -> Option<[u8; 32]> {
     let raw = BASE64.decode(b64).ok()?;
     match raw.split_first() {
-        Some((&ALG_ED25519, key)) => key.try_into().ok(),
+        Some((&b, key)) if b == alg.byte() => key.try_into().ok(),
         _ => None,
     }
 }
@@ -139,12 +186,18 @@ pub struct Verifier {
     name: KeyName,
     id: u32,
     key: VerifyingKey,
+    alg: Alg,
 }
 
 impl Verifier {
     pub fn new(name: KeyName, key: VerifyingKey) -> Self {
-        let id = key_id(&name, &key);
-        Verifier { name, id, key }
+        Self::of(Alg::Ed25519, name, key)
+    }
+
+    /// A key that makes `alg` signatures.
+    pub fn of(alg: Alg, name: KeyName, key: VerifyingKey) -> Self {
+        let id = key_id_of(alg, &name, &key);
+        Verifier { name, id, key, alg }
     }
 
     /// Parses a verifier key string `<name>+<key id hex>+<base64(0x01 || key)>`.
@@ -152,6 +205,19 @@ impl Verifier {
     /// # Errors
     /// When a part is malformed or the key id does not match the key.
     pub fn parse(s: &str) -> Result<Self, NoteError> {
+        Self::parse_as(s, Alg::Ed25519)
+    }
+
+    /// Parses a witness's verifier key string (a C2SP vkey with signature type 0x04,
+    /// `cosignature/v1`): `<name>+<key id hex>+<base64(0x04 || key)>`.
+    ///
+    /// # Errors
+    /// When a part is malformed or the key id does not match the key.
+    pub fn parse_cosigner(s: &str) -> Result<Self, NoteError> {
+        Self::parse_as(s, Alg::CosignatureV1)
+    }
+
+    fn parse_as(s: &str, alg: Alg) -> Result<Self, NoteError> {
         let s = s.trim_end_matches(['\n', '\r']);
         // The key's base64 may itself hold '+'; names never do.
         let parts: Vec<&str> = s.splitn(3, '+').collect();
@@ -164,9 +230,11 @@ impl Verifier {
         let stated = parse_key_id(id).ok_or(NoteError::MalformedVerifierKey(
             "key id is not 8 hex digits",
         ))?;
-        let bytes = decode_key_bytes(key).ok_or(NoteError::MalformedVerifierKey(
-            "key is not base64 of 0x01 and 32 bytes",
-        ))?;
+        let bytes =
+            decode_key_bytes(key, alg).ok_or(NoteError::MalformedVerifierKey(match alg {
+                Alg::Ed25519 => "key is not base64 of 0x01 and 32 bytes",
+                Alg::CosignatureV1 => "key is not base64 of 0x04 (cosignature/v1) and 32 bytes: a witness key is made by `vouch keygen NAME --witness`",
+            }))?;
         let key = VerifyingKey::from_bytes(&bytes)
             .map_err(|_| NoteError::MalformedVerifierKey("not a valid Ed25519 public key"))?;
         // One encoding per key: a point written with its y coordinate unreduced (or
@@ -176,7 +244,7 @@ impl Verifier {
                 "not the canonical encoding of an Ed25519 public key",
             ));
         }
-        let v = Verifier::new(name, key);
+        let v = Verifier::of(alg, name, key);
         if v.id != stated {
             return Err(NoteError::KeyIdMismatch {
                 stated,
@@ -198,17 +266,32 @@ impl Verifier {
         &self.key
     }
 
-    /// Whether `sig` is this key's signature of `msg`.
+    pub fn alg(&self) -> Alg {
+        self.alg
+    }
+
+    /// Whether `sig` is this key's signature of the note body `msg`: for a cosigner, a
+    /// `cosignature/v1` (time, then the signature of [`cosigned_message`]).
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
-        Signature::from_slice(sig)
-            .map(|s| self.key.verify_strict(msg, &s).is_ok())
-            .unwrap_or(false)
+        let strict = |m: &[u8], s: &[u8]| {
+            Signature::from_slice(s).is_ok_and(|s| self.key.verify_strict(m, &s).is_ok())
+        };
+        match self.alg {
+            Alg::Ed25519 => strict(msg, sig),
+            Alg::CosignatureV1 => {
+                let (Some(time), Ok(body)) = (cosignature_time(sig), std::str::from_utf8(msg))
+                else {
+                    return false;
+                };
+                strict(&cosigned_message(body, time), &sig[8..])
+            }
+        }
     }
 }
 
 impl fmt::Display for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut raw = vec![ALG_ED25519];
+        let mut raw = vec![self.alg.byte()];
         raw.extend_from_slice(self.key.as_bytes());
         write!(f, "{}+{:08x}+{}", self.name, self.id, BASE64.encode(raw))
     }
@@ -230,9 +313,15 @@ impl fmt::Debug for Signer {
 impl Signer {
     /// A signer from a 32-byte Ed25519 seed.
     pub fn from_seed(name: KeyName, seed: [u8; 32]) -> Self {
+        Self::from_seed_as(Alg::Ed25519, name, seed)
+    }
+
+    /// A signer of `alg` signatures (a witness's, for [`Alg::CosignatureV1`]) from a
+    /// 32-byte Ed25519 seed.
+    pub fn from_seed_as(alg: Alg, name: KeyName, seed: [u8; 32]) -> Self {
         let key = SigningKey::from_bytes(&seed);
         Signer {
-            verifier: Verifier::new(name, key.verifying_key()),
+            verifier: Verifier::of(alg, name, key.verifying_key()),
             key,
         }
     }
@@ -242,9 +331,17 @@ impl Signer {
     /// # Errors
     /// When the operating system has no randomness to give.
     pub fn generate(name: KeyName) -> Result<Self, getrandom::Error> {
+        Self::generate_as(Alg::Ed25519, name)
+    }
+
+    /// A new signer of `alg` signatures with a random key from the operating system.
+    ///
+    /// # Errors
+    /// When the operating system has no randomness to give.
+    pub fn generate_as(alg: Alg, name: KeyName) -> Result<Self, getrandom::Error> {
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed)?;
-        Ok(Self::from_seed(name, seed))
+        Ok(Self::from_seed_as(alg, name, seed))
     }
 
     /// Parses a signer key string `PRIVATE+KEY+<name>+<key id hex>+<base64(0x01 || seed)>`.
@@ -252,6 +349,20 @@ impl Signer {
     /// # Errors
     /// When a part is malformed or the key id does not match the key.
     pub fn parse(s: &str) -> Result<Self, NoteError> {
+        Self::parse_as(s, Alg::Ed25519)
+    }
+
+    /// Parses a witness's signer key string, the same with the algorithm byte 0x04:
+    /// `PRIVATE+KEY+<name>+<key id hex>+<base64(0x04 || seed)>` (the form of Go's
+    /// `sumdb/note` keys; C2SP defines no private key string).
+    ///
+    /// # Errors
+    /// When a part is malformed or the key id does not match the key.
+    pub fn parse_cosigner(s: &str) -> Result<Self, NoteError> {
+        Self::parse_as(s, Alg::CosignatureV1)
+    }
+
+    fn parse_as(s: &str, alg: Alg) -> Result<Self, NoteError> {
         let s = s.trim_end_matches(['\n', '\r']);
         let parts: Vec<&str> = s.splitn(5, '+').collect();
         let ["PRIVATE", "KEY", name, id, key] = parts[..] else {
@@ -262,10 +373,11 @@ impl Signer {
         let name = KeyName::new(name)?;
         let stated =
             parse_key_id(id).ok_or(NoteError::MalformedSignerKey("key id is not 8 hex digits"))?;
-        let seed = decode_key_bytes(key).ok_or(NoteError::MalformedSignerKey(
-            "key is not base64 of 0x01 and 32 bytes",
-        ))?;
-        let signer = Signer::from_seed(name, seed);
+        let seed = decode_key_bytes(key, alg).ok_or(NoteError::MalformedSignerKey(match alg {
+            Alg::Ed25519 => "key is not base64 of 0x01 and 32 bytes",
+            Alg::CosignatureV1 => "key is not base64 of 0x04 (cosignature/v1) and 32 bytes",
+        }))?;
+        let signer = Signer::from_seed_as(alg, name, seed);
         if signer.verifier.id != stated {
             return Err(NoteError::KeyIdMismatch {
                 stated,
@@ -294,7 +406,7 @@ impl Signer {
 
     /// The signer key string. It is a secret: write it only to a private file.
     pub fn to_key_string(&self) -> String {
-        let mut raw = vec![ALG_ED25519];
+        let mut raw = vec![self.verifier.alg.byte()];
         raw.extend_from_slice(self.key.as_bytes());
         format!(
             "PRIVATE+KEY+{}+{:08x}+{}",
@@ -304,11 +416,36 @@ impl Signer {
         )
     }
 
-    /// The signature line this signer adds to a note with body `text`.
+    /// The signature line this signer adds to a note with body `text`; a cosigner's
+    /// is timestamped now ([`Signer::cosignature_line`]).
     pub fn signature_line(&self, text: &str) -> String {
-        let sig = self.key.sign(text.as_bytes());
-        let mut raw = self.verifier.id.to_be_bytes().to_vec();
+        match self.verifier.alg {
+            Alg::Ed25519 => self.line(&self.key.sign(text.as_bytes()).to_bytes()),
+            Alg::CosignatureV1 => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                self.cosignature_line(text, now)
+            }
+        }
+    }
+
+    /// The `cosignature/v1` line of this witness for the checkpoint body `text`, as of
+    /// `time` (POSIX seconds).
+    ///
+    /// # Panics
+    /// When the signer is not a cosigner.
+    pub fn cosignature_line(&self, text: &str, time: u64) -> String {
+        assert_eq!(self.verifier.alg, Alg::CosignatureV1, "not a cosigner key");
+        let sig = self.key.sign(&cosigned_message(text, time));
+        let mut raw = time.to_be_bytes().to_vec();
         raw.extend_from_slice(&sig.to_bytes());
+        self.line(&raw)
+    }
+
+    fn line(&self, sig: &[u8]) -> String {
+        let mut raw = self.verifier.id.to_be_bytes().to_vec();
+        raw.extend_from_slice(sig);
         format!(
             "{SIG_PREFIX}{} {}\n",
             self.verifier.name,
@@ -364,6 +501,47 @@ pub struct Note {
     pub verified: Vec<NoteSignature>,
     /// Signatures by keys not in the trusted set, not checked.
     pub unverified: Vec<NoteSignature>,
+}
+
+/// A verified `cosignature/v1` on a checkpoint: who cosigned it, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cosignature {
+    pub witness: Verifier,
+    /// POSIX seconds.
+    pub time: u64,
+}
+
+impl Note {
+    /// The cosignatures of `witnesses` (cosigner keys) among the signatures of keys
+    /// the note was not opened with: one per witness, checked.
+    ///
+    /// # Errors
+    /// [`NoteError::InvalidSignature`] when a signature names a witness (its name and
+    /// key id) and does not verify.
+    pub fn cosignatures(&self, witnesses: &[Verifier]) -> Result<Vec<Cosignature>, NoteError> {
+        let mut out: Vec<Cosignature> = Vec::new();
+        for sig in &self.unverified {
+            let Some(w) = witnesses
+                .iter()
+                .find(|w| w.name.as_str() == sig.name && w.id == sig.key_id)
+            else {
+                continue;
+            };
+            let time = cosignature_time(&sig.signature)
+                .filter(|_| w.verify(self.text.as_bytes(), &sig.signature))
+                .ok_or_else(|| NoteError::InvalidSignature {
+                    name: sig.name.clone(),
+                    id: sig.key_id,
+                })?;
+            if !out.iter().any(|c| c.witness == *w) {
+                out.push(Cosignature {
+                    witness: w.clone(),
+                    time,
+                });
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Parses a signed note and checks its signatures against `trusted`.

@@ -681,7 +681,7 @@ pub fn serve(args: ServeArgs) -> CliResult {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -10,6 +10,7 @@ use serde_json::json;
 pub mod client;
 pub mod demo;
 mod ledger;
+mod witness;
 
 use crate::keyfile;
 use crate::log::{Log, LogConfig, Submission};
@@ -35,6 +36,9 @@ pub enum Command {
         /// Directory to write the key files into.
         #[arg(long, default_value = "keys")]
         dir: PathBuf,
+        /// A witness's key: it makes C2SP cosignature/v1 signatures (algorithm 0x04).
+        #[arg(long)]
+        witness: bool,
     },
     /// Work with a log in a local data directory.
     #[command(subcommand)]
@@ -62,6 +66,9 @@ pub enum Command {
     /// Every record as open data (JSON Lines or CSV), from a server (--url) or a local
     /// data directory (--data), streamed to a file or stdout.
     Export(client::ExportArgs),
+    /// Run a witness (C2SP tlog-witness): cosign the checkpoints of the logs it knows
+    /// when each is consistent with the last one it cosigned, and never a fork.
+    Witness(witness::WitnessArgs),
     /// Check a data directory: every journal record, entry and checkpoint, and the index
     /// against the journal. Exit 0 clean, 1 repaired, 2 repairable (use --repair),
     /// 3 entries lost or damaged, 4 could not check.
@@ -247,9 +254,14 @@ fn hex_or_b64(hash: &[u8]) -> serde_json::Value {
 /// Whatever the command failed on, in words for the user.
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Keygen { name, dir } => {
+        Command::Keygen { name, dir, witness } => {
             let name = KeyName::new(&name)?;
-            let (signer, key, public) = keyfile::generate(&dir, &name)?;
+            let alg = if witness {
+                crate::note::Alg::CosignatureV1
+            } else {
+                crate::note::Alg::Ed25519
+            };
+            let (signer, key, public) = keyfile::generate_as(&dir, &name, alg)?;
             println!("{}", signer.verifier());
             eprintln!("wrote {} and {}", key.display(), public.display());
         }
@@ -290,6 +302,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Attest(args) => ledger::attest(args)?,
         Command::Submit(args) => ledger::submit(args)?,
         Command::Serve(args) => client::serve(args)?,
+        Command::Witness(args) => witness::run(args)?,
         Command::Verify(args) => client::verify_bundle(args)?,
         Command::History(args) => client::history(args)?,
         Command::Standing(args) => client::standing(args)?,

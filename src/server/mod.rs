@@ -32,7 +32,8 @@ mod web;
 
 use metrics::count;
 pub use metrics::Metrics;
-use problems::{problems, ApiResult, ProblemDoc};
+pub(crate) use problems::problems;
+use problems::{ApiResult, ProblemDoc};
 pub use problems::{Problem, RETRY_AFTER_SECONDS};
 use tiles::{tile, with_type};
 

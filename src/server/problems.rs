@@ -30,7 +30,7 @@ pub struct Problem {
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 impl Problem {
-    pub(super) fn new(
+    pub(crate) fn new(
         status: StatusCode,
         slug: &'static str,
         title: &'static str,
@@ -203,7 +203,7 @@ pub(super) struct ProblemDoc {
 
 /// Turns an error response that is not a problem yet (an extractor's plain-text
 /// rejection) into one, so that every error is `application/problem+json`.
-pub(super) async fn problems(req: Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn problems(req: Request, next: axum::middleware::Next) -> Response {
     let r = next.run(req).await;
     // Our own errors are problems already, and `/healthz` answers 503 with its own
     // JSON document: only plain-text rejections are rewritten.
