@@ -73,15 +73,31 @@ pub fn post_envelope(url: &str, envelope: &[u8]) -> Result<Receipt, ClientError>
 /// # Errors
 /// Transport failures and error statuses, or a page at another checkpoint.
 pub fn fetch_history(url: &str, supplier: &str) -> Result<History, ClientError> {
+    fetch_history_at(url, supplier, None)
+}
+
+/// [`fetch_history`] as of the checkpoint of tree size `size` (default: the newest).
+///
+/// # Errors
+/// Transport failures and error statuses, or a page at another checkpoint.
+pub fn fetch_history_at(
+    url: &str,
+    supplier: &str,
+    size: Option<u64>,
+) -> Result<History, ClientError> {
     let base = url.trim_end_matches('/');
-    let mut history: History =
-        get_json(&format!("{base}/v1/suppliers/{supplier}/history?limit=500"))?;
+    let at = size.map_or(String::new(), |s| format!("&size={s}"));
+    let mut history: History = get_json(&format!(
+        "{base}/v1/suppliers/{supplier}/history?limit=500{at}"
+    ))?;
     while let Some(before) = history.next_before.take() {
         let page: History = get_json(&format!(
             "{base}/v1/suppliers/{supplier}/history?limit=500&size={}&before={before}",
             history.tree_size
         ))?;
-        if page.checkpoint != history.checkpoint || page.next_before >= Some(before) {
+        // Cosignatures may arrive between pages: the checkpoints' bodies must agree.
+        let body = |note: &str| note.split_once("\n\n").map(|(b, _)| b.to_owned());
+        if body(&page.checkpoint) != body(&history.checkpoint) || page.next_before >= Some(before) {
             return Err(format!(
                 "the server answered the page before entry {before} of {supplier} with another checkpoint or page"
             )
@@ -107,6 +123,30 @@ pub fn fetch_history(url: &str, supplier: &str) -> Result<History, ClientError> 
         history.registry.sort_by_key(|r| r.index);
     }
     Ok(history)
+}
+
+/// The tree size of the newest checkpoint the server holds witness cosignatures for
+/// (`GET /v1/checkpoint/cosigned`), signed by `log_key`; `None` when it holds none.
+///
+/// # Errors
+/// Transport failures, or a checkpoint not signed by `log_key`.
+pub fn cosigned_size(
+    url: &str,
+    log_key: &crate::note::Verifier,
+) -> Result<Option<u64>, ClientError> {
+    let r = match ureq::get(&format!(
+        "{}/v1/checkpoint/cosigned",
+        url.trim_end_matches('/')
+    ))
+    .call()
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(404, _)) => return Ok(None),
+        Err(e) => return Err(http_error(e)),
+    };
+    let text = r.into_string()?;
+    let (cp, _) = crate::note::Checkpoint::open(text.as_bytes(), log_key)?;
+    Ok(Some(cp.size()))
 }
 
 /// Checks, with a consistency proof from the server, that the tree of checkpoint

@@ -55,6 +55,7 @@ pub const MAX_NAME_LEN: usize = 256;
 
 const ALG_ED25519: u8 = 0x01;
 const ALG_COSIGNATURE_V1: u8 = 0x04;
+const NOT_A_WITNESS_KEY: &str = "key is not base64 of 0x04 (cosignature/v1) and 32 bytes: a witness key is made by `vouch keygen NAME --witness`";
 
 /// What a key signs: notes (a log's checkpoints), or cosignatures of checkpoints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -233,7 +234,7 @@ impl Verifier {
         let bytes =
             decode_key_bytes(key, alg).ok_or(NoteError::MalformedVerifierKey(match alg {
                 Alg::Ed25519 => "key is not base64 of 0x01 and 32 bytes",
-                Alg::CosignatureV1 => "key is not base64 of 0x04 (cosignature/v1) and 32 bytes: a witness key is made by `vouch keygen NAME --witness`",
+                Alg::CosignatureV1 => NOT_A_WITNESS_KEY,
             }))?;
         let key = VerifyingKey::from_bytes(&bytes)
             .map_err(|_| NoteError::MalformedVerifierKey("not a valid Ed25519 public key"))?;
@@ -375,7 +376,7 @@ impl Signer {
             parse_key_id(id).ok_or(NoteError::MalformedSignerKey("key id is not 8 hex digits"))?;
         let seed = decode_key_bytes(key, alg).ok_or(NoteError::MalformedSignerKey(match alg {
             Alg::Ed25519 => "key is not base64 of 0x01 and 32 bytes",
-            Alg::CosignatureV1 => "key is not base64 of 0x04 (cosignature/v1) and 32 bytes",
+            Alg::CosignatureV1 => NOT_A_WITNESS_KEY,
         }))?;
         let signer = Signer::from_seed_as(alg, name, seed);
         if signer.verifier.id != stated {

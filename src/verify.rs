@@ -179,6 +179,104 @@ pub struct HistoryReport {
     pub entries: Vec<Report>,
 }
 
+/// A reader's witness policy: a checkpoint counts only with the cosignatures of at
+/// least `threshold` of `witnesses` (C2SP tlog-cosignature), so that a log cannot show
+/// the reader a view no independent witness saw.
+#[derive(Clone, Debug, Default)]
+pub struct WitnessPolicy {
+    /// Cosigner keys (vkeys with signature type 0x04).
+    pub witnesses: Vec<Verifier>,
+    pub threshold: usize,
+}
+
+impl WitnessPolicy {
+    /// Whether the policy asks for anything.
+    pub fn is_empty(&self) -> bool {
+        self.threshold == 0
+    }
+
+    /// The `witnesses` check of the signed checkpoint `signed`: who cosigned it.
+    ///
+    /// # Errors
+    /// Fewer than `threshold` valid cosignatures, a cosignature of a listed witness
+    /// that does not verify, or a checkpoint not signed by `log_key`.
+    pub fn check(&self, signed: &str, log_key: &Verifier) -> Result<String, String> {
+        let (_, note) = Checkpoint::open(signed.as_bytes(), log_key)
+            .map_err(|e| format!("not signed by the trusted log key: {e}"))?;
+        let cosigned = note
+            .cosignatures(&self.witnesses)
+            .map_err(|e| format!("a witness's cosignature does not verify: {e}"))?;
+        let names: Vec<String> = cosigned
+            .iter()
+            .map(|c| {
+                let at =
+                    OffsetDateTime::from_unix_timestamp(i64::try_from(c.time).unwrap_or(i64::MAX))
+                        .ok()
+                        .and_then(|t| {
+                            t.format(&time::format_description::well_known::Rfc3339)
+                                .ok()
+                        })
+                        .unwrap_or_else(|| c.time.to_string());
+                format!("{} at {at}", c.witness.name())
+            })
+            .collect();
+        if cosigned.len() < self.threshold {
+            return Err(format!(
+                "cosigned by {} of the {} witnesses trusted ({}), {} needed",
+                cosigned.len(),
+                self.witnesses.len(),
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                },
+                self.threshold
+            ));
+        }
+        Ok(format!(
+            "cosigned by {} ({} of the {} witnesses trusted needed)",
+            names.join(", "),
+            self.threshold,
+            self.witnesses.len()
+        ))
+    }
+}
+
+impl HistoryReport {
+    /// Adds the `witnesses` check of `policy` for the history's checkpoint; a history
+    /// whose checkpoint fails it is invalid.
+    pub fn require_witnesses(&mut self, signed: &str, log_key: &Verifier, policy: &WitnessPolicy) {
+        policy.require(signed, log_key, &mut self.checks, &mut self.verdict);
+    }
+}
+
+impl Report {
+    /// Adds the `witnesses` check of `policy` for the bundle's checkpoint; an entry
+    /// whose checkpoint fails it is invalid.
+    pub fn require_witnesses(&mut self, signed: &str, log_key: &Verifier, policy: &WitnessPolicy) {
+        policy.require(signed, log_key, &mut self.checks, &mut self.verdict);
+    }
+}
+
+impl WitnessPolicy {
+    fn require(
+        &self,
+        signed: &str,
+        log_key: &Verifier,
+        checks: &mut Vec<Check>,
+        verdict: &mut Verdict,
+    ) {
+        if self.is_empty() {
+            return;
+        }
+        let mut c = Checks(std::mem::take(checks));
+        if !c.add("witnesses", self.check(signed, log_key)) {
+            *verdict = Verdict::Invalid;
+        }
+        *checks = c.0;
+    }
+}
+
 struct Checks(Vec<Check>);
 
 impl Checks {

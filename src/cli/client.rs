@@ -24,9 +24,74 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// Create (first start) and serve a demo ledger of Vietnamese factories, keys in keys/.
+    /// Create (first start) and serve a demo ledger of Vietnamese factories, keys in
+    /// keys/, with two witnesses that cosign its checkpoints (their state beside the data).
     #[arg(long)]
     pub demo: bool,
+    /// A witness (C2SP tlog-witness) to send each new checkpoint to: its URL and its
+    /// public key file (`vouch keygen NAME --witness`). Repeatable.
+    #[arg(long = "witness", num_args = 2, value_names = ["URL", "KEY"])]
+    pub witnesses: Vec<String>,
+}
+
+/// A reader's witness policy on the command line.
+#[derive(Debug, Args)]
+pub struct WitnessPolicyArgs {
+    /// A witness's public key file (`vouch keygen NAME --witness`; C2SP
+    /// cosignature/v1). Repeatable: the checkpoint must carry the cosignatures of
+    /// --witness-threshold of them, or nothing verifies.
+    #[arg(long = "witness", value_name = "KEY")]
+    pub witnesses: Vec<PathBuf>,
+    /// How many of the --witness keys must have cosigned the checkpoint [default: 1
+    /// when any --witness is given].
+    #[arg(long, value_name = "K", requires = "witnesses")]
+    pub witness_threshold: Option<usize>,
+}
+
+impl WitnessPolicyArgs {
+    /// The policy the flags ask for.
+    ///
+    /// # Errors
+    /// An unreadable key file, or a threshold of 0 or above the number of witnesses.
+    pub fn policy(
+        &self,
+    ) -> Result<verify::WitnessPolicy, Box<dyn std::error::Error + Send + Sync>> {
+        let witnesses = self
+            .witnesses
+            .iter()
+            .map(|p| keyfile::read_verifier_as(p, crate::note::Alg::CosignatureV1))
+            .collect::<Result<Vec<_>, _>>()?;
+        let threshold = self
+            .witness_threshold
+            .unwrap_or(usize::from(!witnesses.is_empty()));
+        if !witnesses.is_empty() && (threshold == 0 || threshold > witnesses.len()) {
+            return Err(format!(
+                "--witness-threshold must be between 1 and the {} witnesses given",
+                witnesses.len()
+            )
+            .into());
+        }
+        Ok(verify::WitnessPolicy {
+            witnesses,
+            threshold,
+        })
+    }
+}
+
+/// The history of `supplier` from `url`: at the newest checkpoint the server holds
+/// cosignatures for when `policy` asks for some, else at the newest.
+fn fetch_for(
+    url: &str,
+    supplier: &str,
+    log_key: &Verifier,
+    policy: &verify::WitnessPolicy,
+) -> Result<crate::bundle::History, Box<dyn std::error::Error + Send + Sync>> {
+    let size = if policy.is_empty() {
+        None
+    } else {
+        crate::client::cosigned_size(url, log_key)?
+    };
+    crate::client::fetch_history_at(url, supplier, size)
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +104,8 @@ pub struct VerifyArgs {
     /// A server to ask for newer entries about the supplier (retractions, responses).
     #[arg(long)]
     pub url: Option<String>,
+    #[command(flatten)]
+    pub trust: WitnessPolicyArgs,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -53,6 +120,8 @@ pub struct HistoryArgs {
     /// The log's public key file (.pub).
     #[arg(long)]
     pub log_key: PathBuf,
+    #[command(flatten)]
+    pub trust: WitnessPolicyArgs,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -97,6 +166,8 @@ pub struct StandingArgs {
     /// With --kind: only records under a framework whose name contains this (any case).
     #[arg(long)]
     pub framework: Option<String>,
+    #[command(flatten)]
+    pub trust: WitnessPolicyArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -293,9 +364,11 @@ pub const NONE_FOUND: u8 = 7;
 /// `--kind` no valid record matches (exit 7).
 pub fn standing(args: StandingArgs) -> CliResult {
     let log_key = keyfile::read_verifier(&args.log_key)?;
-    let history = fetch_history(&args.url, &args.supplier)?;
+    let policy = args.trust.policy()?;
+    let history = fetch_for(&args.url, &args.supplier, &log_key, &policy)?;
     let now = OffsetDateTime::now_utc();
-    let report = verify::verify_history(&history, &args.supplier, &log_key, now);
+    let mut report = verify::verify_history(&history, &args.supplier, &log_key, now);
+    report.require_witnesses(&history.checkpoint, &log_key, &policy);
     if report.verdict != Verdict::Valid {
         print_history(&report);
         return Err(Exit(Verdict::Invalid.exit_code()).into());
@@ -518,8 +591,10 @@ pub fn verify_bundle(args: VerifyArgs) -> CliResult {
         .map_err(|e| format!("cannot read {}: {e}", args.bundle.display()))?;
     let bundle: Bundle = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{} is not a bundle: {e}", args.bundle.display()))?;
+    let policy = args.trust.policy()?;
     let now = OffsetDateTime::now_utc();
     let mut report = verify::verify_bundle(&bundle, &log_key, now);
+    report.require_witnesses(&bundle.checkpoint, &log_key, &policy);
     if let (Some(url), Some(subject), false) = (
         &args.url,
         report.subject.clone(),
@@ -608,13 +683,15 @@ fn print_history(h: &HistoryReport) {
 /// When the server cannot be reached or the history does not verify.
 pub fn history(args: HistoryArgs) -> CliResult {
     let log_key = keyfile::read_verifier(&args.log_key)?;
-    let history = fetch_history(&args.url, &args.supplier)?;
-    let report = verify::verify_history(
+    let policy = args.trust.policy()?;
+    let history = fetch_for(&args.url, &args.supplier, &log_key, &policy)?;
+    let mut report = verify::verify_history(
         &history,
         &args.supplier,
         &log_key,
         OffsetDateTime::now_utc(),
     );
+    report.require_witnesses(&history.checkpoint, &log_key, &policy);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -633,7 +710,7 @@ fn demo_instructions(addr: &str, log_key: &Verifier, pub_path: &std::path::Path)
         "\nvouch demo ledger {origin} on {url}\n\
          log public key: {key}\n  (written to {pub_path})\n\n\
          Try:\n\
-         \x20 curl {url}/checkpoint\n\
+         \x20 curl {url}/checkpoint      # signed by the log, cosigned by two witnesses\n\
          \x20 curl {url}/v1/participants\n\
          \x20 curl '{url}/v1/suppliers/{os_id}/history?limit=5'      # {name}\n\
          \x20 curl {url}/v1/entries/20 > bundle.json\n\
@@ -647,6 +724,35 @@ fn demo_instructions(addr: &str, log_key: &Verifier, pub_path: &std::path::Path)
         key = log_key,
         pub_path = pub_path.display(),
     )
+}
+
+/// Starts the demo's two witnesses in this process, each on a port of its own, keys in
+/// `keys/`, state in `<data>/witness-<n>`: what the log sends its checkpoints to.
+async fn demo_witnesses(
+    data: &std::path::Path,
+    log_key: &Verifier,
+) -> Result<Vec<crate::log::WitnessTarget>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut targets = Vec::new();
+    for (n, name) in demo::WITNESSES.iter().enumerate() {
+        let signer = demo::witness_signer(std::path::Path::new("keys"), name)?;
+        let key = signer.verifier().clone();
+        let state = data.join(format!("witness-{}", n + 1));
+        let witness = Arc::new(crate::witness::Witness::open(
+            signer,
+            vec![log_key.clone()],
+            &state,
+        )?);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tracing::info!(witness = %key.name(), %url, "demo witness");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, crate::witness::router(witness)).await {
+                tracing::error!(error = %e, "a demo witness stopped");
+            }
+        });
+        targets.push(crate::log::WitnessTarget { url, key });
+    }
+    Ok(targets)
 }
 
 /// `vouch serve`.
@@ -663,12 +769,28 @@ pub fn serve(args: ServeArgs) -> CliResult {
         open_writable(&args.at)?
     };
     let log = Arc::new(log);
+    let mut targets = Vec::new();
+    for pair in args.witnesses.chunks(2) {
+        let [url, key] = pair else {
+            return Err("--witness takes a URL and a key file".into());
+        };
+        let key =
+            keyfile::read_verifier_as(std::path::Path::new(key), crate::note::Alg::CosignatureV1)?;
+        targets.push(crate::log::WitnessTarget {
+            url: url.clone(),
+            key,
+        });
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr()?.to_string();
+        if args.demo {
+            targets.extend(demo_witnesses(&args.at.data, log.verifier()).await?);
+        }
+        log.start_witnessing(targets);
         tracing::info!(%addr, origin = log.origin(), size = log.head().size(), "serving");
         if args.demo {
             let name = crate::note::KeyName::new(log.origin())?;

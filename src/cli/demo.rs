@@ -100,6 +100,28 @@ pub const FACTORIES: [(&str, &str, &str, &str); 10] = [
     ),
 ];
 
+/// The demo's witnesses: their names (keys in `keys/`, made on first use).
+pub const WITNESSES: [&str; 2] = [
+    "witness-ngo.demo.vouch.example/w1",
+    "witness-buyers.demo.vouch.example/w2",
+];
+
+/// A demo witness's key, made on first use.
+///
+/// # Errors
+/// An unreadable or unwritable key file.
+pub fn witness_signer(keys: &Path, name: &str) -> DemoResult<Signer> {
+    let name = KeyName::new(name)?;
+    let (key_path, _) = keyfile::paths(keys, &name);
+    if key_path.exists() {
+        return Ok(keyfile::read_signer_as(
+            &key_path,
+            crate::note::Alg::CosignatureV1,
+        )?);
+    }
+    Ok(keyfile::generate_as(keys, &name, crate::note::Alg::CosignatureV1)?.0)
+}
+
 fn signer(keys: &Path, name: &str) -> DemoResult<Signer> {
     let name = KeyName::new(name)?;
     let (key_path, _) = keyfile::paths(keys, &name);

@@ -16,12 +16,14 @@
 
 mod accept;
 mod admission;
+mod cosigning;
 mod directory;
 mod export;
 mod read;
 mod sequencer;
 
 pub use accept::{timestamp, Payload, Signed};
+pub use cosigning::{WitnessStatus, WitnessTarget, KEPT_SIZES};
 pub use directory::{SupplierFile, SupplierPage, SupplierSummary};
 pub use export::Format;
 pub use read::View;
@@ -275,6 +277,8 @@ pub struct Log {
     files: directory::FileCache,
     /// A thread is drawing directory briefs ([`Log::draw_briefs_later`]).
     drawing: AtomicBool,
+    /// Witnesses' cosignatures of the log's checkpoints, and the witnesses.
+    cosigning: cosigning::Cosigning,
 }
 
 impl std::fmt::Debug for Log {
@@ -512,6 +516,7 @@ impl Log {
             entries: read::entry_cache(),
             files: directory::file_cache(),
             drawing: AtomicBool::new(false),
+            cosigning: cosigning::Cosigning::default(),
         })
     }
 

@@ -388,7 +388,7 @@ impl View<'_> {
             return Ok(None);
         }
         if size == head.size() {
-            return Ok(Some(head.signed.clone()));
+            return Ok(Some(self.log.with_cosignatures(size, &head.signed)));
         }
         let Some(signed) = self.log.stored(self.log.shared.store.checkpoint(size))? else {
             return Ok(None);
@@ -397,7 +397,9 @@ impl View<'_> {
             Checkpoint::open(&signed, &self.log.shared.verifier),
             String::from_utf8(signed),
         ) {
-            (Ok((c, _)), Ok(text)) if c.size() == size => Ok(Some(text)),
+            (Ok((c, _)), Ok(text)) if c.size() == size => {
+                Ok(Some(self.log.with_cosignatures(size, &text)))
+            }
             _ => Err(self.log.corrupt(format!(
                 "the stored checkpoint of size {size} is not one the log signed"
             ))),
@@ -513,7 +515,9 @@ impl View<'_> {
             entry: p.entry,
             tree_size: self.size(),
             inclusion_proof: p.inclusion_proof,
-            checkpoint: self.head.signed.clone(),
+            checkpoint: self
+                .log
+                .with_cosignatures(self.head.size(), &self.head.signed),
             registry,
             registry_proofs,
             decoded: p.decoded,
@@ -687,7 +691,9 @@ impl View<'_> {
         Ok(History {
             supplier: subject.to_owned(),
             tree_size: size,
-            checkpoint: self.head.signed.clone(),
+            checkpoint: self
+                .log
+                .with_cosignatures(self.head.size(), &self.head.signed),
             index_proof,
             entries,
             next_before,

@@ -194,6 +194,41 @@ pub(super) async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         "1 while the log takes writes, 0 while storage has stopped it.",
         vec![(String::new(), u64::from(s.log.stopped().is_none()))],
     );
+    let witnesses = s.log.witnesses();
+    if !witnesses.is_empty() {
+        let size = s.log.head().size();
+        let label = |w: &crate::log::WitnessStatus| format!("{{witness=\"{}\"}}", w.name);
+        metric(
+            &mut out,
+            "vouch_witness_cosigned_size",
+            "gauge",
+            "The size of the newest checkpoint each witness cosigned.",
+            witnesses
+                .iter()
+                .map(|w| (label(w), get(&w.cosigned_size)))
+                .collect(),
+        );
+        metric(
+            &mut out,
+            "vouch_witness_lag_entries",
+            "gauge",
+            "Entries in the log beyond the newest checkpoint each witness cosigned.",
+            witnesses
+                .iter()
+                .map(|w| (label(w), size.saturating_sub(get(&w.cosigned_size))))
+                .collect(),
+        );
+        metric(
+            &mut out,
+            "vouch_witness_failures_total",
+            "counter",
+            "Requests to each witness that failed (transport, refusal, a bad cosignature).",
+            witnesses
+                .iter()
+                .map(|w| (label(w), get(&w.failures)))
+                .collect(),
+        );
+    }
     out.push_str(&format!("# HELP vouch_tree_size Entries in the log.\n# TYPE vouch_tree_size gauge\nvouch_tree_size {}\n", s.log.head().size()));
     with_type(out, "text/plain; version=0.0.4; charset=utf-8", "no-store")
 }

@@ -137,6 +137,7 @@ fn api() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
     utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(tiles::checkpoint))
         .routes(routes!(tiles::log_info))
+        .routes(routes!(tiles::cosigned_checkpoint))
         .routes(routes!(submit::submit_attestation))
         .routes(routes!(submit::submit_registry))
         .routes(routes!(read::entry_bundle))

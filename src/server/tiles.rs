@@ -27,12 +27,35 @@ pub(super) fn with_type(
     r
 }
 
-/// The latest signed checkpoint (C2SP tlog-checkpoint).
+/// The newest checkpoint the log holds witness cosignatures for (of the most witnesses),
+/// with them: what a client that requires cosignatures fetches histories and proofs
+/// at (`?size=`).
+#[utoipa::path(get, path = "/v1/checkpoint/cosigned",
+    responses((status = 200, description = "The signed checkpoint with its cosignature lines", content_type = "text/plain; charset=utf-8", body = String),
+        (status = 404, content_type = "application/problem+json", body = super::ProblemDoc)))]
+pub(super) async fn cosigned_checkpoint(State(s): State<Arc<AppState>>) -> ApiResult<Response> {
+    let note = s.log.newest_cosigned().ok_or_else(|| {
+        Problem::not_found(if s.log.witnesses().is_empty() {
+            "this log sends its checkpoints to no witness"
+        } else {
+            "no witness has cosigned a checkpoint of this log since it started"
+        })
+    })?;
+    Ok(with_type(
+        note,
+        "text/plain; charset=utf-8",
+        "public, max-age=2",
+    ))
+}
+
+/// The latest signed checkpoint (C2SP tlog-checkpoint), with the witnesses'
+/// cosignatures the log holds for it.
 #[utoipa::path(get, path = "/checkpoint", tag = "tiles",
     responses((status = 200, description = "The signed checkpoint", content_type = "text/plain; charset=utf-8", body = String)))]
 pub(super) async fn checkpoint(State(s): State<Arc<AppState>>) -> Response {
+    let head = s.log.head();
     with_type(
-        s.log.head().signed.clone(),
+        s.log.with_cosignatures(head.size(), &head.signed),
         "text/plain; charset=utf-8",
         "public, max-age=2",
     )
@@ -71,6 +94,6 @@ pub(super) async fn log_info(State(s): State<Arc<AppState>>) -> Json<LogInfo> {
         origin: s.log.origin().to_owned(),
         verifier_key: s.log.verifier().to_string(),
         tree_size: head.size(),
-        checkpoint: head.signed.clone(),
+        checkpoint: s.log.with_cosignatures(head.size(), &head.signed),
     })
 }

@@ -360,6 +360,7 @@ async fn home(State(s): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> R
             auditors: count(Role::Auditor),
             buyers: count(Role::Buyer),
             newest,
+            cosigners: log.cosigners(view.size(), &view.head().signed),
         };
         Ok(pages::home(frame, &h))
     })

@@ -191,6 +191,8 @@ pub struct Home<'a> {
     pub auditors: u64,
     pub buyers: u64,
     pub newest: Vec<(u64, Decoded, Option<Statement>)>,
+    /// The witnesses that cosigned the checkpoint, and when (POSIX seconds).
+    pub cosigners: Vec<(String, u64)>,
 }
 
 pub fn home(f: &Frame<'_>, h: &Home<'_>) -> Markup {
@@ -218,7 +220,21 @@ pub fn home(f: &Frame<'_>, h: &Home<'_>) -> Markup {
                     dt { (t.tree_size) } dd { (group(f.tree_size, lang)) }
                     dt { (t.root_hash) } dd { code.hash { (h.root_b64) } }
                     dt { (t.signed_by) } dd { (h.checkpoint_origin) " · " (t.key_id) " " code { (h.signer) } }
-                    dt { (t.cosigned_by) } dd { (t.no_witnesses) }
+                    dt { (t.cosigned_by) }
+                    dd {
+                        @if h.cosigners.is_empty() {
+                            (t.no_witnesses)
+                        }
+                        @for (n, (name, at)) in h.cosigners.iter().enumerate() {
+                            @if n > 0 { ", " }
+                            code { (name) }
+                            @if let Ok(at) = time::OffsetDateTime::from_unix_timestamp(i64::try_from(*at).unwrap_or(i64::MAX)) {
+                                @if let Ok(at) = at.format(&time::format_description::well_known::Rfc3339) {
+                                    " (" (date(&at, lang)) ")"
+                                }
+                            }
+                        }
+                    }
                     @if let Some(at) = &h.newest_logged {
                         dt { (t.newest_logged) } dd { (date(at, lang)) }
                     }
