@@ -20,6 +20,7 @@ pub mod index;
 pub mod keyfile;
 pub mod log;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 pub mod policy;
 pub mod registry;

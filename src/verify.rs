@@ -871,7 +871,7 @@ fn batch_signatures(
 
 /// `items.iter().map(f)`, split over the machine's cores when there are many (a long
 /// history on a reader's first visit), in order.
-fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
+pub(crate) fn par_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&T) -> U + Sync) -> Vec<U> {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     if cores < 2 || items.len() < 32 {
         return items.iter().map(f).collect();

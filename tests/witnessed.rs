@@ -27,21 +27,7 @@ fn witness_key(n: u8) -> Signer {
 /// Runs a witness for `log_key` on a free port; returns its URL.
 fn run_witness(key: Signer, log_key: &Signer, dir: &std::path::Path) -> String {
     let w = Arc::new(Witness::open(key, vec![log_key.verifier().clone()], dir).unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, vouch::witness::router(w))
-                .await
-                .unwrap();
-        });
-    });
-    format!("http://{}", rx.recv().unwrap())
+    serve_app(vouch::witness::router(w))
 }
 
 fn get(url: &str) -> (u16, String) {

@@ -66,6 +66,10 @@ pub enum Command {
     /// Every record as open data (JSON Lines or CSV), from a server (--url) or a local
     /// data directory (--data), streamed to a file or stdout.
     Export(client::ExportArgs),
+    /// Follow a log through its tiles and check every entry by the log's own rules, the
+    /// registry and the supplier index replayed, every checkpoint compared; report each
+    /// discrepancy as a JSON line (exit 2). Resumes from its state.
+    Monitor(witness::MonitorArgs),
     /// Run a witness (C2SP tlog-witness): cosign the checkpoints of the logs it knows
     /// when each is consistent with the last one it cosigned, and never a fork.
     Witness(witness::WitnessArgs),
@@ -303,6 +307,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Submit(args) => ledger::submit(args)?,
         Command::Serve(args) => client::serve(args)?,
         Command::Witness(args) => witness::run(args)?,
+        Command::Monitor(args) => witness::monitor(args)?,
         Command::Verify(args) => client::verify_bundle(args)?,
         Command::History(args) => client::history(args)?,
         Command::Standing(args) => client::standing(args)?,

@@ -1,4 +1,4 @@
-//! `vouch witness`: a C2SP tlog-witness server.
+//! `vouch witness`, a C2SP tlog-witness server, and `vouch monitor`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,4 +54,72 @@ pub fn run(args: WitnessArgs) -> CliResult {
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     })?;
     Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// The log's URL.
+    #[arg(long)]
+    pub url: String,
+    /// The log's public key file (.pub).
+    #[arg(long)]
+    pub log_key: PathBuf,
+    /// The monitor's state: a mirror of every entry it verified, and its own key.
+    #[arg(long, default_value = "monitor")]
+    pub state: PathBuf,
+    /// Keep following: another pass every this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub follow: Option<u64>,
+}
+
+/// `vouch monitor`: discrepancies as JSON lines on stdout, progress on stderr; exit 2
+/// after a pass that found any.
+///
+/// # Errors
+/// Unreadable keys or state; a log that cannot be read (exit 1).
+pub fn monitor(args: MonitorArgs) -> CliResult {
+    let log_key = keyfile::read_verifier(&args.log_key)?;
+    let store: Arc<dyn crate::store::Store> = Arc::new(crate::store::SledStore::open(
+        &args.state.join("mirror"),
+        &crate::store::SledOptions::default(),
+    )?);
+    let name = crate::note::KeyName::new("monitor")?;
+    let (key_path, _) = keyfile::paths(&args.state, &name);
+    let signer = if key_path.exists() {
+        keyfile::read_signer(&key_path)?
+    } else {
+        keyfile::generate(&args.state, &name)?.0
+    };
+    let mut m = crate::monitor::Monitor::open(&args.url, log_key, store, signer)?;
+    loop {
+        let pass = m.pass()?;
+        for d in &pass.discrepancies {
+            println!("{}", serde_json::to_string(d)?);
+        }
+        let rate = if pass.seconds > 0.0 {
+            pass.judged as f64 / pass.seconds
+        } else {
+            0.0
+        };
+        eprintln!(
+            "{}: {} entries verified ({} new, {:.0}/s) of the log's {}; {}",
+            args.url,
+            m.size(),
+            pass.judged,
+            rate,
+            pass.tree_size,
+            if pass.discrepancies.is_empty() {
+                "every entry follows the log's rules and the checkpoint matches them"
+            } else {
+                "DISCREPANCIES FOUND (one JSON line each on stdout)"
+            }
+        );
+        if !pass.discrepancies.is_empty() {
+            return Err(super::Exit(2).into());
+        }
+        match args.follow {
+            Some(s) => std::thread::sleep(std::time::Duration::from_secs(s)),
+            None => return Ok(()),
+        }
+    }
 }

@@ -102,11 +102,34 @@ pub fn timestamp(t: OffsetDateTime) -> String {
 /// What the batch has accepted so far, for references and `prev` links to entries
 /// not yet in the store.
 #[derive(Default)]
-struct BatchState {
+pub(super) struct BatchState {
     /// Subject → (index, leaf hash) of its newest entry in this batch.
     last: HashMap<String, (u64, Hash)>,
     /// Index → reference target, for entries of this batch.
     targets: HashMap<u64, (Hash, RefTarget)>,
+}
+
+impl BatchState {
+    /// Records an entry written outside [`Judge::accept`] (the genesis entry).
+    pub(super) fn note(&mut self, subject: &str, index: u64, leaf: Hash, signers: Vec<String>) {
+        self.last.insert(subject.to_owned(), (index, leaf));
+        self.targets.insert(
+            index,
+            (
+                leaf,
+                RefTarget {
+                    index,
+                    subject: subject.to_owned(),
+                    signers,
+                },
+            ),
+        );
+    }
+
+    /// The newest entry of `subject` judged in this batch: (index, leaf hash).
+    pub(super) fn newest(&self, subject: &str) -> Option<(u64, Hash)> {
+        self.last.get(subject).copied()
+    }
 }
 
 /// Signatures of a whole batch verified before the sequential checks:
@@ -216,7 +239,7 @@ impl Judge<'_> {
     ///
     /// # Errors
     /// The first rule of docs/design.md §6 that does not hold; nothing is changed then.
-    fn accept(
+    pub(super) fn accept(
         &self,
         registry: &mut Arc<Registry>,
         batch: &mut BatchState,
@@ -413,6 +436,13 @@ impl Ledger {
         Ok(Some(Ledger {
             registry: Arc::new(registry),
         }))
+    }
+}
+
+impl Ledger {
+    /// The registry replayed.
+    pub(super) fn registry_arc(self) -> Option<Arc<Registry>> {
+        Some(self.registry)
     }
 }
 

@@ -19,6 +19,7 @@ mod admission;
 mod cosigning;
 mod directory;
 mod export;
+mod mirror;
 mod read;
 mod sequencer;
 
@@ -26,6 +27,7 @@ pub use accept::{timestamp, Payload, Signed};
 pub use cosigning::{WitnessStatus, WitnessTarget, KEPT_SIZES};
 pub use directory::{SupplierFile, SupplierPage, SupplierSummary};
 pub use export::Format;
+pub use mirror::{Discrepancy, Mirror, Prepared};
 pub use read::View;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

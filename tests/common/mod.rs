@@ -279,3 +279,21 @@ pub fn serve_with(
     });
     (format!("http://{}", rx.recv().unwrap()), thread)
 }
+
+/// Serves `app` on 127.0.0.1 (a free port) from a thread of its own; returns the base URL.
+#[allow(dead_code)]
+pub fn serve_app(app: axum::Router) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    format!("http://{}", rx.recv().unwrap())
+}

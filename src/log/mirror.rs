@@ -1,0 +1,420 @@
+//! A mirror of a ledger: the log's entries, replayed in log order into a store of the
+//! mirror's own, each judged by the log's own acceptance rules at its position
+//! (docs/design.md §6) with the time the log wrote in it. An entry passes only if
+//! judging its envelope gives back exactly its bytes: the same subject, the same `prev`
+//! link, the registry that was in force, every signature by a key active there, every
+//! reference to an earlier entry of the right subject and signers. The registry and
+//! the supplier index are replayed with it, so that a checkpoint of the log can be
+//! compared whole (root, registry head, index root) with the checkpoint the mirror
+//! computes for the same size. The monitor (`vouch monitor`) is built on it.
+//!
+//! The mirror signs its own checkpoints with a key of its own: a record of what it
+//! verified, in the same store layout as the log.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::accept::{BatchState, Judge, Ledger, Signed};
+use super::{LogError, Payload, META_LOG_KEY, META_ORIGIN, META_REGISTRY};
+use crate::entry::{self, Entry};
+use crate::index::{self, ChainHead, Index};
+use crate::merkle::{self, Frontier, Hash};
+use crate::note::{Checkpoint, Signer, Verifier};
+use crate::registry::Registry;
+use crate::statement::RegistryStatement;
+use crate::store::{Batch, NewEntry, Store};
+
+/// Something the log did that its own rules forbid, or that contradicts what the
+/// mirror saw before: one JSON line of the monitor's report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Discrepancy {
+    /// `entry` (an entry the rules refuse, or not as the log should have written it),
+    /// `checkpoint` (a checkpoint whose root, registry head or index root is not the
+    /// mirror's for its size), `rollback` (a checkpoint smaller than one seen before),
+    /// `signature` (a checkpoint not signed by the log key), `fetch` (what the log
+    /// served could not be read).
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree_size: Option<u64>,
+    pub detail: String,
+}
+
+impl Discrepancy {
+    fn entry(index: u64, detail: impl Into<String>) -> Self {
+        Discrepancy {
+            kind: "entry",
+            index: Some(index),
+            tree_size: None,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Entries decoded, and every signature by a key a registry knew verified (and so
+/// remembered by [`crate::envelope::verify_signature`]), on every core: the part of
+/// judging that does not depend on log order, done ahead (on another thread while the
+/// mirror judges the entries before).
+pub struct Prepared {
+    entries: Vec<Vec<u8>>,
+    /// Each entry decoded, with the verdict on each of its signatures whose key was
+    /// known (a key id names one key forever, so the verdict holds at any position).
+    decoded: Vec<Result<Box<Decoded>, String>>,
+}
+
+/// An entry, its envelope opened, and the verdicts on its signatures.
+type Decoded = (Entry, Signed, Vec<Option<bool>>);
+
+impl Prepared {
+    /// Decodes `entries` and verifies the signatures of keys `registry` knows (any
+    /// registry of the log: keys never change owner, so a stale one only leaves some
+    /// signatures to verify in order).
+    pub fn new(entries: Vec<Vec<u8>>, registry: Option<&Registry>) -> Self {
+        let decoded = crate::verify::par_map(&entries, |bytes| {
+            let e = Entry::parse(bytes).map_err(|e| e.to_string())?;
+            let s = Signed::from_envelope(e.envelope.clone()).map_err(|e| e.to_string())?;
+            let verdicts = s
+                .opened
+                .signatures
+                .iter()
+                .map(|(key_id, sig)| {
+                    let (_, _, key) = registry?.key(*key_id)?;
+                    Some(crate::envelope::verify_signature(&s.opened.pae, sig, key))
+                })
+                .collect();
+            Ok(Box::new((e, s, verdicts)))
+        });
+        Prepared { entries, decoded }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A mirror of one ledger in a store of its own.
+pub struct Mirror {
+    store: Arc<dyn Store>,
+    log_key: Verifier,
+    signer: Signer,
+    registry: Option<Arc<Registry>>,
+    index: Index,
+    frontier: Frontier,
+}
+
+impl Mirror {
+    /// Opens the mirror of the ledger signed by `log_key` that `store` holds (empty on
+    /// the first run), signing its own checkpoints with `signer`.
+    ///
+    /// # Errors
+    /// A store that fails, or that mirrors another log.
+    pub fn open(
+        store: Arc<dyn Store>,
+        log_key: Verifier,
+        signer: Signer,
+    ) -> Result<Self, LogError> {
+        if let Some(k) = store.meta(META_LOG_KEY)? {
+            if k != log_key.to_string().into_bytes() {
+                return Err(LogError::Inconsistent(format!(
+                    "this state mirrors the log {}, not {log_key}",
+                    String::from_utf8_lossy(&k)
+                )));
+            }
+        }
+        let size = store.tree_size()?;
+        let frontier = Frontier::from_hashes(size, store.hashes(&Frontier::nodes(size))?)
+            .ok_or_else(|| LogError::Inconsistent("the mirror's tree is incomplete".into()))?;
+        let registry = Ledger::load(store.as_ref())?.and_then(|l| l.registry_arc());
+        let mut heads = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.subject_heads(after.as_deref(), 4096)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            heads.extend(page.into_iter().map(|(s, h)| (index::key(&s), h)));
+        }
+        Ok(Mirror {
+            store,
+            log_key,
+            signer,
+            registry,
+            index: Index::from_heads(heads),
+            frontier,
+        })
+    }
+
+    /// How many of the log's entries the mirror holds, all judged.
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// The body of the checkpoint the log should sign at the mirror's size: origin,
+    /// size, root, registry head and index root.
+    pub fn expected_checkpoint(&self) -> Result<Checkpoint, LogError> {
+        let mut extensions: Vec<String> = self
+            .index
+            .get(&index::key(crate::statement::REGISTRY_SUBJECT))
+            .map(|h| entry::registry_head_line(h.newest_index, &h.newest_leaf_hash))
+            .into_iter()
+            .collect();
+        extensions.push(index::root_line(&self.index.root()));
+        Ok(Checkpoint::new(
+            self.log_key.name().as_str(),
+            self.size(),
+            self.frontier.root(),
+            extensions,
+        )?)
+    }
+
+    /// Compares the log's checkpoint `cp` (signature already checked), of the mirror's
+    /// size, with the one the mirror computes.
+    ///
+    /// # Errors
+    /// The discrepancy, naming each line that differs.
+    pub fn compare(&self, cp: &Checkpoint) -> Result<(), Discrepancy> {
+        let mine = self.expected_checkpoint().map_err(|e| Discrepancy {
+            kind: "checkpoint",
+            index: None,
+            tree_size: Some(cp.size()),
+            detail: e.to_string(),
+        })?;
+        if mine == *cp {
+            return Ok(());
+        }
+        let mut what = Vec::new();
+        if mine.root() != cp.root() {
+            what.push("the root hash is not that of the entries".to_owned());
+        }
+        for (name, prefix) in [
+            ("registry head", entry::REGISTRY_HEAD_PREFIX),
+            ("supplier index root", index::ROOT_LINE_PREFIX),
+        ] {
+            let line = |c: &Checkpoint| {
+                c.extensions()
+                    .iter()
+                    .find(|l| l.starts_with(prefix))
+                    .cloned()
+            };
+            if line(&mine) != line(cp) {
+                what.push(format!(
+                    "the {name} is {:?}, the entries make it {:?}",
+                    line(cp).unwrap_or_default(),
+                    line(&mine).unwrap_or_default()
+                ));
+            }
+        }
+        if what.is_empty() {
+            what.push("its extension lines are not the ones vouch writes".into());
+        }
+        Err(Discrepancy {
+            kind: "checkpoint",
+            index: None,
+            tree_size: Some(cp.size()),
+            detail: format!(
+                "the log's checkpoint of size {}: {}",
+                cp.size(),
+                what.join("; ")
+            ),
+        })
+    }
+
+    /// Judges the log's entries `entries` (its entries from [`Mirror::size`] on) and
+    /// stores those before the first that fails, as one batch.
+    ///
+    /// # Errors
+    /// The first entry the rules refuse, or whose bytes are not the ones judging its
+    /// envelope gives; [`Discrepancy`] of kind `store` when the mirror's own store
+    /// fails.
+    pub fn append(&mut self, entries: Vec<Vec<u8>>) -> Result<(), Discrepancy> {
+        let prepared = Prepared::new(entries, self.registry.as_deref());
+        self.append_prepared(prepared)
+    }
+
+    /// The registry as of the mirror's size (`None` before the genesis entry).
+    pub fn registry(&self) -> Option<Arc<Registry>> {
+        self.registry.clone()
+    }
+
+    /// [`Mirror::append`] of entries decoded beforehand.
+    ///
+    /// # Errors
+    /// As [`Mirror::append`].
+    pub fn append_prepared(&mut self, prepared: Prepared) -> Result<(), Discrepancy> {
+        let start = self.size();
+        let Prepared { entries, decoded } = prepared;
+        let mut state = BatchState::default();
+        let mut registry = self.registry.clone();
+        let mut new = Vec::with_capacity(entries.len());
+        let mut nodes = Vec::new();
+        let mut frontier = self.frontier.clone();
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut failure = None;
+        for (n, (bytes, d)) in entries.iter().zip(decoded).enumerate() {
+            let d = d.map(|b| *b);
+            let position = start + n as u64;
+            let judged = d.and_then(|(e, signed, verdicts)| {
+                self.judge(&mut registry, &mut state, &e, &signed, position, &verdicts)
+                    .map(|(made, leaf, subject)| (made, leaf, subject, signed))
+            });
+            let (made, leaf, subject, signed) = match judged {
+                Ok(j) => j,
+                Err(why) => {
+                    failure = Some(Discrepancy::entry(position, why));
+                    break;
+                }
+            };
+            if made != *bytes {
+                failure = Some(Discrepancy::entry(
+                    position,
+                    "the entry is not what the log writes for its envelope (its subject, prev link or form differ)",
+                ));
+                break;
+            }
+            let dedup_key = signed.opened.dedup_key();
+            let seen = self.store.find(&dedup_key).ok().flatten().or_else(|| {
+                new.iter()
+                    .position(|e: &NewEntry| e.dedup_key == dedup_key)
+                    .map(|i| start + i as u64)
+            });
+            if let Some(first) = seen {
+                failure = Some(Discrepancy::entry(
+                    position,
+                    format!("the same envelope as entry {first}: the log stores each once"),
+                ));
+                break;
+            }
+            frontier.push(leaf, |node, hash| nodes.push((node, hash)));
+            *counts.entry(subject.clone()).or_insert(0) += 1;
+            new.push(NewEntry {
+                bytes: made,
+                leaf_hash: leaf,
+                dedup_key,
+                subject: Some(subject),
+            });
+        }
+        if !new.is_empty() {
+            self.commit(start, new, nodes, frontier, registry, &counts, &state)
+                .map_err(|e| Discrepancy {
+                    kind: "store",
+                    index: None,
+                    tree_size: None,
+                    detail: format!("the mirror's own store failed: {e}"),
+                })?;
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// Judges one entry at `position`: its envelope, as the log's rules accept it with
+    /// the time written in the entry; returns the bytes the log should have written.
+    fn judge(
+        &self,
+        registry: &mut Option<Arc<Registry>>,
+        state: &mut BatchState,
+        e: &Entry,
+        signed: &Signed,
+        position: u64,
+        verdicts: &[Option<bool>],
+    ) -> Result<(Vec<u8>, Hash, String), String> {
+        let now =
+            OffsetDateTime::parse(&e.logged_at, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| format!("logged_at {:?} is not a time", e.logged_at))?;
+        let judge = Judge {
+            store: self.store.as_ref(),
+            now,
+            logged_at: &e.logged_at,
+            index: &self.index,
+        };
+        match registry {
+            None => {
+                let Payload::Registry(stmt @ RegistryStatement::Genesis { .. }) = &signed.payload
+                else {
+                    return Err("the log does not start with a genesis registry entry".into());
+                };
+                let genesis = Registry::genesis(stmt).map_err(|e| e.to_string())?;
+                let (bytes, leaf) = judge.genesis(&genesis, signed).map_err(|e| e.to_string())?;
+                *registry = Some(Arc::new(genesis));
+                state.note(signed.subject(), position, leaf, vec![]);
+                Ok((bytes, leaf, signed.subject().to_owned()))
+            }
+            Some(r) => judge
+                .accept(r, state, signed, position, &|s| {
+                    verdicts.get(s).copied().flatten()
+                })
+                .map_err(|e| format!("the log's rules refuse it: {e}")),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn commit(
+        &mut self,
+        start: u64,
+        entries: Vec<NewEntry>,
+        nodes: Vec<(merkle::Node, Hash)>,
+        frontier: Frontier,
+        registry: Option<Arc<Registry>>,
+        counts: &HashMap<String, u64>,
+        state: &BatchState,
+    ) -> Result<(), LogError> {
+        let mut heads = Vec::with_capacity(counts.len());
+        for (subject, added) in counts {
+            let before = self.index.get(&index::key(subject)).map_or(0, |h| h.count);
+            let (newest_index, newest_leaf_hash) =
+                state.newest(subject).expect("judged in this batch");
+            heads.push((
+                subject.clone(),
+                ChainHead {
+                    count: before + added,
+                    newest_index,
+                    newest_leaf_hash,
+                },
+            ));
+        }
+        let index = self
+            .index
+            .with(heads.iter().map(|(s, h)| (index::key(s), *h)));
+        let (old_index, old_frontier) = (
+            std::mem::replace(&mut self.index, index),
+            std::mem::replace(&mut self.frontier, frontier),
+        );
+        let checkpoint = match self.expected_checkpoint() {
+            Ok(c) => c.sign(&[&self.signer]).into_bytes(),
+            Err(e) => {
+                (self.index, self.frontier) = (old_index, old_frontier);
+                return Err(e);
+            }
+        };
+        let mut meta = Vec::new();
+        if start == 0 {
+            meta.push((
+                META_ORIGIN.into(),
+                self.log_key.name().as_str().as_bytes().to_vec(),
+            ));
+            meta.push((META_LOG_KEY.into(), self.log_key.to_string().into_bytes()));
+            if let Some(r) = &registry {
+                meta.push((META_REGISTRY.into(), r.to_bytes()));
+            }
+        }
+        let written = self.store.write(Batch {
+            start,
+            entries,
+            nodes,
+            checkpoint,
+            meta,
+            heads: Some(heads),
+        });
+        if let Err(e) = written {
+            (self.index, self.frontier) = (old_index, old_frontier);
+            return Err(e.into());
+        }
+        self.registry = registry;
+        Ok(())
+    }
+}

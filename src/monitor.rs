@@ -1,0 +1,215 @@
+//! The monitor (`vouch monitor`): follows a ledger through its tiles (C2SP tlog-tiles)
+//! into a mirror of its own ([`crate::log::Mirror`]), judging every entry by the log's
+//! rules, replaying the registry and the supplier index, and comparing every
+//! checkpoint it sees (root, registry head, index root) with the one the entries make.
+//! It resumes where it stopped: the mirror is its state. A log that rewrote an entry
+//! the monitor already holds cannot show it a checkpoint whose root matches, and one
+//! that shrank is caught by its size.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::log::{Discrepancy, Mirror, Prepared};
+use crate::note::{Checkpoint, Signer, Verifier};
+use crate::store::Store;
+use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
+
+/// Entries judged and stored as one batch of the mirror.
+const CHUNK_TILES: u64 = 16;
+
+/// What one pass found.
+#[derive(Debug, Default)]
+pub struct Pass {
+    /// The size of the log's checkpoint this pass checked against.
+    pub tree_size: u64,
+    /// Entries the mirror held before the pass.
+    pub from: u64,
+    /// Entries judged in this pass.
+    pub judged: u64,
+    pub seconds: f64,
+    pub discrepancies: Vec<Discrepancy>,
+}
+
+/// A monitor of one log.
+pub struct Monitor {
+    url: String,
+    log_key: Verifier,
+    mirror: Mirror,
+    agent: ureq::Agent,
+}
+
+/// Why a pass could not check the log (not a discrepancy: the log may be down).
+pub type MonitorError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Monitor {
+    /// A monitor of the log at `url` signed by `log_key`, its mirror in `store`,
+    /// signing what it verified with `signer`.
+    ///
+    /// # Errors
+    /// A store that fails or mirrors another log.
+    pub fn open(
+        url: &str,
+        log_key: Verifier,
+        store: Arc<dyn Store>,
+        signer: Signer,
+    ) -> Result<Self, MonitorError> {
+        Ok(Monitor {
+            url: url.trim_end_matches('/').to_owned(),
+            mirror: Mirror::open(store, log_key.clone(), signer)?,
+            log_key,
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_secs(5))
+                .timeout(Duration::from_secs(60))
+                .build(),
+        })
+    }
+
+    /// Entries verified so far.
+    pub fn size(&self) -> u64 {
+        self.mirror.size()
+    }
+
+    /// One pass: the log's newest checkpoint, every entry up to it judged, the
+    /// checkpoint compared with the mirror's.
+    ///
+    /// # Errors
+    /// When the log could not be read (its checkpoint or a tile): nothing to judge.
+    pub fn pass(&mut self) -> Result<Pass, MonitorError> {
+        let started = Instant::now();
+        let mut pass = Pass {
+            from: self.size(),
+            ..Pass::default()
+        };
+        let fetcher = Fetcher {
+            url: self.url.clone(),
+            agent: self.agent.clone(),
+        };
+        let text = fetcher.get(&format!("{}/checkpoint", self.url))?;
+        let cp = match Checkpoint::open(&text, &self.log_key) {
+            Ok((cp, _)) => cp,
+            Err(e) => {
+                pass.discrepancies.push(Discrepancy {
+                    kind: "signature",
+                    index: None,
+                    tree_size: None,
+                    detail: format!("the log's checkpoint is not signed by its key: {e}"),
+                });
+                return Ok(pass);
+            }
+        };
+        pass.tree_size = cp.size();
+        if cp.size() < self.size() {
+            pass.discrepancies.push(Discrepancy {
+                kind: "rollback",
+                index: None,
+                tree_size: Some(cp.size()),
+                detail: format!(
+                    "the log's checkpoint has {} entries; this monitor verified {} of it before",
+                    cp.size(),
+                    self.size()
+                ),
+            });
+            return Ok(pass);
+        }
+        // Tiles are fetched and decoded, and their signatures verified, on a thread of
+        // their own (two chunks ahead) while the mirror judges in log order.
+        let size = cp.size();
+        let registry = Arc::new(std::sync::Mutex::new(self.mirror.registry()));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Prepared, String>>(2);
+        let fetcher = Fetcher {
+            url: self.url.clone(),
+            agent: self.agent.clone(),
+        };
+        let from = self.size();
+        let known = registry.clone();
+        let prefetch = std::thread::spawn(move || {
+            let mut start = from;
+            while start < size {
+                let end = size.min((start / TILE_WIDTH + CHUNK_TILES) * TILE_WIDTH);
+                let chunk = fetcher.entries(start, end, size).map(|entries| {
+                    let r = known.lock().map(|r| r.clone()).unwrap_or_default();
+                    Prepared::new(entries, r.as_deref())
+                });
+                let failed = chunk.is_err();
+                if tx.send(chunk.map_err(|e| e.to_string())).is_err() || failed {
+                    return;
+                }
+                start = end;
+            }
+        });
+        let mut failure = None;
+        while self.size() < size {
+            let start = self.size();
+            let prepared = match rx.recv() {
+                Ok(Ok(p)) => p,
+                Ok(Err(e)) => {
+                    failure = Some(e);
+                    break;
+                }
+                Err(_) => break,
+            };
+            let judged = self.mirror.append_prepared(prepared);
+            if let Ok(mut r) = registry.lock() {
+                *r = self.mirror.registry();
+            }
+            pass.judged += self.size() - start;
+            if let Err(d) = judged {
+                pass.discrepancies.push(d);
+                break;
+            }
+        }
+        drop(rx);
+        let _ = prefetch.join();
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        if self.size() == cp.size() {
+            if let Err(d) = self.mirror.compare(&cp) {
+                pass.discrepancies.push(d);
+            }
+        }
+        pass.seconds = started.elapsed().as_secs_f64();
+        Ok(pass)
+    }
+}
+
+/// Reads a log's entry tiles.
+struct Fetcher {
+    url: String,
+    agent: ureq::Agent,
+}
+
+impl Fetcher {
+    /// The log's entries `start..end` from its entry tiles, in a tree of `size`.
+    fn entries(&self, start: u64, end: u64, size: u64) -> Result<Vec<Vec<u8>>, MonitorError> {
+        let mut out = Vec::with_capacity(usize::try_from(end - start)?);
+        let mut tile = start / TILE_WIDTH;
+        while tile * TILE_WIDTH < end {
+            let width = (size - tile * TILE_WIDTH).min(TILE_WIDTH);
+            let path = TilePath::new(TileKind::Entries, tile, u16::try_from(width)?)?;
+            let bytes = self.get(&format!("{}/{path}", self.url))?;
+            let bundle = tiles::decode_bundle(&bytes, usize::try_from(width)?)
+                .map_err(|e| format!("{path}: {e}"))?;
+            let first = tile * TILE_WIDTH;
+            for (i, e) in bundle.into_iter().enumerate() {
+                let at = first + i as u64;
+                if at >= start && at < end {
+                    out.push(e.to_vec());
+                }
+            }
+            tile += 1;
+        }
+        Ok(out)
+    }
+
+    fn get(&self, url: &str) -> Result<Vec<u8>, MonitorError> {
+        let r = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut r.into_reader(), &mut bytes)?;
+        Ok(bytes)
+    }
+}

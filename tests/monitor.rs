@@ -1,0 +1,200 @@
+//! The monitor: it verifies an honest log and resumes where it stopped; it reports, as
+//! JSON lines and exit 2, a fork under the same key, a checkpoint whose supplier index
+//! root does not match the entries, and an entry the log's rules refuse that a
+//! dishonest log signed into its tree.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use common::*;
+use vouch::entry::Entry;
+use vouch::merkle::{self, MemoryTree};
+use vouch::note::Checkpoint;
+use vouch::statement::{Kind, STATEMENT_TYPE};
+
+/// `vouch monitor` against `url` with its state in `state`: (exit code, stdout, stderr).
+fn monitor(url: &str, log_pub: &std::path::Path, state: &std::path::Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(["monitor", "--url", url, "--log-key"])
+        .arg(log_pub)
+        .arg("--state")
+        .arg(state)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn log_pub(l: &Ledger) -> std::path::PathBuf {
+    let p = l.dir.path().join("log.pub");
+    std::fs::write(&p, l.cast.log_key.verifier().to_string()).unwrap();
+    p
+}
+
+/// The discrepancies of a monitor's stdout.
+fn lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A log server that serves `entries` and `checkpoint` as it is told: `/checkpoint` and
+/// the entry tiles, nothing checked.
+fn fake_log(entries: Vec<Vec<u8>>, checkpoint: String) -> String {
+    use axum::extract::Path;
+    use axum::routing::get;
+    let entries = Arc::new(entries);
+    let app = axum::Router::new()
+        .route(
+            "/checkpoint",
+            get(move || async move { checkpoint.clone() }),
+        )
+        .route(
+            "/tile/{*path}",
+            get(move |Path(path): Path<String>| {
+                let entries = entries.clone();
+                async move {
+                    let tile = vouch::tiles::TilePath::parse(&format!("tile/{path}")).unwrap();
+                    let first = usize::try_from(tile.index() * 256).unwrap();
+                    let width = usize::from(tile.width());
+                    vouch::tiles::encode_bundle(&entries[first..first + width]).unwrap()
+                }
+            }),
+        );
+    serve_app(app)
+}
+
+/// A ledger with a few hundred records (more than one tile), some referring to others.
+fn busy_ledger() -> Ledger {
+    let l = Ledger::new(2);
+    for i in 0..300 {
+        let audit = l
+            .submit(
+                &statement(Kind::Audit, FACTORY, &format!("audit {i}")),
+                &l.cast.auditor,
+            )
+            .unwrap();
+        if i % 50 == 0 {
+            let mut reply = statement(Kind::Response, FACTORY, &format!("our reply {i}"));
+            reply.refs = vec![refer(&audit)];
+            l.submit(&reply, &l.cast.supplier).unwrap();
+        }
+    }
+    l
+}
+
+#[test]
+fn an_honest_log_verifies_and_the_monitor_resumes() {
+    let l = busy_ledger();
+    let url = serve(l.log.clone());
+    let state = tempfile::tempdir().unwrap();
+    let (code, out, err) = monitor(&url, &log_pub(&l), state.path());
+    let size = l.log.head().size();
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(
+        err.contains(&format!("{size} entries verified ({size} new")),
+        "{err}"
+    );
+    for i in 0..5 {
+        l.submit(
+            &statement(Kind::Metric, OTHER_FACTORY, &format!("later {i}")),
+            &l.cast.auditor,
+        )
+        .unwrap();
+    }
+    let (code, out, err) = monitor(&url, &log_pub(&l), state.path());
+    assert_eq!((code, out.as_str()), (0, ""), "{err}");
+    assert!(
+        err.contains(&format!("{} entries verified (5 new", size + 5)),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fork_a_false_index_root_and_a_forbidden_entry_are_reported() {
+    let l = busy_ledger();
+    let url = serve(l.log.clone());
+    let pubkey = log_pub(&l);
+    let state = tempfile::tempdir().unwrap();
+    assert_eq!(monitor(&url, &pubkey, state.path()).0, 0);
+
+    // A fork under the same key: other entries after the genesis.
+    let fork = Ledger::new(2);
+    for i in 0..400 {
+        fork.submit(
+            &statement(Kind::Audit, FACTORY, &format!("rewritten {i}")),
+            &fork.cast.auditor,
+        )
+        .unwrap();
+    }
+    let (code, out, _) = monitor(&serve(fork.log.clone()), &pubkey, state.path());
+    assert_eq!(code, 2);
+    let found = lines(&out);
+    assert_eq!(found.len(), 1, "{out}");
+    assert!(
+        ["entry", "checkpoint"].contains(&found[0]["kind"].as_str().unwrap()),
+        "{out}"
+    );
+
+    // The honest entries under a checkpoint whose index root is false.
+    let view = l.log.view();
+    let size = view.size();
+    let entries: Vec<Vec<u8>> = (0..size).map(|i| view.entry(i).unwrap()).collect();
+    let cp = &view.head().checkpoint;
+    let mut ext: Vec<String> = cp.extensions().to_vec();
+    let at = ext
+        .iter()
+        .position(|e| e.starts_with("vouch-index "))
+        .unwrap();
+    ext[at] = vouch::index::root_line(&[7u8; 32]);
+    let lying = Checkpoint::new(cp.origin(), size, *cp.root(), ext)
+        .unwrap()
+        .sign(&[&l.cast.log_key]);
+    let fresh = tempfile::tempdir().unwrap();
+    let (code, out, _) = monitor(&fake_log(entries.clone(), lying), &pubkey, fresh.path());
+    assert_eq!(code, 2);
+    let found = lines(&out);
+    assert_eq!(found[0]["kind"], "checkpoint", "{out}");
+    assert!(
+        found[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("supplier index root"),
+        "{out}"
+    );
+
+    // Entry 200 replaced by one signed by a key the registry never knew, the tree and
+    // checkpoint signed again by the log's key: a log that broke its own rules.
+    let stranger = key("stranger", 99);
+    let mut e = Entry::parse(&entries[200]).unwrap();
+    let body = serde_json::to_vec(&statement(Kind::Audit, FACTORY, "forged")).unwrap();
+    e.envelope = vouch::envelope::sign(STATEMENT_TYPE, &body, &[&stranger]);
+    let mut forged = entries.clone();
+    forged[200] = e.to_bytes();
+    let mut tree = MemoryTree::new();
+    for b in &forged {
+        tree.push(merkle::leaf_hash(b));
+    }
+    let signed = Checkpoint::new(cp.origin(), size, tree.root(), cp.extensions().to_vec())
+        .unwrap()
+        .sign(&[&l.cast.log_key]);
+    let fresh = tempfile::tempdir().unwrap();
+    let (code, out, err) = monitor(&fake_log(forged, signed), &pubkey, fresh.path());
+    assert_eq!(code, 2, "{err}");
+    let found = lines(&out);
+    assert_eq!(found.len(), 1, "{out}");
+    assert_eq!(found[0]["kind"], "entry");
+    assert_eq!(found[0]["index"], 200);
+    assert!(
+        found[0]["detail"].as_str().unwrap().contains("key"),
+        "{out}"
+    );
+    // It verified (and kept) everything before the forged entry.
+    assert!(err.contains("200 entries verified"), "{err}");
+}
