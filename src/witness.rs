@@ -54,6 +54,13 @@ pub enum AddError {
     /// 422: the consistency proof does not show the old tree is a prefix of the new.
     #[error("the consistency proof from size {old} to {size} does not verify: {reason}")]
     BadProof { old: u64, size: u64, reason: String },
+    /// 422: a verifying witness (`--verify`) found that the log's entries break its
+    /// rules or do not make this checkpoint.
+    #[error("the log's entries do not make this checkpoint: {0}")]
+    Entries(String),
+    /// 503: a verifying witness could not read the log's tiles; nothing was cosigned.
+    #[error("could not read the log's entries to verify them: {0}")]
+    Unreadable(String),
     /// 500: the new checkpoint could not be made durable; nothing was cosigned.
     #[error("could not store the new checkpoint: {0}")]
     Storage(String),
@@ -73,6 +80,8 @@ pub enum WitnessError {
     DuplicateLog(String),
     #[error("the witness key must be a cosignature/v1 key (algorithm 0x04)")]
     NotACosigner,
+    #[error("a verifying witness witnesses one log, not {0}")]
+    VerifyOneLog(usize),
 }
 
 /// The newest checkpoint cosigned for one log.
@@ -90,6 +99,8 @@ pub struct Witness {
     logs: HashMap<String, Verifier>,
     dir: PathBuf,
     latest: Mutex<HashMap<String, Latest>>,
+    /// A verifying witness's monitor of its one log.
+    mirror: Option<Mutex<crate::monitor::Monitor>>,
 }
 
 impl Witness {
@@ -142,7 +153,24 @@ impl Witness {
             logs: by_origin,
             dir: dir.to_owned(),
             latest: Mutex::new(latest),
+            mirror: None,
         })
+    }
+
+    /// Makes this a verifying witness (C2SP tlog-mirror's kind of additional
+    /// statement): before it cosigns a checkpoint, `monitor` reads the log's entries up
+    /// to it, judges each by the log's rules and checks that they make the checkpoint's
+    /// root, registry head and supplier index root. The witness must witness that one
+    /// log.
+    ///
+    /// # Errors
+    /// When the witness knows another number of logs than one.
+    pub fn verifying(mut self, monitor: crate::monitor::Monitor) -> Result<Self, WitnessError> {
+        if self.logs.len() != 1 {
+            return Err(WitnessError::VerifyOneLog(self.logs.len()));
+        }
+        self.mirror = Some(Mutex::new(monitor));
+        Ok(self)
     }
 
     /// The witness's public key (a vkey with signature type 0x04).
@@ -225,6 +253,15 @@ impl Witness {
                 size,
                 reason: "the sizes are equal, so the proof must be empty".into(),
             });
+        }
+        if let Some(m) = &self.mirror {
+            let mut m = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut pass = crate::monitor::Pass::default();
+            m.check(&checkpoint, &mut pass)
+                .map_err(|e| AddError::Unreadable(e.to_string()))?;
+            if let Some(d) = pass.discrepancies.first() {
+                return Err(AddError::Entries(d.detail.clone()));
+            }
         }
         let text = std::str::from_utf8(request.note).expect("an opened note is UTF-8");
         if size > known_size {
@@ -315,6 +352,16 @@ pub fn router(witness: std::sync::Arc<Witness>) -> axum::Router {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "bad-consistency-proof",
                 "Consistency proof does not verify",
+            ),
+            AddError::Entries(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "entries-do-not-match",
+                "The log's entries do not make this checkpoint",
+            ),
+            AddError::Unreadable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "entries-unreadable",
+                "Could not read the log's entries",
             ),
             AddError::Storage(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

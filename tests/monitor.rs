@@ -198,3 +198,63 @@ fn a_fork_a_false_index_root_and_a_forbidden_entry_are_reported() {
     // It verified (and kept) everything before the forged entry.
     assert!(err.contains("200 entries verified"), "{err}");
 }
+
+/// A checkpoint whose supplier index root does not match the entries: a plain witness
+/// cosigns it (it vouches for origin, size and root only); a verifying witness reads
+/// the entries, finds the false root and refuses; the honest checkpoint it cosigns.
+#[test]
+fn a_verifying_witness_refuses_what_a_plain_witness_cosigns() {
+    use vouch::note::{Alg, KeyName, Signer};
+    use vouch::witness::{AddError, Request, Witness};
+    let l = busy_ledger();
+    let view = l.log.view();
+    let size = view.size();
+    let entries: Vec<Vec<u8>> = (0..size).map(|i| view.entry(i).unwrap()).collect();
+    let cp = &view.head().checkpoint;
+    let mut ext: Vec<String> = cp.extensions().to_vec();
+    let at = ext
+        .iter()
+        .position(|e| e.starts_with("vouch-index "))
+        .unwrap();
+    ext[at] = vouch::index::root_line(&[7u8; 32]);
+    let lying = Checkpoint::new(cp.origin(), size, *cp.root(), ext)
+        .unwrap()
+        .sign(&[&l.cast.log_key]);
+    let url = fake_log(entries, lying.clone());
+    let witness = |seed: u8, dir: &std::path::Path| {
+        let key = Signer::from_seed_as(
+            Alg::CosignatureV1,
+            KeyName::new(&format!("witness.example/v{seed}")).unwrap(),
+            [seed; 32],
+        );
+        Witness::open(key, vec![l.cast.log_key.verifier().clone()], dir).unwrap()
+    };
+    let monitor = |dir: &std::path::Path, url: &str| {
+        let store: Arc<dyn vouch::store::Store> = Arc::new(
+            vouch::store::SledStore::open(dir, &vouch::store::SledOptions::default()).unwrap(),
+        );
+        vouch::monitor::Monitor::open(url, l.cast.log_key.verifier().clone(), store, key("m", 9))
+            .unwrap()
+    };
+    let body = Request::body(0, &[], &lying);
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let plain = witness(1, dirs[0].path());
+    assert!(plain.add_checkpoint(body.as_bytes(), 1).is_ok());
+    let verifying = witness(2, dirs[1].path())
+        .verifying(monitor(dirs[2].path(), &url))
+        .unwrap();
+    match verifying.add_checkpoint(body.as_bytes(), 1) {
+        Err(AddError::Entries(why)) => assert!(why.contains("supplier index root"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(verifying.latest(cp.origin()).is_none(), "nothing stored");
+    // The honest log and checkpoint: verified and cosigned.
+    let honest = witness(3, dirs[3].path())
+        .verifying(monitor(
+            &dirs[3].path().join("mirror"),
+            &serve(l.log.clone()),
+        ))
+        .unwrap();
+    let honest_body = Request::body(0, &[], &view.head().signed);
+    assert!(honest.add_checkpoint(honest_body.as_bytes(), 1).is_ok());
+}

@@ -25,6 +25,12 @@ pub struct WitnessArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: String,
+    /// Verify before cosigning: read the log's entry tiles from this URL, judge every
+    /// entry by the log's rules and check that they make the checkpoint (root,
+    /// registry head, supplier index root). With exactly one --log-key; the mirror is
+    /// kept under --state.
+    #[arg(long, value_name = "LOG_URL")]
+    pub verify: Option<String>,
 }
 
 /// `vouch witness`.
@@ -39,7 +45,14 @@ pub fn run(args: WitnessArgs) -> CliResult {
         .map(|p| keyfile::read_verifier(p))
         .collect::<Result<Vec<_>, _>>()?;
     let origins: Vec<String> = logs.iter().map(|l| l.name().to_string()).collect();
-    let witness = Arc::new(Witness::open(signer, logs, &args.state)?);
+    let mut witness = Witness::open(signer, logs.clone(), &args.state)?;
+    if let (Some(url), [log]) = (&args.verify, &logs[..]) {
+        let monitor = open_monitor(url, log.clone(), &args.state)?;
+        witness = witness.verifying(monitor)?;
+    } else if args.verify.is_some() {
+        return Err("--verify needs exactly one --log-key".into());
+    }
+    let witness = Arc::new(witness);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -79,18 +92,7 @@ pub struct MonitorArgs {
 /// Unreadable keys or state; a log that cannot be read (exit 1).
 pub fn monitor(args: MonitorArgs) -> CliResult {
     let log_key = keyfile::read_verifier(&args.log_key)?;
-    let store: Arc<dyn crate::store::Store> = Arc::new(crate::store::SledStore::open(
-        &args.state.join("mirror"),
-        &crate::store::SledOptions::default(),
-    )?);
-    let name = crate::note::KeyName::new("monitor")?;
-    let (key_path, _) = keyfile::paths(&args.state, &name);
-    let signer = if key_path.exists() {
-        keyfile::read_signer(&key_path)?
-    } else {
-        keyfile::generate(&args.state, &name)?.0
-    };
-    let mut m = crate::monitor::Monitor::open(&args.url, log_key, store, signer)?;
+    let mut m = open_monitor(&args.url, log_key, &args.state)?;
     loop {
         let pass = m.pass()?;
         for d in &pass.discrepancies {
@@ -122,4 +124,24 @@ pub fn monitor(args: MonitorArgs) -> CliResult {
             None => return Ok(()),
         }
     }
+}
+
+/// A monitor of the log at `url` whose mirror and key are kept in `state`.
+fn open_monitor(
+    url: &str,
+    log_key: crate::note::Verifier,
+    state: &std::path::Path,
+) -> Result<crate::monitor::Monitor, Box<dyn std::error::Error + Send + Sync>> {
+    let store: Arc<dyn crate::store::Store> = Arc::new(crate::store::SledStore::open(
+        &state.join("mirror"),
+        &crate::store::SledOptions::default(),
+    )?);
+    let name = crate::note::KeyName::new("monitor")?;
+    let (key_path, _) = keyfile::paths(state, &name);
+    let signer = if key_path.exists() {
+        keyfile::read_signer(&key_path)?
+    } else {
+        keyfile::generate(state, &name)?.0
+    };
+    crate::monitor::Monitor::open(url, log_key, store, signer)
 }
