@@ -23,6 +23,7 @@ pub mod merkle;
 pub mod monitor;
 pub mod note;
 pub mod policy;
+pub mod proof;
 pub mod registry;
 pub mod server;
 pub mod standing;

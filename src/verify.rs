@@ -1049,6 +1049,72 @@ fn registry_change_report(
     report
 }
 
+/// Verifies a portable proof (C2SP tlog-proof, [`crate::proof`]) offline: the
+/// checkpoint's signature by `log_key`, the entry it carries included at its index,
+/// and the entry's statement well formed. A proof carries no registry, so who signed
+/// the entry and their authority are not checked: the report says so and how to check
+/// them (the entry's bundle).
+pub fn verify_tlog_proof(
+    proof: &crate::proof::TlogProof,
+    log_key: &Verifier,
+    now: OffsetDateTime,
+) -> Report {
+    let mut checks = Checks(Vec::new());
+    let Some(checkpoint) = open_checkpoint(&proof.checkpoint, log_key, &mut checks) else {
+        return failed(proof.index, checks);
+    };
+    let included = proof.verify(log_key).map(|_| {
+        format!(
+            "entry {} is in the tree of size {}",
+            proof.index,
+            checkpoint.size()
+        )
+    });
+    if !checks.add("inclusion", included.map_err(|e| e.to_string())) {
+        return failed(proof.index, checks);
+    }
+    let bytes = proof.extra.as_deref().unwrap_or_default();
+    let mut report = failed(proof.index, Checks(Vec::new()));
+    let statement = Entry::parse(bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|e| {
+            report.subject = Some(e.subject.clone());
+            let body = BASE64
+                .decode(&e.envelope.payload)
+                .map_err(|_| "the payload is not base64".to_owned())?;
+            match e.envelope.payload_type.as_str() {
+                STATEMENT_TYPE => Statement::parse(&body).map(Some).map_err(|e| e.to_string()),
+                REGISTRY_TYPE => RegistryStatement::parse(&body)
+                    .map(|_| None)
+                    .map_err(|e| e.to_string()),
+                other => Err(format!("a {other} entry, not a vouch statement")),
+            }
+        });
+    let ok = checks.add(
+        "statement",
+        statement
+            .as_ref()
+            .map(|s| match s {
+                Some(s) => format!("a well-formed {} statement", s.kind),
+                None => "a well-formed registry change".into(),
+            })
+            .map_err(Clone::clone),
+    );
+    if let Ok(Some(s)) = statement {
+        report.standing.expired = s.valid_until().is_some_and(|u| u < now);
+        report.kind = Some(s.kind);
+        report.issued_at = Some(s.issued_at.clone());
+        report.statement = Some(s);
+    }
+    report.checks = checks.0;
+    report.notes.push(
+        "a tlog-proof carries no registry and no later records: who signed the entry, whether they could, and whether a later record retracted, replaced or answered it are not checked here; `vouch verify` of the entry's bundle (GET /v1/entries/<index>) with --url checks them".into(),
+    );
+    report.verdict = if ok { Verdict::Valid } else { Verdict::Invalid };
+    report.settle();
+    report
+}
+
 fn failed(index: u64, checks: Checks) -> Report {
     Report {
         verdict: Verdict::Invalid,

@@ -117,6 +117,43 @@ fn go_reference_client_verifies_checkpoints_tiles_bundles_and_proofs() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+
+    // A portable proof (C2SP tlog-proof) that vouch writes, checked by Go's packages.
+    let proof_file = tmp.path().join("7.tlog-proof");
+    let log_pub = tmp.path().join("log.pub");
+    std::fs::write(&log_pub, &key).unwrap();
+    let written = Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(["proof", "7", "--url", &url, "--log-key"])
+        .arg(&log_pub)
+        .arg("--out")
+        .arg(&proof_file)
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{written:?}");
+    let out = Command::new(&bin)
+        .arg("proof")
+        .arg(&proof_file)
+        .arg(&key)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("proof ok: entry 7 in a tree of 345"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One byte of the entry changed: Go refuses it too.
+    let text = std::fs::read_to_string(&proof_file).unwrap();
+    let extra = text.lines().nth(1).unwrap();
+    let changed = text.replacen(extra, &format!("extra A{}", &extra[7..]), 1);
+    std::fs::write(&proof_file, changed).unwrap();
+    let out = Command::new(&bin)
+        .arg("proof")
+        .arg(&proof_file)
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
 
 fn key_string_of_other_log() -> String {

@@ -12,10 +12,12 @@ use crate::client::fetch_history;
 use crate::keyfile;
 use crate::log::{Log, LogConfig};
 use crate::note::Verifier;
+use crate::note::BASE64;
 use crate::server;
 use crate::statement::{Kind, Topic};
 use crate::verify::{self, HistoryReport, Report, Verdict};
 use crate::words;
+use base64::Engine as _;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -95,8 +97,81 @@ fn fetch_for(
 }
 
 #[derive(Debug, Args)]
+pub struct ProofArgs {
+    /// The entry's index.
+    pub index: u64,
+    #[arg(long)]
+    pub url: String,
+    /// The log's public key file (.pub): the proof is checked before it is written.
+    #[arg(long)]
+    pub log_key: PathBuf,
+    /// Where to write it [default: <INDEX>.tlog-proof].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `vouch proof`.
+///
+/// # Errors
+/// When the server cannot be reached or what it serves does not verify.
+pub fn proof(args: ProofArgs) -> CliResult {
+    let log_key = keyfile::read_verifier(&args.log_key)?;
+    let base = args.url.trim_end_matches('/');
+    let size = match crate::client::cosigned_size(base, &log_key)? {
+        Some(s) if s > args.index => format!("&size={s}"),
+        _ => String::new(),
+    };
+    let inclusion: serde_json::Value = crate::client::get_json(&format!(
+        "{base}/v1/proofs/inclusion?index={}{size}",
+        args.index
+    ))?;
+    let bundle: Bundle = crate::client::get_json(&format!("{base}/v1/entries/{}", args.index))?;
+    let hashes = inclusion["inclusion_proof"]
+        .as_array()
+        .ok_or("the server's inclusion proof has no hashes")?
+        .iter()
+        .map(|h| {
+            h.as_str()
+                .and_then(|s| BASE64.decode(s).ok())
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or("an inclusion proof hash is not base64 of 32 bytes")
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let proof = crate::proof::TlogProof {
+        extra: Some(
+            BASE64
+                .decode(&bundle.entry)
+                .map_err(|_| "the server's entry is not base64")?,
+        ),
+        index: args.index,
+        proof: hashes,
+        checkpoint: inclusion["checkpoint"]
+            .as_str()
+            .ok_or("the server's inclusion proof has no checkpoint")?
+            .to_owned(),
+    };
+    let (cp, _) = proof.verify(&log_key)?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("{}.tlog-proof", args.index)));
+    std::fs::write(&out, proof.to_text())
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let (_, note) = crate::note::Checkpoint::open(proof.checkpoint.as_bytes(), &log_key)?;
+    println!(
+        "wrote {}: entry {} in the tree of size {} signed by {}, with {} other signature line(s) (witnesses' cosignatures)",
+        out.display(),
+        args.index,
+        cp.size(),
+        log_key.name(),
+        note.unverified.len()
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A bundle file (JSON, as GET /v1/entries/{index} returns it).
+    /// A bundle file (JSON, as GET /v1/entries/{index} returns it), or a portable
+    /// proof (`vouch proof`, C2SP tlog-proof), checked offline.
     pub bundle: PathBuf,
     /// The log's public key file (.pub): the only thing trusted.
     #[arg(long)]
@@ -589,6 +664,23 @@ pub fn verify_bundle(args: VerifyArgs) -> CliResult {
     let log_key = keyfile::read_verifier(&args.log_key)?;
     let bytes = std::fs::read(&args.bundle)
         .map_err(|e| format!("cannot read {}: {e}", args.bundle.display()))?;
+    if bytes.starts_with(crate::proof::HEADER.as_bytes()) {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("{} is not UTF-8", args.bundle.display()))?;
+        let proof = crate::proof::TlogProof::parse(&text)
+            .map_err(|e| format!("{}: {e}", args.bundle.display()))?;
+        let mut report = verify::verify_tlog_proof(&proof, &log_key, OffsetDateTime::now_utc());
+        report.require_witnesses(&proof.checkpoint, &log_key, &args.trust.policy()?);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print_report(&report);
+        }
+        return match report.verdict.exit_code() {
+            0 => Ok(()),
+            code => Err(Exit(code).into()),
+        };
+    }
     let bundle: Bundle = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{} is not a bundle: {e}", args.bundle.display()))?;
     let policy = args.trust.policy()?;

@@ -54,8 +54,12 @@ pub enum Command {
     Submit(ledger::SubmitArgs),
     /// Serve the log over HTTP.
     Serve(client::ServeArgs),
-    /// Verify a bundle against the log's public key; non-zero exit when not valid.
+    /// Verify a bundle (JSON) or a portable proof (.tlog-proof) against the log's public
+    /// key; non-zero exit when not valid.
     Verify(client::VerifyArgs),
+    /// Write a portable proof (C2SP tlog-proof) that entry INDEX is in the log, under
+    /// the newest checkpoint the server holds witness cosignatures for (or its newest).
+    Proof(client::ProofArgs),
     /// Fetch and verify a supplier's history, then print its timeline.
     History(client::HistoryArgs),
     /// A supplier's current standing per topic, or with --kind the newest valid record
@@ -309,6 +313,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Witness(args) => witness::run(args)?,
         Command::Monitor(args) => witness::monitor(args)?,
         Command::Verify(args) => client::verify_bundle(args)?,
+        Command::Proof(args) => client::proof(args)?,
         Command::History(args) => client::history(args)?,
         Command::Standing(args) => client::standing(args)?,
         Command::Suppliers(args) => client::suppliers(args)?,

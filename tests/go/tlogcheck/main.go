@@ -6,6 +6,9 @@
 //	    root, and inclusion of several entries; saves the checkpoint to STATE-FILE.
 //	tlogcheck consistency URL VERIFIER-KEY STATE-FILE
 //	    proves that today's tree extends the one saved in STATE-FILE.
+//	tlogcheck proof FILE VERIFIER-KEY
+//	    verifies a C2SP tlog-proof offline: the checkpoint's signature, and the
+//	    entry in its extra line included at its index; prints the index and size.
 //
 // Tiles follow C2SP tlog-tiles: Go's tile/8/L/N paths without the height, and
 // tile/entries/N for data tiles.
@@ -115,7 +118,63 @@ func bundle(data []byte, w int) [][]byte {
 	return out
 }
 
+// proof verifies a C2SP tlog-proof file, as c2sp.org/tlog-proof describes it.
+func proof(path, vkey string) {
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		die("verifier key: %v", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		die("%v", err)
+	}
+	text := string(data)
+	i := strings.Index(text, "\n\n")
+	if i < 0 {
+		die("no blank line before the checkpoint")
+	}
+	lines := strings.Split(text[:i], "\n")
+	if lines[0] != "c2sp.org/tlog-proof@v1" {
+		die("not a tlog-proof: %q", lines[0])
+	}
+	lines = lines[1:]
+	var extra []byte
+	if len(lines) > 0 && strings.HasPrefix(lines[0], "extra ") {
+		extra, err = base64.StdEncoding.DecodeString(lines[0][len("extra "):])
+		if err != nil {
+			die("extra: %v", err)
+		}
+		lines = lines[1:]
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "index ") {
+		die("no index line")
+	}
+	index, err := strconv.ParseInt(lines[0][len("index "):], 10, 64)
+	if err != nil || strconv.FormatInt(index, 10) != lines[0][len("index "):] {
+		die("bad index %q", lines[0])
+	}
+	var rp tlog.RecordProof
+	for _, l := range lines[1:] {
+		raw, err := base64.StdEncoding.DecodeString(l)
+		if err != nil || len(raw) != tlog.HashSize {
+			die("bad proof hash %q", l)
+		}
+		var h tlog.Hash
+		copy(h[:], raw)
+		rp = append(rp, h)
+	}
+	tree, _ := checkpoint([]byte(text[i+2:]), v)
+	if err := tlog.CheckRecord(rp, tree.N, tree.Hash, index, tlog.RecordHash(extra)); err != nil {
+		die("inclusion: %v", err)
+	}
+	fmt.Printf("proof ok: entry %d in a tree of %d\n", index, tree.N)
+}
+
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "proof" {
+		proof(os.Args[2], os.Args[3])
+		return
+	}
 	if len(os.Args) != 5 {
 		die("usage: tlogcheck check|consistency URL VERIFIER-KEY STATE-FILE")
 	}
