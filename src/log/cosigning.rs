@@ -4,7 +4,8 @@
 //! sign, so that `/checkpoint`, bundles and histories carry them.
 //!
 //! Witnesses never hold up the log: appends never wait for them, each request has a
-//! bounded time, a witness that fails is retried later (one second, doubling to a
+//! bounded time, a witness gets at most one request per [`MIN_INTERVAL`] (the newest
+//! checkpoint then), a witness that fails is retried later (one second, doubling to a
 //! minute), and how far each lags is in `/metrics`. Cosignatures are kept in memory
 //! for the newest [`KEPT_SIZES`] sizes; after a restart the threads obtain them again
 //! for the newest checkpoint.
@@ -21,8 +22,14 @@ use crate::witness::Request;
 /// How many of the newest cosigned sizes keep their cosignatures.
 pub const KEPT_SIZES: usize = 256;
 
-/// How often a witness thread looks for a new checkpoint.
-const POLL: Duration = Duration::from_millis(50);
+/// The longest a witness thread waits for a new checkpoint before it looks again (it
+/// is woken when one is published; it looks again to notice that the log was dropped).
+const POLL: Duration = Duration::from_millis(250);
+
+/// At most one request per witness this often: a log under load signs a checkpoint per
+/// batch, and the witness gets the newest of them (an idle log's next checkpoint goes
+/// at once).
+const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The longest wait before a failed witness is tried again.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -186,15 +193,21 @@ fn follow(log: &Weak<Log>, target: &WitnessTarget, status: &WitnessStatus) {
     let mut old = 0u64;
     let mut cosigned: Option<u64> = None;
     let mut backoff = Duration::from_secs(1);
+    let mut last_sent: Option<std::time::Instant> = None;
     loop {
+        if let Some(wait) = last_sent.and_then(|t| MIN_INTERVAL.checked_sub(t.elapsed())) {
+            std::thread::sleep(wait);
+        }
         let Some(log) = log.upgrade() else { return };
         let head = log.head();
         let size = head.size();
         if cosigned == Some(size) {
-            drop(log);
-            std::thread::sleep(POLL);
+            let shared = log.shared.clone();
+            drop((log, head));
+            shared.wait_for_growth(size, POLL);
             continue;
         }
+        last_sent = Some(std::time::Instant::now());
         let outcome = if old > size {
             Outcome::Failed(format!(
                 "the witness has cosigned size {old}, larger than this log's {size}: the log lost entries or another log with this key forked it"

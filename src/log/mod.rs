@@ -209,6 +209,9 @@ struct Shared {
     corruptions: AtomicU64,
     /// Batches by size: bucket `i` counts sizes in `(2^(i-1), 2^i]`.
     batch_sizes: [AtomicU64; BATCH_BUCKETS],
+    /// Notified whenever a new head is published (the witness threads wait on it).
+    head_moved: std::sync::Condvar,
+    head_moved_lock: Mutex<()>,
 }
 
 const BATCH_BUCKETS: usize = 12;
@@ -223,6 +226,18 @@ impl Shared {
 
     fn head(&self) -> Arc<Head> {
         self.published().head
+    }
+
+    /// Waits until the published head is no longer of `size` entries, or `timeout`.
+    fn wait_for_growth(&self, size: u64, timeout: Duration) {
+        let guard = self
+            .head_moved_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.head().size() != size {
+            return;
+        }
+        let _ = self.head_moved.wait_timeout(guard, timeout);
     }
 
     /// Stops taking writes; a stop until restart is never downgraded.
@@ -485,6 +500,8 @@ impl Log {
             corruptions: AtomicU64::new(0),
             batched_entries: AtomicU64::new(0),
             batch_sizes: Default::default(),
+            head_moved: std::sync::Condvar::new(),
+            head_moved_lock: Mutex::new(()),
         });
         let is_ledger = ledger.is_some();
         let (queue, sequencer) = match signer {

@@ -318,6 +318,8 @@ impl<A: Admission> Sequencer<A> {
             head,
             registry: self.admission.registry(),
         };
+        let _moved = shared.head_moved_lock.lock();
+        shared.head_moved.notify_all();
     }
 
     /// Judges and writes a batch. Per-request refusals are outcomes; an `Err` is a
