@@ -380,3 +380,36 @@ fn cosignatures_match_the_vectors() {
         "docs/cosignature-vectors.json is not what vouch makes"
     );
 }
+
+/// As the spec says: a cosignature line of a key the reader does not know is passed
+/// over; one of a known witness whose time does not fit in 63 bits, or whose signature
+/// does not hold for the time it names, is refused.
+#[test]
+fn unknown_cosigners_are_passed_over_and_bad_times_refused() {
+    use base64::Engine as _;
+    let log = log_key();
+    let w = witness_key(1);
+    let t = tree("entry", 4);
+    let body = Checkpoint::new(ORIGIN, 4, t.root(), vec![]).unwrap().to_text();
+    let signed = Checkpoint::parse(&body).unwrap().sign(&[&log]);
+    let open = |note: &str| {
+        let (_, n) = Checkpoint::open(note.as_bytes(), log.verifier()).unwrap();
+        n.cosignatures(&[w.verifier().clone()])
+    };
+    // An unknown witness's line: passed over.
+    let stranger = witness_key(9);
+    let note = format!("{signed}{}", stranger.cosignature_line(&body, 5));
+    assert_eq!(open(&note).unwrap(), vec![]);
+    // A line of the known witness with its time changed after signing: refused.
+    let line = w.cosignature_line(&body, 1_790_000_000);
+    let b64 = line.trim_end().rsplit(' ').next().unwrap();
+    let mut raw = vouch::note::BASE64.decode(b64).unwrap();
+    raw[11] ^= 1;
+    let moved = line.replace(b64, &vouch::note::BASE64.encode(&raw));
+    assert!(open(&format!("{signed}{moved}")).is_err());
+    // A time of 2^63 or more, even signed as such: refused.
+    let late = w.cosignature_line(&body, 1 << 63);
+    assert!(open(&format!("{signed}{late}")).is_err());
+    // And the honest line: one cosignature, with its time.
+    assert_eq!(open(&format!("{signed}{line}")).unwrap()[0].time, 1_790_000_000);
+}
