@@ -141,14 +141,41 @@ async fn shoot(c: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
-/// A ledger made by `vouch serve --demo`, served on a free port.
+/// A ledger made by `vouch serve --demo`, with its two witnesses, served on a free
+/// port once both have cosigned its checkpoint.
 fn demo() -> (tempfile::TempDir, Arc<Log>, String) {
     let dir = tempfile::tempdir().unwrap();
     let store =
         Arc::new(SledStore::open(&dir.path().join("data"), &SledOptions::default()).unwrap());
-    let key = vouch::cli::demo::prepare(store.clone(), &dir.path().join("keys")).unwrap();
+    let keys = dir.path().join("keys");
+    let key = vouch::cli::demo::prepare(store.clone(), &keys).unwrap();
     let log =
         Arc::new(Log::open(store as Arc<dyn Store>, Some(key), LogConfig::default()).unwrap());
+    let mut targets = Vec::new();
+    for (n, name) in vouch::cli::demo::WITNESSES.iter().enumerate() {
+        let signer = vouch::cli::demo::witness_signer(&keys, name).unwrap();
+        let witness_key = signer.verifier().clone();
+        let witness = vouch::witness::Witness::open(
+            signer,
+            vec![log.verifier().clone()],
+            &dir.path().join(format!("witness-{n}")),
+        )
+        .unwrap();
+        let url = common::serve_app(vouch::witness::router(Arc::new(witness)));
+        targets.push(vouch::log::WitnessTarget {
+            url,
+            key: witness_key,
+        });
+    }
+    log.start_witnessing(targets);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while log.cosigners(log.head().size(), &log.head().signed).len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the demo's witnesses did not cosign"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let url = common::serve(log.clone());
     (dir, log, url)
 }
@@ -266,7 +293,10 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         assert_eq!(state, "verified", "{said}");
         assert!(
             said.contains(&format!("Verified in this browser: the complete history of {FACTORY}"))
-                && said.contains("pinned the log's key on first use"),
+                && said.contains("pinned the log's key on first use")
+                && said.contains("The checkpoint is cosigned by witness-")
+                && said.contains("witness-ngo.demo.vouch.example/w1")
+                && said.contains("witness-buyers.demo.vouch.example/w2"),
             "{said}"
         );
         shoot(&c, "factory-en").await;
@@ -337,7 +367,11 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         .await;
         let (state, said) = checked(&c).await;
         assert_eq!(state, "verified", "{said}");
-        assert!(said.contains("Đã xác minh trong trình duyệt này"), "{said}");
+        assert!(
+            said.contains("Đã xác minh trong trình duyệt này")
+                && said.contains("Điểm kiểm tra được đồng ký bởi witness-"),
+            "{said}"
+        );
         shoot(&c, "factory-vi").await;
         visit(
             &c,

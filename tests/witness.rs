@@ -390,7 +390,9 @@ fn unknown_cosigners_are_passed_over_and_bad_times_refused() {
     let log = log_key();
     let w = witness_key(1);
     let t = tree("entry", 4);
-    let body = Checkpoint::new(ORIGIN, 4, t.root(), vec![]).unwrap().to_text();
+    let body = Checkpoint::new(ORIGIN, 4, t.root(), vec![])
+        .unwrap()
+        .to_text();
     let signed = Checkpoint::parse(&body).unwrap().sign(&[&log]);
     let open = |note: &str| {
         let (_, n) = Checkpoint::open(note.as_bytes(), log.verifier()).unwrap();
@@ -411,5 +413,8 @@ fn unknown_cosigners_are_passed_over_and_bad_times_refused() {
     let late = w.cosignature_line(&body, 1 << 63);
     assert!(open(&format!("{signed}{late}")).is_err());
     // And the honest line: one cosignature, with its time.
-    assert_eq!(open(&format!("{signed}{line}")).unwrap()[0].time, 1_790_000_000);
+    assert_eq!(
+        open(&format!("{signed}{line}")).unwrap()[0].time,
+        1_790_000_000
+    );
 }

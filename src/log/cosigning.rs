@@ -149,6 +149,11 @@ impl Log {
             .collect()
     }
 
+    /// The keys of the witnesses this log sends its checkpoints to.
+    pub fn witness_keys(&self) -> Vec<Verifier> {
+        lock(&self.cosigning.keys).values().cloned().collect()
+    }
+
     fn witness_key(&self, name: &str) -> Option<Verifier> {
         lock(&self.cosigning.keys).get(name).cloned()
     }

@@ -151,3 +151,21 @@ test("JSON is read as serde_json reads it", () => {
   for (let i = 0; i < 200; i++) deep = `[${deep}]`;
   assert.throws(() => v.parseJson(deep));
 });
+
+test("cosignatures: the vectors vouch makes (checked by Python's cryptography too) verify, changed ones do not", async () => {
+  // Read as vouch reads JSON: integers as BigInts (one time is 2^63 - 1).
+  const file = v.parseJson(readFileSync(new URL("../../docs/cosignature-vectors.json", import.meta.url), "utf8"));
+  assert.ok(file.cases.length >= 3);
+  for (const c of file.cases) {
+    const w = await v.parseVerifierKey(c.witness_vkey, 4);
+    await assert.rejects(v.parseVerifierKey(c.witness_vkey), /0x01/);
+    const got = await v.cosignatures(c.note, [w]);
+    assert.deepEqual(got, [{ name: w.name, time: c.time }]);
+    // Another body (one digit of the size): the cosignature does not verify.
+    const lines = c.note.split("\n");
+    lines[1] = String(Number(lines[1]) + 1);
+    await assert.rejects(v.cosignatures(lines.join("\n"), [w]), /does not verify/);
+    // A witness the reader does not list: its line is passed over.
+    assert.deepEqual(await v.cosignatures(c.note, []), []);
+  }
+});

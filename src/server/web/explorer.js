@@ -13,13 +13,16 @@
 //    signed); a verdict may differ only by expiry, for a record whose valid_until
 //    falls between the page's drawing and now;
 // 4. says, in the page's language, "verified in this browser ..." or which check
-//    failed, in red.
+//    failed, in red; and which witnesses cosigned the checkpoint it verified, checked
+//    against the witness keys this browser pinned with the log key (the first set a
+//    page named).
 
-import { fromBase64, parseJson, parseJsonBytes, sha256, toHex } from "./verify-core.js";
+import { cosignatures, fromBase64, parseJson, parseJsonBytes, parseVerifierKey, sha256, toHex } from "./verify-core.js";
 import { parseEntry, parseUntil, parseUtc } from "./verify-records.js";
 import { fetchHistory, sameJson, verifyHistory } from "./verify-history.js";
 
 const PIN = "vouch.log-key";
+const WITNESS_PIN = "vouch.witness-keys";
 
 const fill = (template, values) => template.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
 
@@ -50,6 +53,37 @@ function writePin(key) {
   } catch {
     // Storage refused (a private window): the key is pinned for this page only.
   }
+}
+
+/**
+ * The witness keys this browser pinned: the first set a page named (with the log key),
+ * kept; a page cannot swap in witnesses of its own.
+ */
+function witnessKeys(box) {
+  let pinned = null;
+  try {
+    pinned = localStorage.getItem(WITNESS_PIN);
+  } catch {
+    pinned = null;
+  }
+  const named = box.dataset.witnessKeys || "[]";
+  if (pinned === null || pinned === "[]") {
+    try {
+      localStorage.setItem(WITNESS_PIN, named);
+    } catch {
+      // Storage refused: pinned for this page only.
+    }
+    pinned = named;
+  }
+  return JSON.parse(pinned);
+}
+
+/** The names of the pinned witnesses that cosigned `note`, or a reason it is not known. */
+async function cosigners(box, note) {
+  const keys = [];
+  for (const k of witnessKeys(box)) keys.push(await parseVerifierKey(k, 4));
+  if (keys.length === 0) return [];
+  return (await cosignatures(note, keys)).map((c) => c.name);
 }
 
 /** Whether a record crossed its `valid_until` between the page's drawing and now. */
@@ -130,7 +164,7 @@ async function run(box) {
     box.classList.add(name);
     box.dataset.state = name;
   };
-  for (const old of box.querySelectorAll(".key, .alarm, details")) old.remove();
+  for (const old of box.querySelectorAll(".key, .alarm, details, .cosigned")) old.remove();
   state("checking");
   status.textContent = words.checking;
 
@@ -163,6 +197,7 @@ async function run(box) {
   let report;
   let page = null;
   let stale = false;
+  let cosigned = null;
   try {
     let history;
     try {
@@ -180,6 +215,13 @@ async function run(box) {
       report = await verifyHistory(history, supplier, pinned, now);
       box.dataset.verifyMs = String(Math.round(performance.now() - t));
       if (report.verdict === "valid") page = pageCheck(box, report, history, now);
+      if (report.verdict === "valid") {
+        try {
+          cosigned = await cosigners(box, history.checkpoint);
+        } catch (e) {
+          page = { ok: false, reason: e.message };
+        }
+      }
     }
   } catch (e) {
     report = { verdict: "invalid", checks: [{ name: "request", ok: false, reason: e.message }], entries: [] };
@@ -198,6 +240,10 @@ async function run(box) {
     status.textContent = record
       ? fill(words.verified_record, { verdict: words.verdicts[record.verdict], supplier, n: report.treeSize })
       : fill(words.verified_history, { supplier, n: report.treeSize, count: report.entries.length });
+    if (cosigned && witnessKeys(box).length > 0) {
+      const p = element("p", "cosigned", cosigned.length > 0 ? fill(words.cosigned, { witnesses: cosigned.join(", ") }) : words.not_cosigned);
+      box.insertBefore(p, status.nextSibling);
+    }
   } else {
     state("failed");
     const k = firstFailure(report, page) ?? { name: "checkpoint", reason: "the log key changed" };

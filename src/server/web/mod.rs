@@ -202,6 +202,7 @@ impl Reader {
             origin: log.origin(),
             tree_size: log.view().size(),
             log_key: log.verifier().to_string(),
+            witness_keys: log.witness_keys().iter().map(ToString::to_string).collect(),
         }
     }
 

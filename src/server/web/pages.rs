@@ -26,6 +26,9 @@ pub struct Frame<'a> {
     pub tree_size: u64,
     /// The log's verifier key, which the reader's browser pins on first use.
     pub log_key: String,
+    /// The keys of the witnesses the log sends its checkpoints to (C2SP vkeys), which
+    /// the reader's browser pins with the log key.
+    pub witness_keys: Vec<String>,
 }
 
 /// The page around `body`.
@@ -643,12 +646,15 @@ fn browser_check(f: &Frame<'_>, c: &BrowserCheck<'_>) -> Markup {
         "key_changed": t.bc_key_changed,
         "pin_new": t.bc_pin_new,
         "stale": t.bc_stale,
+        "cosigned": t.bc_cosigned,
+        "not_cosigned": t.bc_not_cosigned,
         "checks": t.bc_checks,
         "verdicts": verdicts,
     });
     html! {
         section #in-browser .browser-check aria-labelledby="in-browser-title"
             data-supplier=(c.supplier) data-tree-size=(c.tree_size) data-log-key=(f.log_key)
+            data-witness-keys=(serde_json::to_string(&f.witness_keys).unwrap_or_default())
             data-index=[c.record.map(|r| r.0)] data-verdict=[c.record.map(|r| r.1.as_str())]
             data-drawn-at=(crate::log::timestamp(time::OffsetDateTime::now_utc()))
             data-words=(words.to_string()) {

@@ -113,7 +113,7 @@ export async function verifyInclusion(leaf, index, size, proof, root) {
  * (4 bytes), key id as 8 lowercase hex digits, and public key, once the key id is
  * checked against the key.
  */
-export async function parseVerifierKey(vkey) {
+export async function parseVerifierKey(vkey, alg = 1) {
   if (typeof vkey !== "string") throw new Error("a verifier key is a string");
   const s = vkey.replace(/[\n\r]+$/, "");
   const first = s.indexOf("+");
@@ -128,7 +128,7 @@ export async function parseVerifierKey(vkey) {
   } catch {
     key = null;
   }
-  if (!key || key.length !== 33 || key[0] !== 1) throw new Error("key is not base64 of 0x01 and 32 bytes");
+  if (!key || key.length !== 33 || key[0] !== alg) throw new Error(`key is not base64 of 0x0${alg} and 32 bytes`);
   const publicKey = key.slice(1);
   if (!onCurve(publicKey)) throw new Error("not a valid Ed25519 public key");
   if (!isCanonical(publicKey)) throw new Error("not the canonical encoding of an Ed25519 public key");
@@ -273,6 +273,39 @@ export async function openNote(note, verifier) {
   }
   if (!verified) throw new Error("the note carries no signature by " + verifier.name);
   return text;
+}
+
+/**
+ * The cosignatures (C2SP tlog-cosignature, `cosignature/v1`) on a signed checkpoint of
+ * the witnesses `witnesses` (from parseVerifierKey(vkey, 4)), as vouch's
+ * `Note::cosignatures` checks them: a line of a listed witness (its name and key id)
+ * is its key id, a big-endian 64-bit time below 2^63 and an Ed25519 signature of
+ * `cosignature/v1\ntime <time>\n` and the note's text; lines of other keys are passed
+ * over. Returns [{ name, time }] (time a BigInt, POSIX seconds), one per witness;
+ * throws when a listed witness's line does not verify.
+ */
+export async function cosignatures(note, witnesses) {
+  const split = note.lastIndexOf("\n\n");
+  if (split < 0) throw new Error("no blank line before the signatures");
+  const text = note.slice(0, split + 1);
+  const out = [];
+  for (const line of note.slice(split + 2).split("\n")) {
+    if (!line.startsWith("\u2014 ")) continue;
+    const rest = line.slice(2);
+    const space = rest.indexOf(" ");
+    const name = rest.slice(0, space);
+    const w = witnesses.find((k) => k.name === name);
+    if (!w || out.some((c) => c.name === name)) continue;
+    const raw = fromBase64(rest.slice(space + 1));
+    if (!equal(raw.slice(0, 4), w.keyId)) continue;
+    let time = 0n;
+    for (const b of raw.slice(4, 12)) time = (time << 8n) | BigInt(b);
+    const msg = utf8.encode(`cosignature/v1\ntime ${time}\n${text}`);
+    const ok = raw.length === 76 && time < 1n << 63n && (await ed25519VerifyStrict(w.publicKey, msg, raw.slice(12)));
+    if (!ok) throw new Error(`the cosignature of ${name} does not verify`);
+    out.push({ name, time });
+  }
+  return out;
 }
 
 /**
