@@ -256,6 +256,7 @@ impl Mirror {
         let mut nodes = Vec::new();
         let mut frontier = self.frontier.clone();
         let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut failure = None;
         for (n, (bytes, d)) in entries.iter().zip(decoded).enumerate() {
             let d = d.map(|b| *b);
@@ -279,11 +280,12 @@ impl Mirror {
                 break;
             }
             let dedup_key = signed.opened.dedup_key();
-            let seen = self.store.find(&dedup_key).ok().flatten().or_else(|| {
-                new.iter()
-                    .position(|e: &NewEntry| e.dedup_key == dedup_key)
-                    .map(|i| start + i as u64)
-            });
+            let seen = self
+                .store
+                .find(&dedup_key)
+                .ok()
+                .flatten()
+                .or_else(|| in_batch.get(&dedup_key).copied());
             if let Some(first) = seen {
                 failure = Some(Discrepancy::entry(
                     position,
@@ -291,6 +293,7 @@ impl Mirror {
                 ));
                 break;
             }
+            in_batch.insert(dedup_key, position);
             frontier.push(leaf, |node, hash| nodes.push((node, hash)));
             *counts.entry(subject.clone()).or_insert(0) += 1;
             new.push(NewEntry {
