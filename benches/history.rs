@@ -11,7 +11,9 @@
 //!    after), and directory pages per second; then, when Chromium and chromedriver are
 //!    installed, the same page in headless Chromium: how long the reader's browser
 //!    takes to fetch and verify the 300-record history (explorer.js).
-//! 3. **Export** of every record with `vouch export --data ... --format csv`, a
+//! 3. **The monitor** (`vouch monitor`) over HTTP against the same server: every entry
+//!    fetched from the tiles, judged by the log's rules and mirrored, in entries/s.
+//! 4. **Export** of every record with `vouch export --data ... --format csv`, a
 //!    process of its own: time and peak RSS, at a tenth of the ledger and at all of it
 //!    (constant memory means the same peak).
 
@@ -261,6 +263,32 @@ fn main() {
             f64::from(pages) / t.elapsed().as_secs_f64()
         );
     }
+
+    // The monitor: every entry from the tiles, judged, into a mirror of its own.
+    let state = tempfile::tempdir().unwrap();
+    let log_pub = state.path().join("log.pub");
+    let info: serde_json::Value = client
+        .get("http://127.0.0.1:18184/v1/log")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    std::fs::write(&log_pub, info["verifier_key"].as_str().unwrap()).unwrap();
+    let t = Instant::now();
+    let out = std::process::Command::new(&bin)
+        .args(["monitor", "--url", "http://127.0.0.1:18184", "--log-key"])
+        .arg(&log_pub)
+        .arg("--state")
+        .arg(state.path().join("monitor"))
+        .output()
+        .unwrap();
+    let seconds = t.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let size = info["tree_size"].as_u64().unwrap();
+    println!(
+        "vouch monitor: {size} entries fetched, judged and mirrored in {seconds:.1} s = {:.0} entries/s (the server on the same two cores)",
+        size as f64 / seconds
+    );
 }
 
 /// The factory page `page` in headless Chromium, 11 visits: the time from the script's
