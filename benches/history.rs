@@ -283,7 +283,11 @@ fn main() {
         .output()
         .unwrap();
     let seconds = t.elapsed().as_secs_f64();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let size = info["tree_size"].as_u64().unwrap();
     println!(
         "vouch monitor: {size} entries fetched, judged and mirrored in {seconds:.1} s = {:.0} entries/s (the server on the same two cores)",

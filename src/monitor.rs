@@ -36,6 +36,8 @@ pub struct Monitor {
     log_key: Verifier,
     mirror: Mirror,
     agent: ureq::Agent,
+    /// Checkpoints count only with these witnesses' cosignatures.
+    policy: crate::verify::WitnessPolicy,
 }
 
 /// Why a pass could not check the log (not a discrepancy: the log may be down).
@@ -61,7 +63,17 @@ impl Monitor {
                 .timeout_connect(Duration::from_secs(5))
                 .timeout(Duration::from_secs(60))
                 .build(),
+            policy: crate::verify::WitnessPolicy::default(),
         })
+    }
+
+    /// Checks the log only against checkpoints cosigned as `policy` asks: each pass
+    /// reads the newest checkpoint the log holds cosignatures for
+    /// (`/v1/checkpoint/cosigned`), and one without them is a discrepancy of kind
+    /// `witnesses`, against which nothing is judged.
+    pub fn with_policy(mut self, policy: crate::verify::WitnessPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Entries verified so far.
@@ -84,7 +96,36 @@ impl Monitor {
             url: self.url.clone(),
             agent: self.agent.clone(),
         };
-        let text = fetcher.get(&format!("{}/checkpoint", self.url))?;
+        let path = if self.policy.is_empty() {
+            "checkpoint"
+        } else {
+            "v1/checkpoint/cosigned"
+        };
+        let text = match fetcher.get(&format!("{}/{path}", self.url)) {
+            Ok(t) => t,
+            Err(e) if !self.policy.is_empty() => {
+                pass.discrepancies.push(Discrepancy {
+                    kind: "witnesses",
+                    index: None,
+                    tree_size: None,
+                    detail: format!("the log serves no cosigned checkpoint: {e}"),
+                });
+                return Ok(pass);
+            }
+            Err(e) => return Err(e),
+        };
+        if !self.policy.is_empty() {
+            let note = String::from_utf8_lossy(&text);
+            if let Err(why) = self.policy.check(&note, &self.log_key) {
+                pass.discrepancies.push(Discrepancy {
+                    kind: "witnesses",
+                    index: None,
+                    tree_size: None,
+                    detail: format!("the log's checkpoint: {why}"),
+                });
+                return Ok(pass);
+            }
+        }
         let cp = match Checkpoint::open(&text, &self.log_key) {
             Ok((cp, _)) => cp,
             Err(e) => {

@@ -154,6 +154,41 @@ fn the_log_is_cosigned_and_a_dead_witness_holds_nothing_up() {
         value("vouch_witness_cosigned_size{witness=\"witness.example/w1\"}"),
         size
     );
+
+    // The monitor under a witness policy: the live witness's cosignature holds; a
+    // policy of the dead one is a `witnesses` discrepancy, and nothing is judged.
+    let files = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: String| {
+        let p = files.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let log_pub = file("log.pub", l.cast.log_key.verifier().to_string());
+    let live_pub = file("w1.pub", live.verifier().to_string());
+    let dead_pub = file("w2.pub", dead.verifier().to_string());
+    let monitor = |witness: &str, state: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vouch"))
+            .args([
+                "monitor",
+                "--url",
+                &base,
+                "--log-key",
+                &log_pub,
+                "--witness",
+                witness,
+            ])
+            .arg("--state")
+            .arg(files.path().join(state))
+            .output()
+            .unwrap()
+    };
+    let out = monitor(&live_pub, "m1");
+    assert!(out.status.success(), "{out:?}");
+    let out = monitor(&dead_pub, "m2");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["kind"], "witnesses", "{line}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 entries verified"));
 }
 
 /// Two servers with the same log key and forked data: the witness that cosigned one

@@ -83,6 +83,8 @@ pub struct MonitorArgs {
     /// Keep following: another pass every this many seconds.
     #[arg(long, value_name = "SECONDS")]
     pub follow: Option<u64>,
+    #[command(flatten)]
+    pub trust: super::client::WitnessPolicyArgs,
 }
 
 /// `vouch monitor`: discrepancies as JSON lines on stdout, progress on stderr; exit 2
@@ -92,7 +94,8 @@ pub struct MonitorArgs {
 /// Unreadable keys or state; a log that cannot be read (exit 1).
 pub fn monitor(args: MonitorArgs) -> CliResult {
     let log_key = keyfile::read_verifier(&args.log_key)?;
-    let mut m = open_monitor(&args.url, log_key, &args.state)?;
+    let policy = args.trust.policy()?;
+    let mut m = open_monitor(&args.url, log_key, &args.state)?.with_policy(policy);
     loop {
         let pass = m.pass()?;
         for d in &pass.discrepancies {

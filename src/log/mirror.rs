@@ -34,8 +34,9 @@ pub struct Discrepancy {
     /// `entry` (an entry the rules refuse, or not as the log should have written it),
     /// `checkpoint` (a checkpoint whose root, registry head or index root is not the
     /// mirror's for its size), `rollback` (a checkpoint smaller than one seen before),
-    /// `signature` (a checkpoint not signed by the log key), `fetch` (what the log
-    /// served could not be read).
+    /// `signature` (a checkpoint not signed by the log key), `witnesses` (a checkpoint
+    /// without the cosignatures the monitor requires), `store` (the mirror's own store
+    /// failed).
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
