@@ -838,7 +838,10 @@ async fn demo_witnesses(
         let url = format!("http://{}", listener.local_addr()?);
         tracing::info!(witness = %key.name(), %url, "demo witness");
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, crate::witness::router(witness)).await {
+            let config = server::ServerConfig::default();
+            let app = crate::witness::router(witness);
+            if let Err(e) = server::serve_app(listener, app, &config, std::future::pending()).await
+            {
                 tracing::error!(error = %e, "a demo witness stopped");
             }
         });

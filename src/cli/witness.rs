@@ -61,9 +61,13 @@ pub fn run(args: WitnessArgs) -> CliResult {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, key = %witness.verifier(), logs = ?origins, "witnessing");
         println!("witness {} on http://{addr}", witness.verifier());
-        axum::serve(listener, crate::witness::router(witness))
-            .with_graceful_shutdown(super::client::shutdown_signal())
-            .await?;
+        crate::server::serve_app(
+            listener,
+            crate::witness::router(witness),
+            &crate::server::ServerConfig::default(),
+            super::client::shutdown_signal(),
+        )
+        .await?;
         Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     })?;
     Ok(())

@@ -253,6 +253,25 @@ pub async fn serve_with(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (limits, app) = (config.clone(), router_with(log.clone(), config));
+    serve_app(listener, app, &limits, shutdown).await?;
+    tokio::task::spawn_blocking(move || log.close())
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(())
+}
+
+/// Serves `app` on `listener` with `config`'s connection limits (as [`serve_with`]
+/// describes them) until `shutdown` resolves: the log's server, and a witness's.
+///
+/// # Errors
+/// None today; the signature leaves room for the listener's.
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    config: &ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     let grace = config.shutdown_grace;
     let write_timeout = config.write_timeout;
@@ -262,7 +281,6 @@ pub async fn serve_with(
     http.timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
         .keep_alive(true);
-    let app = router_with(log.clone(), config);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -306,8 +324,5 @@ pub async fn serve_with(
     }
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
-    tokio::task::spawn_blocking(move || log.close())
-        .await
-        .map_err(std::io::Error::other)?;
     Ok(())
 }
