@@ -93,20 +93,7 @@ fn main() {
 
     // End to end: 64 tasks submitting, each waiting for its receipt.
     let start = Instant::now();
-    rt.block_on(async {
-        let mut tasks = Vec::new();
-        for t in 0..TASKS {
-            let (log, envelopes) = (log.clone(), envelopes.clone());
-            tasks.push(tokio::spawn(async move {
-                for e in envelopes.iter().skip(t).step_by(TASKS) {
-                    log.submit(e).await.unwrap();
-                }
-            }));
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-    });
+    common::submit_all(&rt, &log, &envelopes, TASKS);
     let total = start.elapsed().as_secs_f64();
     let per = total * 1e6 / n as f64;
     println!(

@@ -122,20 +122,7 @@ fn main() {
             let dir = tempfile::tempdir().unwrap();
             let (log, _, _) = ledger(dir.path(), *witnesses, &rt);
             let start = Instant::now();
-            rt.block_on(async {
-                let mut tasks = Vec::new();
-                for t in 0..TASKS {
-                    let (log, envelopes) = (log.clone(), envelopes.clone());
-                    tasks.push(tokio::spawn(async move {
-                        for e in envelopes.iter().skip(t).step_by(TASKS) {
-                            log.submit(e).await.unwrap();
-                        }
-                    }));
-                }
-                for t in tasks {
-                    t.await.unwrap();
-                }
-            });
+            common::submit_all(&rt, &log, &envelopes, TASKS);
             let rate = n as f64 / start.elapsed().as_secs_f64();
             println!("round {round}: {witnesses} witnesses: {n} appends at {rate:.0}/s");
             if round > 0 {

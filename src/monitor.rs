@@ -32,10 +32,9 @@ pub struct Pass {
 
 /// A monitor of one log.
 pub struct Monitor {
-    url: String,
+    fetcher: Fetcher,
     log_key: Verifier,
     mirror: Mirror,
-    agent: ureq::Agent,
     /// Checkpoints count only with these witnesses' cosignatures.
     policy: crate::verify::WitnessPolicy,
 }
@@ -56,13 +55,15 @@ impl Monitor {
         signer: Signer,
     ) -> Result<Self, MonitorError> {
         Ok(Monitor {
-            url: url.trim_end_matches('/').to_owned(),
+            fetcher: Fetcher {
+                url: url.trim_end_matches('/').to_owned(),
+                agent: ureq::AgentBuilder::new()
+                    .timeout_connect(Duration::from_secs(5))
+                    .timeout(Duration::from_secs(60))
+                    .build(),
+            },
             mirror: Mirror::open(store, log_key.clone(), signer)?,
             log_key,
-            agent: ureq::AgentBuilder::new()
-                .timeout_connect(Duration::from_secs(5))
-                .timeout(Duration::from_secs(60))
-                .build(),
             policy: crate::verify::WitnessPolicy::default(),
         })
     }
@@ -92,16 +93,12 @@ impl Monitor {
             from: self.size(),
             ..Pass::default()
         };
-        let fetcher = Fetcher {
-            url: self.url.clone(),
-            agent: self.agent.clone(),
-        };
         let path = if self.policy.is_empty() {
             "checkpoint"
         } else {
             "v1/checkpoint/cosigned"
         };
-        let text = match fetcher.get(&format!("{}/{path}", self.url)) {
+        let text = match self.fetcher.get(&format!("{}/{path}", self.fetcher.url)) {
             Ok(t) => t,
             Err(e) if !self.policy.is_empty() => {
                 pass.discrepancies.push(Discrepancy {
@@ -168,10 +165,7 @@ impl Monitor {
         let size = cp.size();
         let registry = Arc::new(std::sync::Mutex::new(self.mirror.registry()));
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Prepared, String>>(2);
-        let fetcher = Fetcher {
-            url: self.url.clone(),
-            agent: self.agent.clone(),
-        };
+        let fetcher = self.fetcher.clone();
         let from = self.size();
         let known = registry.clone();
         let prefetch = std::thread::spawn(move || {
@@ -224,7 +218,8 @@ impl Monitor {
     }
 }
 
-/// Reads a log's entry tiles.
+/// Reads a log's checkpoint and entry tiles.
+#[derive(Clone)]
 struct Fetcher {
     url: String,
     agent: ureq::Agent,

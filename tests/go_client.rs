@@ -130,12 +130,15 @@ fn go_reference_client_verifies_checkpoints_tiles_bundles_and_proofs() {
         .output()
         .unwrap();
     assert!(written.status.success(), "{written:?}");
-    let out = Command::new(&bin)
-        .arg("proof")
-        .arg(&proof_file)
-        .arg(&key)
-        .output()
-        .unwrap();
+    let go_proof = || {
+        Command::new(&bin)
+            .arg("proof")
+            .arg(&proof_file)
+            .arg(&key)
+            .output()
+            .unwrap()
+    };
+    let out = go_proof();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("proof ok: entry 7 in a tree of 345"),
@@ -147,13 +150,7 @@ fn go_reference_client_verifies_checkpoints_tiles_bundles_and_proofs() {
     let extra = text.lines().nth(1).unwrap();
     let changed = text.replacen(extra, &format!("extra A{}", &extra[7..]), 1);
     std::fs::write(&proof_file, changed).unwrap();
-    let out = Command::new(&bin)
-        .arg("proof")
-        .arg(&proof_file)
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    assert!(!go_proof().status.success());
 }
 
 fn key_string_of_other_log() -> String {

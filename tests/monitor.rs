@@ -70,6 +70,24 @@ fn fake_log(entries: Vec<Vec<u8>>, checkpoint: String) -> String {
     serve_app(app)
 }
 
+/// The ledger's entries, and its newest checkpoint with a false supplier index root,
+/// signed again by the log's key.
+fn false_index_root(l: &Ledger) -> (Vec<Vec<u8>>, String) {
+    let view = l.log.view();
+    let entries = (0..view.size()).map(|i| view.entry(i).unwrap()).collect();
+    let cp = &view.head().checkpoint;
+    let mut ext: Vec<String> = cp.extensions().to_vec();
+    let at = ext
+        .iter()
+        .position(|e| e.starts_with("vouch-index "))
+        .unwrap();
+    ext[at] = vouch::index::root_line(&[7u8; 32]);
+    let lying = Checkpoint::new(cp.origin(), cp.size(), *cp.root(), ext)
+        .unwrap()
+        .sign(&[&l.cast.log_key]);
+    (entries, lying)
+}
+
 /// A ledger with a few hundred records (more than one tile), some referring to others.
 fn busy_ledger() -> Ledger {
     let l = Ledger::new(2);
@@ -145,17 +163,8 @@ fn a_fork_a_false_index_root_and_a_forbidden_entry_are_reported() {
     // The honest entries under a checkpoint whose index root is false.
     let view = l.log.view();
     let size = view.size();
-    let entries: Vec<Vec<u8>> = (0..size).map(|i| view.entry(i).unwrap()).collect();
+    let (entries, lying) = false_index_root(&l);
     let cp = &view.head().checkpoint;
-    let mut ext: Vec<String> = cp.extensions().to_vec();
-    let at = ext
-        .iter()
-        .position(|e| e.starts_with("vouch-index "))
-        .unwrap();
-    ext[at] = vouch::index::root_line(&[7u8; 32]);
-    let lying = Checkpoint::new(cp.origin(), size, *cp.root(), ext)
-        .unwrap()
-        .sign(&[&l.cast.log_key]);
     let fresh = tempfile::tempdir().unwrap();
     let (code, out, _) = monitor(&fake_log(entries.clone(), lying), &pubkey, fresh.path());
     assert_eq!(code, 2);
@@ -208,18 +217,8 @@ fn a_verifying_witness_refuses_what_a_plain_witness_cosigns() {
     use vouch::witness::{AddError, Request, Witness};
     let l = busy_ledger();
     let view = l.log.view();
-    let size = view.size();
-    let entries: Vec<Vec<u8>> = (0..size).map(|i| view.entry(i).unwrap()).collect();
+    let (entries, lying) = false_index_root(&l);
     let cp = &view.head().checkpoint;
-    let mut ext: Vec<String> = cp.extensions().to_vec();
-    let at = ext
-        .iter()
-        .position(|e| e.starts_with("vouch-index "))
-        .unwrap();
-    ext[at] = vouch::index::root_line(&[7u8; 32]);
-    let lying = Checkpoint::new(cp.origin(), size, *cp.root(), ext)
-        .unwrap()
-        .sign(&[&l.cast.log_key]);
     let url = fake_log(entries, lying.clone());
     let witness = |seed: u8, dir: &std::path::Path| {
         let key = Signer::from_seed_as(

@@ -3,6 +3,8 @@
 //! log's (a fork that shares no prefix is offered between honest checkpoints), and no
 //! size is cosigned after a larger one.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,14 +13,6 @@ use vouch::note::{Alg, Checkpoint, KeyName, Signer};
 use vouch::witness::Request;
 
 const ORIGIN: &str = "example.org/vn-apparel";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(dir: &std::path::Path, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_vouch"))
@@ -66,7 +60,7 @@ fn kill_9_while_cosigning_never_forks_nor_rolls_back() {
             .sign(&[&log])
     };
     for cycle in 0..20u64 {
-        let port = free_port();
+        let port = common::free_port();
         let mut child = start(dir.path(), port);
         let url = format!("http://127.0.0.1:{port}/add-checkpoint");
         let stop = Instant::now() + Duration::from_millis(40 + (cycle * 37) % 200);

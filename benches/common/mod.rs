@@ -195,3 +195,26 @@ pub fn memory_mib(pid: u32, field: &str) -> f64 {
 pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1e3
 }
+
+/// Submits every envelope to `log` from `tasks` tasks, each waiting for its receipts.
+pub fn submit_all(
+    rt: &tokio::runtime::Runtime,
+    log: &std::sync::Arc<vouch::log::Log>,
+    envelopes: &std::sync::Arc<Vec<Vec<u8>>>,
+    tasks: usize,
+) {
+    rt.block_on(async {
+        let mut running = Vec::new();
+        for t in 0..tasks {
+            let (log, envelopes) = (log.clone(), envelopes.clone());
+            running.push(tokio::spawn(async move {
+                for e in envelopes.iter().skip(t).step_by(tasks) {
+                    log.submit(e).await.unwrap();
+                }
+            }));
+        }
+        for t in running {
+            t.await.unwrap();
+        }
+    });
+}

@@ -57,10 +57,23 @@ pub struct WitnessStatus {
     pub last_error: Mutex<Option<String>>,
 }
 
-/// A checkpoint the log signed and the cosignature lines it got, by witness name.
+/// A checkpoint the log signed and the cosignature lines it got (each checked, with
+/// the time it names), by witness name.
 struct Cosigned {
     signed: String,
-    lines: BTreeMap<String, String>,
+    lines: BTreeMap<String, (String, u64)>,
+}
+
+impl Cosigned {
+    /// The checkpoint with its cosignature lines.
+    fn note(&self) -> String {
+        self.lines
+            .values()
+            .fold(self.signed.clone(), |mut out, (line, _)| {
+                out.push_str(line);
+                out
+            })
+    }
 }
 
 /// The cosignatures the log holds, and its witnesses.
@@ -104,15 +117,8 @@ impl Log {
     /// `signed` (the log's checkpoint of `size`) with the cosignature lines the log
     /// holds for it.
     pub fn with_cosignatures(&self, size: u64, signed: &str) -> String {
-        let by_size = lock(&self.cosigning.by_size);
-        match by_size.get(&size) {
-            Some(c) if c.signed == signed => {
-                let mut out = signed.to_owned();
-                for line in c.lines.values() {
-                    out.push_str(line);
-                }
-                out
-            }
+        match lock(&self.cosigning.by_size).get(&size) {
+            Some(c) if c.signed == signed => c.note(),
             _ => signed.to_owned(),
         }
     }
@@ -123,30 +129,20 @@ impl Log {
         let by_size = lock(&self.cosigning.by_size);
         let most = by_size.values().map(|c| c.lines.len()).max()?;
         let (_, c) = by_size.iter().rev().find(|(_, c)| c.lines.len() == most)?;
-        Some(c.lines.values().fold(c.signed.clone(), |mut out, l| {
-            out.push_str(l);
-            out
-        }))
+        Some(c.note())
     }
 
     /// The witnesses whose cosignatures the log holds for `signed` (its checkpoint of
     /// `size`), by name, with the time each cosigned.
     pub fn cosigners(&self, size: u64, signed: &str) -> Vec<(String, u64)> {
-        let note = self.with_cosignatures(size, signed);
-        let witnesses: Vec<Verifier> = lock(&self.cosigning.by_size)
-            .get(&size)
-            .map(|c| c.lines.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|name| self.witness_key(name))
-            .collect();
-        crate::note::Checkpoint::open(note.as_bytes(), self.verifier())
-            .ok()
-            .and_then(|(_, n)| n.cosignatures(&witnesses).ok())
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| (c.witness.name().to_string(), c.time))
-            .collect()
+        match lock(&self.cosigning.by_size).get(&size) {
+            Some(c) if c.signed == signed => c
+                .lines
+                .iter()
+                .map(|(name, (_, time))| (name.clone(), *time))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The keys of the witnesses this log sends its checkpoints to.
@@ -154,12 +150,8 @@ impl Log {
         lock(&self.cosigning.keys).values().cloned().collect()
     }
 
-    fn witness_key(&self, name: &str) -> Option<Verifier> {
-        lock(&self.cosigning.keys).get(name).cloned()
-    }
-
     /// Keeps a cosignature line of `witness` for the checkpoint `signed` of `size`.
-    fn keep_cosignature(&self, size: u64, signed: &str, witness: &str, line: String) {
+    fn keep_cosignature(&self, size: u64, signed: &str, witness: &str, line: (String, u64)) {
         let mut by_size = lock(&self.cosigning.by_size);
         let c = by_size.entry(size).or_insert_with(|| Cosigned {
             signed: signed.to_owned(),
@@ -180,8 +172,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// What one request to a witness came to.
 enum Outcome {
-    /// A cosignature line that verifies.
-    Cosigned(String),
+    /// A cosignature line that verifies, and the time it names.
+    Cosigned((String, u64)),
     /// The witness's newest cosigned size is another: send again from there.
     Conflict(u64),
     Failed(String),
@@ -294,8 +286,9 @@ fn send(
     }
 }
 
-/// The line of `key` among the witness's answer `text`, if it cosigns `signed`.
-fn check_cosignature(signed: &str, text: &str, key: &Verifier) -> Result<String, String> {
+/// The line of `key` among the witness's answer `text`, if it cosigns `signed`, and the
+/// time it names.
+fn check_cosignature(signed: &str, text: &str, key: &Verifier) -> Result<(String, u64), String> {
     let prefix = format!("\u{2014} {} ", key.name());
     let mut why = "the answer holds no cosignature of the witness's key".to_owned();
     for line in text.lines().filter(|l| l.starts_with(&prefix)) {
@@ -304,7 +297,14 @@ fn check_cosignature(signed: &str, text: &str, key: &Verifier) -> Result<String,
             format!("{signed}{line}").as_bytes(),
             std::slice::from_ref(key),
         ) {
-            Ok(_) => return Ok(line),
+            Ok(note) => {
+                let time = note
+                    .verified
+                    .first()
+                    .and_then(|s| crate::note::cosignature_time(&s.signature))
+                    .unwrap_or_default();
+                return Ok((line, time));
+            }
             Err(e) => why = format!("the answer does not cosign the checkpoint: {e}"),
         }
     }

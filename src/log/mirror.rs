@@ -91,14 +91,6 @@ impl Prepared {
         });
         Prepared { entries, decoded }
     }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 /// A mirror of one ledger in a store of its own.

@@ -297,3 +297,13 @@ pub fn serve_app(app: axum::Router) -> String {
     });
     format!("http://{}", rx.recv().unwrap())
 }
+
+/// A TCP port free on 127.0.0.1 now (for a process that binds it itself).
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
