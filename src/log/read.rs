@@ -658,6 +658,26 @@ impl View<'_> {
         Ok((entries, proofs))
     }
 
+    /// Verifies the whole registry in the view's tree as a reader would (every chain
+    /// proven complete, every change signed by enough governance keys): the number of
+    /// registry entries. A server runs it once when it starts, so that the first page
+    /// drawn finds its registry's signatures known; the log halts if it fails, as it
+    /// does when its own history of a supplier does not verify.
+    ///
+    /// # Errors
+    /// [`LogError::NotALedger`], a corrupt store, [`LogError::Inconsistent`].
+    pub fn verify_registry(&self) -> Result<usize, LogError> {
+        let everyone: BTreeSet<String> = self.registry()?.participants.keys().cloned().collect();
+        let (entries, proofs) = self.registry_material(&everyone, true)?;
+        let checkpoint = self.head.signed.clone();
+        crate::verify::verify_registry(&entries, &proofs, &checkpoint, self.log.verifier())
+            .map_err(|e| {
+                self.log
+                    .halt(format!("the log's own registry does not verify: {e}"));
+                LogError::Inconsistent(e)
+            })
+    }
+
     /// One page of `subject`'s history in the view's tree, newest first: at most
     /// `limit` entries below index `before` (from the newest). The first page (no
     /// `before`) carries the supplier index's proof of the subject's chain head and the

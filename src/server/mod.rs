@@ -254,6 +254,14 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (limits, app) = (config.clone(), router_with(log.clone(), config));
+    // Every page verifies its registry chain: check the whole registry now, on a
+    // thread of its own, so that the first reader does not wait for its signatures.
+    let warm = log.clone();
+    tokio::task::spawn_blocking(move || match warm.view().verify_registry() {
+        Ok(n) => tracing::debug!(entries = n, "registry verified"),
+        Err(crate::log::LogError::NotALedger) => {}
+        Err(e) => tracing::error!(error = %e, "the registry does not verify"),
+    });
     serve_app(listener, app, &limits, shutdown).await?;
     tokio::task::spawn_blocking(move || log.close())
         .await
