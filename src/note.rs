@@ -181,6 +181,10 @@ fn decode_key_bytes(b64: &str, alg: Alg) -> Option<[u8; 32]> {
     }
 }
 
+/// Verifier keys that parsed, by their text (see [`Verifier::parse_as`]).
+static PARSED: std::sync::LazyLock<quick_cache::sync::Cache<String, Verifier>> =
+    std::sync::LazyLock::new(|| quick_cache::sync::Cache::new(16_384));
+
 /// A public key that verifies a note's signatures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verifier {
@@ -218,8 +222,20 @@ impl Verifier {
         Self::parse_as(s, Alg::CosignatureV1)
     }
 
+    /// [`Verifier::parse_as`], remembering the keys that parse: a registry names each
+    /// participant's keys in text, and every verification replays the registry, so the
+    /// same few keys are parsed again and again (a point decompression each).
     fn parse_as(s: &str, alg: Alg) -> Result<Self, NoteError> {
         let s = s.trim_end_matches(['\n', '\r']);
+        if let Some(v) = PARSED.get(s).filter(|v| v.alg == alg) {
+            return Ok(v);
+        }
+        let v = Self::parse_text(s, alg)?;
+        PARSED.insert(s.to_owned(), v.clone());
+        Ok(v)
+    }
+
+    fn parse_text(s: &str, alg: Alg) -> Result<Self, NoteError> {
         // The key's base64 may itself hold '+'; names never do.
         let parts: Vec<&str> = s.splitn(3, '+').collect();
         let [name, id, key] = parts[..] else {

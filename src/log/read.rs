@@ -670,12 +670,13 @@ impl View<'_> {
         let everyone: BTreeSet<String> = self.registry()?.participants.keys().cloned().collect();
         let (entries, proofs) = self.registry_material(&everyone, true)?;
         let checkpoint = self.head.signed.clone();
-        crate::verify::verify_registry(&entries, &proofs, &checkpoint, self.log.verifier())
-            .map_err(|e| {
+        crate::verify::verify_registry(&entries, &proofs, &checkpoint, self.log.verifier()).map_err(
+            |e| {
                 self.log
                     .halt(format!("the log's own registry does not verify: {e}"));
                 LogError::Inconsistent(e)
-            })
+            },
+        )
     }
 
     /// One page of `subject`'s history in the view's tree, newest first: at most
