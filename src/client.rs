@@ -2,7 +2,6 @@
 //! It fetches; [`crate::verify`] decides what to believe.
 
 use crate::bundle::{History, Receipt};
-use crate::log::{Payload, Signed};
 
 /// A failed exchange, in words for the user.
 pub type ClientError = Box<dyn std::error::Error + Send + Sync>;
@@ -50,15 +49,19 @@ pub fn query_escape(value: &str) -> String {
         .collect()
 }
 
-/// Posts an envelope to the server's attestation or registry endpoint.
+/// Posts an envelope to the server's attestation or registry endpoint, as its payload
+/// type says; the server checks the rest (and finds a signer whose `keyid` is not
+/// vouch's, which a client without the registry cannot).
 ///
 /// # Errors
-/// When the envelope is malformed or the server refuses it.
+/// When the envelope is not DSSE JSON or the server refuses it.
 pub fn post_envelope(url: &str, envelope: &[u8]) -> Result<Receipt, ClientError> {
-    let signed = Signed::parse(envelope)?;
-    let path = match signed.payload {
-        Payload::Statement(_) => "/v1/attestations",
-        Payload::Registry(_) => "/v1/registry",
+    let parsed: crate::envelope::Envelope = serde_json::from_slice(envelope)
+        .map_err(|e| crate::envelope::EnvelopeError::Json(e.to_string()))?;
+    let path = if parsed.payload_type == crate::statement::REGISTRY_TYPE {
+        "/v1/registry"
+    } else {
+        "/v1/attestations"
     };
     let r = ureq::post(&format!("{}{path}", url.trim_end_matches('/')))
         .set("Content-Type", "application/json")

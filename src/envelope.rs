@@ -47,12 +47,44 @@ pub enum EnvelopeError {
     UnknownPayloadType(String),
     #[error("signature by key {0} does not verify")]
     BadSignature(String),
+    #[error("signature {0} has no keyid vouch reads (the signer's key id, 8 lowercase hex digits), and no registered key that could sign this made it")]
+    NoKeyMadeSignature(usize),
+    #[error("signature {0} has no keyid vouch reads, and more than {MAX_KEY_TRIALS} registered keys could have made it: give the signer's key id (8 lowercase hex digits) as its keyid")]
+    KeyIdNeeded(usize),
+}
+
+/// The most registered keys tried for one signature whose `keyid` is not vouch's.
+pub const MAX_KEY_TRIALS: usize = 256;
+
+/// Decodes base64 as DSSE allows it: the standard or the URL-safe alphabet, with or
+/// without padding, each written canonically (no stray bits, no mixed alphabets).
+pub fn decode_dsse_base64(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let engine = match (s.contains(['-', '_']), s.ends_with('=')) {
+        (false, true) => &BASE64,
+        (false, false) => &STANDARD_NO_PAD,
+        (true, true) => &URL_SAFE,
+        (true, false) => &URL_SAFE_NO_PAD,
+    };
+    engine.decode(s).ok()
+}
+
+/// Whether `keyid` is written as vouch writes key ids.
+fn is_vouch_keyid(keyid: &str) -> bool {
+    keyid.len() == 8
+        && keyid
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A signature as it appears in the envelope.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvelopeSignature {
+    /// A hint at the signing key: DSSE lets a signer leave it out or write it its own
+    /// way. vouch stores the signer's key id in 8 lowercase hex digits, and finds it for
+    /// a submission that gives something else ([`Envelope::parse_submitted`]).
+    #[serde(default)]
     pub keyid: String,
     pub sig: String,
 }
@@ -126,6 +158,59 @@ impl Envelope {
         envelope.open()
     }
 
+    /// Parses a submitted envelope as DSSE lets it be written and rewrites it as vouch
+    /// stores it (signatures are over the payload's bytes, not its text, so they still
+    /// hold): payload and signatures in standard base64 with padding, and each
+    /// `keyid` the signer's key id. A `keyid` that is missing or written another way
+    /// (securesystemslib writes a SHA-256) is found by trying `candidates`, the keys
+    /// that could have signed, at most [`MAX_KEY_TRIALS`] of them.
+    ///
+    /// # Errors
+    /// As [`Envelope::parse`]; [`EnvelopeError::NoKeyMadeSignature`] or
+    /// [`EnvelopeError::KeyIdNeeded`] for a signature whose key is not found; what
+    /// `candidates` says (a payload that does not parse).
+    pub fn parse_submitted<E: From<EnvelopeError>>(
+        bytes: &[u8],
+        candidates: impl FnOnce(&Envelope, &[u8]) -> Result<Vec<(u32, VerifyingKey)>, E>,
+    ) -> Result<Opened, E> {
+        if bytes.len() > MAX_ENVELOPE_LEN {
+            return Err(EnvelopeError::TooLarge.into());
+        }
+        let mut envelope: Envelope =
+            serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json(e.to_string()))?;
+        let body = decode_dsse_base64(&envelope.payload).ok_or(EnvelopeError::PayloadBase64)?;
+        envelope.payload = BASE64.encode(&body);
+        if envelope.signatures.len() > MAX_SIGNATURES {
+            return Err(EnvelopeError::TooManySignatures.into());
+        }
+        let message = pae(&envelope.payload_type, &body);
+        let mut candidates = Some(candidates);
+        let mut keys: Option<Vec<(u32, VerifyingKey)>> = None;
+        for i in 0..envelope.signatures.len() {
+            let sig = decode_dsse_base64(&envelope.signatures[i].sig)
+                .and_then(|b| Signature::from_slice(&b).ok())
+                .ok_or(EnvelopeError::BadSignatureEncoding(i))?;
+            envelope.signatures[i].sig = BASE64.encode(sig.to_bytes());
+            if is_vouch_keyid(&envelope.signatures[i].keyid) {
+                continue;
+            }
+            if keys.is_none() {
+                let find = candidates.take().expect("called once");
+                keys = Some(find(&envelope, &body)?);
+            }
+            let keys = keys.as_deref().unwrap_or_default();
+            if keys.len() > MAX_KEY_TRIALS {
+                return Err(EnvelopeError::KeyIdNeeded(i).into());
+            }
+            let (id, _) = keys
+                .iter()
+                .find(|(_, k)| verify_signature(&message, &sig, k))
+                .ok_or(EnvelopeError::NoKeyMadeSignature(i))?;
+            envelope.signatures[i].keyid = format!("{id:08x}");
+        }
+        Ok(envelope.open()?)
+    }
+
     /// Decodes an envelope built in code.
     ///
     /// # Errors
@@ -142,11 +227,7 @@ impl Envelope {
         }
         let mut signatures = Vec::with_capacity(self.signatures.len());
         for (i, s) in self.signatures.iter().enumerate() {
-            let ok = s.keyid.len() == 8
-                && s.keyid
-                    .bytes()
-                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-            let id = ok
+            let id = is_vouch_keyid(&s.keyid)
                 .then(|| u32::from_str_radix(&s.keyid, 16).ok())
                 .flatten()
                 .ok_or(EnvelopeError::BadKeyId(i))?;
@@ -290,6 +371,39 @@ pub fn verify_all(items: &[(&[u8], Signature, VerifyingKey)]) -> Vec<bool> {
 mod tests {
     use super::*;
     use crate::note::KeyName;
+
+    #[test]
+    fn a_keyless_signature_with_too_many_candidate_keys_needs_its_keyid() {
+        let signer = Signer::from_seed(KeyName::new("a").unwrap(), [3; 32]);
+        let e = sign("t", b"{}", &[&signer]);
+        let mut json: serde_json::Value = serde_json::from_slice(&e.to_json()).unwrap();
+        json["signatures"][0]["keyid"] = "".into();
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let key = (signer.key_id(), *signer.verifier().key());
+        let many = |n| move |_: &Envelope, _: &[u8]| Ok::<_, EnvelopeError>(vec![key; n]);
+        assert_eq!(
+            Envelope::parse_submitted(&bytes, many(MAX_KEY_TRIALS + 1)).unwrap_err(),
+            EnvelopeError::KeyIdNeeded(0)
+        );
+        let opened = Envelope::parse_submitted(&bytes, many(MAX_KEY_TRIALS)).unwrap();
+        assert_eq!(opened.envelope, e);
+    }
+
+    #[test]
+    fn dsse_base64_is_either_alphabet_with_or_without_padding() {
+        for (text, bytes) in [
+            ("Pz8/Pj4+", &b"???>>>"[..]),
+            ("Pz8_Pj4-", b"???>>>"),
+            ("e30=", b"{}"),
+            ("e30", b"{}"),
+            ("", b""),
+        ] {
+            assert_eq!(decode_dsse_base64(text).as_deref(), Some(bytes), "{text}");
+        }
+        for bad in ["e31=", "Pz8_Pj4+", "e3=", "!!!!", "e30=="] {
+            assert_eq!(decode_dsse_base64(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn verify_all_accepts_valid_and_finds_bad_signatures() {

@@ -375,6 +375,25 @@ impl Registry {
         Some((p, k, vk))
     }
 
+    /// The keys, not revoked, of the participants `which` picks: (key id, key).
+    pub fn keys_of(&self, which: impl Fn(&Participant) -> bool) -> Vec<(u32, VerifyingKey)> {
+        let mut keys: Vec<(u32, VerifyingKey)> = self
+            .keys
+            .iter()
+            .filter(|(id, (pid, _))| {
+                self.participants.get(pid).is_some_and(|p| {
+                    which(p)
+                        && p.keys
+                            .iter()
+                            .any(|k| k.key_id == format!("{id:08x}") && k.revoked_at.is_none())
+                })
+            })
+            .map(|(id, (_, key))| (*id, *key))
+            .collect();
+        keys.sort_unstable_by_key(|(id, _)| *id);
+        keys
+    }
+
     /// The participant whose key `key_id` may sign the entry at `position`, if any.
     pub fn signer_at(&self, key_id: u32, position: u64) -> Option<(&Participant, &VerifyingKey)> {
         let (p, k, vk) = self.key(key_id)?;

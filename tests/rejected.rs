@@ -81,9 +81,16 @@ fn malformed_and_unauthorised_envelopes_are_refused_and_nothing_is_stored() {
             |e| matches!(e, LogError::Envelope(EnvelopeError::PayloadBase64)),
         ),
         (
-            "payload base64 without padding",
+            "payload base64 with stray bits",
             with_envelope(c, |e| {
-                e["payload"] = json!("e30");
+                e["payload"] = json!("e31=");
+            }),
+            |e| matches!(e, LogError::Envelope(EnvelopeError::PayloadBase64)),
+        ),
+        (
+            "payload base64 mixing the standard and URL-safe alphabets",
+            with_envelope(c, |e| {
+                e["payload"] = json!("e3-+");
             }),
             |e| matches!(e, LogError::Envelope(EnvelopeError::PayloadBase64)),
         ),
@@ -110,11 +117,26 @@ fn malformed_and_unauthorised_envelopes_are_refused_and_nothing_is_stored() {
             |e| matches!(e, LogError::Envelope(EnvelopeError::TooManySignatures)),
         ),
         (
-            "keyid not hex",
-            with_envelope(c, |e| {
+            "no keyid, and no registered key made the signature",
+            {
+                let body = serde_json::to_vec(&audit_json()).unwrap();
+                let mut e: Value = serde_json::from_slice(
+                    &vouch::envelope::sign(STATEMENT_TYPE, &body, &[&unknown]).to_json(),
+                )
+                .unwrap();
                 e["signatures"][0]["keyid"] = json!("kiwa-key");
-            }),
-            |e| matches!(e, LogError::Envelope(EnvelopeError::BadKeyId(0))),
+                serde_json::to_vec(&e).unwrap()
+            },
+            |e| matches!(e, LogError::Envelope(EnvelopeError::NoKeyMadeSignature(0))),
+        ),
+        (
+            "no keyid, and the statement does not parse",
+            {
+                let mut e = envelope_over(c, b"{\"kind\": \"audit\"}");
+                e["signatures"][0].as_object_mut().unwrap().remove("keyid");
+                serde_json::to_vec(&e).unwrap()
+            },
+            |e| matches!(e, LogError::Statement(StatementError::Json(_))),
         ),
         (
             "sig not base64",

@@ -19,7 +19,7 @@ use crate::merkle::{self, Hash};
 use crate::policy::{self, PolicyError, RefTarget};
 use crate::registry::{Participant, Registry};
 use crate::statement::{
-    RegistryStatement, Statement, REGISTRY_SUBJECT, REGISTRY_TYPE, STATEMENT_TYPE,
+    RegistryStatement, Role, Statement, REGISTRY_SUBJECT, REGISTRY_TYPE, STATEMENT_TYPE,
 };
 use crate::store::Store;
 use crate::tiles;
@@ -48,6 +48,40 @@ impl Signed {
     /// The envelope's or the statement's error.
     pub fn parse(bytes: &[u8]) -> Result<Self, LogError> {
         Self::from_opened(Envelope::parse(bytes)?)
+    }
+
+    /// Parses a submitted envelope as DSSE allows it to be written, rewritten as vouch
+    /// stores it ([`Envelope::parse_submitted`]). A signature whose `keyid` is not
+    /// vouch's is matched against the keys in `registry` that could have made it: for
+    /// a statement, those of auditors, buyers, governance and the supplier's own
+    /// participants (not other suppliers'); for a registry change, governance's.
+    ///
+    /// # Errors
+    /// As [`Signed::parse`], and the envelope's errors for a key not found.
+    pub fn parse_submitted(bytes: &[u8], registry: Option<&Registry>) -> Result<Self, LogError> {
+        let opened = Envelope::parse_submitted(bytes, |e, body| {
+            let Some(registry) = registry else {
+                return Ok(Vec::new());
+            };
+            let may_sign: Box<dyn Fn(&Participant) -> bool> = match e.payload_type.as_str() {
+                STATEMENT_TYPE => {
+                    let supplier = Statement::parse(body)?.supplier.id;
+                    Box::new(move |p: &Participant| {
+                        p.has_role(Role::Auditor)
+                            || p.has_role(Role::Buyer)
+                            || p.has_role(Role::Governance)
+                            || p.is_supplier(&supplier)
+                    })
+                }
+                REGISTRY_TYPE => {
+                    RegistryStatement::parse(body)?;
+                    Box::new(|p: &Participant| p.has_role(Role::Governance))
+                }
+                other => return Err(EnvelopeError::UnknownPayloadType(other.to_owned()).into()),
+            };
+            Ok::<_, LogError>(registry.keys_of(|p| p.removed_at.is_none() && may_sign(p)))
+        })?;
+        Self::from_opened(opened)
     }
 
     /// Checks an envelope built in code.

@@ -623,7 +623,7 @@ impl Log {
     /// The envelope's, statement's or policy's error (nothing is stored), or the
     /// store's failure.
     pub async fn submit(&self, envelope: &[u8]) -> Result<Receipt, LogError> {
-        let rx = self.enqueue_signed(|| Signed::parse(envelope))?;
+        let rx = self.enqueue_signed(|| self.parse_submitted(envelope))?;
         rx.await.map_err(|_| LogError::Closed)?
     }
 
@@ -632,8 +632,19 @@ impl Log {
     /// # Errors
     /// As [`Log::submit`].
     pub fn submit_blocking(&self, envelope: &[u8]) -> Result<Receipt, LogError> {
-        let rx = self.enqueue_signed(|| Signed::parse(envelope))?;
+        let rx = self.enqueue_signed(|| self.parse_submitted(envelope))?;
         rx.blocking_recv().map_err(|_| LogError::Closed)?
+    }
+
+    /// A submitted envelope, parsed as DSSE allows it to be written, with the keys of
+    /// the registry as of now to find signers whose `keyid` is not vouch's
+    /// ([`Signed::parse_submitted`]).
+    ///
+    /// # Errors
+    /// As [`Log::submit`].
+    pub fn parse_submitted(&self, envelope: &[u8]) -> Result<Signed, LogError> {
+        let view = self.view();
+        Signed::parse_submitted(envelope, view.registry().ok().map(|r| &**r))
     }
 
     /// [`Log::submit`] for an envelope already parsed.

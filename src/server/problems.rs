@@ -89,6 +89,12 @@ impl From<LogError> for Problem {
                 "bad-signature",
                 "A signature does not verify",
             ),
+            LogError::Envelope(EnvelopeError::NoKeyMadeSignature(_)) => {
+                (S::FORBIDDEN, "unknown-key", "Unknown signing key")
+            }
+            LogError::Envelope(EnvelopeError::KeyIdNeeded(_)) => {
+                (S::BAD_REQUEST, "keyid-needed", "Name the signing key")
+            }
             LogError::Envelope(EnvelopeError::UnknownPayloadType(_)) => (
                 S::BAD_REQUEST,
                 "wrong-payload-type",

@@ -12,7 +12,7 @@ use axum::Json;
 
 use crate::bundle::Receipt;
 use crate::entry::encode_hash;
-use crate::log::{LogError, Payload, Signed};
+use crate::log::{LogError, Payload};
 use crate::policy::PolicyError;
 
 use super::metrics::LATENCY_BUCKETS_MS;
@@ -144,7 +144,7 @@ pub(super) async fn submit(
     let bytes = json_body(&headers, body, MAX_BODY, s.config.body_read_timeout).await?;
     let started = Instant::now();
     let result = async {
-        let signed = Signed::parse(&bytes)?;
+        let signed = s.log.parse_submitted(&bytes)?;
         let is_registry = matches!(signed.payload, Payload::Registry(_));
         if is_registry != registry {
             return Err(LogError::Policy(PolicyError::WrongPayloadType));
