@@ -337,6 +337,17 @@ impl Registry {
                 self.live_participant(participant)?.removed_at = Some(index);
                 Ok(())
             }
+            RegistryStatement::SetThreshold { threshold, .. } => {
+                let left = self.live_governance_members();
+                if left < *threshold as usize {
+                    return Err(RegistryError::BelowThreshold {
+                        left,
+                        threshold: *threshold,
+                    });
+                }
+                self.threshold = *threshold;
+                Ok(())
+            }
         }
     }
 
@@ -349,7 +360,7 @@ impl Registry {
     /// out a revocation.
     pub fn subject_of(&self, change: &RegistryStatement) -> String {
         let governance = match change {
-            RegistryStatement::Genesis { .. } => true,
+            RegistryStatement::Genesis { .. } | RegistryStatement::SetThreshold { .. } => true,
             RegistryStatement::Register { participant, .. } => {
                 participant.roles.contains(&Role::Governance)
             }

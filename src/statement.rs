@@ -674,6 +674,9 @@ pub enum RegistryStatement {
         participant: String,
         issued_at: String,
     },
+    /// How many governance participants must sign each registry change after this one.
+    /// Signed, as every change, by enough governance keys under the threshold before it.
+    SetThreshold { threshold: u32, issued_at: String },
 }
 
 /// Whether `id` is a participant id: 2 to 64 of lowercase letters, digits, `.-_`,
@@ -811,6 +814,15 @@ impl RegistryStatement {
             RegistryStatement::Remove { participant, .. } => {
                 check_participant_id("participant", participant)
             }
+            RegistryStatement::SetThreshold { threshold, .. } => {
+                if *threshold == 0 || *threshold as usize > MAX_LIST {
+                    return Err(invalid(
+                        "threshold",
+                        format!("must be from 1 to {MAX_LIST}"),
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -820,14 +832,16 @@ impl RegistryStatement {
             | RegistryStatement::Register { issued_at, .. }
             | RegistryStatement::AddKey { issued_at, .. }
             | RegistryStatement::RevokeKey { issued_at, .. }
-            | RegistryStatement::Remove { issued_at, .. } => issued_at,
+            | RegistryStatement::Remove { issued_at, .. }
+            | RegistryStatement::SetThreshold { issued_at, .. } => issued_at,
         }
     }
 
-    /// The participant the change is about (`None` for the genesis statement).
+    /// The participant the change is about (`None` for the genesis statement and a
+    /// threshold change).
     pub fn participant(&self) -> Option<&str> {
         match self {
-            RegistryStatement::Genesis { .. } => None,
+            RegistryStatement::Genesis { .. } | RegistryStatement::SetThreshold { .. } => None,
             RegistryStatement::Register { participant, .. } => Some(&participant.id),
             RegistryStatement::AddKey { participant, .. }
             | RegistryStatement::RevokeKey { participant, .. }

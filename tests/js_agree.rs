@@ -584,6 +584,24 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
         },
     );
+    for (name, expect, threshold) in [
+        ("a threshold set to what the members can sign", "valid", 1),
+        (
+            "a threshold raised above the governance members",
+            "invalid",
+            2,
+        ),
+        ("a threshold of zero", "invalid", 0),
+    ] {
+        add(name, expect, &move |log| {
+            let change = RegistryStatement::SetThreshold {
+                threshold,
+                issued_at: now(),
+            };
+            log.push(governed(&change, &c.gov[0]), "registry");
+            log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
+        });
+    }
     for (name, expect, from, to) in [
         (
             "a registration whose role is written as an object of {}",

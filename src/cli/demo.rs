@@ -25,7 +25,17 @@ type DemoResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The demo log's origin.
 pub const ORIGIN: &str = "demo.vouch.example/vn-apparel";
-pub const GOVERNANCE: &str = "vn-apparel-platform";
+/// The platform's governance: three members, any two of whom sign a registry change.
+pub const GOVERNANCE: [(&str, &str); 3] = [
+    ("moit-vietnam", "Ministry of Industry and Trade (demo)"),
+    ("vitas", "Vietnam Textile and Apparel Association (demo)"),
+    (
+        "lefaso",
+        "Vietnam Leather, Footwear and Handbag Association (demo)",
+    ),
+];
+/// How many governance members sign each registry change.
+pub const GOVERNANCE_THRESHOLD: u32 = 2;
 pub const AUDITORS: [(&str, &str); 3] = [
     ("delta-audit", "Delta Audit Services"),
     ("mekong-compliance", "Mekong Social Compliance"),
@@ -164,21 +174,25 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
     if Log::exists(store.as_ref())? {
         return Ok(log_key);
     }
-    let gov = signer(keys, GOVERNANCE)?;
+    let members = GOVERNANCE
+        .iter()
+        .map(|(id, _)| signer(keys, id))
+        .collect::<DemoResult<Vec<Signer>>>()?;
+    // Two of the three sign every change (the third is away): k of n as the sector runs it.
+    let gov: Vec<&Signer> = members.iter().take(GOVERNANCE_THRESHOLD as usize).collect();
     let now = OffsetDateTime::now_utc();
     let start = now - time::Duration::days(760);
     let genesis = RegistryStatement::Genesis {
-        threshold: 1,
-        participants: vec![spec(
-            GOVERNANCE,
-            "Viet Nam Apparel & Footwear Platform",
-            Role::Governance,
-            &gov,
-        )],
+        threshold: GOVERNANCE_THRESHOLD,
+        participants: GOVERNANCE
+            .iter()
+            .zip(&members)
+            .map(|((id, name), key)| spec(id, name, Role::Governance, key))
+            .collect(),
         issued_at: timestamp(start),
     };
     let body = serde_json::to_vec(&genesis)?;
-    let signed = Signed::from_envelope(envelope::sign(REGISTRY_TYPE, &body, &[&gov]))?;
+    let signed = Signed::from_envelope(envelope::sign(REGISTRY_TYPE, &body, &gov))?;
     Log::create_ledger(store.clone(), &log_key, &signed, now)?;
     let log = Log::open(store, Some(log_key.clone()), LogConfig::default())?;
     let register = |p: ParticipantSpec| -> DemoResult<Receipt> {
@@ -186,7 +200,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
             participant: p,
             issued_at: timestamp(start),
         };
-        let env = envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(&change)?, &[&gov]);
+        let env = envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(&change)?, &gov);
         Ok(log.submit_blocking(&env.to_json())?)
     };
     let mut auditors = Vec::new();

@@ -2,13 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{open_store, open_writable, CliResult, LogLocation};
 use crate::entry::encode_hash;
-use crate::envelope;
+use crate::envelope::{self, Envelope};
 use crate::keyfile;
 use crate::log::{timestamp, Log, LogConfig, Receipt, Signed};
 use crate::note::{KeyName, Signer};
@@ -29,12 +30,32 @@ pub struct InitArgs {
     /// Directory for the generated keys.
     #[arg(long, default_value = "keys")]
     pub keys: PathBuf,
-    /// Participant id of the platform's governance participant.
+    /// Participant id of the one governance participant whose key `init` makes
+    /// (without --governance).
     #[arg(long, default_value = "platform")]
-    pub governance: String,
-    /// Display name of the governance participant.
+    pub governance_id: String,
+    /// Display name of the governance participant(s).
     #[arg(long, default_value = "Platform governance")]
     pub governance_name: String,
+    /// The governance members' public key files (comma-separated or repeated), each a
+    /// participant named after its key; their private keys stay with them.
+    #[arg(long, value_delimiter = ',', conflicts_with = "genesis")]
+    pub governance: Vec<PathBuf>,
+    /// How many governance members must sign each registry change (with --governance).
+    #[arg(long, default_value_t = 1, requires = "governance")]
+    pub threshold: u32,
+    /// Private key files of members signing the genesis entry here (at least
+    /// --threshold of them); without them, the unsigned genesis statement is written
+    /// to --out, for `vouch registry sign` on each member's machine and `init --genesis`.
+    #[arg(long = "gov-key", requires = "governance")]
+    pub gov_keys: Vec<PathBuf>,
+    /// A genesis envelope its members signed (`vouch registry sign`).
+    #[arg(long)]
+    pub genesis: Option<PathBuf>,
+    /// Where to write the unsigned genesis statement (with --governance, without
+    /// --gov-key).
+    #[arg(long, requires = "governance")]
+    pub out: Option<PathBuf>,
 }
 
 /// Registry changes, each signed by the governance key files given with `--gov-key`.
@@ -96,6 +117,13 @@ pub enum ParticipantCommand {
         #[arg(long)]
         id: String,
     },
+    /// Set how many governance members must sign each registry change after this one.
+    SetThreshold {
+        #[command(flatten)]
+        common: RegistryArgs,
+        #[arg(long)]
+        threshold: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +133,40 @@ pub struct RegistryArgs {
     /// Governance signer key file (repeat for k-of-n).
     #[arg(long = "gov-key", required = true)]
     pub gov_keys: Vec<PathBuf>,
+    /// Write the signed change here instead of submitting it, for the other members
+    /// to add their signatures (`vouch registry sign`) before `vouch submit`.
+    #[arg(long, conflicts_with = "url")]
+    pub out: Option<PathBuf>,
+    /// Submit the change to a running server (POST /v1/registry) instead of the local
+    /// data directory.
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+/// Registry changes signed by members on their own machines.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Add your signature to a registry change: FILE is an envelope (from
+    /// `vouch participant ... --out` or another member) or a bare registry statement
+    /// (as `vouch init --governance ... --out` writes the genesis).
+    Sign {
+        file: PathBuf,
+        /// Your governance key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the envelope [default: FILE itself].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Combine envelopes over the same registry change, each signed by some members,
+    /// into one that carries every signature.
+    Combine {
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Where to write the envelope [default: standard output].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -242,33 +304,222 @@ pub fn init(args: InitArgs) -> CliResult {
     if Log::exists(store.as_ref())? {
         return Err(format!("{} already holds a log", args.data.display()).into());
     }
-    let (log_key, key_path, _) = keyfile::generate(&args.keys, &KeyName::new(&args.origin)?)?;
-    let (gov_key, gov_path, _) = keyfile::generate(&args.keys, &KeyName::new(&args.governance)?)?;
-    let genesis = RegistryStatement::Genesis {
-        threshold: 1,
-        participants: vec![ParticipantSpec {
-            id: args.governance.clone(),
-            name: args.governance_name,
-            roles: vec![Role::Governance],
-            supplier_ids: vec![],
-            keys: vec![gov_key.verifier().to_string()],
-            accreditation: None,
-        }],
-        issued_at: timestamp(OffsetDateTime::now_utc()),
+    let now = timestamp(OffsetDateTime::now_utc());
+    let (genesis_envelope, governance) = if let Some(file) = &args.genesis {
+        (
+            read_envelope(file)?,
+            format!("signed in {}", file.display()),
+        )
+    } else if args.governance.is_empty() {
+        let (gov_key, gov_path, _) =
+            keyfile::generate(&args.keys, &KeyName::new(&args.governance_id)?)?;
+        let genesis = RegistryStatement::Genesis {
+            threshold: 1,
+            participants: vec![governance_spec(
+                &args.governance_id,
+                &args.governance_name,
+                &gov_key.verifier().to_string(),
+            )],
+            issued_at: now,
+        };
+        (
+            envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(&genesis)?, &[&gov_key]),
+            format!("governance key {}", gov_path.display()),
+        )
+    } else {
+        let mut participants = Vec::new();
+        for path in &args.governance {
+            let v = keyfile::read_verifier(path)?;
+            participants.push(governance_spec(
+                v.name().as_str(),
+                &args.governance_name,
+                &v.to_string(),
+            ));
+        }
+        let genesis = RegistryStatement::Genesis {
+            threshold: args.threshold,
+            participants,
+            issued_at: now,
+        };
+        genesis.validate()?;
+        let body = serde_json::to_vec_pretty(&genesis)?;
+        if args.gov_keys.is_empty() {
+            let out = args.out.as_ref().ok_or(
+                "the genesis entry needs the members' signatures: give --gov-key files, or --out FILE for `vouch registry sign` and then `vouch init --genesis`",
+            )?;
+            write_new(out, &body)?;
+            eprintln!(
+                "wrote the genesis statement to {}: each member signs it with `vouch registry sign {} --key <their key>`, then `vouch init --origin {} --genesis {}`",
+                out.display(),
+                out.display(),
+                args.origin,
+                out.display()
+            );
+            return Ok(());
+        }
+        let signers = read_signers(&args.gov_keys)?;
+        let refs: Vec<&Signer> = signers.iter().collect();
+        (
+            envelope::sign(REGISTRY_TYPE, &body, &refs),
+            format!(
+                "{} governance members, {} signatures needed",
+                args.governance.len(),
+                args.threshold
+            ),
+        )
     };
-    genesis.validate()?;
-    let body = serde_json::to_vec(&genesis)?;
-    let signed = Signed::from_envelope(envelope::sign(REGISTRY_TYPE, &body, &[&gov_key]))?;
-    Log::create_ledger(store.clone(), &log_key, &signed, OffsetDateTime::now_utc())?;
+    let signed = Signed::from_envelope(genesis_envelope)?;
+    let (log_key, key_path, pub_path) =
+        keyfile::generate(&args.keys, &KeyName::new(&args.origin)?)?;
+    if let Err(e) = Log::create_ledger(store.clone(), &log_key, &signed, OffsetDateTime::now_utc())
+    {
+        // No ledger, so no use for its key: a genesis short of signatures leaves
+        // nothing behind, and `init` can run again.
+        let _ = std::fs::remove_file(&key_path);
+        let _ = std::fs::remove_file(&pub_path);
+        return Err(e.into());
+    }
     let log = Log::open(store, None, LogConfig::default())?;
     eprintln!(
-        "created ledger {} in {}; log key {}, governance key {}",
+        "created ledger {} in {}; log key {}, {governance}",
         log.origin(),
         args.data.display(),
         key_path.display(),
-        gov_path.display()
     );
     print!("{}", log.head().signed);
+    Ok(())
+}
+
+fn governance_spec(id: &str, name: &str, key: &str) -> ParticipantSpec {
+    ParticipantSpec {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        roles: vec![Role::Governance],
+        supplier_ids: vec![],
+        keys: vec![key.to_owned()],
+        accreditation: None,
+    }
+}
+
+fn read_signers(
+    paths: &[PathBuf],
+) -> Result<Vec<Signer>, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(paths
+        .iter()
+        .map(|k| keyfile::read_signer(k))
+        .collect::<Result<Vec<Signer>, _>>()?)
+}
+
+fn read_envelope(path: &Path) -> Result<Envelope, Box<dyn std::error::Error + Send + Sync>> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a DSSE envelope: {e}", path.display()))?)
+}
+
+/// Writes `bytes` to `path`, which must not exist yet.
+fn write_new(path: &Path, bytes: &[u8]) -> CliResult {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    f.write_all(bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+fn write_envelope(path: &Path, e: &Envelope) -> CliResult {
+    std::fs::write(path, serde_json::to_string_pretty(e)? + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// `vouch registry ...`.
+///
+/// # Errors
+/// When a file cannot be read or written, or the envelopes are not over one change.
+pub fn registry(cmd: RegistryCommand) -> CliResult {
+    match cmd {
+        RegistryCommand::Sign { file, key, out } => {
+            let signer = keyfile::read_signer(&key)?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let mut env = match serde_json::from_slice::<Envelope>(&bytes) {
+                Ok(e) => e,
+                Err(_) => {
+                    RegistryStatement::parse(&bytes).map_err(|e| {
+                        format!(
+                            "{}: neither an envelope nor a registry statement: {e}",
+                            file.display()
+                        )
+                    })?;
+                    Envelope {
+                        payload_type: REGISTRY_TYPE.to_owned(),
+                        payload: crate::note::BASE64.encode(&bytes),
+                        signatures: vec![],
+                    }
+                }
+            };
+            if env.payload_type != REGISTRY_TYPE {
+                return Err(format!(
+                    "{} is not a registry change ({})",
+                    file.display(),
+                    env.payload_type
+                )
+                .into());
+            }
+            let body = crate::note::BASE64
+                .decode(&env.payload)
+                .map_err(|_| format!("{}: payload is not base64", file.display()))?;
+            RegistryStatement::parse(&body).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mine = envelope::sign(REGISTRY_TYPE, &body, &[&signer]).signatures;
+            if env.signatures.iter().any(|s| s.keyid == mine[0].keyid) {
+                return Err(format!(
+                    "{} already carries {}'s signature",
+                    file.display(),
+                    signer.name()
+                )
+                .into());
+            }
+            env.signatures.extend(mine);
+            write_envelope(out.as_ref().unwrap_or(&file), &env)?;
+            eprintln!(
+                "signed by {}: {} signature(s) now",
+                signer.name(),
+                env.signatures.len()
+            );
+        }
+        RegistryCommand::Combine { files, out } => {
+            let mut combined: Option<Envelope> = None;
+            for f in &files {
+                let e = read_envelope(f)?;
+                match &mut combined {
+                    None => combined = Some(e),
+                    Some(c) => {
+                        if c.payload_type != e.payload_type || c.payload != e.payload {
+                            return Err(format!(
+                                "{} is over another change than {}",
+                                f.display(),
+                                files[0].display()
+                            )
+                            .into());
+                        }
+                        for s in e.signatures {
+                            if !c.signatures.iter().any(|t| t.keyid == s.keyid) {
+                                c.signatures.push(s);
+                            }
+                        }
+                    }
+                }
+            }
+            let combined = combined.expect("clap requires two files");
+            match out {
+                Some(path) => write_envelope(&path, &combined)?,
+                None => print!("{}", serde_json::to_string_pretty(&combined)? + "\n"),
+            }
+        }
+    }
     Ok(())
 }
 
@@ -354,15 +605,34 @@ pub fn participant(cmd: ParticipantCommand) -> CliResult {
                 issued_at: now,
             },
         ),
+        ParticipantCommand::SetThreshold { common, threshold } => (
+            common,
+            RegistryStatement::SetThreshold {
+                threshold,
+                issued_at: now,
+            },
+        ),
     };
     change.validate()?;
-    let signers = common
-        .gov_keys
-        .iter()
-        .map(|k| keyfile::read_signer(k))
-        .collect::<Result<Vec<Signer>, _>>()?;
+    let signers = read_signers(&common.gov_keys)?;
     let refs: Vec<&Signer> = signers.iter().collect();
     let env = envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(&change)?, &refs);
+    if let Some(path) = &common.out {
+        write_envelope(path, &env)?;
+        eprintln!(
+            "wrote the change, signed by {} member(s), to {}: other members add theirs with `vouch registry sign {}`, then `vouch submit {} --url ...`",
+            signers.len(),
+            path.display(),
+            path.display(),
+            path.display()
+        );
+        return Ok(());
+    }
+    if let Some(url) = &common.url {
+        let receipt = crate::client::post_envelope(url, &env.to_json())?;
+        println!("{}", serde_json::to_string_pretty(&receipt)?);
+        return Ok(());
+    }
     let log = open_writable(&common.at)?;
     let receipt = log.submit_blocking(&env.to_json())?;
     println!("{}", serde_json::to_string_pretty(&receipt_json(&receipt))?);

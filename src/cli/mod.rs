@@ -45,9 +45,13 @@ pub enum Command {
     Log(LogCommand),
     /// Create a new ledger: log key, governance key, genesis registry entry.
     Init(ledger::InitArgs),
-    /// Change the registry (signed by governance keys) of a local ledger.
+    /// Change the registry, signed by governance keys: in a local ledger, over HTTP
+    /// (--url), or into a file for other members to sign (--out).
     #[command(subcommand)]
     Participant(ledger::ParticipantCommand),
+    /// Sign and combine registry changes, each member on their own machine.
+    #[command(subcommand)]
+    Registry(ledger::RegistryCommand),
     /// Build a statement from flags or a JSON file, validate it, sign it, write the envelope.
     Attest(ledger::AttestArgs),
     /// Submit a signed envelope to a server (--url) or a local ledger; prints the receipt.
@@ -307,6 +311,7 @@ pub fn run(cli: Cli) -> CliResult {
         }
         Command::Init(args) => ledger::init(args)?,
         Command::Participant(cmd) => ledger::participant(cmd)?,
+        Command::Registry(cmd) => ledger::registry(cmd)?,
         Command::Attest(args) => ledger::attest(args)?,
         Command::Submit(args) => ledger::submit(args)?,
         Command::Serve(args) => client::serve(args)?,

@@ -923,7 +923,8 @@ pub fn participants(f: &Frame<'_>, registry: &Registry) -> Markup {
         html! {
             h1 { (t.participants_title) }
             p { (t.participants_intro) }
-            p { (t.governance_threshold) ": " strong { (registry.threshold) } }
+            @let signing = registry.participants.values().filter(|p| p.has_role(Role::Governance) && p.removed_at.is_none() && p.keys.iter().any(|k| k.revoked_at.is_none())).count();
+            p { (t.governance_threshold) ": " strong { (registry.threshold) } " " (t.of_the) " " (signing) " " (t.members_who_can_sign) }
             @for role in groups {
                 @let members: Vec<&Participant> = registry.participants.values().filter(|p| p.has_role(role)).collect();
                 @if !members.is_empty() {

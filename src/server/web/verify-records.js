@@ -454,6 +454,10 @@ const VARIANTS = {
     ["participant", str, "required"],
     ["issued_at", str, "required"],
   ]),
+  set_threshold: struct([
+    ["threshold", u32, "required"],
+    ["issued_at", str, "required"],
+  ]),
 };
 const VARIANT_NAMES = Object.keys(VARIANTS);
 
@@ -538,13 +542,16 @@ export async function parseRegistryStatement(bytes) {
     case "remove":
       participantId("participant", s.participant);
       break;
+    case "set_threshold":
+      if (s.threshold === 0n || s.threshold > BigInt(MAX_LIST)) throw bad("threshold", `must be from 1 to ${MAX_LIST}`);
+      break;
   }
   return s;
 }
 
-/** The participant a registry change is about (null for the genesis statement). */
+/** The participant a registry change is about (null for the genesis statement and a threshold change). */
 export function participantOf(s) {
-  if (s.type === "genesis") return null;
+  if (s.type === "genesis" || s.type === "set_threshold") return null;
   if (s.type === "register") return s.participant.id;
   return s.participant;
 }

@@ -140,6 +140,12 @@ export class Registry {
       case "remove":
         this.liveParticipant(s.participant).removedAt = index;
         return;
+      case "set_threshold": {
+        const left = this.liveGovernanceMembers();
+        if (BigInt(left) < s.threshold) throw belowThreshold(left, s.threshold);
+        this.threshold = s.threshold;
+        return;
+      }
     }
   }
 
@@ -153,7 +159,7 @@ export class Registry {
   /** The subject a registry change is filed under (`Registry::subject_of`). */
   subjectOf(s) {
     let governance;
-    if (s.type === "genesis") governance = true;
+    if (s.type === "genesis" || s.type === "set_threshold") governance = true;
     else if (s.type === "register") governance = s.participant.roles.includes("governance");
     else {
       const p = this.participants.get(s.participant);
