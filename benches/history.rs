@@ -29,7 +29,7 @@ use vouch::log::{Log, LogConfig};
 use vouch::store::{SledOptions, SledStore, Store};
 
 /// One entry in `STRIDE` is about the 300-record factory.
-const TARGET: &str = "VN2026999ZZ0300";
+const TARGET: &str = "VN2026365ZZ030X";
 static STRIDE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(3333);
 
 fn about(i: usize) -> String {

@@ -28,11 +28,11 @@ const CONNECTIONS: usize = 64;
 
 fn statement(i: usize) -> Vec<u8> {
     let factories = [
-        "VN2019303BQ3FZP",
-        "VN2020114KD2M9A",
-        "VN2021087TR7X4C",
-        "VN2019256HP3K8E",
-        "VN2022031MN5Q2B",
+        "VN2019303BQ3FZ9",
+        "VN2020114KD2M9D",
+        "VN2021087TR7X4J",
+        "VN2019256HP3K82",
+        "VN2022031MN5Q2N",
     ];
     let s = Statement {
         kind: Kind::Audit,

@@ -38,7 +38,7 @@ fn main() -> Result<(), client::ClientError> {
     let statement = Statement {
         kind: Kind::Audit,
         supplier: Supplier {
-            id: SupplierId::new("VN2019303BQ3FZP")?,
+            id: SupplierId::new("VN2019303BQ3FZ9")?,
             name: "Song Hong Garment JSC".into(),
             country: "VN".into(),
             identifiers: Default::default(),

@@ -23,7 +23,7 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
     /// The supplier whose claim to check.
-    #[arg(long, default_value = "VN2020114KD2M9A")]
+    #[arg(long, default_value = "VN2020114KD2M9D")]
     supplier: String,
     #[arg(long, default_value = "keys/demo.vouch.example_vn-apparel.pub")]
     log_key: PathBuf,

@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?);
     println!("log {} with key {}", log.origin(), log.verifier());
 
-    let factories = ["VN2019303BQ3FZP", "VN2024164XQ3F7R", "VN2021087KD2M9A"];
+    let factories = ["VN2019303BQ3FZ9", "VN2024164XQ3F74", "VN2021087KD2M9Q"];
     let mut tasks = Vec::new();
     for i in 0..300u32 {
         let log = log.clone();

@@ -1,7 +1,7 @@
 //! The log entry: the envelope plus what the log adds (docs/design.md §5).
 //!
 //! ```json
-//! {"v":1,"logged_at":"2026-07-14T09:31:02.123Z","subject":"VN2024164XQ3F7R",
+//! {"v":1,"logged_at":"2026-07-14T09:31:02.123Z","subject":"VN2024164XQ3F74",
 //!  "prev":{"index":812,"leaf_hash":"<base64>"},"envelope":{...}}
 //! ```
 //!

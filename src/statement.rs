@@ -4,7 +4,7 @@
 //! A statement is JSON with unknown fields rejected:
 //!
 //! ```json
-//! {"kind": "audit", "supplier": {"id": "VN2019303BQ3FZP", "name": "Example Garment JSC",
+//! {"kind": "audit", "supplier": {"id": "VN2019303BQ3FZ9", "name": "Example Garment JSC",
 //!  "country": "VN"}, "topic": "working_hours", "issued_at": "2026-07-14T09:30:00Z",
 //!  "result": {"status": "partially_conformant", "score": 78}}
 //! ```
@@ -197,7 +197,7 @@ impl Topic {
 }
 
 /// An Open Supply Hub OS ID: two letters, seven digits, six letters or digits
-/// (`VN2019303BQ3FZP`).
+/// (`VN2019303BQ3FZ9`).
 #[derive(
     Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -229,7 +229,61 @@ impl SupplierId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Checks the id as Open Supply Hub makes them: an ISO 3166-1 country, a year and
+    /// a day of that year, five Crockford base32 characters, and OSH's check
+    /// character. The log applies it to what is submitted; entries logged before it
+    /// (and lookups) need only the form [`SupplierId::new`] checks.
+    ///
+    /// # Errors
+    /// [`StatementError::Invalid`] for `supplier.id`, saying which part is wrong.
+    pub fn check_os_id(&self) -> Result<(), StatementError> {
+        let s = self.0.as_str();
+        let wrong = |why: String| {
+            Err(invalid(
+                "supplier.id",
+                format!("{s} is not an Open Supply Hub OS ID: {why}"),
+            ))
+        };
+        if !is_country(&s[..2]) {
+            return wrong(format!("{} is not an ISO 3166-1 country code", &s[..2]));
+        }
+        let year: i32 = s[2..6].parse().expect("digits by form");
+        let day: u16 = s[6..9].parse().expect("digits by form");
+        if time::Date::from_ordinal_date(year, day).is_err() {
+            return wrong(format!("{year} has no day {day}"));
+        }
+        if let Some(c) = s[9..].chars().find(|c| !CROCKFORD.contains(*c)) {
+            return wrong(format!(
+                "{c:?} is not a Crockford base32 character (0-9 and A-Z without I, L, O, U)"
+            ));
+        }
+        let want = Self::check_character(&s[..14]).expect("checked above");
+        if !s.ends_with(want) {
+            return wrong(format!(
+                "the check character should be {want}, not {}",
+                &s[14..]
+            ));
+        }
+        Ok(())
+    }
+
+    /// Open Supply Hub's check character for the first 14 characters of an OS ID: the
+    /// character codes of the two country letters and the base32 values of the rest,
+    /// summed, mod 32, in Crockford base32. `None` when a character after the country
+    /// is not base32.
+    pub fn check_character(first: &str) -> Option<char> {
+        let b = first.as_bytes();
+        let mut sum = u32::from(*b.first()?) + u32::from(*b.get(1)?);
+        for c in first.chars().skip(2) {
+            sum += CROCKFORD.find(c)? as u32;
+        }
+        CROCKFORD.chars().nth((sum % 32) as usize)
+    }
 }
+
+/// Crockford's base32 alphabet, as Open Supply Hub writes OS IDs.
+const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 impl TryFrom<String> for SupplierId {
     type Error = StatementError;
@@ -886,6 +940,34 @@ mod tests {
             assert_eq!(Topic::parse(t.as_str()), Some(t));
         }
         assert_eq!(Topic::parse("Working_hours"), None);
+    }
+
+    #[test]
+    fn os_ids_are_checked_as_open_supply_hub_makes_them() {
+        let check = |s: &str| SupplierId::new(s).and_then(|id| id.check_os_id());
+        // Real OS IDs from Open Supply Hub.
+        for ok in ["CN2019303BQ3FZP", "CN202031463D4MB"] {
+            check(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for (bad, why) in [
+            ("CN2019303BQ3FZQ", "check character"),
+            ("CN2019366BQ3FZP", "no day 366"),
+            ("CN2020367BQ3FZP", "no day 367"),
+            ("CN2019000BQ3FZP", "no day 0"),
+            ("CN2019303BL3FZP", "Crockford"),
+            ("CN2019303BU3FZP", "Crockford"),
+            ("XX2019303BQ3FZP", "country"),
+            ("VN2099999ZZZZZZ", "no day 999"),
+        ] {
+            let e = check(bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        // Day 366 is there in a leap year.
+        let leap = "VN2024366AB123";
+        let leap = format!("{leap}{}", SupplierId::check_character(leap).unwrap());
+        check(&leap).unwrap();
+        // Lowercase is not even of the form.
+        assert!(SupplierId::new("cn2019303bq3fzp").is_err());
     }
 
     #[test]

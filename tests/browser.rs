@@ -22,7 +22,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use vouch::log::{Log, LogConfig};
 use vouch::store::{SledOptions, SledStore, Store};
 
-const FACTORY: &str = "VN2019303BQ3FZP";
+const FACTORY: &str = "VN2019303BQ3FZ9";
 
 /// chromedriver and Chromium, if both are installed.
 fn browser() -> Option<(PathBuf, PathBuf)> {

@@ -37,9 +37,11 @@ fn history_verdict(ledger: &Ledger, supplier: &str) -> Verdict {
 
 /// The envelope of `tests/vectors/dsse.json` was signed by Python's securesystemslib,
 /// whose `keyid` is a SHA-256 of its own: vouch finds the registered key that made the
-/// signature, stores the envelope with that key's id, and the history verifies.
+/// signature and rewrites the envelope with that key's id, the payload and signature
+/// untouched. The log then refuses it, with the reason: the vector's supplier id
+/// (`VN2019303BQ3FZP`) fails Open Supply Hub's check character, and nothing is stored.
 #[test]
-fn an_envelope_signed_by_securesystemslib_goes_in_with_its_own_keyid() {
+fn an_envelope_signed_by_securesystemslib_is_read_with_its_own_keyid() {
     let ledger = Ledger::new(1);
     let v: Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
@@ -62,19 +64,21 @@ fn an_envelope_signed_by_securesystemslib_goes_in_with_its_own_keyid() {
         .unwrap();
     let theirs = &v["envelope"];
     assert_eq!(theirs["signatures"][0]["keyid"].as_str().unwrap().len(), 64);
-    let receipt = ledger
-        .log
-        .submit_blocking(&serde_json::to_vec(theirs).unwrap())
-        .unwrap();
-    let ours = stored(&ledger, receipt.index);
+    let bytes = serde_json::to_vec(theirs).unwrap();
+    let read = ledger.log.parse_submitted_unchecked(&bytes).unwrap();
+    let ours = &read.opened.envelope;
     assert_eq!(ours.payload, theirs["payload"].as_str().unwrap());
     assert_eq!(ours.signatures[0].sig, theirs["signatures"][0]["sig"]);
     assert_eq!(ours.signatures[0].keyid, format!("{:08x}", signer.key_id()));
-    assert_eq!(history_verdict(&ledger, FACTORY), Verdict::Valid);
-    // The same envelope as vouch stores it is the same entry.
-    let again = ledger.log.submit_blocking(&ours.to_json()).unwrap();
-    assert!(again.duplicate);
-    assert_eq!(again.index, receipt.index);
+    let size = ledger.log.head().size();
+    let disk = ledger.disk_state();
+    let e = ledger.log.submit_blocking(&bytes).unwrap_err();
+    assert!(
+        e.to_string().contains("check character"),
+        "the vector's OS ID fails OSH's check: {e}"
+    );
+    assert_eq!(ledger.log.head().size(), size);
+    assert_eq!(ledger.disk_state(), disk);
 }
 
 /// An envelope in URL-safe base64 without padding and without `keyid` is stored as

@@ -63,7 +63,7 @@ fn query_strings_and_indexes_are_parsed_strictly_into_problems() {
         "/v1/proofs/inclusion?index=%2B1",
         "/v1/proofs/inclusion?index=01",
         "/v1/proofs/consistency?from=1&from=1",
-        "/v1/suppliers/VN2024164XQ3F7R/history?limit=5&limit=6",
+        "/v1/suppliers/VN2024164XQ3F74/history?limit=5&limit=6",
         "/v1/entries/+1",
     ] {
         let a = raw(

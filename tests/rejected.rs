@@ -269,6 +269,34 @@ fn malformed_and_unauthorised_envelopes_are_refused_and_nothing_is_stored() {
             |e| matches!(e, LogError::Statement(StatementError::Json(_))),
         ),
         (
+            "OS ID with a wrong check character",
+            with_statement(c, |s| {
+                s["supplier"]["id"] = json!("VN2019303BQ3FZP");
+            }),
+            |e| invalid(e, "supplier.id"),
+        ),
+        (
+            "OS ID on day 366 of a common year",
+            with_statement(c, |s| {
+                s["supplier"]["id"] = json!("VN2019366BQ3FZ9");
+            }),
+            |e| invalid(e, "supplier.id"),
+        ),
+        (
+            "OS ID with a letter base32 leaves out",
+            with_statement(c, |s| {
+                s["supplier"]["id"] = json!("VN2019303BL3FZ9");
+            }),
+            |e| invalid(e, "supplier.id"),
+        ),
+        (
+            "OS ID in lowercase",
+            with_statement(c, |s| {
+                s["supplier"]["id"] = json!("vn2019303bq3fz9");
+            }),
+            |e| matches!(e, LogError::Statement(StatementError::Json(_))),
+        ),
+        (
             "score over 100",
             with_statement(c, |s| {
                 s["result"]["score"] = json!(150);

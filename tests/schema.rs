@@ -29,7 +29,7 @@ fn published_schemas_match_the_types() {
 fn the_design_example_statement_validates() {
     let example = r#"{
       "kind": "audit",
-      "supplier": {"id": "VN2024164XQ3F7R", "name": "Song Hong Garment JSC",
+      "supplier": {"id": "VN2024164XQ3F74", "name": "Song Hong Garment JSC",
                    "country": "VN", "identifiers": {"vn_tax_code": "0100101308"}},
       "topic": "working_hours",
       "framework": {"name": "SLCP CAF", "version": "1.7"},

@@ -88,7 +88,7 @@ fn demo() -> Demo {
     }
 }
 
-const FACTORY: &str = "VN2019303BQ3FZP";
+const FACTORY: &str = "VN2019303BQ3FZ9";
 
 #[test]
 fn every_page_renders_its_content_in_both_languages() {
@@ -307,7 +307,7 @@ fn the_directory_searches_filters_sorts_and_pages() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["VN2020114KD2M9A"], "{api}");
+    assert_eq!(ids, ["VN2020114KD2M9D"], "{api}");
     let empty = reqwest::blocking::get(format!("{u}/v1/suppliers?province=")).unwrap();
     assert_eq!(empty.status(), 400);
     assert_eq!(empty.headers()["content-type"], "application/problem+json");

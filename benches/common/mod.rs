@@ -26,8 +26,18 @@ pub fn registry_envelope(change: &RegistryStatement, gov: &Signer) -> Vec<u8> {
 }
 
 /// One of 5,000 factories: about the number of garment and footwear exporters in Vietnam.
+/// The OS ID of supplier `i % 5000`, as Open Supply Hub would make it: a day of 2026,
+/// `AB` and three base32 characters, and the check character.
 pub fn supplier(i: usize) -> String {
-    format!("VN2026{:03}AB{:04}", i % 1000, i % 5000)
+    const BASE32: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let n = i % 5000;
+    let digits: String = [n / 1024, n / 32 % 32, n % 32]
+        .iter()
+        .map(|&d| BASE32[d] as char)
+        .collect();
+    let first = format!("VN2026{:03}AB{digits}", 1 + n % 365);
+    let check = vouch::statement::SupplierId::check_character(&first).expect("base32");
+    format!("{first}{check}")
 }
 
 pub fn statement(i: usize, issued_at: &str) -> Vec<u8> {

@@ -17,6 +17,6 @@ fuzz_target!(|data: &[u8]| {
         assert_ne!(verify::verify_bundle(&b, &key, now).verdict, Verdict::Valid);
     }
     if let Ok(h) = serde_json::from_slice::<History>(data) {
-        let _ = verify::verify_history(&h, "VN2024164XQ3F7R", &key, now);
+        let _ = verify::verify_history(&h, "VN2024164XQ3F74", &key, now);
     }
 });

@@ -546,8 +546,12 @@ pub fn participant(cmd: ParticipantCommand) -> CliResult {
                 .collect::<Result<Vec<_>, _>>()?;
             let supplier_ids = supplier_ids
                 .iter()
-                .map(|s| SupplierId::new(s))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|s| {
+                    let id = SupplierId::new(s)?;
+                    id.check_os_id()?;
+                    Ok(id)
+                })
+                .collect::<Result<Vec<_>, crate::statement::StatementError>>()?;
             let accreditation = accreditation_body
                 .zip(accreditation_ref)
                 .map(|(body, reference)| Accreditation { body, reference });
@@ -649,7 +653,11 @@ pub fn attest(args: AttestArgs) -> CliResult {
         Some(f) => {
             let bytes =
                 std::fs::read(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
-            Statement::parse(&bytes).map_err(|e| format!("{}: {e}", f.display()))?;
+            let s = Statement::parse(&bytes).map_err(|e| format!("{}: {e}", f.display()))?;
+            s.supplier
+                .id
+                .check_os_id()
+                .map_err(|e| format!("{}: {e}", f.display()))?;
             bytes
         }
         None => {
@@ -685,6 +693,7 @@ pub fn attest(args: AttestArgs) -> CliResult {
                 refs: args.refs,
             };
             statement.validate()?;
+            statement.supplier.id.check_os_id()?;
             serde_json::to_vec(&statement)?
         }
     };

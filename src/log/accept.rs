@@ -84,6 +84,30 @@ impl Signed {
         Self::from_opened(opened)
     }
 
+    /// Checks every OS ID a submission names as Open Supply Hub makes them
+    /// ([`crate::statement::SupplierId::check_os_id`]): the statement's supplier, or the
+    /// supplier ids a registry change binds a participant to. Applied to what is
+    /// submitted, not to entries logged before the check existed.
+    ///
+    /// # Errors
+    /// [`LogError::Statement`] naming the id and what is wrong with it.
+    pub fn check_os_ids(&self) -> Result<(), LogError> {
+        let ids: Vec<&crate::statement::SupplierId> = match &self.payload {
+            Payload::Statement(s) => vec![&s.supplier.id],
+            Payload::Registry(RegistryStatement::Register { participant, .. }) => {
+                participant.supplier_ids.iter().collect()
+            }
+            Payload::Registry(RegistryStatement::Genesis { participants, .. }) => {
+                participants.iter().flat_map(|p| &p.supplier_ids).collect()
+            }
+            Payload::Registry(_) => vec![],
+        };
+        for id in ids {
+            id.check_os_id()?;
+        }
+        Ok(())
+    }
+
     /// Checks an envelope built in code.
     ///
     /// # Errors

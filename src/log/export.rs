@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! index,leaf_hash,logged_at,supplier,supplier_name,kind,topic,framework,period_from,period_to,status,score,grade,metrics,signers,self_reported,refs,verdict
-//! 354,3n6o…=,2026-09-14T…Z,VN2020199WS8L6D,An Phuoc Textile,audit,working_hours,SLCP CAF 1.7,…,partially_conformant,77,B,overtime_hours_per_week_p90=15 h,delta-audit,false,,valid
+//! 354,3n6o…=,2026-09-14T…Z,VN2020199WS816Z,An Phuoc Textile,audit,working_hours,SLCP CAF 1.7,…,partially_conformant,77,B,overtime_hours_per_week_p90=15 h,delta-audit,false,,valid
 //! ```
 //!
 //! Streamed in two passes over the entry tiles, each tile proven against the signed

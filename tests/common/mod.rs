@@ -16,8 +16,8 @@ use vouch::statement::{
 };
 use vouch::store::{SledOptions, SledStore, Store};
 
-pub const FACTORY: &str = "VN2019303BQ3FZP";
-pub const OTHER_FACTORY: &str = "VN2024164XQ3F7R";
+pub const FACTORY: &str = "VN2019303BQ3FZ9";
+pub const OTHER_FACTORY: &str = "VN2024164XQ3F74";
 /// The three governance members, one key each (`Cast::gov`).
 pub const GOVERNANCE: [&str; 3] = ["platform-a", "platform-b", "platform-c"];
 

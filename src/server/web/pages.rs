@@ -981,7 +981,7 @@ pub fn verify(
     url: &str,
 ) -> Markup {
     let t = text(f.lang);
-    let id = example.unwrap_or("VN2020199WS8L6D");
+    let id = example.unwrap_or("VN2020199WS816Z");
     page(
         f,
         t.verify_title,
