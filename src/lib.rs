@@ -29,6 +29,7 @@ pub mod server;
 pub mod standing;
 pub mod statement;
 pub mod store;
+pub mod summary;
 pub mod tiles;
 pub mod verify;
 pub mod witness;

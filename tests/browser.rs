@@ -309,6 +309,13 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         visit(&c, &format!("{url}/participants"), &["APSCA", "Key id"]).await;
         visit(
             &c,
+            &format!("{url}/factories/{FACTORY}/summary"),
+            &["How the figures moved", "vouch summary"],
+        )
+        .await;
+        shoot(&c, "summary-en").await;
+        visit(
+            &c,
             &format!("{url}/verify"),
             &["The log's public key", "vouch history"],
         )
@@ -388,7 +395,14 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         // and checks itself as on a desktop.
         let phone_profile = tempfile::tempdir().unwrap();
         let phone = session_as(&driver_url, &chromium, phone_profile.path(), Some(390)).await;
-        for path in ["/", "/factories", &format!("/factories/{FACTORY}"), "/participants", "/verify"] {
+        for path in [
+            "/",
+            "/factories",
+            &format!("/factories/{FACTORY}"),
+            &format!("/factories/{FACTORY}/summary"),
+            "/participants",
+            "/verify",
+        ] {
             phone.goto(&format!("{url}{path}")).await.unwrap();
             let (state, said) = checked(&phone).await;
             assert!(state == "none" || state == "verified", "{path}: {said}");

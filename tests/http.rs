@@ -607,6 +607,7 @@ fn openapi_document_describes_exactly_the_served_routes() {
         ("GET", "/v1/proofs/inclusion"),
         ("GET", "/v1/suppliers/{id}/history"),
         ("GET", "/v1/suppliers/{id}/standing"),
+        ("GET", "/v1/suppliers/{id}/summary"),
         ("GET", "/v1/suppliers"),
         ("GET", "/v1/export"),
         ("POST", "/v1/attestations"),

@@ -248,6 +248,22 @@ pub struct StandingArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// The factory's OS ID.
+    pub supplier: String,
+    #[arg(long)]
+    pub url: String,
+    /// The log's public key file (.pub).
+    #[arg(long)]
+    pub log_key: PathBuf,
+    #[command(flatten)]
+    pub trust: WitnessPolicyArgs,
+    /// Print JSON (as `GET /v1/suppliers/{id}/summary` serves it).
+    #[arg(long)]
+    pub json: bool,
+}
+
 fn parse_topic(s: &str) -> Result<Topic, String> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
         .map_err(|_| format!("{s:?} is not a topic (wages, working_hours, health_safety, freedom_of_association, worker_dialogue, child_forced_labour, grievance, energy, ghg, water, wastewater, chemicals, waste, management_systems, other)"))
@@ -504,6 +520,37 @@ pub fn standing(args: StandingArgs) -> CliResult {
         return Ok(());
     }
     print_standing(&st, &complete);
+    Ok(())
+}
+
+/// `vouch summary`: a factory's standing for a lender, drawn from the history this
+/// command fetched and verified itself.
+///
+/// # Errors
+/// Transport failures, a history that does not verify (exit 1), a witness policy not
+/// met.
+pub fn summary(args: SummaryArgs) -> CliResult {
+    let log_key = keyfile::read_verifier(&args.log_key)?;
+    let policy = args.trust.policy()?;
+    let history = fetch_for(&args.url, &args.supplier, &log_key, &policy)?;
+    let now = OffsetDateTime::now_utc();
+    let mut report = verify::verify_history(&history, &args.supplier, &log_key, now);
+    report.require_witnesses(&history.checkpoint, &log_key, &policy);
+    let Some(summary) = crate::standing::standing(&report, now)
+        .ok()
+        .and_then(|st| crate::summary::summary(&report, &st, &history.checkpoint))
+    else {
+        print_history(&report);
+        return Err(Exit(Verdict::Invalid.exit_code()).into());
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print!(
+            "{}",
+            summary.to_text(&args.url, &args.log_key.display().to_string(), now)
+        );
+    }
     Ok(())
 }
 

@@ -69,6 +69,9 @@ pub enum Command {
     /// A supplier's current standing per topic, or with --kind the newest valid record
     /// of that kind (exit 7 when there is none), from its complete, verified history.
     Standing(client::StandingArgs),
+    /// A factory's verified standing for a lender: current audits, how its figures
+    /// moved, open corrective actions, buyers' ratings, each citing its records.
+    Summary(client::SummaryArgs),
     /// List and search the suppliers a server has records about.
     Suppliers(client::SuppliersArgs),
     /// Every record as open data (JSON Lines or CSV), from a server (--url) or a local
@@ -321,6 +324,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Proof(args) => client::proof(args)?,
         Command::History(args) => client::history(args)?,
         Command::Standing(args) => client::standing(args)?,
+        Command::Summary(args) => client::summary(args)?,
         Command::Suppliers(args) => client::suppliers(args)?,
         Command::Export(args) => client::export(args, open_store)?,
         Command::Fsck { data, repair } => fsck(&data, repair)?,

@@ -145,6 +145,7 @@ fn api() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(read::consistency))
         .routes(routes!(read::history))
         .routes(routes!(read::supplier_standing))
+        .routes(routes!(read::supplier_summary))
         .routes(routes!(read::supplier_directory))
         .routes(routes!(read::export))
         .routes(routes!(read::participants))

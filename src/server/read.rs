@@ -274,6 +274,51 @@ pub(super) async fn supplier_standing(
     .await
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct SummaryResponse {
+    summary: crate::summary::Summary,
+    /// Every entry about the supplier, with the index proof: draw the summary again
+    /// from it (`vouch summary`) rather than trust it.
+    history: History,
+}
+
+/// A factory's verified standing for a lender: current audits, how its figures moved,
+/// open corrective actions and buyers' ratings, each line citing its records.
+#[utoipa::path(get, path = "/v1/suppliers/{id}/summary",
+    params(("id" = String, Path, description = "Open Supply Hub OS ID")),
+    responses((status = 200, body = SummaryResponse), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
+pub(super) async fn supplier_summary(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SummaryResponse>> {
+    let id = SupplierId::new(&id)
+        .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
+    let cap = s.config.max_verify_entries;
+    let permit = s.expensive()?;
+    let log = s.log.clone();
+    let unknown = Problem::not_found(format!("no records about {}", id.as_str()));
+    let found = blocking(move || {
+        let _permit = permit;
+        let Some(file) = log.supplier_file(&log.view(), id.as_str(), cap)? else {
+            return Ok(None);
+        };
+        let summary =
+            crate::summary::summary(&file.report, &file.standing, &file.history.checkpoint)
+                .ok_or_else(|| {
+                    LogError::Inconsistent(format!(
+                        "the log's own history of {} does not verify",
+                        id.as_str()
+                    ))
+                })?;
+        Ok(Some(Json(SummaryResponse {
+            summary,
+            history: file.history.clone(),
+        })))
+    })
+    .await?;
+    found.ok_or(unknown)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DirectoryQuery {

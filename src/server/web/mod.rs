@@ -55,6 +55,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/", get(home))
         .route("/factories", get(directory))
         .route("/factories/{id}", get(factory))
+        .route("/factories/{id}/summary", get(factory_summary))
         .route("/records/{index}", get(record))
         .route("/participants", get(participants))
         .route("/verify", get(verify_page))
@@ -538,6 +539,41 @@ async fn factory(
             )),
             Err(e) => Err(e.into()),
         }
+    })
+    .await
+}
+
+async fn factory_summary(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    render_expensive(s, headers, uri, move |log, frame, cap| {
+        let id = SupplierId::new(&id).map_err(|e| {
+            Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string())
+        })?;
+        let t = i18n::text(frame.lang);
+        let file = match log.supplier_file(&log.view(), id.as_str(), cap) {
+            Ok(Some(file)) => file,
+            Ok(None) => {
+                return Err(Problem::not_found(format!(
+                    "{} {}",
+                    t.unknown_factory,
+                    id.as_str()
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let summary =
+            crate::summary::summary(&file.report, &file.standing, &file.history.checkpoint)
+                .ok_or_else(|| {
+                    Problem::from(LogError::Inconsistent(format!(
+                        "the log's own history of {} does not verify",
+                        id.as_str()
+                    )))
+                })?;
+        Ok(pages::summary(frame, &summary))
     })
     .await
 }

@@ -665,6 +665,113 @@ fn browser_check(f: &Frame<'_>, c: &BrowserCheck<'_>) -> Markup {
     }
 }
 
+/// A factory's summary for lenders (`crate::summary`), printable: the standing a credit
+/// officer reads, each line citing its records, and how to check it all.
+pub fn summary(f: &Frame<'_>, s: &crate::summary::Summary) -> Markup {
+    let (t, lang) = (text(f.lang), f.lang);
+    let name = s.name.clone().unwrap_or_else(|| s.supplier.clone());
+    let area = |a: &str| match a {
+        "environmental" => t.area_environmental,
+        "management" => t.area_management,
+        _ => t.area_social,
+    };
+    let who = |c: &crate::standing::Cited| {
+        c.signed_by
+            .iter()
+            .map(|x| words::signer_in(x, lang))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let day = |d: &str| d.get(..10).unwrap_or(d).to_owned();
+    let l = &s.left_out;
+    let left = l.retracted + l.superseded + l.expired + l.suspect + l.invalid;
+    page(
+        f,
+        &format!("{name}: {}", t.summary_title),
+        html! {
+            p.kicker { (t.summary_title) }
+            h1 { (name) }
+            dl.facts {
+                dt { (t.os_id) } dd { code { (s.supplier) } }
+                dt { (t.records) } dd { (group(s.records, lang)) " · " a href=(format!("/factories/{}", s.supplier)) { (t.factory) } }
+            }
+            p { (t.summary_intro) }
+            @if left > 0 {
+                p.muted {
+                    (t.summary_not_counted) ": "
+                    @if l.retracted > 0 { (l.retracted) " " (t.v_retracted) "; " }
+                    @if l.superseded > 0 { (l.superseded) " " (t.v_superseded) "; " }
+                    @if l.expired > 0 { (l.expired) " " (t.v_expired) "; " }
+                    @if l.suspect > 0 { (l.suspect) " " (t.v_suspect) "; " }
+                    @if l.invalid > 0 { (l.invalid) " " (t.v_invalid) }
+                }
+            }
+            @for (n, line) in s.topics.iter().enumerate() {
+                @if n == 0 || s.topics[n - 1].area != line.area {
+                    h2 { (area(&line.area)) }
+                }
+                section.summary-topic {
+                    h3 { (capitalise(words::topic_in(line.topic, lang))) }
+                    ul {
+                        @match &line.audit {
+                            Some(a) => li {
+                                (t.summary_audit) " "
+                                @if let Some(st) = a.status { strong { (words::status_in(st, lang)) } }
+                                @if let Some(sc) = a.score { ", " (words::number_in(sc, lang)) }
+                                " · " (day(&a.issued_at)) " · " (who(a))
+                                @if let Some(u) = &a.valid_until { " · " (t.summary_valid_until) " " (day(u)) }
+                                " [" (entry_link(a.index)) "]"
+                            },
+                            None if line.figures.is_empty() => li.muted { (t.summary_no_audit) },
+                            None => {}
+                        }
+                        @for fig in &line.figures {
+                            li { (fig.name) " " strong { (words::number_in(fig.value, lang)) " " (fig.unit) } " · " (day(&fig.issued_at))
+                                @if fig.self_reported { " · " (t.self_reported) }
+                                " [" (entry_link(fig.index)) "]" }
+                        }
+                        @for a in &line.open_corrective_actions {
+                            li.warn { (t.summary_open_action.replace("{}", &a.age_days.to_string())) " · " (day(&a.plan.issued_at)) " [" (entry_link(a.plan.index)) "]" }
+                        }
+                        @if !line.remediations.is_empty() {
+                            li { (line.remediations.len()) " " (t.summary_closed) " [" @for (n, i) in line.remediations.iter().enumerate() { @if n > 0 { ", " } (entry_link(*i)) } "]" }
+                        }
+                        @for r in &line.ratings {
+                            li { (t.summary_rated) " " strong { (r.grade.as_deref().unwrap_or("-")) } " · " (who(r)) " · " (day(&r.issued_at)) " [" (entry_link(r.index)) "]" }
+                        }
+                        @if !line.incentives.is_empty() {
+                            li { (line.incentives.len()) " " (t.summary_incentives) " [" @for (n, i) in line.incentives.iter().enumerate() { @if n > 0 { ", " } (entry_link(*i)) } "]" }
+                        }
+                    }
+                }
+            }
+            @if !s.trends.is_empty() {
+                h2 { (t.summary_trends) }
+                div.table-wrap { table.trends {
+                    tbody {
+                        @for tr in &s.trends {
+                            tr {
+                                th scope="row" { (tr.metric) br; span.muted { (words::topic_in(tr.topic, lang)) } }
+                                td { (words::number_in(tr.first.value, lang)) " " (tr.unit) br; span.muted { (day(&tr.first.issued_at)) " [" (entry_link(tr.first.index)) "]" } }
+                                td { "→" }
+                                td { (words::number_in(tr.newest.value, lang)) " " (tr.unit) br; span.muted { (day(&tr.newest.issued_at)) " [" (entry_link(tr.newest.index)) "]" } }
+                                td { @if let Some(c) = tr.change_percent {
+                                    @let size = format!("{:.1}", c.abs());
+                                    strong { @if size != "0.0" { (if c < 0.0 { "−" } else { "+" }) } (size) " %" }
+                                } }
+                            }
+                        }
+                    }
+                } }
+            }
+            h2 { (t.latest_checkpoint) }
+            p { (t.summary_check) }
+            pre { code { (format!("vouch summary {} --url <this server> --log-key <{}.pub>", s.supplier, f.origin)) } }
+            pre.checkpoint { (s.checkpoint) }
+        },
+    )
+}
+
 pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
     let (t, lang) = (text(f.lang), f.lang);
     let st = &file.standing;
@@ -693,6 +800,7 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
                 }
                 dt { (t.records) } dd { (group(st.records, lang)) }
             }
+            p { a href=(format!("/factories/{}/summary", st.supplier)) { (t.summary_link) } }
             (browser_check(f, &BrowserCheck { supplier: &st.supplier, tree_size: file.history.tree_size, record: None }))
             section aria-labelledby="standing" {
                 h2 id="standing" { (t.standing_title) }
