@@ -62,6 +62,7 @@ fn statement(i: usize) -> Vec<u8> {
         }],
         evidence: vec![],
         refs: vec![],
+        text: None,
     };
     serde_json::to_vec(&s).unwrap()
 }

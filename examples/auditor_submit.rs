@@ -69,6 +69,7 @@ fn main() -> Result<(), client::ClientError> {
         }],
         evidence: vec![],
         refs: vec![],
+        text: None,
     };
     statement.validate()?;
     let env = envelope::sign(

@@ -431,6 +431,30 @@ pub struct Statement {
     pub evidence: Vec<Evidence>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refs: Vec<EntryRef>,
+    /// What the signer says in their own words: a factory's reply, the reason for a
+    /// retraction or a correction, an auditor's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<StatementText>,
+}
+
+/// Free text and the language it is written in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatementText {
+    /// A BCP 47 language tag: `vi`, `en`, `en-GB`, `zh-Hant`.
+    pub lang: String,
+    pub body: String,
+}
+
+/// Whether `tag` has the form of a BCP 47 language tag: a language of 2 or 3 lowercase
+/// letters, then subtags of 1 to 8 letters or digits, at most 35 characters.
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let lang = parts.next().unwrap_or("");
+    tag.len() <= 35
+        && (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Parses an RFC 3339 time that must be in UTC, written with `Z`.
@@ -612,6 +636,15 @@ impl Statement {
             crate::entry::decode_hash(&r.leaf_hash).map_err(|_| {
                 invalid(format!("refs[{i}].leaf_hash"), "must be base64 of 32 bytes")
             })?;
+        }
+        if let Some(t) = &self.text {
+            if !is_language_tag(&t.lang) {
+                return Err(invalid(
+                    "text.lang",
+                    format!("{:?} is not a BCP 47 language tag (vi, en, en-GB)", t.lang),
+                ));
+            }
+            text("text.body", &t.body, MAX_TEXT, true)?;
         }
         if self.kind.needs_refs() && self.refs.is_empty() {
             return Err(invalid(

@@ -225,6 +225,7 @@ struct Phrases {
     grade: &'static str,
     finding: &'static str,
     valid_until: &'static str,
+    in_their_words: &'static str,
     evidence: &'static str,
 }
 
@@ -240,6 +241,7 @@ fn phrases(lang: Lang) -> Phrases {
             grade: "grade",
             finding: "finding",
             valid_until: "valid until",
+            in_their_words: "In the signer's words",
             evidence: "evidence",
         },
         Lang::Vi => Phrases {
@@ -252,6 +254,7 @@ fn phrases(lang: Lang) -> Phrases {
             grade: "xếp loại",
             finding: "phát hiện",
             valid_until: "hiệu lực đến",
+            in_their_words: "Lời của người ký",
             evidence: "bằng chứng",
         },
     }
@@ -311,6 +314,9 @@ pub fn describe_in(s: &Statement, lang: Lang) -> Vec<String> {
             severity_in(f.severity, lang),
             f.text
         ));
+    }
+    if let Some(t) = &s.text {
+        lines.push(format!("{} ({}): {}", p.in_their_words, t.lang, t.body));
     }
     for r in &s.refs {
         lines.push(format!("{} {}", refers_in(s.kind, lang), r.index));

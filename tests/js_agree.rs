@@ -584,6 +584,35 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
         },
     );
+    for (name, expect, text) in [
+        (
+            "a reply in Vietnamese",
+            "valid",
+            json!({"lang": "vi", "body": "Ca làm việc thứ hai bắt đầu từ tháng sau."}),
+        ),
+        (
+            "a text whose language is not a tag",
+            "invalid",
+            json!({"lang": "Vietnamese", "body": "Xin chào"}),
+        ),
+        (
+            "a text with an empty body",
+            "invalid",
+            json!({"lang": "en", "body": " "}),
+        ),
+        (
+            "a text with a stray field",
+            "invalid",
+            json!({"lang": "en", "body": "x", "tone": "calm"}),
+        ),
+    ] {
+        add(name, expect, &move |log| {
+            let body = payload(&statement(Kind::Audit, FACTORY, "with text"), |v| {
+                v["text"] = text.clone();
+            });
+            log.push(signed(&body, &[&c.auditor]), FACTORY);
+        });
+    }
     for (name, expect, threshold) in [
         ("a threshold set to what the members can sign", "valid", 1),
         (

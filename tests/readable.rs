@@ -279,3 +279,20 @@ fn a_standing_follows_the_registry_the_same_day() {
         "{after}"
     );
 }
+
+/// A statement's own words show with their language, in both languages of the explorer.
+#[test]
+fn a_statements_text_is_shown_with_its_language() {
+    let mut s = statement(Kind::Response, FACTORY, "reply");
+    s.text = Some(vouch::statement::StatementText {
+        lang: "vi".into(),
+        body: "Ca làm việc thứ hai bắt đầu từ tháng sau.".into(),
+    });
+    let en = vouch::words::describe(&s).join("\n");
+    assert!(
+        en.contains("In the signer's words (vi): Ca làm việc thứ hai bắt đầu từ tháng sau."),
+        "{en}"
+    );
+    let vi = vouch::words::describe_in(&s, vouch::words::Lang::Vi).join("\n");
+    assert!(vi.contains("Lời của người ký (vi)"), "{vi}");
+}

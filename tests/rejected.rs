@@ -297,6 +297,34 @@ fn malformed_and_unauthorised_envelopes_are_refused_and_nothing_is_stored() {
             |e| matches!(e, LogError::Statement(StatementError::Json(_))),
         ),
         (
+            "text whose language is not a BCP 47 tag",
+            with_statement(c, |s| {
+                s["text"] = json!({"lang": "Vietnamese", "body": "Xin chào"});
+            }),
+            |e| invalid(e, "text.lang"),
+        ),
+        (
+            "text with an empty body",
+            with_statement(c, |s| {
+                s["text"] = json!({"lang": "vi", "body": "  "});
+            }),
+            |e| invalid(e, "text.body"),
+        ),
+        (
+            "text with a control character",
+            with_statement(c, |s| {
+                s["text"] = json!({"lang": "en", "body": "a\u{7}b"});
+            }),
+            |e| invalid(e, "text.body"),
+        ),
+        (
+            "text without its language",
+            with_statement(c, |s| {
+                s["text"] = json!({"body": "no language"});
+            }),
+            |e| matches!(e, LogError::Statement(StatementError::Json(_))),
+        ),
+        (
             "score over 100",
             with_statement(c, |s| {
                 s["result"]["score"] = json!(150);

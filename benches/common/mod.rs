@@ -69,6 +69,7 @@ pub fn statement_about(i: usize, id: &str, issued_at: &str) -> Vec<u8> {
         }],
         evidence: vec![],
         refs: vec![],
+        text: None,
     };
     serde_json::to_vec(&s).unwrap()
 }

@@ -16,8 +16,8 @@ use crate::log::{timestamp, Log, LogConfig, Receipt, Signed};
 use crate::note::{KeyName, Signer};
 use crate::statement::{
     Accreditation, EntryRef, Evidence, Finding, Framework, Kind, Metric, Outcome, ParticipantSpec,
-    Period, RegistryStatement, Role, Severity, Statement, Status, Supplier, SupplierId, Topic,
-    REGISTRY_TYPE, STATEMENT_TYPE,
+    Period, RegistryStatement, Role, Severity, Statement, StatementText, Status, Supplier,
+    SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
 };
 use crate::store::Store;
 
@@ -275,6 +275,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                 findings: vec![],
                 evidence: vec![],
                 refs: vec![],
+                text: None,
             };
             let auditor = &auditors[(f + quarter as usize) % auditors.len()];
             // Environmental metrics each quarter: self-reported, and verified by an
@@ -428,8 +429,12 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                     submit(&done, auditor)?;
                 }
                 if !answered && major && f == 5 {
+                    // The factory answers in its own words, in Vietnamese.
                     let reply = Statement {
-                        findings: vec![Finding { code: "OT-02".into(), severity: Severity::Major, text: "Peak-season overtime came from a buyer's late order change; a second shift starts next month".into() }],
+                        text: Some(StatementText {
+                            lang: "vi".into(),
+                            body: "Làm thêm giờ trong mùa cao điểm là do người mua đổi đơn hàng muộn; ca làm việc thứ hai bắt đầu từ tháng sau.".into(),
+                        }),
                         refs: vec![reference(&a)],
                         ..base(Kind::Response, Topic::WorkingHours, day(60))
                     };
@@ -474,11 +479,10 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                 }
                 if !retracted && f == 4 && quarter == 5 {
                     let retraction = Statement {
-                        findings: vec![Finding {
-                            code: "DATA".into(),
-                            severity: Severity::Minor,
-                            text: "Rating filed for the wrong factory; withdrawn".into(),
-                        }],
+                        text: Some(StatementText {
+                            lang: "en".into(),
+                            body: "Rating filed for the wrong factory; withdrawn.".into(),
+                        }),
                         refs: vec![reference(&r)],
                         ..base(Kind::Retraction, Topic::ManagementSystems, day(86))
                     };

@@ -218,6 +218,12 @@ pub struct AttestArgs {
     /// A referenced entry as INDEX:LEAF_HASH_BASE64 (repeatable).
     #[arg(long = "ref", value_parser = parse_ref)]
     pub refs: Vec<EntryRef>,
+    /// What you say in your own words: a reply, a retraction's reason, a summary.
+    #[arg(long)]
+    pub text: Option<String>,
+    /// The language of --text, a BCP 47 tag (vi, en).
+    #[arg(long, default_value = "en", requires = "text")]
+    pub lang: String,
     /// RFC 3339 UTC issue time [default: now].
     #[arg(long)]
     pub issued_at: Option<String>,
@@ -691,6 +697,10 @@ pub fn attest(args: AttestArgs) -> CliResult {
                 findings: args.findings,
                 evidence: vec![],
                 refs: args.refs,
+                text: args.text.map(|body| crate::statement::StatementText {
+                    lang: args.lang.clone(),
+                    body,
+                }),
             };
             statement.validate()?;
             statement.supplier.id.check_os_id()?;

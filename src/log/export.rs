@@ -76,9 +76,12 @@ struct Row<'a> {
     self_reported: bool,
     refs: Vec<u64>,
     verdict: Verdict,
+    /// The language and words of the statement's own text, if it has one.
+    text_lang: Option<&'a str>,
+    text: Option<&'a str>,
 }
 
-const CSV_HEADER: [&str; 18] = [
+const CSV_HEADER: [&str; 20] = [
     "index",
     "leaf_hash",
     "logged_at",
@@ -97,6 +100,8 @@ const CSV_HEADER: [&str; 18] = [
     "self_reported",
     "refs",
     "verdict",
+    "text_lang",
+    "text",
 ];
 
 fn snake<T: Serialize>(v: &T) -> String {
@@ -107,7 +112,7 @@ fn snake<T: Serialize>(v: &T) -> String {
 }
 
 impl Row<'_> {
-    fn csv(&self) -> [String; 18] {
+    fn csv(&self) -> [String; 20] {
         let opt = |v: Option<String>| v.unwrap_or_default();
         [
             self.index.to_string(),
@@ -136,6 +141,8 @@ impl Row<'_> {
                 .collect::<Vec<_>>()
                 .join(" "),
             self.verdict.as_str().to_owned(),
+            opt(self.text_lang.map(str::to_owned)),
+            opt(self.text.map(str::to_owned)),
         ]
     }
 }
@@ -285,6 +292,8 @@ impl View<'_> {
                 signers,
                 self_reported,
                 refs: s.refs.iter().map(|r| r.index).collect(),
+                text_lang: s.text.as_ref().map(|t| t.lang.as_str()),
+                text: s.text.as_ref().map(|t| t.body.as_str()),
                 verdict,
             };
             match &mut sink {

@@ -137,6 +137,7 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
         }],
         evidence: vec![],
         refs: vec![],
+        text: None,
     }
 }
 

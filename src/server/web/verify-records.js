@@ -338,7 +338,14 @@ const statement = struct([
   ["findings", vec(struct([["code", str, "required"], ["severity", unitEnum(SEVERITIES), "required"], ["text", str, "required"]])), empty],
   ["evidence", vec(struct([["uri", str, "required"], ["sha256", str, "required"]])), empty],
   ["refs", vec(struct([["index", u64, "required"], ["leaf_hash", str, "required"]])), empty],
+  ["text", struct([["lang", str, "required"], ["body", str, "required"]]), none],
 ]);
+
+/** Whether `tag` has the form of a BCP 47 language tag (`is_language_tag`). */
+function isLanguageTag(tag) {
+  const [lang, ...rest] = tag.split("-");
+  return tag.length <= 35 && /^[a-z]{2,3}$/.test(lang) && rest.every((p) => /^[A-Za-z0-9]{1,8}$/.test(p));
+}
 
 function parsePayload(bytes, read) {
   if (bytes.length > MAX_STATEMENT_LEN) throw new Error(`statement is ${bytes.length} bytes; the limit is ${MAX_STATEMENT_LEN}`);
@@ -401,6 +408,10 @@ export function parseStatement(bytes) {
       throw bad(`refs[${i}].leaf_hash`, "must be base64 of 32 bytes");
     }
   });
+  if (s.text) {
+    if (!isLanguageTag(s.text.lang)) throw bad("text.lang", `${JSON.stringify(s.text.lang)} is not a BCP 47 language tag (vi, en, en-GB)`);
+    text("text.body", s.text.body, MAX_TEXT, true);
+  }
   if (needsRefs(s.kind) && s.refs.length === 0) throw bad("refs", `a ${s.kind} must reference the entries it is about`);
   if (s.kind === "metric" && (!r || r.metrics.length === 0)) throw bad("result.metrics", "a metric statement carries at least one metric");
   if (s.kind === "rating" && (!r || (r.score === null && r.grade === null))) throw bad("result", "a rating gives a score or a grade");
