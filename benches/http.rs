@@ -63,6 +63,8 @@ fn statement(i: usize) -> Vec<u8> {
         evidence: vec![],
         refs: vec![],
         text: None,
+        actions: vec![],
+        closes: vec![],
     };
     serde_json::to_vec(&s).unwrap()
 }

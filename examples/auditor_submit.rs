@@ -70,6 +70,8 @@ fn main() -> Result<(), client::ClientError> {
         evidence: vec![],
         refs: vec![],
         text: None,
+        actions: vec![],
+        closes: vec![],
     };
     statement.validate()?;
     let env = envelope::sign(

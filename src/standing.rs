@@ -66,6 +66,42 @@ pub struct OpenAction {
     pub plan: Cited,
     /// Days since it was issued, as of the time the standing was computed.
     pub age_days: i64,
+    /// The plan's items, each open, overdue or closed (plans may list none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ItemState>,
+}
+
+/// Where one item of a corrective action plan stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ItemState {
+    pub id: String,
+    pub text: String,
+    pub owner: String,
+    pub due: String,
+    /// `open`, `overdue` (its due date has passed) or `closed`.
+    pub state: ItemStatus,
+    /// The remediation that closed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by: Option<u64>,
+}
+
+/// An action item's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Open,
+    Overdue,
+    Closed,
+}
+
+impl OpenAction {
+    /// How many of its items are overdue.
+    pub fn overdue(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| i.state == ItemStatus::Overdue)
+            .count()
+    }
 }
 
 /// Where a supplier stands on one topic.
@@ -210,8 +246,10 @@ pub fn standing(
     let effective = |r: &Report| effective_kind(&by_index, r);
     let mut left_out = LeftOut::default();
     let mut topics: BTreeMap<Topic, TopicStanding> = BTreeMap::new();
-    // Plans closed by a valid remediation.
+    // Plans closed whole by a valid remediation, and items closed one by one: plan →
+    // (item id, remediation).
     let mut closed: Vec<u64> = Vec::new();
+    let mut closed_items: BTreeMap<u64, Vec<(String, u64)>> = BTreeMap::new();
     // Oldest first, so that "newest" is the last one seen.
     for r in history.entries.iter().rev() {
         match r.verdict {
@@ -257,18 +295,61 @@ pub fn standing(
             Kind::CorrectiveAction => t.open_corrective_actions.push(OpenAction {
                 plan: cite(r, s, kind),
                 age_days: (now - s.issued_at()).whole_days(),
+                items: s
+                    .actions
+                    .iter()
+                    .map(|a| ItemState {
+                        id: a.id.clone(),
+                        text: a.text.clone(),
+                        owner: a.owner.clone(),
+                        due: a.due.clone(),
+                        state: ItemStatus::Open,
+                        closed_by: None,
+                    })
+                    .collect(),
             }),
             Kind::Remediation => {
-                closed.extend(s.refs.iter().map(|x| x.index));
+                for plan in s.refs.iter().map(|x| x.index) {
+                    if s.closes.is_empty() {
+                        closed.push(plan);
+                    } else {
+                        closed_items
+                            .entry(plan)
+                            .or_default()
+                            .extend(s.closes.iter().map(|id| (id.clone(), r.index)));
+                    }
+                }
                 t.remediations.insert(0, cite(r, s, kind));
             }
             Kind::Response => t.replies.insert(0, cite(r, s, kind)),
             Kind::Retraction | Kind::Correction => {}
         }
     }
+    let today = now.date();
     for t in topics.values_mut() {
-        t.open_corrective_actions
-            .retain(|a| !closed.contains(&a.plan.index));
+        for a in &mut t.open_corrective_actions {
+            let by = closed_items.get(&a.plan.index);
+            for item in &mut a.items {
+                item.closed_by =
+                    by.and_then(|c| c.iter().find(|(id, _)| *id == item.id).map(|(_, r)| *r));
+                let due = time::Date::parse(
+                    &item.due,
+                    time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .ok();
+                item.state = match (item.closed_by, due) {
+                    (Some(_), _) => ItemStatus::Closed,
+                    (None, Some(d)) if d < today => ItemStatus::Overdue,
+                    _ => ItemStatus::Open,
+                };
+            }
+        }
+        // A plan is closed by a remediation of the whole plan, or once every item is.
+        t.open_corrective_actions.retain(|a| {
+            let every_item_closed =
+                !a.items.is_empty() && a.items.iter().all(|i| i.state == ItemStatus::Closed);
+            !closed.contains(&a.plan.index) && !every_item_closed
+        });
     }
     topics.retain(|_, t| *t != TopicStanding::default());
     let name = history

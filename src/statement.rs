@@ -435,6 +435,55 @@ pub struct Statement {
     /// retraction or a correction, an auditor's summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<StatementText>,
+    /// A corrective action plan's items: what is to be done, by whom, by when.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<ActionItem>,
+    /// A remediation's items closed, by id, of the plan it refers to (none: the whole
+    /// plan).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closes: Vec<String>,
+}
+
+/// One item of a corrective action plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionItem {
+    /// Unique in its plan: 1 to 32 of `A-Z a-z 0-9 . _ -` (`OT-1`).
+    pub id: String,
+    pub text: String,
+    /// Who at the factory answers for it (a role or a name).
+    pub owner: String,
+    /// A date, `YYYY-MM-DD`.
+    pub due: String,
+}
+
+fn is_item_id(id: &str) -> bool {
+    (1..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn check_item_ids<'a>(
+    field: &str,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<(), StatementError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, id) in ids.enumerate() {
+        if !is_item_id(id) {
+            return Err(invalid(
+                format!("{field}[{i}]"),
+                format!("{id:?} is not an item id (1-32 of A-Z a-z 0-9 . _ -)"),
+            ));
+        }
+        if !seen.insert(id) {
+            return Err(invalid(
+                format!("{field}[{i}]"),
+                format!("{id} is given twice"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Free text and the language it is written in.
@@ -637,6 +686,24 @@ impl Statement {
                 invalid(format!("refs[{i}].leaf_hash"), "must be base64 of 32 bytes")
             })?;
         }
+        if !self.actions.is_empty() && self.kind != Kind::CorrectiveAction {
+            return Err(invalid(
+                "actions",
+                "only a corrective_action lists action items",
+            ));
+        }
+        list("actions", &self.actions, MAX_LIST)?;
+        check_item_ids("actions.id", self.actions.iter().map(|a| a.id.as_str()))?;
+        for (i, a) in self.actions.iter().enumerate() {
+            text(&format!("actions[{i}].text"), &a.text, MAX_TEXT, true)?;
+            text(&format!("actions[{i}].owner"), &a.owner, MAX_NAME, true)?;
+            parse_date(&format!("actions[{i}].due"), &a.due)?;
+        }
+        if !self.closes.is_empty() && self.kind != Kind::Remediation {
+            return Err(invalid("closes", "only a remediation closes action items"));
+        }
+        list("closes", &self.closes, MAX_LIST)?;
+        check_item_ids("closes", self.closes.iter().map(String::as_str))?;
         if let Some(t) = &self.text {
             if !is_language_tag(&t.lang) {
                 return Err(invalid(

@@ -304,13 +304,27 @@ impl Summary {
                 );
             }
             for a in &t.open_corrective_actions {
-                let _ = writeln!(
+                let _ = write!(
                     out,
                     "    corrective action open for {} days, since {} [#{}]",
                     a.age_days,
                     day(&a.plan.issued_at),
                     a.plan.index
                 );
+                if !a.items.is_empty() {
+                    let closed = a
+                        .items
+                        .iter()
+                        .filter(|i| i.state == crate::standing::ItemStatus::Closed)
+                        .count();
+                    let _ = write!(
+                        out,
+                        ": {} items, {closed} closed, {} overdue",
+                        a.items.len(),
+                        a.overdue()
+                    );
+                }
+                let _ = writeln!(out);
             }
             if !t.remediations.is_empty() {
                 let _ = writeln!(

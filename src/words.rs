@@ -226,6 +226,10 @@ struct Phrases {
     finding: &'static str,
     valid_until: &'static str,
     in_their_words: &'static str,
+    action: &'static str,
+    owner: &'static str,
+    due: &'static str,
+    closes: &'static str,
     evidence: &'static str,
 }
 
@@ -242,6 +246,10 @@ fn phrases(lang: Lang) -> Phrases {
             finding: "finding",
             valid_until: "valid until",
             in_their_words: "In the signer's words",
+            action: "Action",
+            owner: "owner",
+            due: "due",
+            closes: "Closes the plan's items",
             evidence: "evidence",
         },
         Lang::Vi => Phrases {
@@ -255,6 +263,10 @@ fn phrases(lang: Lang) -> Phrases {
             finding: "phát hiện",
             valid_until: "hiệu lực đến",
             in_their_words: "Lời của người ký",
+            action: "Hành động",
+            owner: "người phụ trách",
+            due: "hạn",
+            closes: "Đóng các hạng mục của kế hoạch",
             evidence: "bằng chứng",
         },
     }
@@ -314,6 +326,15 @@ pub fn describe_in(s: &Statement, lang: Lang) -> Vec<String> {
             severity_in(f.severity, lang),
             f.text
         ));
+    }
+    for a in &s.actions {
+        lines.push(format!(
+            "{} {} ({} {}, {} {}): {}",
+            p.action, a.id, p.owner, a.owner, p.due, a.due, a.text
+        ));
+    }
+    if !s.closes.is_empty() {
+        lines.push(format!("{}: {}", p.closes, s.closes.join(", ")));
     }
     if let Some(t) = &s.text {
         lines.push(format!("{} ({}): {}", p.in_their_words, t.lang, t.body));

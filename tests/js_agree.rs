@@ -613,6 +613,41 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             log.push(signed(&body, &[&c.auditor]), FACTORY);
         });
     }
+    for (name, expect, actions) in [
+        (
+            "a plan with two items",
+            "valid",
+            json!([{"id": "OT-1", "text": "second shift", "owner": "HR", "due": "2027-01-31"},
+                   {"id": "OT-2", "text": "monthly report", "owner": "union", "due": "2027-03-31"}]),
+        ),
+        (
+            "a plan with an item given twice",
+            "invalid",
+            json!([{"id": "OT-1", "text": "a", "owner": "HR", "due": "2027-01-31"},
+                   {"id": "OT-1", "text": "b", "owner": "HR", "due": "2027-01-31"}]),
+        ),
+        (
+            "a plan item due on no date",
+            "invalid",
+            json!([{"id": "OT-1", "text": "a", "owner": "HR", "due": "2027-02-30"}]),
+        ),
+        (
+            "a plan item whose id has a space",
+            "invalid",
+            json!([{"id": "OT 1", "text": "a", "owner": "HR", "due": "2027-01-31"}]),
+        ),
+    ] {
+        add(name, expect, &move |log| {
+            let audit = log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
+            let mut plan = statement(Kind::CorrectiveAction, FACTORY, "plan");
+            plan.refs = vec![vouch::statement::EntryRef {
+                index: audit,
+                leaf_hash: vouch::entry::encode_hash(&log.leaf(audit)),
+            }];
+            let body = payload(&plan, |v| v["actions"] = actions.clone());
+            log.push(signed(&body, &[&c.auditor]), FACTORY);
+        });
+    }
     for (name, expect, threshold) in [
         ("a threshold set to what the members can sign", "valid", 1),
         (

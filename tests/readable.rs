@@ -296,3 +296,83 @@ fn a_statements_text_is_shown_with_its_language() {
     let vi = vouch::words::describe_in(&s, vouch::words::Lang::Vi).join("\n");
     assert!(vi.contains("Lời của người ký (vi)"), "{vi}");
 }
+
+fn item(id: &str, due: &str) -> vouch::statement::ActionItem {
+    vouch::statement::ActionItem {
+        id: id.into(),
+        text: format!("do {id}"),
+        owner: "HR manager".into(),
+        due: due.into(),
+    }
+}
+
+/// A corrective action plan's items: open until due, overdue after, closed by a
+/// remediation that names them; the plan closes once every item is closed.
+#[test]
+fn corrective_action_items_are_open_overdue_or_closed() {
+    use vouch::standing::ItemStatus;
+    let l = Ledger::new(1);
+    let c = &l.cast;
+    let audit = l
+        .submit(&statement(Kind::Audit, FACTORY, "audit"), &c.auditor)
+        .unwrap();
+    let mut plan = statement(Kind::CorrectiveAction, FACTORY, "plan");
+    plan.refs = vec![refer(&audit)];
+    plan.actions = vec![
+        item("OT-1", "2020-01-31"),
+        item("OT-2", "2999-12-31"),
+        item("OT-3", "2020-02-29"),
+    ];
+    let plan = l.submit(&plan, &c.auditor).unwrap();
+    let mut fix = statement(Kind::Remediation, FACTORY, "OT-3 done");
+    fix.refs = vec![refer(&plan)];
+    fix.closes = vec!["OT-3".into()];
+    let fix = l.submit(&fix, &c.auditor).unwrap();
+    let standing = |l: &Ledger| {
+        let h = l.log.view().history(FACTORY, None, 100).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let r = verify::verify_history(&h, FACTORY, l.cast.log_key.verifier(), now);
+        standing::standing(&r, now).unwrap()
+    };
+    let st = standing(&l);
+    let t = &st.topics[&Topic::WorkingHours];
+    let [open] = &t.open_corrective_actions[..] else {
+        panic!("one open plan: {t:?}")
+    };
+    let states: Vec<(&str, ItemStatus, Option<u64>)> = open
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.state, i.closed_by))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("OT-1", ItemStatus::Overdue, None),
+            ("OT-2", ItemStatus::Open, None),
+            ("OT-3", ItemStatus::Closed, Some(fix.index)),
+        ]
+    );
+    assert_eq!(open.overdue(), 1);
+    // The words say who does what by when.
+    let described = vouch::words::describe(
+        &l.log.view().proven_entries(&[plan.index]).unwrap()[0]
+            .decoded
+            .as_ref()
+            .map(|d| vouch::statement::Statement::parse(d.statement.get().as_bytes()).unwrap())
+            .unwrap(),
+    )
+    .join("\n");
+    assert!(
+        described.contains("Action OT-1 (owner HR manager, due 2020-01-31): do OT-1"),
+        "{described}"
+    );
+    // Closing the other two closes the plan.
+    let mut rest = statement(Kind::Remediation, FACTORY, "the rest done");
+    rest.refs = vec![refer(&plan)];
+    rest.closes = vec!["OT-1".into(), "OT-2".into()];
+    l.submit(&rest, &c.auditor).unwrap();
+    let st = standing(&l);
+    let t = &st.topics[&Topic::WorkingHours];
+    assert!(t.open_corrective_actions.is_empty(), "{t:?}");
+    assert_eq!(t.remediations.len(), 2);
+}

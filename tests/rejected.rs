@@ -325,6 +325,21 @@ fn malformed_and_unauthorised_envelopes_are_refused_and_nothing_is_stored() {
             |e| matches!(e, LogError::Statement(StatementError::Json(_))),
         ),
         (
+            "action items on an audit",
+            with_statement(c, |s| {
+                s["actions"] =
+                    json!([{"id": "A1", "text": "t", "owner": "o", "due": "2027-01-01"}]);
+            }),
+            |e| invalid(e, "actions"),
+        ),
+        (
+            "items closed by an audit",
+            with_statement(c, |s| {
+                s["closes"] = json!(["A1"]);
+            }),
+            |e| invalid(e, "closes"),
+        ),
+        (
             "score over 100",
             with_statement(c, |s| {
                 s["result"]["score"] = json!(150);

@@ -70,6 +70,8 @@ pub fn statement_about(i: usize, id: &str, issued_at: &str) -> Vec<u8> {
         evidence: vec![],
         refs: vec![],
         text: None,
+        actions: vec![],
+        closes: vec![],
     };
     serde_json::to_vec(&s).unwrap()
 }

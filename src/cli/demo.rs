@@ -15,9 +15,9 @@ use crate::keyfile;
 use crate::log::{timestamp, Log, LogConfig, Receipt, Signed};
 use crate::note::{KeyName, Signer};
 use crate::statement::{
-    Accreditation, EntryRef, Evidence, Finding, Framework, Kind, Metric, Outcome, ParticipantSpec,
-    Period, RegistryStatement, Role, Severity, Statement, StatementText, Status, Supplier,
-    SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
+    Accreditation, ActionItem, EntryRef, Evidence, Finding, Framework, Kind, Metric, Outcome,
+    ParticipantSpec, Period, RegistryStatement, Role, Severity, Statement, StatementText, Status,
+    Supplier, SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
 };
 use crate::store::Store;
 
@@ -276,6 +276,8 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                 evidence: vec![],
                 refs: vec![],
                 text: None,
+                actions: vec![],
+                closes: vec![],
             };
             let auditor = &auditors[(f + quarter as usize) % auditors.len()];
             // Environmental metrics each quarter: self-reported, and verified by an
@@ -414,6 +416,30 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                     }),
                     findings: audit.findings.clone(),
                     refs: vec![reference(&a)],
+                    // Two items, each with an owner and a due date.
+                    actions: {
+                        let code = &audit.findings[0].code;
+                        let due = |d: i64| day(d).date().to_string();
+                        vec![
+                            ActionItem {
+                                id: format!("{code}-1"),
+                                text: if major {
+                                    "Hire and train a second shift before peak season".into()
+                                } else {
+                                    "Clear the fire exits and mark them on the floor".into()
+                                },
+                                owner: if major { "HR manager" } else { "EHS officer" }.into(),
+                                due: due(if major { 110 } else { 64 }),
+                            },
+                            ActionItem {
+                                id: format!("{code}-2"),
+                                text: "Report overtime hours to the worker committee every month"
+                                    .into(),
+                                owner: "Trade union chair".into(),
+                                due: due(140),
+                            },
+                        ]
+                    },
                     ..base(Kind::CorrectiveAction, Topic::WorkingHours, day(50))
                 };
                 let p = submit(&plan, auditor)?;
@@ -424,6 +450,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                             ..Outcome::default()
                         }),
                         refs: vec![reference(&p)],
+                        closes: plan.actions.iter().map(|i| i.id.clone()).collect(),
                         ..base(Kind::Remediation, Topic::WorkingHours, day(80))
                     };
                     submit(&done, auditor)?;

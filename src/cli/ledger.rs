@@ -218,6 +218,14 @@ pub struct AttestArgs {
     /// A referenced entry as INDEX:LEAF_HASH_BASE64 (repeatable).
     #[arg(long = "ref", value_parser = parse_ref)]
     pub refs: Vec<EntryRef>,
+    /// A corrective action plan's item as ID|TEXT|OWNER|DUE (YYYY-MM-DD), repeatable:
+    /// `--action "OT-1|Second shift for peak season|HR manager|2026-12-31"`.
+    #[arg(long = "action", value_parser = parse_action)]
+    pub actions: Vec<crate::statement::ActionItem>,
+    /// A remediation's item closed, by id, of the plan it refers to (repeatable; none:
+    /// the whole plan).
+    #[arg(long = "closes")]
+    pub closes: Vec<String>,
     /// What you say in your own words: a reply, a retraction's reason, a summary.
     #[arg(long)]
     pub text: Option<String>,
@@ -294,6 +302,19 @@ fn receipt_json(r: &Receipt) -> serde_json::Value {
         "leaf_hash": encode_hash(&r.leaf_hash),
         "duplicate": r.duplicate,
         "checkpoint": r.head.signed,
+    })
+}
+
+fn parse_action(s: &str) -> Result<crate::statement::ActionItem, String> {
+    let parts: Vec<&str> = s.splitn(4, '|').collect();
+    let [id, text, owner, due] = parts[..] else {
+        return Err(format!("{s:?} is not ID|TEXT|OWNER|DUE"));
+    };
+    Ok(crate::statement::ActionItem {
+        id: id.trim().to_owned(),
+        text: text.trim().to_owned(),
+        owner: owner.trim().to_owned(),
+        due: due.trim().to_owned(),
     })
 }
 
@@ -701,6 +722,8 @@ pub fn attest(args: AttestArgs) -> CliResult {
                     lang: args.lang.clone(),
                     body,
                 }),
+                actions: args.actions,
+                closes: args.closes,
             };
             statement.validate()?;
             statement.supplier.id.check_os_id()?;

@@ -138,6 +138,8 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
         evidence: vec![],
         refs: vec![],
         text: None,
+        actions: vec![],
+        closes: vec![],
     }
 }
 

@@ -167,6 +167,22 @@ fn status_class(s: Status) -> &'static str {
     }
 }
 
+fn item_state(s: crate::standing::ItemStatus, t: &Text) -> &'static str {
+    match s {
+        crate::standing::ItemStatus::Open => t.item_open,
+        crate::standing::ItemStatus::Overdue => t.item_overdue,
+        crate::standing::ItemStatus::Closed => t.item_closed,
+    }
+}
+
+fn item_class(s: crate::standing::ItemStatus) -> &'static str {
+    match s {
+        crate::standing::ItemStatus::Open => "open",
+        crate::standing::ItemStatus::Overdue => "overdue",
+        crate::standing::ItemStatus::Closed => "closed",
+    }
+}
+
 fn entry_link(index: u64) -> Markup {
     html! { a href=(format!("/records/{index}")) { "#" (index) } }
 }
@@ -544,7 +560,19 @@ fn topic_card(topic: Topic, ts: &TopicStanding, t: &Text, lang: Lang) -> Markup 
                 h4 { (t.open_corrective_actions) }
                 ul {
                     @for a in &ts.open_corrective_actions {
-                        li.poor { (entry_link(a.plan.index)) " · " strong { (a.age_days) } " " (t.days_open) }
+                        li.poor { (entry_link(a.plan.index)) " · " strong { (a.age_days) } " " (t.days_open)
+                            @if !a.items.is_empty() {
+                                ul.items {
+                                    @for i in &a.items {
+                                        li.(item_class(i.state)) {
+                                            code { (i.id) } " " (i.text) " · " (i.owner) " · " (t.item_due) " " (i.due) " · "
+                                            strong { (item_state(i.state, t)) }
+                                            @if let Some(by) = i.closed_by { " " (entry_link(by)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -731,7 +759,11 @@ pub fn summary(f: &Frame<'_>, s: &crate::summary::Summary) -> Markup {
                                 " [" (entry_link(fig.index)) "]" }
                         }
                         @for a in &line.open_corrective_actions {
-                            li.warn { (t.summary_open_action.replace("{}", &a.age_days.to_string())) " · " (day(&a.plan.issued_at)) " [" (entry_link(a.plan.index)) "]" }
+                            li.warn { (t.summary_open_action.replace("{}", &a.age_days.to_string())) " · " (day(&a.plan.issued_at)) " [" (entry_link(a.plan.index)) "]"
+                                @if !a.items.is_empty() {
+                                    " · " (a.items.len()) " " (t.items) ", " (a.overdue()) " " (item_state(crate::standing::ItemStatus::Overdue, t))
+                                }
+                            }
                         }
                         @if !line.remediations.is_empty() {
                             li { (line.remediations.len()) " " (t.summary_closed) " [" @for (n, i) in line.remediations.iter().enumerate() { @if n > 0 { ", " } (entry_link(*i)) } "]" }

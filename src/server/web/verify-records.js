@@ -339,7 +339,19 @@ const statement = struct([
   ["evidence", vec(struct([["uri", str, "required"], ["sha256", str, "required"]])), empty],
   ["refs", vec(struct([["index", u64, "required"], ["leaf_hash", str, "required"]])), empty],
   ["text", struct([["lang", str, "required"], ["body", str, "required"]]), none],
+  ["actions", vec(struct([["id", str, "required"], ["text", str, "required"], ["owner", str, "required"], ["due", str, "required"]])), empty],
+  ["closes", vec(str), empty],
 ]);
+
+/** Item ids of a corrective action plan: the form, and each once (`check_item_ids`). */
+function checkItemIds(field, ids) {
+  const seen = new Set();
+  ids.forEach((id, i) => {
+    if (!/^[A-Za-z0-9._-]{1,32}$/.test(id)) throw bad(`${field}[${i}]`, `${JSON.stringify(id)} is not an item id (1-32 of A-Z a-z 0-9 . _ -)`);
+    if (seen.has(id)) throw bad(`${field}[${i}]`, `${id} is given twice`);
+    seen.add(id);
+  });
+}
 
 /** Whether `tag` has the form of a BCP 47 language tag (`is_language_tag`). */
 function isLanguageTag(tag) {
@@ -408,6 +420,17 @@ export function parseStatement(bytes) {
       throw bad(`refs[${i}].leaf_hash`, "must be base64 of 32 bytes");
     }
   });
+  if (s.actions.length > 0 && s.kind !== "corrective_action") throw bad("actions", "only a corrective_action lists action items");
+  list("actions", s.actions, MAX_LIST);
+  checkItemIds("actions.id", s.actions.map((a) => a.id));
+  s.actions.forEach((a, i) => {
+    text(`actions[${i}].text`, a.text, MAX_TEXT, true);
+    text(`actions[${i}].owner`, a.owner, MAX_NAME, true);
+    parseDate(`actions[${i}].due`, a.due);
+  });
+  if (s.closes.length > 0 && s.kind !== "remediation") throw bad("closes", "only a remediation closes action items");
+  list("closes", s.closes, MAX_LIST);
+  checkItemIds("closes", s.closes);
   if (s.text) {
     if (!isLanguageTag(s.text.lang)) throw bad("text.lang", `${JSON.stringify(s.text.lang)} is not a BCP 47 language tag (vi, en, en-GB)`);
     text("text.body", s.text.body, MAX_TEXT, true);
