@@ -10,17 +10,6 @@ use vouch::standing::{self, Query};
 use vouch::statement::{Kind, Topic};
 use vouch::verify::{self, Verdict};
 
-fn get(url: &str) -> (u16, String, String) {
-    match ureq::get(url).call() {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => (
-            r.status(),
-            r.content_type().to_owned(),
-            r.into_string().unwrap(),
-        ),
-        Err(e) => panic!("GET {url}: {e}"),
-    }
-}
-
 /// A factory with an audit later corrected, a plan closed by a remediation, another
 /// plan still open, a self-reported metric and a reply; a second factory with one audit.
 fn ledger() -> Ledger {

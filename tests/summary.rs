@@ -13,17 +13,6 @@ use time::OffsetDateTime;
 use vouch::statement::{Kind, Metric, Outcome, Topic};
 use vouch::verify;
 
-fn get(url: &str) -> (u16, String, String) {
-    match ureq::get(url).call() {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => (
-            r.status(),
-            r.content_type().to_owned(),
-            r.into_string().unwrap(),
-        ),
-        Err(e) => panic!("GET {url}: {e}"),
-    }
-}
-
 /// An audit later corrected, one plan closed and one open, water figures from 50 down
 /// to 41.5 (the newest reported by the factory), and a buyer's rating.
 fn ledger() -> (Ledger, Vec<u64>) {

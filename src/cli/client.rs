@@ -80,6 +80,25 @@ impl WitnessPolicyArgs {
     }
 }
 
+/// `supplier`'s history from `url`, fetched as `trust` asks ([`fetch_for`]) and
+/// verified against the log key in `log_key`, witnesses included: the history and its
+/// report, as of `now`.
+fn fetch_verified(
+    url: &str,
+    supplier: &str,
+    log_key: &std::path::Path,
+    trust: &WitnessPolicyArgs,
+    now: OffsetDateTime,
+) -> Result<(crate::bundle::History, verify::HistoryReport), Box<dyn std::error::Error + Send + Sync>>
+{
+    let log_key = keyfile::read_verifier(log_key)?;
+    let policy = trust.policy()?;
+    let history = fetch_for(url, supplier, &log_key, &policy)?;
+    let mut report = verify::verify_history(&history, supplier, &log_key, now);
+    report.require_witnesses(&history.checkpoint, &log_key, &policy);
+    Ok((history, report))
+}
+
 /// The history of `supplier` from `url`: at the newest checkpoint the server holds
 /// cosignatures for when `policy` asks for some, else at the newest.
 fn fetch_for(
@@ -454,12 +473,8 @@ pub const NONE_FOUND: u8 = 7;
 /// When the server cannot be reached, the history does not verify (exit 2), or with
 /// `--kind` no valid record matches (exit 7).
 pub fn standing(args: StandingArgs) -> CliResult {
-    let log_key = keyfile::read_verifier(&args.log_key)?;
-    let policy = args.trust.policy()?;
-    let history = fetch_for(&args.url, &args.supplier, &log_key, &policy)?;
     let now = OffsetDateTime::now_utc();
-    let mut report = verify::verify_history(&history, &args.supplier, &log_key, now);
-    report.require_witnesses(&history.checkpoint, &log_key, &policy);
+    let (_, report) = fetch_verified(&args.url, &args.supplier, &args.log_key, &args.trust, now)?;
     if report.verdict != Verdict::Valid {
         print_history(&report);
         return Err(Exit(Verdict::Invalid.exit_code()).into());
@@ -530,12 +545,9 @@ pub fn standing(args: StandingArgs) -> CliResult {
 /// Transport failures, a history that does not verify (exit 1), a witness policy not
 /// met.
 pub fn summary(args: SummaryArgs) -> CliResult {
-    let log_key = keyfile::read_verifier(&args.log_key)?;
-    let policy = args.trust.policy()?;
-    let history = fetch_for(&args.url, &args.supplier, &log_key, &policy)?;
     let now = OffsetDateTime::now_utc();
-    let mut report = verify::verify_history(&history, &args.supplier, &log_key, now);
-    report.require_witnesses(&history.checkpoint, &log_key, &policy);
+    let (history, report) =
+        fetch_verified(&args.url, &args.supplier, &args.log_key, &args.trust, now)?;
     let Some(summary) = crate::standing::standing(&report, now)
         .ok()
         .and_then(|st| crate::summary::summary(&report, &st, &history.checkpoint))
@@ -821,16 +833,13 @@ fn print_history(h: &HistoryReport) {
 /// # Errors
 /// When the server cannot be reached or the history does not verify.
 pub fn history(args: HistoryArgs) -> CliResult {
-    let log_key = keyfile::read_verifier(&args.log_key)?;
-    let policy = args.trust.policy()?;
-    let history = fetch_for(&args.url, &args.supplier, &log_key, &policy)?;
-    let mut report = verify::verify_history(
-        &history,
+    let (_, report) = fetch_verified(
+        &args.url,
         &args.supplier,
-        &log_key,
+        &args.log_key,
+        &args.trust,
         OffsetDateTime::now_utc(),
-    );
-    report.require_witnesses(&history.checkpoint, &log_key, &policy);
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -39,6 +39,24 @@ pub struct SupplierFile {
     pub standing: SupplierStanding,
 }
 
+impl SupplierFile {
+    /// The summary for lenders ([`crate::summary`]) drawn from this file.
+    ///
+    /// # Errors
+    /// [`LogError::Inconsistent`] if its history does not verify (the log drew it from
+    /// its own store, so that is a fault of the log).
+    pub fn summary(&self) -> Result<crate::summary::Summary, LogError> {
+        crate::summary::summary(&self.report, &self.standing, &self.history.checkpoint).ok_or_else(
+            || {
+                LogError::Inconsistent(format!(
+                    "the log's own history of {} does not verify",
+                    self.history.supplier
+                ))
+            },
+        )
+    }
+}
+
 /// What a supplier's file or brief was drawn from: it holds while the supplier's chain
 /// head and the registry are the same and its first expiry (the end of the UTC day,
 /// when corrective actions age, or an earlier `valid_until`) has not come.

@@ -302,16 +302,8 @@ pub(super) async fn supplier_summary(
         let Some(file) = log.supplier_file(&log.view(), id.as_str(), cap)? else {
             return Ok(None);
         };
-        let summary =
-            crate::summary::summary(&file.report, &file.standing, &file.history.checkpoint)
-                .ok_or_else(|| {
-                    LogError::Inconsistent(format!(
-                        "the log's own history of {} does not verify",
-                        id.as_str()
-                    ))
-                })?;
         Ok(Some(Json(SummaryResponse {
-            summary,
+            summary: file.summary()?,
             history: file.history.clone(),
         })))
     })

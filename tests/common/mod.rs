@@ -310,3 +310,46 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Runs the `vouch` binary in `dir`, as a user would.
+pub fn vouch(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// The standard output of a run that must succeed.
+pub fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The standard error of a run that must fail.
+pub fn fails(out: &std::process::Output) -> String {
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `GET url`: status, content type and body, whatever the status.
+pub fn get(url: &str) -> (u16, String, String) {
+    match ureq::get(url).call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => (
+            r.status(),
+            r.content_type().to_owned(),
+            r.into_string().unwrap(),
+        ),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}

@@ -513,6 +513,34 @@ async fn directory(
     .await
 }
 
+/// The verified file of the factory `id` for a page: a problem for a bad id, an OS ID
+/// with no records, or a history too long to draw here.
+fn factory_file(
+    log: &Log,
+    frame: &pages::Frame<'_>,
+    id: &str,
+    cap: usize,
+) -> Result<Arc<crate::log::SupplierFile>, Problem> {
+    let id = SupplierId::new(id)
+        .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
+    let t = i18n::text(frame.lang);
+    match log.supplier_file(&log.view(), id.as_str(), cap) {
+        Ok(Some(file)) => Ok(file),
+        Ok(None) => Err(Problem::not_found(format!(
+            "{} {}",
+            t.unknown_factory,
+            id.as_str()
+        ))),
+        Err(LogError::TooManyRecords { supplier, max, .. }) => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "history-too-large",
+            "History too large to show here",
+            format!("{} ({supplier}: more than {max})", t.too_many_records),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn factory(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -520,25 +548,8 @@ async fn factory(
     Path(id): Path<String>,
 ) -> Response {
     render_expensive(s, headers, uri, move |log, frame, cap| {
-        let id = SupplierId::new(&id).map_err(|e| {
-            Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string())
-        })?;
-        let t = i18n::text(frame.lang);
-        match log.supplier_file(&log.view(), id.as_str(), cap) {
-            Ok(Some(file)) => Ok(pages::factory(frame, &file)),
-            Ok(None) => Err(Problem::not_found(format!(
-                "{} {}",
-                t.unknown_factory,
-                id.as_str()
-            ))),
-            Err(LogError::TooManyRecords { supplier, max, .. }) => Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "history-too-large",
-                "History too large to show here",
-                format!("{} ({supplier}: more than {max})", t.too_many_records),
-            )),
-            Err(e) => Err(e.into()),
-        }
+        let file = factory_file(log, frame, &id, cap)?;
+        Ok(pages::factory(frame, &file))
     })
     .await
 }
@@ -550,29 +561,7 @@ async fn factory_summary(
     Path(id): Path<String>,
 ) -> Response {
     render_expensive(s, headers, uri, move |log, frame, cap| {
-        let id = SupplierId::new(&id).map_err(|e| {
-            Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string())
-        })?;
-        let t = i18n::text(frame.lang);
-        let file = match log.supplier_file(&log.view(), id.as_str(), cap) {
-            Ok(Some(file)) => file,
-            Ok(None) => {
-                return Err(Problem::not_found(format!(
-                    "{} {}",
-                    t.unknown_factory,
-                    id.as_str()
-                )))
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let summary =
-            crate::summary::summary(&file.report, &file.standing, &file.history.checkpoint)
-                .ok_or_else(|| {
-                    Problem::from(LogError::Inconsistent(format!(
-                        "the log's own history of {} does not verify",
-                        id.as_str()
-                    )))
-                })?;
+        let summary = factory_file(log, frame, &id, cap)?.summary()?;
         Ok(pages::summary(frame, &summary))
     })
     .await

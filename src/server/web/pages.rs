@@ -167,6 +167,17 @@ fn status_class(s: Status) -> &'static str {
     }
 }
 
+/// The records a standing leaves out, counted by why.
+fn left_out(l: &crate::standing::LeftOut, t: &Text) -> Markup {
+    html! {
+        @if l.retracted > 0 { (l.retracted) " " (t.v_retracted) "; " }
+        @if l.superseded > 0 { (l.superseded) " " (t.v_superseded) "; " }
+        @if l.expired > 0 { (l.expired) " " (t.v_expired) "; " }
+        @if l.suspect > 0 { (l.suspect) " " (t.v_suspect) "; " }
+        @if l.invalid > 0 { (l.invalid) " " (t.v_invalid) }
+    }
+}
+
 fn item_state(s: crate::standing::ItemStatus, t: &Text) -> &'static str {
     match s {
         crate::standing::ItemStatus::Open => t.item_open,
@@ -725,14 +736,7 @@ pub fn summary(f: &Frame<'_>, s: &crate::summary::Summary) -> Markup {
             }
             p { (t.summary_intro) }
             @if left > 0 {
-                p.muted {
-                    (t.summary_not_counted) ": "
-                    @if l.retracted > 0 { (l.retracted) " " (t.v_retracted) "; " }
-                    @if l.superseded > 0 { (l.superseded) " " (t.v_superseded) "; " }
-                    @if l.expired > 0 { (l.expired) " " (t.v_expired) "; " }
-                    @if l.suspect > 0 { (l.suspect) " " (t.v_suspect) "; " }
-                    @if l.invalid > 0 { (l.invalid) " " (t.v_invalid) }
-                }
+                p.muted { (t.summary_not_counted) ": " (left_out(l, t)) }
             }
             @for (n, line) in s.topics.iter().enumerate() {
                 @if n == 0 || s.topics[n - 1].area != line.area {
@@ -846,14 +850,7 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
                 }
                 @let out = left.retracted + left.superseded + left.expired + left.suspect + left.invalid;
                 @if out > 0 {
-                    p {
-                        (t.left_out) ": "
-                        @if left.retracted > 0 { (left.retracted) " " (t.v_retracted) "; " }
-                        @if left.superseded > 0 { (left.superseded) " " (t.v_superseded) "; " }
-                        @if left.expired > 0 { (left.expired) " " (t.v_expired) "; " }
-                        @if left.suspect > 0 { (left.suspect) " " (t.v_suspect) "; " }
-                        @if left.invalid > 0 { (left.invalid) " " (t.v_invalid) }
-                    }
+                    p { (t.left_out) ": " (left_out(left, t)) }
                 }
             }
             @let charts = series(file);
