@@ -65,6 +65,8 @@ fn statement(i: usize) -> Vec<u8> {
         text: None,
         actions: vec![],
         closes: vec![],
+        disputes: vec![],
+        outcome: None,
     };
     serde_json::to_vec(&s).unwrap()
 }

@@ -72,6 +72,8 @@ fn main() -> Result<(), client::ClientError> {
         text: None,
         actions: vec![],
         closes: vec![],
+        disputes: vec![],
+        outcome: None,
     };
     statement.validate()?;
     let env = envelope::sign(

@@ -8,6 +8,8 @@
 //! | `response` | the supplier the statement is about |
 //! | `retraction` | whoever signed the referenced entry, or governance |
 //! | `correction` | whoever signed the referenced entry, or governance |
+//! | `dispute` | the supplier the statement is about, within the dispute window |
+//! | `resolution` | whoever signed the disputed entry, or governance |
 //!
 //! Every signer of an envelope must be allowed; registry changes need signatures by
 //! `threshold` distinct governance participants (keys of one member count once, so
@@ -49,6 +51,20 @@ pub enum PolicyError {
     RefOtherSubject { index: u64, subject: String },
     #[error("entry {0} can only be retracted or corrected by its signer or by governance")]
     RetractionNotBySigner(u64),
+    #[error("entry {index} cannot be disputed: {why}")]
+    NotDisputable { index: u64, why: String },
+    #[error(
+        "entry {index} was logged at {logged_at}: the {days}-day window to dispute it has closed"
+    )]
+    DisputeWindowClosed {
+        index: u64,
+        logged_at: String,
+        days: i64,
+    },
+    #[error("entry {0} is not a dispute, so there is nothing to resolve")]
+    NotADispute(u64),
+    #[error("the dispute at entry {0} can only be resolved by the signer of the disputed entry or by governance")]
+    ResolutionNotBySigner(u64),
     #[error("issued_at {0} is in the future")]
     FutureIssuedAt(String),
     #[error("a registry change needs signatures by {need} governance participants, it has {have}")]
@@ -64,6 +80,112 @@ pub struct RefTarget {
     pub subject: String,
     /// Participant ids of its signers.
     pub signers: Vec<String>,
+    /// When the log wrote it.
+    pub logged_at: String,
+    /// Its kind (`None` for a registry change).
+    pub kind: Option<Kind>,
+    /// The codes of its findings.
+    pub findings: Vec<String>,
+    /// For a dispute: the signers of the entry it disputes.
+    pub disputed_signers: Vec<String>,
+}
+
+impl RefTarget {
+    /// The target that the entry of `statement` at `index` becomes for later entries.
+    /// `targets` are the targets of its own references (for a dispute, the disputed
+    /// entry).
+    pub fn of(
+        index: u64,
+        subject: String,
+        signers: Vec<String>,
+        logged_at: String,
+        statement: Option<&Statement>,
+        targets: &[RefTarget],
+    ) -> RefTarget {
+        let dispute = statement.is_some_and(|s| s.kind == Kind::Dispute);
+        RefTarget {
+            index,
+            subject,
+            signers,
+            logged_at,
+            kind: statement.map(|s| s.kind),
+            findings: statement
+                .map(|s| s.findings.iter().map(|f| f.code.clone()).collect())
+                .unwrap_or_default(),
+            disputed_signers: if dispute {
+                targets
+                    .first()
+                    .map(|t| t.signers.clone())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// Whether a record of `kind` can be disputed: records that state findings, not
+/// answers, disputes or amendments.
+pub fn disputable(kind: Kind) -> bool {
+    !matches!(
+        kind,
+        Kind::Response | Kind::Retraction | Kind::Correction | Kind::Dispute | Kind::Resolution
+    )
+}
+
+/// Why `statement`, a dispute logged at `logged_at`, may not dispute `target` (the
+/// registry's window is `window`), if it may not: the target must be a record that
+/// states the findings named, not signed by the disputing supplier, and logged no
+/// longer than the window before.
+pub fn dispute_problem(
+    statement: &Statement,
+    signers: &[String],
+    target: &RefTarget,
+    logged_at: OffsetDateTime,
+    window: Duration,
+) -> Option<PolicyError> {
+    let not = |why: String| {
+        Some(PolicyError::NotDisputable {
+            index: target.index,
+            why,
+        })
+    };
+    match target.kind {
+        Some(k) if disputable(k) => {}
+        Some(k) => return not(format!("it is a {k}, not a record of findings")),
+        None => return not("it is a registry change".into()),
+    }
+    if target.signers.iter().any(|s| signers.contains(s)) {
+        return not("a signer cannot dispute its own record".into());
+    }
+    if let Some(code) = statement
+        .disputes
+        .iter()
+        .find(|c| !target.findings.contains(c))
+    {
+        return not(format!("it has no finding {code}"));
+    }
+    let then = crate::statement::parse_utc("logged_at", &target.logged_at).ok()?;
+    if logged_at > then + window {
+        return Some(PolicyError::DisputeWindowClosed {
+            index: target.index,
+            logged_at: target.logged_at.clone(),
+            days: window.whole_days(),
+        });
+    }
+    None
+}
+
+/// Why `signers` may not resolve `target` with a resolution, if they may not: it must
+/// be a dispute, and they the signers of the disputed entry or governance.
+pub fn resolution_problem(signers: &[&Participant], target: &RefTarget) -> Option<PolicyError> {
+    if target.kind != Some(Kind::Dispute) {
+        return Some(PolicyError::NotADispute(target.index));
+    }
+    let allowed = signers
+        .iter()
+        .all(|s| s.has_role(Role::Governance) || target.disputed_signers.contains(&s.id));
+    (!allowed).then_some(PolicyError::ResolutionNotBySigner(target.index))
 }
 
 fn needs(kind: Kind) -> &'static str {
@@ -73,6 +195,8 @@ fn needs(kind: Kind) -> &'static str {
         Kind::Rating | Kind::Incentive => "buyer",
         Kind::Response => "supplier of this id",
         Kind::Retraction | Kind::Correction => "signer of the referenced entry, or governance",
+        Kind::Dispute => "supplier of this id",
+        Kind::Resolution => "signer of the disputed entry, or governance",
     }
 }
 
@@ -105,20 +229,25 @@ pub fn authorise(signer: &Participant, statement: &Statement) -> Result<(), Poli
             .then_some(())
             .ok_or_else(wrong_role),
         Kind::Metric if signer.has_role(Role::Auditor) => Ok(()),
-        Kind::Metric | Kind::Response if signer.has_role(Role::Supplier) => own_supplier(),
-        Kind::Metric | Kind::Response => Err(wrong_role()),
+        Kind::Metric | Kind::Response | Kind::Dispute if signer.has_role(Role::Supplier) => {
+            own_supplier()
+        }
+        Kind::Metric | Kind::Response | Kind::Dispute => Err(wrong_role()),
         Kind::Rating | Kind::Incentive => signer
             .has_role(Role::Buyer)
             .then_some(())
             .ok_or_else(wrong_role),
         // Checked against the referenced entries in `check_refs`.
-        Kind::Retraction | Kind::Correction => Ok(()),
+        Kind::Retraction | Kind::Correction | Kind::Resolution => Ok(()),
     }
 }
 
 /// Checks a statement's references against the entries they point at: each must be
-/// about the same supplier, and a retraction or correction must come from their signer
-/// or governance.
+/// about the same supplier, a retraction or correction must come from their signer
+/// or governance, a dispute must come in time for a record with the findings it names
+/// ([`dispute_problem`]), and a resolution must resolve a dispute as the disputed
+/// record's signer or governance ([`resolution_problem`]). `logged_at` is the time
+/// the log writes the statement, `registry` the registry at its position.
 ///
 /// # Errors
 /// The first reference that fails.
@@ -126,6 +255,8 @@ pub fn check_refs(
     signers: &[&Participant],
     statement: &Statement,
     targets: &[RefTarget],
+    logged_at: OffsetDateTime,
+    registry: &Registry,
 ) -> Result<(), PolicyError> {
     for t in targets {
         if t.subject != statement.supplier.id.as_str() {
@@ -141,6 +272,17 @@ pub fn check_refs(
             if !allowed {
                 return Err(PolicyError::RetractionNotBySigner(t.index));
             }
+        }
+        let problem = match statement.kind {
+            Kind::Dispute => {
+                let ids: Vec<String> = signers.iter().map(|p| p.id.clone()).collect();
+                dispute_problem(statement, &ids, t, logged_at, registry.dispute_window())
+            }
+            Kind::Resolution => resolution_problem(signers, t),
+            _ => None,
+        };
+        if let Some(e) = problem {
+            return Err(e);
         }
     }
     Ok(())

@@ -121,6 +121,9 @@ pub fn participant_subject(id: &str) -> String {
 pub struct Registry {
     /// Distinct governance participants whose signatures a registry change needs.
     pub threshold: u32,
+    /// Days a supplier has to dispute a record, once governance has set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispute_window_days: Option<u32>,
     pub participants: BTreeMap<String, Participant>,
     /// Key id → (participant id, key), rebuilt from `participants`.
     #[serde(skip)]
@@ -348,6 +351,10 @@ impl Registry {
                 self.threshold = *threshold;
                 Ok(())
             }
+            RegistryStatement::SetDisputeWindow { days, .. } => {
+                self.dispute_window_days = Some(*days);
+                Ok(())
+            }
         }
     }
 
@@ -360,7 +367,9 @@ impl Registry {
     /// out a revocation.
     pub fn subject_of(&self, change: &RegistryStatement) -> String {
         let governance = match change {
-            RegistryStatement::Genesis { .. } | RegistryStatement::SetThreshold { .. } => true,
+            RegistryStatement::Genesis { .. }
+            | RegistryStatement::SetThreshold { .. }
+            | RegistryStatement::SetDisputeWindow { .. } => true,
             RegistryStatement::Register { participant, .. } => {
                 participant.roles.contains(&Role::Governance)
             }
@@ -375,6 +384,14 @@ impl Registry {
             Some(id) if !governance => participant_subject(id),
             _ => REGISTRY_SUBJECT.to_owned(),
         }
+    }
+
+    /// How long after a record is logged its supplier may dispute it.
+    pub fn dispute_window(&self) -> time::Duration {
+        time::Duration::days(i64::from(
+            self.dispute_window_days
+                .unwrap_or(crate::statement::DEFAULT_DISPUTE_WINDOW_DAYS),
+        ))
     }
 
     /// The participant and public key behind a key id, whatever their state.

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::statement::{Finding, Framework, Kind, Period, Statement, Status, Topic};
+use crate::statement::{
+    DisputeOutcome, Finding, Framework, Kind, Period, Statement, Status, Topic,
+};
 use crate::verify::{HistoryReport, Report, SignerInfo, Verdict};
 
 /// One record as the standing cites it.
@@ -128,6 +130,68 @@ pub struct TopicStanding {
     /// The supplier's replies, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replies: Vec<Cited>,
+    /// The supplier's disputes of records on this topic, open or resolved, oldest
+    /// first. The records cited above show their findings as the resolutions left
+    /// them: withdrawn ones gone, amended ones restated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<DisputeState>,
+}
+
+/// Where a supplier's dispute of a record stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DisputeState {
+    /// The dispute's entry.
+    pub index: u64,
+    /// The disputed record.
+    pub record: u64,
+    /// The codes of the findings disputed.
+    pub findings: Vec<String>,
+    pub issued_at: String,
+    /// `open` until a resolution; then `upheld`, `amended` or `withdrawn`.
+    pub state: DisputeStatus,
+    /// The resolution that decided it (the newest valid one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<u64>,
+}
+
+/// A dispute's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeStatus {
+    Open,
+    Upheld,
+    Amended,
+    Withdrawn,
+}
+
+impl DisputeStatus {
+    fn of(outcome: DisputeOutcome) -> Self {
+        match outcome {
+            DisputeOutcome::Upheld => DisputeStatus::Upheld,
+            DisputeOutcome::Amended => DisputeStatus::Amended,
+            DisputeOutcome::Withdrawn => DisputeStatus::Withdrawn,
+        }
+    }
+}
+
+impl TopicStanding {
+    /// Every record the topic cites, to restate its findings.
+    fn cited_mut(&mut self) -> impl Iterator<Item = &mut Cited> {
+        self.audit
+            .iter_mut()
+            .chain(self.ratings.iter_mut())
+            .chain(self.incentives.iter_mut())
+            .chain(self.open_corrective_actions.iter_mut().map(|a| &mut a.plan))
+            .chain(self.remediations.iter_mut())
+    }
+
+    /// Disputes not yet resolved.
+    pub fn open_disputes(&self) -> usize {
+        self.disputes
+            .iter()
+            .filter(|d| d.state == DisputeStatus::Open)
+            .count()
+    }
 }
 
 /// How many records were left out of the standing, by verdict.
@@ -250,6 +314,10 @@ pub fn standing(
     // (item id, remediation).
     let mut closed: Vec<u64> = Vec::new();
     let mut closed_items: BTreeMap<u64, Vec<(String, u64)>> = BTreeMap::new();
+    // Disputes by entry, with the topic of the record disputed, and what the newest
+    // valid resolution of each restated (amended findings).
+    let mut disputes: BTreeMap<u64, (Topic, DisputeState)> = BTreeMap::new();
+    let mut amended: BTreeMap<u64, Vec<Finding>> = BTreeMap::new();
     // Oldest first, so that "newest" is the last one seen.
     for r in history.entries.iter().rev() {
         match r.verdict {
@@ -322,8 +390,58 @@ pub fn standing(
                 t.remediations.insert(0, cite(r, s, kind));
             }
             Kind::Response => t.replies.insert(0, cite(r, s, kind)),
+            Kind::Dispute => {
+                let Some(record) = s.refs.first().map(|x| x.index) else {
+                    continue;
+                };
+                let topic = by_index
+                    .get(&record)
+                    .and_then(|d| d.statement.as_ref())
+                    .map_or(s.topic, |d| d.topic);
+                disputes.insert(
+                    r.index,
+                    (
+                        topic,
+                        DisputeState {
+                            index: r.index,
+                            record,
+                            findings: s.disputes.clone(),
+                            issued_at: s.issued_at.clone(),
+                            state: DisputeStatus::Open,
+                            resolved_by: None,
+                        },
+                    ),
+                );
+            }
+            Kind::Resolution => {
+                let dispute = s.refs.first().map(|x| x.index);
+                if let (Some((_, d)), Some(outcome)) =
+                    (dispute.and_then(|i| disputes.get_mut(&i)), s.outcome)
+                {
+                    d.state = DisputeStatus::of(outcome);
+                    d.resolved_by = Some(r.index);
+                    amended.insert(d.index, s.findings.clone());
+                }
+            }
             Kind::Retraction | Kind::Correction => {}
         }
+    }
+    // Findings as resolutions left them, then the disputes under the disputed
+    // record's topic.
+    for (topic, d) in disputes.into_values() {
+        let t = topics.entry(topic).or_default();
+        for c in t.cited_mut().filter(|c| c.index == d.record) {
+            match d.state {
+                DisputeStatus::Withdrawn => c.findings.retain(|f| !d.findings.contains(&f.code)),
+                DisputeStatus::Amended => {
+                    let restated = amended.get(&d.index).map_or(&[][..], Vec::as_slice);
+                    c.findings.retain(|f| !d.findings.contains(&f.code));
+                    c.findings.extend(restated.iter().cloned());
+                }
+                DisputeStatus::Open | DisputeStatus::Upheld => {}
+            }
+        }
+        t.disputes.push(d);
     }
     let today = now.date();
     for t in topics.values_mut() {
@@ -374,6 +492,9 @@ pub struct StandingSummary {
     pub topics: BTreeMap<Topic, TopicSummary>,
     /// Open corrective actions over all topics.
     pub open_corrective_actions: u64,
+    /// Open disputes over all topics.
+    #[serde(default)]
+    pub open_disputes: u64,
     /// Records left out of the standing (retracted, superseded, expired, suspect).
     pub left_out: u64,
 }
@@ -396,6 +517,9 @@ pub struct TopicSummary {
     /// Buyers with a current valid rating.
     pub ratings: u64,
     pub open_corrective_actions: u64,
+    /// The supplier's disputes not yet resolved.
+    #[serde(default)]
+    pub open_disputes: u64,
 }
 
 impl SupplierStanding {
@@ -416,6 +540,7 @@ impl SupplierStanding {
                         metrics: t.metrics.len() as u64,
                         ratings: t.ratings.len() as u64,
                         open_corrective_actions: t.open_corrective_actions.len() as u64,
+                        open_disputes: t.open_disputes() as u64,
                     },
                 )
             })
@@ -423,6 +548,7 @@ impl SupplierStanding {
         let l = &self.left_out;
         StandingSummary {
             open_corrective_actions: topics.values().map(|t| t.open_corrective_actions).sum(),
+            open_disputes: topics.values().map(|t| t.open_disputes).sum(),
             topics,
             left_out: l.retracted + l.superseded + l.expired + l.suspect + l.invalid,
         }

@@ -72,10 +72,16 @@ pub enum Kind {
     Retraction,
     /// Replaces the entries it references: its content is their corrected content.
     Correction,
+    /// A supplier disputes findings of a record about it, within the dispute window
+    /// governance sets.
+    Dispute,
+    /// The signer of a disputed record (or governance) resolves the dispute: the
+    /// findings are upheld, amended or withdrawn.
+    Resolution,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Audit,
         Kind::Metric,
         Kind::CorrectiveAction,
@@ -85,6 +91,8 @@ impl Kind {
         Kind::Response,
         Kind::Retraction,
         Kind::Correction,
+        Kind::Dispute,
+        Kind::Resolution,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +106,8 @@ impl Kind {
             Kind::Response => "response",
             Kind::Retraction => "retraction",
             Kind::Correction => "correction",
+            Kind::Dispute => "dispute",
+            Kind::Resolution => "resolution",
         }
     }
 
@@ -110,6 +120,8 @@ impl Kind {
                 | Kind::Response
                 | Kind::Retraction
                 | Kind::Correction
+                | Kind::Dispute
+                | Kind::Resolution
         )
     }
 
@@ -442,6 +454,45 @@ pub struct Statement {
     /// plan).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub closes: Vec<String>,
+    /// A dispute's findings disputed, by code, of the record it refers to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<String>,
+    /// A resolution's outcome for the disputed findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<DisputeOutcome>,
+}
+
+/// What a resolution decides of the findings a dispute names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeOutcome {
+    /// The findings stand as recorded.
+    Upheld,
+    /// The findings stand as the resolution restates them (its `findings`).
+    Amended,
+    /// The findings are withdrawn: they no longer count.
+    Withdrawn,
+}
+
+impl DisputeOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisputeOutcome::Upheld => "upheld",
+            DisputeOutcome::Amended => "amended",
+            DisputeOutcome::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// The outcome `as_str` names.
+    pub fn parse(name: &str) -> Option<DisputeOutcome> {
+        [
+            DisputeOutcome::Upheld,
+            DisputeOutcome::Amended,
+            DisputeOutcome::Withdrawn,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == name)
+    }
 }
 
 /// One item of a corrective action plan.
@@ -704,6 +755,7 @@ impl Statement {
         }
         list("closes", &self.closes, MAX_LIST)?;
         check_item_ids("closes", self.closes.iter().map(String::as_str))?;
+        self.validate_dispute()?;
         if let Some(t) = &self.text {
             if !is_language_tag(&t.lang) {
                 return Err(invalid(
@@ -735,6 +787,80 @@ impl Statement {
                 Err(invalid("result", "a rating gives a score or a grade"))
             }
             _ => Ok(()),
+        }
+    }
+
+    /// The rules of disputes and resolutions a statement alone shows: a dispute names
+    /// the findings it disputes and why; a resolution gives an outcome and why, and
+    /// restates the findings only when it amends them; each refers to one entry.
+    fn validate_dispute(&self) -> Result<(), StatementError> {
+        let dispute = self.kind == Kind::Dispute;
+        let resolution = self.kind == Kind::Resolution;
+        if !self.disputes.is_empty() && !dispute {
+            return Err(invalid(
+                "disputes",
+                "only a dispute names disputed findings",
+            ));
+        }
+        if self.outcome.is_some() && !resolution {
+            return Err(invalid("outcome", "only a resolution gives an outcome"));
+        }
+        if !dispute && !resolution {
+            return Ok(());
+        }
+        if self.refs.len() > 1 {
+            return Err(invalid(
+                "refs",
+                format!("a {} refers to exactly one entry", self.kind),
+            ));
+        }
+        if self.text.is_none() {
+            return Err(invalid(
+                "text",
+                format!("a {} says why, in `text`", self.kind),
+            ));
+        }
+        if dispute {
+            if self.disputes.is_empty() {
+                return Err(invalid(
+                    "disputes",
+                    "a dispute names the codes of the findings it disputes",
+                ));
+            }
+            list("disputes", &self.disputes, MAX_LIST)?;
+            let mut seen = std::collections::BTreeSet::new();
+            for (i, code) in self.disputes.iter().enumerate() {
+                text(&format!("disputes[{i}]"), code, 64, true)?;
+                if !seen.insert(code) {
+                    return Err(invalid(
+                        format!("disputes[{i}]"),
+                        format!("{code} is given twice"),
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        match self.outcome {
+            None => Err(invalid(
+                "outcome",
+                "a resolution gives an outcome: upheld, amended or withdrawn",
+            )),
+            Some(DisputeOutcome::Amended) if self.findings.is_empty() => Err(invalid(
+                "findings",
+                "an amended outcome restates the disputed findings as amended",
+            )),
+            Some(o @ (DisputeOutcome::Upheld | DisputeOutcome::Withdrawn))
+                if !self.findings.is_empty() =>
+            {
+                Err(invalid(
+                    "findings",
+                    format!(
+                        "a resolution restates findings only when it amends them, not when {}",
+                        o.as_str()
+                    ),
+                ))
+            }
+            Some(_) => Ok(()),
         }
     }
 
@@ -831,7 +957,15 @@ pub enum RegistryStatement {
     /// How many governance participants must sign each registry change after this one.
     /// Signed, as every change, by enough governance keys under the threshold before it.
     SetThreshold { threshold: u32, issued_at: String },
+    /// How many days after a record is logged its supplier may dispute it (SLCP's
+    /// verification dispute allows 30, the window until governance sets one).
+    SetDisputeWindow { days: u32, issued_at: String },
 }
+
+/// The dispute window until governance sets one, in days (SLCP's).
+pub const DEFAULT_DISPUTE_WINDOW_DAYS: u32 = 30;
+/// The longest dispute window governance may set, in days.
+pub const MAX_DISPUTE_WINDOW_DAYS: u32 = 366;
 
 /// Whether `id` is a participant id: 2 to 64 of lowercase letters, digits, `.-_`,
 /// starting with a letter or digit.
@@ -977,6 +1111,15 @@ impl RegistryStatement {
                 }
                 Ok(())
             }
+            RegistryStatement::SetDisputeWindow { days, .. } => {
+                if *days == 0 || *days > MAX_DISPUTE_WINDOW_DAYS {
+                    return Err(invalid(
+                        "days",
+                        format!("must be from 1 to {MAX_DISPUTE_WINDOW_DAYS}"),
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
@@ -987,15 +1130,18 @@ impl RegistryStatement {
             | RegistryStatement::AddKey { issued_at, .. }
             | RegistryStatement::RevokeKey { issued_at, .. }
             | RegistryStatement::Remove { issued_at, .. }
-            | RegistryStatement::SetThreshold { issued_at, .. } => issued_at,
+            | RegistryStatement::SetThreshold { issued_at, .. }
+            | RegistryStatement::SetDisputeWindow { issued_at, .. } => issued_at,
         }
     }
 
-    /// The participant the change is about (`None` for the genesis statement and a
-    /// threshold change).
+    /// The participant the change is about (`None` for the genesis statement and
+    /// changes of the rules: threshold, dispute window).
     pub fn participant(&self) -> Option<&str> {
         match self {
-            RegistryStatement::Genesis { .. } | RegistryStatement::SetThreshold { .. } => None,
+            RegistryStatement::Genesis { .. }
+            | RegistryStatement::SetThreshold { .. }
+            | RegistryStatement::SetDisputeWindow { .. } => None,
             RegistryStatement::Register { participant, .. } => Some(&participant.id),
             RegistryStatement::AddKey { participant, .. }
             | RegistryStatement::RevokeKey { participant, .. }

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::standing::{Cited, Figure, LeftOut, OpenAction, SupplierStanding};
+use crate::standing::{Cited, DisputeState, Figure, LeftOut, OpenAction, SupplierStanding};
 use crate::statement::{Kind, Topic};
 use crate::verify::{HistoryReport, Verdict};
 use crate::words;
@@ -66,6 +66,9 @@ pub struct TopicLine {
     /// index.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incentives: Vec<u64>,
+    /// The factory's disputes of records on this topic, open or resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<DisputeState>,
 }
 
 /// How one metric moved: its first and newest valid figure.
@@ -130,6 +133,11 @@ pub fn summary(
             cited.extend(t.open_corrective_actions.iter().map(|a| a.plan.index));
             cited.extend(t.remediations.iter().map(|c| c.index));
             cited.extend(t.incentives.iter().map(|c| c.index));
+            cited.extend(
+                t.disputes
+                    .iter()
+                    .flat_map(|d| [d.index].into_iter().chain(d.resolved_by)),
+            );
             TopicLine {
                 topic: *topic,
                 area: area(*topic).to_owned(),
@@ -139,6 +147,7 @@ pub fn summary(
                 open_corrective_actions: t.open_corrective_actions.clone(),
                 remediations: t.remediations.iter().map(|c| c.index).collect(),
                 incentives: t.incentives.iter().map(|c| c.index).collect(),
+                disputes: t.disputes.clone(),
             }
         })
         .collect();
@@ -325,6 +334,19 @@ impl Summary {
                     );
                 }
                 let _ = writeln!(out);
+            }
+            for d in &t.disputes {
+                let _ = writeln!(
+                    out,
+                    "    the factory disputed findings {} of [#{}]: {}{} [#{}]",
+                    d.findings.join(", "),
+                    d.record,
+                    crate::words::dispute_status(d.state),
+                    d.resolved_by
+                        .map(|r| format!(" [#{r}]"))
+                        .unwrap_or_default(),
+                    d.index
+                );
             }
             if !t.remediations.is_empty() {
                 let _ = writeln!(

@@ -1254,14 +1254,29 @@ pub fn verify_history(
         .zip(&reads)
         .filter_map(|(p, r)| Some((p.index, r.as_ref()?.leaf)))
         .collect();
-    for (index, statement) in &parsed {
-        let problem = ref_problem(
-            *index,
-            statement,
-            &leaves,
-            &report.entries,
-            chain.as_ref().ok(),
-        );
+    let logged: BTreeMap<u64, String> = history
+        .entries
+        .iter()
+        .zip(&reads)
+        .filter_map(|(p, r)| Some((p.index, r.as_ref()?.entry.as_ref().ok()?.logged_at.clone())))
+        .collect();
+    let known = Known {
+        leaves: &leaves,
+        logged: &logged,
+        parsed: &parsed,
+        reports: &report.entries,
+        subject: supplier,
+    };
+    let problems: Vec<(u64, Option<String>)> = parsed
+        .iter()
+        .map(|(index, statement)| {
+            (
+                *index,
+                ref_problem(*index, statement, &known, chain.as_ref().ok()),
+            )
+        })
+        .collect();
+    for ((index, statement), (_, problem)) in parsed.iter().zip(problems) {
         if let Some(reason) = problem {
             if let Some(e) = report.entries.iter_mut().find(|e| e.index == *index) {
                 e.verdict = Verdict::Invalid;
@@ -1458,17 +1473,56 @@ pub fn check_index_root<'a>(
     ))
 }
 
+/// What a history's verification knows of its entries, for their references.
+struct Known<'a> {
+    leaves: &'a BTreeMap<u64, Hash>,
+    /// Each entry's `logged_at`.
+    logged: &'a BTreeMap<u64, String>,
+    parsed: &'a BTreeMap<u64, Statement>,
+    reports: &'a [Report],
+    subject: &'a str,
+}
+
+impl Known<'_> {
+    /// Entry `index` as the log's policy sees a referenced entry (for a dispute, with
+    /// the signers of what it disputes).
+    fn target(&self, index: u64, depth: u8) -> Option<policy::RefTarget> {
+        let statement = self.parsed.get(&index);
+        let disputed: Vec<policy::RefTarget> = match statement {
+            Some(s) if s.kind == Kind::Dispute && depth == 0 => s
+                .refs
+                .first()
+                .and_then(|r| self.target(r.index, 1))
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(policy::RefTarget::of(
+            index,
+            self.subject.to_owned(),
+            self.reports
+                .iter()
+                .find(|e| e.index == index)?
+                .signers
+                .clone(),
+            self.logged.get(&index)?.clone(),
+            statement,
+            &disputed,
+        ))
+    }
+}
+
 /// What is wrong with the references of the statement at `index`, if anything.
 fn ref_problem(
     index: u64,
     statement: &Statement,
-    leaves: &BTreeMap<u64, Hash>,
-    reports: &[Report],
+    known: &Known,
     chain: Option<&RegistryChain>,
 ) -> Option<String> {
+    let reports = known.reports;
     let signers = &reports.iter().find(|e| e.index == index)?.signers;
     for r in &statement.refs {
-        let Some(leaf) = leaves.get(&r.index) else {
+        let Some(leaf) = known.leaves.get(&r.index) else {
             return Some(format!(
                 "entry {} that it refers to is not in this history",
                 r.index
@@ -1500,6 +1554,30 @@ fn ref_problem(
                     },
                     r.index
                 ));
+            }
+        }
+        if matches!(statement.kind, Kind::Dispute | Kind::Resolution) {
+            let registry = chain?.at(Some(index));
+            let target = known.target(r.index, 0)?;
+            let problem = if statement.kind == Kind::Dispute {
+                let logged_at =
+                    crate::statement::parse_utc("logged_at", known.logged.get(&index)?).ok()?;
+                policy::dispute_problem(
+                    statement,
+                    signers,
+                    &target,
+                    logged_at,
+                    registry.dispute_window(),
+                )
+            } else {
+                let who: Vec<&crate::registry::Participant> = signers
+                    .iter()
+                    .filter_map(|s| registry.participants.get(s))
+                    .collect();
+                policy::resolution_problem(&who, &target)
+            };
+            if let Some(e) = problem {
+                return Some(e.to_string());
             }
         }
     }

@@ -15,7 +15,7 @@
 //! Pure: the CLI prints these lines (in English), and the explorer renders the same
 //! facts in the reader's language.
 
-use crate::statement::{Kind, Role, Severity, Statement, Status, Topic};
+use crate::statement::{DisputeOutcome, Kind, Role, Severity, Statement, Status, Topic};
 use crate::verify::SignerInfo;
 
 /// A language vouch speaks.
@@ -83,6 +83,10 @@ pub fn kind_in(k: Kind, lang: Lang) -> &'static str {
         (Kind::Retraction, Lang::Vi) => "Rút lại",
         (Kind::Correction, Lang::En) => "Correction",
         (Kind::Correction, Lang::Vi) => "Đính chính",
+        (Kind::Dispute, Lang::En) => "Supplier dispute",
+        (Kind::Dispute, Lang::Vi) => "Khiếu nại của nhà cung cấp",
+        (Kind::Resolution, Lang::En) => "Dispute resolution",
+        (Kind::Resolution, Lang::Vi) => "Giải quyết khiếu nại",
     }
 }
 
@@ -195,8 +199,44 @@ pub fn refers_in(k: Kind, lang: Lang) -> &'static str {
         (Kind::CorrectiveAction, Lang::Vi) => "lập kế hoạch khắc phục các phát hiện của bản ghi",
         (Kind::Remediation, Lang::En) => "verifies the corrective action of entry",
         (Kind::Remediation, Lang::Vi) => "xác nhận hành động khắc phục của bản ghi",
+        (Kind::Dispute, Lang::En) => "disputes the findings of entry",
+        (Kind::Dispute, Lang::Vi) => "khiếu nại các phát hiện của bản ghi",
+        (Kind::Resolution, Lang::En) => "resolves the dispute of entry",
+        (Kind::Resolution, Lang::Vi) => "giải quyết khiếu nại tại bản ghi",
         (_, Lang::En) => "refers to entry",
         (_, Lang::Vi) => "liên quan đến bản ghi",
+    }
+}
+
+/// A dispute's outcome, in words: what became of the disputed findings.
+pub fn outcome_in(o: DisputeOutcome, lang: Lang) -> &'static str {
+    match (o, lang) {
+        (DisputeOutcome::Upheld, Lang::En) => "upheld (the findings stand as recorded)",
+        (DisputeOutcome::Upheld, Lang::Vi) => "giữ nguyên (các phát hiện giữ như đã ghi)",
+        (DisputeOutcome::Amended, Lang::En) => "amended (the findings stand as restated)",
+        (DisputeOutcome::Amended, Lang::Vi) => "sửa đổi (các phát hiện được ghi lại như đã sửa)",
+        (DisputeOutcome::Withdrawn, Lang::En) => "withdrawn (the findings no longer count)",
+        (DisputeOutcome::Withdrawn, Lang::Vi) => "rút lại (các phát hiện không còn được tính)",
+    }
+}
+
+/// Where a dispute stands, in English.
+pub fn dispute_status(s: crate::standing::DisputeStatus) -> &'static str {
+    dispute_status_in(s, Lang::En)
+}
+
+/// Where a dispute stands, in words.
+pub fn dispute_status_in(s: crate::standing::DisputeStatus, lang: Lang) -> &'static str {
+    use crate::standing::DisputeStatus as D;
+    match (s, lang) {
+        (D::Open, Lang::En) => "open, awaiting resolution",
+        (D::Open, Lang::Vi) => "đang mở, chờ giải quyết",
+        (D::Upheld, Lang::En) => "the findings were upheld",
+        (D::Upheld, Lang::Vi) => "các phát hiện được giữ nguyên",
+        (D::Amended, Lang::En) => "the findings were amended",
+        (D::Amended, Lang::Vi) => "các phát hiện đã được sửa đổi",
+        (D::Withdrawn, Lang::En) => "the findings were withdrawn",
+        (D::Withdrawn, Lang::Vi) => "các phát hiện đã bị rút lại",
     }
 }
 
@@ -230,6 +270,8 @@ struct Phrases {
     owner: &'static str,
     due: &'static str,
     closes: &'static str,
+    disputes: &'static str,
+    outcome: &'static str,
     evidence: &'static str,
 }
 
@@ -250,6 +292,8 @@ fn phrases(lang: Lang) -> Phrases {
             owner: "owner",
             due: "due",
             closes: "Closes the plan's items",
+            disputes: "Disputes the findings",
+            outcome: "Outcome for the disputed findings",
             evidence: "evidence",
         },
         Lang::Vi => Phrases {
@@ -267,6 +311,8 @@ fn phrases(lang: Lang) -> Phrases {
             owner: "người phụ trách",
             due: "hạn",
             closes: "Đóng các hạng mục của kế hoạch",
+            disputes: "Khiếu nại các phát hiện",
+            outcome: "Kết quả đối với các phát hiện bị khiếu nại",
             evidence: "bằng chứng",
         },
     }
@@ -335,6 +381,12 @@ pub fn describe_in(s: &Statement, lang: Lang) -> Vec<String> {
     }
     if !s.closes.is_empty() {
         lines.push(format!("{}: {}", p.closes, s.closes.join(", ")));
+    }
+    if !s.disputes.is_empty() {
+        lines.push(format!("{}: {}", p.disputes, s.disputes.join(", ")));
+    }
+    if let Some(o) = s.outcome {
+        lines.push(format!("{}: {}", p.outcome, outcome_in(o, lang)));
     }
     if let Some(t) = &s.text {
         lines.push(format!("{} ({}): {}", p.in_their_words, t.lang, t.body));

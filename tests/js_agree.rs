@@ -16,17 +16,15 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use base64::Engine as _;
-use common::forge::ForgedLog;
+use common::forge::{forged, governed, signed, ForgedLog};
 use common::*;
 use ed25519_dalek::VerifyingKey;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use vouch::bundle::History;
-use vouch::envelope::{self, Envelope};
+use vouch::envelope;
 use vouch::note::{KeyName, Signer, Verifier, BASE64};
-use vouch::statement::{
-    Kind, RegistryStatement, Role, Since, Statement, REGISTRY_TYPE, STATEMENT_TYPE,
-};
+use vouch::statement::{Kind, RegistryStatement, Role, Since, Statement, REGISTRY_TYPE};
 use vouch::verify::{self, HistoryReport};
 
 fn node() -> bool {
@@ -351,37 +349,6 @@ fn the_browser_verifier_and_rust_agree_on_an_honest_ledger_and_its_forgeries() {
 /// A log as a dishonest operator holding the log key could write it: a genesis entry
 /// (one governance member), an auditor, a buyer and the supplier registered in their
 /// own chains, then whatever `records` adds; the history of FACTORY.
-fn forged(cast: &Cast, records: impl FnOnce(&mut ForgedLog)) -> History {
-    let gov = &cast.gov[0];
-    let reg = |c: &RegistryStatement| governed(c, gov);
-    let mut log = ForgedLog::new();
-    log.push(
-        reg(&RegistryStatement::Genesis {
-            threshold: 1,
-            participants: vec![spec("platform", &[Role::Governance], gov, &[])],
-            issued_at: now(),
-        }),
-        "registry",
-    );
-    for (id, role, signer, suppliers) in [
-        ("kiwa", Role::Auditor, &cast.auditor, &[][..]),
-        ("brand", Role::Buyer, &cast.buyer, &[][..]),
-        ("songhong", Role::Supplier, &cast.supplier, &[FACTORY][..]),
-    ] {
-        log.push(
-            reg(&RegistryStatement::Register {
-                participant: spec(id, &[role], signer, suppliers),
-                issued_at: now(),
-            }),
-            &format!("registry:{id}"),
-        );
-    }
-    records(&mut log);
-    let index = log.honest_index();
-    let checkpoint = log.checkpoint(Some(&index), &cast.log_key);
-    log.history(FACTORY, &index, checkpoint)
-}
-
 /// A change to a statement's JSON.
 type Edit = Box<dyn Fn(&mut Value)>;
 
@@ -390,15 +357,6 @@ fn payload(s: &Statement, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
     let mut v = serde_json::to_value(s).unwrap();
     edit(&mut v);
     serde_json::to_vec(&v).unwrap()
-}
-
-fn signed(body: &[u8], signers: &[&Signer]) -> Envelope {
-    envelope::sign(STATEMENT_TYPE, body, signers)
-}
-
-/// A registry change signed by `signer`.
-fn governed(c: &RegistryStatement, signer: &Signer) -> Envelope {
-    envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(c).unwrap(), &[signer])
 }
 
 /// An audit by the auditor, then a statement of `kind` referring to it (by the leaf
@@ -664,6 +622,128 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             };
             log.push(governed(&change, &c.gov[0]), "registry");
             log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
+        });
+    }
+    // Disputes: who, of what, and when, against the window governance set; and their
+    // resolutions: by whom, of what.
+    let dispute_of = |log: &mut ForgedLog, target: u64, codes: &[&str], signer: &Signer| {
+        let mut d = statement(Kind::Dispute, FACTORY, "the finding misreads the records");
+        d.refs = vec![vouch::statement::EntryRef {
+            index: target,
+            leaf_hash: vouch::entry::encode_hash(&log.leaf(target)),
+        }];
+        d.disputes = codes.iter().map(|c| (*c).to_owned()).collect();
+        log.push(signed(&serde_json::to_vec(&d).unwrap(), &[signer]), FACTORY)
+    };
+    let window = |days| RegistryStatement::SetDisputeWindow {
+        days,
+        issued_at: now(),
+    };
+    type Disputed<'a> = Box<dyn Fn(&mut ForgedLog, u64) + 'a>;
+    let at = |log: &mut ForgedLog, t: &str| log.logged_at = Some(t.to_owned());
+    let dispute_cases: [(&str, &str, Disputed); 9] = [
+        (
+            "a dispute by the supplier within the window",
+            "valid",
+            Box::new(move |log, audit| {
+                at(log, "2026-11-30T23:59:59.000Z");
+                dispute_of(log, audit, &["T-1"], &c.supplier);
+            }),
+        ),
+        (
+            "a dispute by a buyer",
+            "invalid",
+            Box::new(move |log, audit| {
+                dispute_of(log, audit, &["T-1"], &c.buyer);
+            }),
+        ),
+        (
+            "a dispute of a finding the record does not have",
+            "invalid",
+            Box::new(move |log, audit| {
+                dispute_of(log, audit, &["T-9"], &c.supplier);
+            }),
+        ),
+        (
+            "a dispute logged after the 30-day window closed",
+            "invalid",
+            Box::new(move |log, audit| {
+                at(log, "2026-12-01T00:00:00.001Z");
+                dispute_of(log, audit, &["T-1"], &c.supplier);
+            }),
+        ),
+        (
+            "a late dispute after governance widened the window",
+            "valid",
+            Box::new(move |log, audit| {
+                log.push(governed(&window(60), &c.gov[0]), "registry");
+                at(log, "2026-12-15T00:00:00.000Z");
+                dispute_of(log, audit, &["T-1"], &c.supplier);
+            }),
+        ),
+        (
+            "a late dispute before governance widened the window",
+            "invalid",
+            Box::new(move |log, audit| {
+                at(log, "2026-12-15T00:00:00.000Z");
+                dispute_of(log, audit, &["T-1"], &c.supplier);
+                log.push(governed(&window(60), &c.gov[0]), "registry");
+            }),
+        ),
+        (
+            "a resolution by the auditor of the disputed audit",
+            "valid",
+            Box::new(move |log, audit| {
+                let d = dispute_of(log, audit, &["T-1"], &c.supplier);
+                let mut r = statement(Kind::Resolution, FACTORY, "the records show 72 hours");
+                r.refs = vec![vouch::statement::EntryRef {
+                    index: d,
+                    leaf_hash: vouch::entry::encode_hash(&log.leaf(d)),
+                }];
+                log.push(
+                    signed(&serde_json::to_vec(&r).unwrap(), &[&c.auditor]),
+                    FACTORY,
+                );
+            }),
+        ),
+        (
+            "a resolution by a buyer",
+            "invalid",
+            Box::new(move |log, audit| {
+                let d = dispute_of(log, audit, &["T-1"], &c.supplier);
+                let mut r = statement(Kind::Resolution, FACTORY, "withdrawn");
+                r.outcome = Some(vouch::statement::DisputeOutcome::Withdrawn);
+                r.refs = vec![vouch::statement::EntryRef {
+                    index: d,
+                    leaf_hash: vouch::entry::encode_hash(&log.leaf(d)),
+                }];
+                log.push(
+                    signed(&serde_json::to_vec(&r).unwrap(), &[&c.buyer]),
+                    FACTORY,
+                );
+            }),
+        ),
+        (
+            "a resolution of an audit, not a dispute",
+            "invalid",
+            Box::new(move |log, audit| {
+                let mut r = statement(Kind::Resolution, FACTORY, "upheld");
+                r.refs = vec![vouch::statement::EntryRef {
+                    index: audit,
+                    leaf_hash: vouch::entry::encode_hash(&log.leaf(audit)),
+                }];
+                log.push(
+                    signed(&serde_json::to_vec(&r).unwrap(), &[&c.auditor]),
+                    FACTORY,
+                );
+            }),
+        ),
+    ];
+    for (name, expect, then) in &dispute_cases {
+        add(name, expect, &|log| {
+            log.logged_at = Some("2026-10-31T23:59:59.000Z".into());
+            let audit = log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
+            then(log, audit);
         });
     }
     for (name, expect, from, to) in [

@@ -29,6 +29,9 @@ fn allowed(kind: Kind, role: &str) -> bool {
         Kind::Response => role == "supplier",
         // The referenced audit is the auditor's own.
         Kind::Retraction | Kind::Correction => role == "auditor" || role == "governance",
+        Kind::Dispute => role == "supplier",
+        // The disputed audit is the auditor's own.
+        Kind::Resolution => role == "auditor" || role == "governance",
     }
 }
 
@@ -41,11 +44,17 @@ fn every_kind_and_role_is_accepted_or_refused_as_the_design_says() {
             &ledger.cast.auditor,
         )
         .unwrap();
+    let mut dispute = statement(Kind::Dispute, FACTORY, "the finding is wrong");
+    dispute.refs = vec![refer(&audit)];
+    let dispute = ledger.submit(&dispute, &ledger.cast.supplier).unwrap();
     for kind in Kind::ALL {
         for role in ["auditor", "buyer", "supplier", "ngo", "governance"] {
             let mut s = statement(kind, FACTORY, &format!("{kind} by {role}"));
             if kind.needs_refs() {
                 s.refs = vec![refer(&audit)];
+            }
+            if kind == Kind::Resolution {
+                s.refs = vec![refer(&dispute)];
             }
             let result = ledger.submit(&s, ledger.cast.signer_for(role));
             if allowed(kind, role) {
@@ -57,6 +66,7 @@ fn every_kind_and_role_is_accepted_or_refused_as_the_design_says() {
                     Kind::Retraction | Kind::Correction => {
                         matches!(e, PolicyError::RetractionNotBySigner(_))
                     }
+                    Kind::Resolution => matches!(e, PolicyError::ResolutionNotBySigner(_)),
                     _ => matches!(e, PolicyError::WrongRole { .. }),
                 };
                 assert!(specific, "{kind} by {role}: {e:?}");

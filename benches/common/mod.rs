@@ -72,6 +72,8 @@ pub fn statement_about(i: usize, id: &str, issued_at: &str) -> Vec<u8> {
         text: None,
         actions: vec![],
         closes: vec![],
+        disputes: vec![],
+        outcome: None,
     };
     serde_json::to_vec(&s).unwrap()
 }

@@ -669,6 +669,18 @@ fn print_standing(st: &crate::standing::SupplierStanding, complete: &str) {
                     .unwrap_or_default()
             );
         }
+        for d in &t.disputes {
+            println!(
+                "    supplier's dispute: entry {} of entry {}'s findings {}: {}{}",
+                d.index,
+                d.record,
+                d.findings.join(", "),
+                words::dispute_status(d.state),
+                d.resolved_by
+                    .map(|r| format!(" (resolved by entry {r})"))
+                    .unwrap_or_default()
+            );
+        }
         for r in &t.incentives {
             println!(
                 "    incentive: entry {} (by {}){}",

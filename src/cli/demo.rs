@@ -278,6 +278,8 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                 text: None,
                 actions: vec![],
                 closes: vec![],
+                disputes: vec![],
+                outcome: None,
             };
             let auditor = &auditors[(f + quarter as usize) % auditors.len()];
             // Environmental metrics each quarter: self-reported, and verified by an

@@ -124,6 +124,14 @@ pub enum ParticipantCommand {
         #[arg(long)]
         threshold: u32,
     },
+    /// Set how many days after a record is logged its supplier may dispute it
+    /// [until set: 30, as SLCP's verification dispute].
+    SetDisputeWindow {
+        #[command(flatten)]
+        common: RegistryArgs,
+        #[arg(long)]
+        days: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -180,7 +188,8 @@ pub struct AttestArgs {
     /// Where to write the envelope [default: standard output].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// audit, metric, corrective_action, remediation, rating, incentive, response, retraction.
+    /// audit, metric, corrective_action, remediation, rating, incentive, response,
+    /// retraction, correction, dispute, resolution.
     #[arg(long, required_unless_present = "file", value_parser = parse_enum::<Kind>)]
     pub kind: Option<Kind>,
     /// The supplier's Open Supply Hub OS ID.
@@ -226,6 +235,13 @@ pub struct AttestArgs {
     /// the whole plan).
     #[arg(long = "closes")]
     pub closes: Vec<String>,
+    /// A dispute's finding disputed, by code, of the record it refers to (repeatable).
+    #[arg(long = "disputes")]
+    pub disputes: Vec<String>,
+    /// A resolution's outcome for the disputed findings: upheld, amended (restate them
+    /// with --finding) or withdrawn.
+    #[arg(long, value_parser = parse_enum::<crate::statement::DisputeOutcome>)]
+    pub outcome: Option<crate::statement::DisputeOutcome>,
     /// What you say in your own words: a reply, a retraction's reason, a summary.
     #[arg(long)]
     pub text: Option<String>,
@@ -643,6 +659,13 @@ pub fn participant(cmd: ParticipantCommand) -> CliResult {
                 issued_at: now,
             },
         ),
+        ParticipantCommand::SetDisputeWindow { common, days } => (
+            common,
+            RegistryStatement::SetDisputeWindow {
+                days,
+                issued_at: now,
+            },
+        ),
     };
     change.validate()?;
     let signers = read_signers(&common.gov_keys)?;
@@ -724,6 +747,8 @@ pub fn attest(args: AttestArgs) -> CliResult {
                 }),
                 actions: args.actions,
                 closes: args.closes,
+                disputes: args.disputes,
+                outcome: args.outcome,
             };
             statement.validate()?;
             statement.supplier.id.check_os_id()?;

@@ -19,7 +19,8 @@ use crate::merkle::{self, Hash};
 use crate::policy::{self, PolicyError, RefTarget};
 use crate::registry::{Participant, Registry};
 use crate::statement::{
-    RegistryStatement, Role, Statement, REGISTRY_SUBJECT, REGISTRY_TYPE, STATEMENT_TYPE,
+    parse_utc, Kind, RegistryStatement, Role, Statement, REGISTRY_SUBJECT, REGISTRY_TYPE,
+    STATEMENT_TYPE,
 };
 use crate::store::Store;
 use crate::tiles;
@@ -169,17 +170,20 @@ pub(super) struct BatchState {
 
 impl BatchState {
     /// Records an entry written outside [`Judge::accept`] (the genesis entry).
-    pub(super) fn note(&mut self, subject: &str, index: u64, leaf: Hash, signers: Vec<String>) {
+    pub(super) fn note(&mut self, subject: &str, index: u64, leaf: Hash, logged_at: &str) {
         self.last.insert(subject.to_owned(), (index, leaf));
         self.targets.insert(
             index,
             (
                 leaf,
-                RefTarget {
+                RefTarget::of(
                     index,
-                    subject: subject.to_owned(),
-                    signers,
-                },
+                    subject.to_owned(),
+                    vec![],
+                    logged_at.to_owned(),
+                    None,
+                    &[],
+                ),
             ),
         );
     }
@@ -271,13 +275,27 @@ fn ref_target(
         .filter_map(|s| u32::from_str_radix(&s.keyid, 16).ok())
         .filter_map(|k| registry.key(k).map(|(p, _, _)| p.id.clone()))
         .collect();
+    let statement = (e.envelope.payload_type == STATEMENT_TYPE)
+        .then(|| e.envelope.clone().open().ok())
+        .flatten()
+        .and_then(|o| Statement::parse(&o.body).ok());
+    // A dispute's target carries the signers of what it disputes, for a resolution.
+    let mut disputed = Vec::new();
+    if let Some(s) = statement.as_ref().filter(|s| s.kind == Kind::Dispute) {
+        if let Some(r) = s.refs.first() {
+            disputed.push(ref_target(store, registry, batch, r.index, index)?.1);
+        }
+    }
     Ok((
         leaf,
-        RefTarget {
+        RefTarget::of(
             index,
-            subject: e.subject,
+            e.subject,
             signers,
-        },
+            e.logged_at,
+            statement.as_ref(),
+            &disputed,
+        ),
     ))
 }
 
@@ -308,6 +326,7 @@ impl Judge<'_> {
         let (issued, raw) = signed.issued_at();
         policy::check_issued_at(issued, raw, self.now)?;
         let signer_ids: Vec<String>;
+        let target: RefTarget;
         let mut change = None;
         let mut subject = signed.subject().to_owned();
         match &signed.payload {
@@ -326,8 +345,18 @@ impl Judge<'_> {
                     }
                     targets.push(target);
                 }
-                policy::check_refs(&who, statement, &targets)?;
+                let logged_at = parse_utc("logged_at", self.logged_at)
+                    .expect("the log writes RFC 3339 UTC times");
+                policy::check_refs(&who, statement, &targets, logged_at, registry)?;
                 signer_ids = who.iter().map(|p| p.id.clone()).collect();
+                target = RefTarget::of(
+                    position,
+                    subject.clone(),
+                    signer_ids.clone(),
+                    self.logged_at.to_owned(),
+                    Some(statement),
+                    &targets,
+                );
             }
             Payload::Registry(stmt) => {
                 let key_ids: Vec<u32> = signed.opened.signatures.iter().map(|s| s.0).collect();
@@ -339,6 +368,14 @@ impl Judge<'_> {
                     .filter_map(|k| registry.key(*k).map(|(p, _, _)| p.id.clone()))
                     .collect();
                 subject = registry.subject_of(stmt);
+                target = RefTarget::of(
+                    position,
+                    subject.clone(),
+                    signer_ids.clone(),
+                    self.logged_at.to_owned(),
+                    None,
+                    &[],
+                );
                 change = Some(stmt);
             }
         }
@@ -369,17 +406,7 @@ impl Judge<'_> {
             Arc::make_mut(registry).apply(stmt, position)?;
         }
         batch.last.insert(subject.clone(), (position, leaf));
-        batch.targets.insert(
-            position,
-            (
-                leaf,
-                RefTarget {
-                    index: position,
-                    subject: subject.clone(),
-                    signers: signer_ids,
-                },
-            ),
-        );
+        batch.targets.insert(position, (leaf, target));
         Ok((bytes, leaf, subject))
     }
 }

@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use vouch::bundle::{History, ProvenEntry, SubjectProof};
 use vouch::entry::{self, encode_hash, Entry, Prev};
-use vouch::envelope::Envelope;
+use vouch::envelope::{self, Envelope};
 use vouch::index::{self, ChainHead, Index};
 use vouch::merkle::{self, Hash, MemoryTree};
 use vouch::note::{Checkpoint, Signer, BASE64};
-use vouch::statement::RegistryStatement;
+use vouch::statement::{RegistryStatement, Role, REGISTRY_TYPE, STATEMENT_TYPE};
+
+use super::{now, spec, Cast, FACTORY};
 
 #[derive(Default)]
 pub struct ForgedLog {
@@ -18,6 +20,8 @@ pub struct ForgedLog {
     pub subjects: Vec<String>,
     tree: MemoryTree,
     last: HashMap<String, (u64, Hash)>,
+    /// The `logged_at` of the entries pushed from now on (`None`: a fixed time).
+    pub logged_at: Option<String>,
 }
 
 impl ForgedLog {
@@ -42,7 +46,10 @@ impl ForgedLog {
         let e = Entry {
             v: 1,
             // Fixed, so that forging twice gives the same bytes.
-            logged_at: "2026-11-01T00:00:00.000Z".into(),
+            logged_at: self
+                .logged_at
+                .clone()
+                .unwrap_or_else(|| "2026-11-01T00:00:00.000Z".into()),
             subject: subject.into(),
             prev: prev.map(|(index, leaf)| Prev {
                 index,
@@ -178,4 +185,48 @@ impl ForgedLog {
         }
         out
     }
+}
+
+/// A forged log: a genesis with one governance member (`platform`, threshold 1), the
+/// auditor, buyer and supplier (of FACTORY) of `cast` registered, then `records`; the
+/// history of FACTORY, with an honest supplier index and a checkpoint by the log key.
+pub fn forged(cast: &Cast, records: impl FnOnce(&mut ForgedLog)) -> History {
+    let gov = &cast.gov[0];
+    let reg = |c: &RegistryStatement| governed(c, gov);
+    let mut log = ForgedLog::new();
+    log.push(
+        reg(&RegistryStatement::Genesis {
+            threshold: 1,
+            participants: vec![spec("platform", &[Role::Governance], gov, &[])],
+            issued_at: now(),
+        }),
+        "registry",
+    );
+    for (id, role, signer, suppliers) in [
+        ("kiwa", Role::Auditor, &cast.auditor, &[][..]),
+        ("brand", Role::Buyer, &cast.buyer, &[][..]),
+        ("songhong", Role::Supplier, &cast.supplier, &[FACTORY][..]),
+    ] {
+        log.push(
+            reg(&RegistryStatement::Register {
+                participant: spec(id, &[role], signer, suppliers),
+                issued_at: now(),
+            }),
+            &format!("registry:{id}"),
+        );
+    }
+    records(&mut log);
+    let index = log.honest_index();
+    let checkpoint = log.checkpoint(Some(&index), &cast.log_key);
+    log.history(FACTORY, &index, checkpoint)
+}
+
+/// A statement envelope over `body`, signed by `signers`.
+pub fn signed(body: &[u8], signers: &[&Signer]) -> Envelope {
+    envelope::sign(STATEMENT_TYPE, body, signers)
+}
+
+/// A registry change signed by `signer`.
+pub fn governed(c: &RegistryStatement, signer: &Signer) -> Envelope {
+    envelope::sign(REGISTRY_TYPE, &serde_json::to_vec(c).unwrap(), &[signer])
 }

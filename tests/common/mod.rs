@@ -11,8 +11,9 @@ use vouch::envelope;
 use vouch::log::{timestamp, Log, LogConfig, LogError, Receipt, Signed};
 use vouch::note::{KeyName, Signer};
 use vouch::statement::{
-    Accreditation, EntryRef, Kind, Metric, Outcome, ParticipantSpec, RegistryStatement, Role,
-    Statement, Status, Supplier, SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
+    Accreditation, DisputeOutcome, EntryRef, Kind, Metric, Outcome, ParticipantSpec,
+    RegistryStatement, Role, Statement, StatementText, Status, Supplier, SupplierId, Topic,
+    REGISTRY_TYPE, STATEMENT_TYPE,
 };
 use vouch::store::{SledOptions, SledStore, Store};
 
@@ -114,7 +115,7 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
         }),
         _ => None,
     };
-    Statement {
+    let mut s = Statement {
         kind,
         supplier: Supplier {
             id: SupplierId::new(supplier).unwrap(),
@@ -140,7 +141,31 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
         text: None,
         actions: vec![],
         closes: vec![],
+        disputes: vec![],
+        outcome: None,
+    };
+    // A dispute names the finding it disputes and a resolution its outcome, each with
+    // its reasons (refs are the caller's).
+    match kind {
+        Kind::Dispute => {
+            s.findings.clear();
+            s.disputes = vec!["T-1".into()];
+            s.text = Some(StatementText {
+                lang: "en".into(),
+                body: note.into(),
+            });
+        }
+        Kind::Resolution => {
+            s.findings.clear();
+            s.outcome = Some(DisputeOutcome::Upheld);
+            s.text = Some(StatementText {
+                lang: "en".into(),
+                body: note.into(),
+            });
+        }
+        _ => {}
     }
+    s
 }
 
 pub fn refer(r: &Receipt) -> EntryRef {

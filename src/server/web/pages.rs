@@ -595,6 +595,22 @@ fn topic_card(topic: Topic, ts: &TopicStanding, t: &Text, lang: Lang) -> Markup 
                 h4 { (t.replies) }
                 @for r in &ts.replies { (cited(r, t, lang)) }
             }
+            @if !ts.disputes.is_empty() {
+                h4 { (t.disputes) }
+                ul {
+                    @for d in &ts.disputes {
+                        li.(if d.state == crate::standing::DisputeStatus::Open { "poor" } else { "" }) {
+                            (entry_link(d.index)) " " (t.dispute_of) " " (entry_link(d.record)) ": "
+                            @for (n, code) in d.findings.iter().enumerate() {
+                                @if n > 0 { ", " }
+                                code { (code) }
+                            }
+                            " · " strong { (words::dispute_status_in(d.state, lang)) }
+                            @if let Some(by) = d.resolved_by { " · " (t.resolved_by) " " (entry_link(by)) }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -442,8 +442,60 @@ function settle(report) {
   report.verdict = s.retractedBy.length ? "retracted" : s.supersededBy.length ? "superseded" : s.expired ? "expired" : "valid";
 }
 
+/** Records that state findings, not answers, disputes or amendments (`policy::disputable`). */
+const disputable = (kind) => !["response", "retraction", "correction", "dispute", "resolution"].includes(kind);
+
+/** Entry `index` as the log's policy sees a referenced entry (`Known::target`). */
+function refTarget(known, index, depth) {
+  const statement = known.parsed.get(index) ?? null;
+  const report = known.reports.find((e) => e.index === index);
+  const loggedAt = known.logged.get(index);
+  if (!report || loggedAt === undefined) return null;
+  let disputedSigners = [];
+  if (statement && statement.kind === "dispute" && depth === 0 && statement.refs.length > 0) {
+    const t = refTarget(known, statement.refs[0].index, 1);
+    if (t) disputedSigners = t.signers;
+  }
+  return {
+    index,
+    signers: report.signers,
+    loggedAt,
+    kind: statement ? statement.kind : null,
+    findings: statement ? statement.findings.map((f) => f.code) : [],
+    disputedSigners,
+  };
+}
+
+/** Why a dispute logged at `loggedAt` may not dispute `target` (`policy::dispute_problem`). */
+function disputeProblem(statement, signers, target, loggedAt, windowDays) {
+  const not = (why) => `entry ${target.index} cannot be disputed: ${why}`;
+  if (target.kind === null) return not("it is a registry change");
+  if (!disputable(target.kind)) return not(`it is a ${target.kind}, not a record of findings`);
+  if (target.signers.some((s) => signers.includes(s))) return not("a signer cannot dispute its own record");
+  const missing = statement.disputes.find((code) => !target.findings.includes(code));
+  if (missing !== undefined) return not(`it has no finding ${missing}`);
+  let then;
+  try {
+    then = r.parseUtc("logged_at", target.loggedAt);
+  } catch {
+    return null;
+  }
+  if (loggedAt > then + windowDays * 86_400_000_000_000n) {
+    return `entry ${target.index} was logged at ${target.loggedAt}: the ${windowDays}-day window to dispute it has closed`;
+  }
+  return null;
+}
+
+/** Why `signers` may not resolve `target` (`policy::resolution_problem`). */
+function resolutionProblem(signers, registry, target) {
+  if (target.kind !== "dispute") return `entry ${target.index} is not a dispute, so there is nothing to resolve`;
+  const allowed = signers.every((s) => (registry.participants.has(s) && hasRole(registry.participants.get(s), "governance")) || target.disputedSigners.includes(s));
+  return allowed ? null : `the dispute at entry ${target.index} can only be resolved by the signer of the disputed entry or by governance`;
+}
+
 /** What is wrong with the references of the statement at `index`, if anything. */
-function refProblem(index, statement, leaves, reports, chain) {
+function refProblem(index, statement, known, chain) {
+  const { leaves, reports } = known;
   const own = reports.find((e) => e.index === index);
   if (!own) return null;
   for (const ref of statement.refs) {
@@ -462,6 +514,26 @@ function refProblem(index, statement, leaves, reports, chain) {
       const registry = chain.at(index);
       const allowed = own.signers.every((s) => target.signers.includes(s) || (registry.participants.has(s) && hasRole(registry.participants.get(s), "governance")));
       if (!allowed) return `${statement.kind === "retraction" ? "retract" : "correct"}s entry ${ref.index} without being its signer or governance`;
+    }
+    if (statement.kind === "dispute" || statement.kind === "resolution") {
+      if (chain === null) return null;
+      const registry = chain.at(index);
+      const target = refTarget(known, ref.index, 0);
+      if (target === null) return null;
+      let problem;
+      if (statement.kind === "dispute") {
+        let loggedAt;
+        try {
+          loggedAt = r.parseUtc("logged_at", known.logged.get(index));
+        } catch {
+          return null;
+        }
+        problem = disputeProblem(statement, own.signers, target, loggedAt, registry.disputeWindowDaysOrDefault());
+      } else {
+        const who = own.signers.filter((s) => registry.participants.has(s));
+        problem = resolutionProblem(who, registry, target);
+      }
+      if (problem !== null) return problem;
     }
   }
   return null;
@@ -508,8 +580,18 @@ export async function verifyHistory(history, supplier, logKey, now = BigInt(Date
   parsed.sort(([a], [b]) => cmp(a, b));
   // One statement per index, the last given (as a BTreeMap keeps it).
   const unique = parsed.filter(([i], n) => n === parsed.length - 1 || parsed[n + 1][0] !== i);
-  for (const [index, statement] of unique) {
-    const problem = refProblem(index, statement, leaves, report.entries, chain);
+  const logged = new Map();
+  for (const p of history.entries) {
+    try {
+      logged.set(p.index, r.parseEntry(c.fromBase64(p.entry)).logged_at);
+    } catch {
+      // Not an entry: its own report says so.
+    }
+  }
+  const known = { leaves, logged, parsed: new Map(unique), reports: report.entries };
+  const problems = unique.map(([index, statement]) => refProblem(index, statement, known, chain));
+  for (const [n, [index, statement]] of unique.entries()) {
+    const problem = problems[n];
     if (problem !== null) {
       const e = report.entries.find((e) => e.index === index);
       e.verdict = "invalid";

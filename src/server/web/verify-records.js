@@ -27,6 +27,8 @@ const MAX_LIST = 100;
 const MAX_EVIDENCE = 20;
 const MAX_REFS = 20;
 const MAX_IDENTIFIERS = 10;
+export const DEFAULT_DISPUTE_WINDOW_DAYS = 30;
+const MAX_DISPUTE_WINDOW_DAYS = 366;
 const MAX_KEYS = 10;
 const MAX_ENVELOPE_SIGNATURES = 16;
 
@@ -284,14 +286,15 @@ export function openEnvelope(env) {
 
 // Statements (src/statement.rs).
 
-export const KINDS = ["audit", "metric", "corrective_action", "remediation", "rating", "incentive", "response", "retraction", "correction"];
+export const KINDS = ["audit", "metric", "corrective_action", "remediation", "rating", "incentive", "response", "retraction", "correction", "dispute", "resolution"];
+const OUTCOMES = ["upheld", "amended", "withdrawn"];
 const TOPICS = ["wages", "working_hours", "health_safety", "freedom_of_association", "worker_dialogue", "child_forced_labour", "grievance", "energy", "ghg", "water", "wastewater", "chemicals", "waste", "management_systems", "other"];
 const STATUSES = ["conformant", "partially_conformant", "non_conformant", "open", "in_progress", "completed", "verified"];
 const SEVERITIES = ["minor", "major", "critical", "zero_tolerance"];
 const ROLES = ["auditor", "buyer", "supplier", "ngo", "governance"];
 
 /** Kinds that answer or act on earlier entries, and so must reference them. */
-const needsRefs = (kind) => ["corrective_action", "remediation", "response", "retraction", "correction"].includes(kind);
+const needsRefs = (kind) => ["corrective_action", "remediation", "response", "retraction", "correction", "dispute", "resolution"].includes(kind);
 /** Kinds that withdraw or replace the entries they reference. */
 export const amends = (kind) => kind === "retraction" || kind === "correction";
 
@@ -341,6 +344,8 @@ const statement = struct([
   ["text", struct([["lang", str, "required"], ["body", str, "required"]]), none],
   ["actions", vec(struct([["id", str, "required"], ["text", str, "required"], ["owner", str, "required"], ["due", str, "required"]])), empty],
   ["closes", vec(str), empty],
+  ["disputes", vec(str), empty],
+  ["outcome", unitEnum(OUTCOMES), none],
 ]);
 
 /** Item ids of a corrective action plan: the form, and each once (`check_item_ids`). */
@@ -351,6 +356,31 @@ function checkItemIds(field, ids) {
     if (seen.has(id)) throw bad(`${field}[${i}]`, `${id} is given twice`);
     seen.add(id);
   });
+}
+
+/** A dispute names findings and says why; a resolution gives an outcome and says why (`validate_dispute`). */
+function validateDispute(s) {
+  const dispute = s.kind === "dispute";
+  const resolution = s.kind === "resolution";
+  if (s.disputes.length > 0 && !dispute) throw bad("disputes", "only a dispute names disputed findings");
+  if (s.outcome !== null && !resolution) throw bad("outcome", "only a resolution gives an outcome");
+  if (!dispute && !resolution) return;
+  if (s.refs.length > 1) throw bad("refs", `a ${s.kind} refers to exactly one entry`);
+  if (!s.text) throw bad("text", `a ${s.kind} says why, in \`text\``);
+  if (dispute) {
+    if (s.disputes.length === 0) throw bad("disputes", "a dispute names the codes of the findings it disputes");
+    list("disputes", s.disputes, MAX_LIST);
+    const seen = new Set();
+    s.disputes.forEach((code, i) => {
+      text(`disputes[${i}]`, code, 64, true);
+      if (seen.has(code)) throw bad(`disputes[${i}]`, `${code} is given twice`);
+      seen.add(code);
+    });
+    return;
+  }
+  if (s.outcome === null) throw bad("outcome", "a resolution gives an outcome: upheld, amended or withdrawn");
+  if (s.outcome === "amended" && s.findings.length === 0) throw bad("findings", "an amended outcome restates the disputed findings as amended");
+  if (s.outcome !== "amended" && s.findings.length > 0) throw bad("findings", `a resolution restates findings only when it amends them, not when ${s.outcome}`);
 }
 
 /** Whether `tag` has the form of a BCP 47 language tag (`is_language_tag`). */
@@ -431,6 +461,7 @@ export function parseStatement(bytes) {
   if (s.closes.length > 0 && s.kind !== "remediation") throw bad("closes", "only a remediation closes action items");
   list("closes", s.closes, MAX_LIST);
   checkItemIds("closes", s.closes);
+  validateDispute(s);
   if (s.text) {
     if (!isLanguageTag(s.text.lang)) throw bad("text.lang", `${JSON.stringify(s.text.lang)} is not a BCP 47 language tag (vi, en, en-GB)`);
     text("text.body", s.text.body, MAX_TEXT, true);
@@ -490,6 +521,10 @@ const VARIANTS = {
   ]),
   set_threshold: struct([
     ["threshold", u32, "required"],
+    ["issued_at", str, "required"],
+  ]),
+  set_dispute_window: struct([
+    ["days", u32, "required"],
     ["issued_at", str, "required"],
   ]),
 };
@@ -579,13 +614,16 @@ export async function parseRegistryStatement(bytes) {
     case "set_threshold":
       if (s.threshold === 0n || s.threshold > BigInt(MAX_LIST)) throw bad("threshold", `must be from 1 to ${MAX_LIST}`);
       break;
+    case "set_dispute_window":
+      if (s.days === 0n || s.days > BigInt(MAX_DISPUTE_WINDOW_DAYS)) throw bad("days", `must be from 1 to ${MAX_DISPUTE_WINDOW_DAYS}`);
+      break;
   }
   return s;
 }
 
-/** The participant a registry change is about (null for the genesis statement and a threshold change). */
+/** The participant a registry change is about (null for the genesis statement and changes of the rules). */
 export function participantOf(s) {
-  if (s.type === "genesis" || s.type === "set_threshold") return null;
+  if (s.type === "genesis" || s.type === "set_threshold" || s.type === "set_dispute_window") return null;
   if (s.type === "register") return s.participant.id;
   return s.participant;
 }

@@ -9,7 +9,7 @@
 // the removal. Indexes are BigInts.
 
 import * as c from "./verify-core.js";
-import { parseUtc, participantOf, REGISTRY_SUBJECT } from "./verify-records.js";
+import { DEFAULT_DISPUTE_WINDOW_DAYS, parseUtc, participantOf, REGISTRY_SUBJECT } from "./verify-records.js";
 
 /** The subject of participant `id`'s registry chain: `registry:<id>`. */
 export const participantSubject = (id) => `${REGISTRY_SUBJECT}:${id}`;
@@ -33,6 +33,8 @@ async function parseKey(key) {
 export class Registry {
   constructor(threshold) {
     this.threshold = threshold;
+    /** Days a supplier has to dispute a record, once governance set it (BigInt), else null. */
+    this.disputeWindowDays = null;
     /** id → participant: {id, name, roles, supplierIds, accreditation, registeredAt, removedAt, keys} */
     this.participants = new Map();
     /** key id (8 lowercase hex) → {pid, publicKey} */
@@ -41,6 +43,7 @@ export class Registry {
 
   clone() {
     const r = new Registry(this.threshold);
+    r.disputeWindowDays = this.disputeWindowDays;
     for (const [id, p] of this.participants) r.participants.set(id, { ...p, keys: p.keys.map((k) => ({ ...k })) });
     r.keys = new Map(this.keys);
     return r;
@@ -146,7 +149,15 @@ export class Registry {
         this.threshold = s.threshold;
         return;
       }
+      case "set_dispute_window":
+        this.disputeWindowDays = s.days;
+        return;
     }
+  }
+
+  /** How long after a record is logged its supplier may dispute it, in days (BigInt). */
+  disputeWindowDaysOrDefault() {
+    return this.disputeWindowDays ?? BigInt(DEFAULT_DISPUTE_WINDOW_DAYS);
   }
 
   liveParticipant(id) {
@@ -159,7 +170,7 @@ export class Registry {
   /** The subject a registry change is filed under (`Registry::subject_of`). */
   subjectOf(s) {
     let governance;
-    if (s.type === "genesis" || s.type === "set_threshold") governance = true;
+    if (s.type === "genesis" || s.type === "set_threshold" || s.type === "set_dispute_window") governance = true;
     else if (s.type === "register") governance = s.participant.roles.includes("governance");
     else {
       const p = this.participants.get(s.participant);
@@ -229,6 +240,7 @@ const NEEDS = {
   rating: "buyer",
   incentive: "buyer",
   response: "supplier of this id",
+  dispute: "supplier of this id",
 };
 
 /** Whether `p` may sign `statement` (`policy::authorise`; amends are checked by references). */
@@ -246,6 +258,7 @@ export function authorise(p, statement) {
       return;
     case "metric":
     case "response":
+    case "dispute":
       if (kind === "metric" && hasRole(p, "auditor")) return;
       if (hasRole(p, "supplier")) return ownSupplier();
       throw wrongRole();
