@@ -478,3 +478,169 @@ fn the_dispute_window_is_measured_from_the_disputed_entry_logged_at() {
     );
     assert!(late.to_string().contains("30-day window"), "{late}");
 }
+
+/// As a factory and its auditor do it from the command line, against a running server:
+/// the dispute refers to the audit by its index alone (its leaf hash looked up), the
+/// auditor resolves it, and `vouch standing`, which verifies the history itself, says
+/// where it stands; a governance member changes the window while the server runs.
+#[test]
+fn a_dispute_from_the_command_line() {
+    let ledger = Ledger::new(1);
+    let c = &ledger.cast;
+    let audit = ledger
+        .submit(&statement(Kind::Audit, FACTORY, "overtime"), &c.auditor)
+        .unwrap();
+    let url = serve(ledger.log.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keys = d.join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for (name, signer) in [
+        ("songhong", &c.supplier),
+        ("kiwa", &c.auditor),
+        ("platform-a", &c.gov[0]),
+        ("log", &c.log_key),
+    ] {
+        vouch::keyfile::write_pair(
+            signer,
+            &keys.join(format!("{name}.key")),
+            &keys.join(format!("{name}.pub")),
+        )
+        .unwrap();
+    }
+    let attest = |key: &str, kind: &str, r: u64, extra: &[&str], out: &str| {
+        let index = r.to_string();
+        let mut args = vec![
+            "attest",
+            "--key",
+            key,
+            "--kind",
+            kind,
+            "--supplier-id",
+            FACTORY,
+            "--supplier-name",
+            "Song Hong Garment JSC",
+            "--topic",
+            "working_hours",
+            "--ref",
+            &index,
+            "--url",
+            &url,
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        ok(&vouch(d, &args));
+        let receipt: Value =
+            serde_json::from_str(&ok(&vouch(d, &["submit", out, "--url", &url]))).unwrap();
+        receipt["index"].as_u64().unwrap()
+    };
+    let dispute = attest(
+        "keys/songhong.key",
+        "dispute",
+        audit.index,
+        &[
+            "--disputes",
+            "T-1",
+            "--text",
+            "Chỉ 9 công nhân",
+            "--lang",
+            "vi",
+        ],
+        "dispute.json",
+    );
+    let standing = |d: &std::path::Path| {
+        ok(&vouch(
+            d,
+            &[
+                "standing",
+                FACTORY,
+                "--url",
+                &url,
+                "--log-key",
+                "keys/log.pub",
+            ],
+        ))
+    };
+    let open = standing(d);
+    assert!(
+        open.contains(&format!(
+            "supplier's dispute: entry {dispute} of entry {}'s findings T-1: open, awaiting resolution",
+            audit.index
+        )),
+        "{open}"
+    );
+    let resolved = attest(
+        "keys/kiwa.key",
+        "resolution",
+        dispute,
+        &[
+            "--outcome",
+            "withdrawn",
+            "--text",
+            "The records bear it out",
+        ],
+        "resolution.json",
+    );
+    let after = standing(d);
+    assert!(
+        after.contains(&format!(
+            "the findings were withdrawn (resolved by entry {resolved})"
+        )),
+        "{after}"
+    );
+    // Without --url, a bare index is refused with what to do.
+    let err = fails(&vouch(
+        d,
+        &[
+            "attest",
+            "--key",
+            "keys/songhong.key",
+            "--kind",
+            "dispute",
+            "--supplier-id",
+            FACTORY,
+            "--supplier-name",
+            "S",
+            "--ref",
+            "3",
+            "--disputes",
+            "T-1",
+            "--text",
+            "x",
+        ],
+    ));
+    assert!(err.contains("add --url"), "{err}");
+    // A bad window is refused before anything is sent; a good one takes effect.
+    let err = fails(&vouch(
+        d,
+        &[
+            "participant",
+            "set-dispute-window",
+            "--gov-key",
+            "keys/platform-a.key",
+            "--days",
+            "0",
+            "--url",
+            &url,
+        ],
+    ));
+    assert!(err.contains("days"), "{err}");
+    ok(&vouch(
+        d,
+        &[
+            "participant",
+            "set-dispute-window",
+            "--gov-key",
+            "keys/platform-a.key",
+            "--days",
+            "45",
+            "--url",
+            &url,
+        ],
+    ));
+    assert_eq!(
+        ledger.log.registry().unwrap().dispute_window(),
+        time::Duration::days(45)
+    );
+}

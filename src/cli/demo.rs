@@ -15,9 +15,9 @@ use crate::keyfile;
 use crate::log::{timestamp, Log, LogConfig, Receipt, Signed};
 use crate::note::{KeyName, Signer};
 use crate::statement::{
-    Accreditation, ActionItem, EntryRef, Evidence, Finding, Framework, Kind, Metric, Outcome,
-    ParticipantSpec, Period, RegistryStatement, Role, Severity, Statement, StatementText, Status,
-    Supplier, SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
+    Accreditation, ActionItem, DisputeOutcome, EntryRef, Evidence, Finding, Framework, Kind,
+    Metric, Outcome, ParticipantSpec, Period, RegistryStatement, Role, Severity, Statement,
+    StatementText, Status, Supplier, SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
 };
 use crate::store::Store;
 
@@ -246,6 +246,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
     let mut dice = Dice(0x5EED_1234_ABCD_0001);
     let mut retracted = false;
     let mut answered = false;
+    let mut disputed = false;
     for quarter in 0..8u32 {
         let q_start = start + time::Duration::days(i64::from(quarter) * 91);
         for (f, (_, name, os_id, province)) in FACTORIES.iter().enumerate() {
@@ -469,6 +470,49 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                     };
                     submit(&reply, &suppliers[f])?;
                     answered = true;
+                }
+                if !disputed && major && f == 2 {
+                    // The factory disputes the overtime finding; the auditor checks the
+                    // time records and restates it.
+                    let dispute = Statement {
+                        disputes: vec![audit.findings[0].code.clone()],
+                        text: Some(StatementText {
+                            lang: "vi".into(),
+                            body: "Chỉ 12 công nhân vượt quá 300 giờ, trong hai tuần cao điểm; bảng chấm công đính kèm cho thấy điều đó.".into(),
+                        }),
+                        refs: vec![reference(&a)],
+                        ..base(Kind::Dispute, Topic::WorkingHours, day(55))
+                    };
+                    let d = submit(&dispute, &suppliers[f])?;
+                    let resolved = Statement {
+                        outcome: Some(DisputeOutcome::Amended),
+                        findings: vec![Finding {
+                            code: audit.findings[0].code.clone(),
+                            severity: Severity::Major,
+                            text: "Overtime above 300 hours a year for 12 workers, in two peak weeks".into(),
+                        }],
+                        text: Some(StatementText {
+                            lang: "en".into(),
+                            body: "Time records checked with the worker committee: the finding holds for 12 workers, not for the whole line.".into(),
+                        }),
+                        refs: vec![reference(&d)],
+                        ..base(Kind::Resolution, Topic::WorkingHours, day(70))
+                    };
+                    submit(&resolved, auditor)?;
+                    disputed = true;
+                }
+                if f == 6 && quarter == 6 {
+                    // A dispute still open: the auditor has not answered yet.
+                    let dispute = Statement {
+                        disputes: vec![audit.findings[0].code.clone()],
+                        text: Some(StatementText {
+                            lang: "en".into(),
+                            body: "The stock was moved on the day of the audit; the exits were clear the day before and after (photos attached).".into(),
+                        }),
+                        refs: vec![reference(&a)],
+                        ..base(Kind::Dispute, Topic::WorkingHours, day(47))
+                    };
+                    submit(&dispute, &suppliers[f])?;
                 }
             }
             // Buyers rate twice a year and reward improvement.

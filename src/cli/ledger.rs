@@ -224,9 +224,14 @@ pub struct AttestArgs {
     /// A finding as CODE:SEVERITY:TEXT, severity minor|major|critical|zero_tolerance (repeatable).
     #[arg(long = "finding", value_parser = parse_finding)]
     pub findings: Vec<Finding>,
-    /// A referenced entry as INDEX:LEAF_HASH_BASE64 (repeatable).
+    /// A referenced entry as INDEX:LEAF_HASH_BASE64, or as INDEX with --url to look its
+    /// leaf hash up (repeatable).
     #[arg(long = "ref", value_parser = parse_ref)]
     pub refs: Vec<EntryRef>,
+    /// The log's URL, to look up the leaf hashes of entries given by --ref INDEX (the
+    /// log checks them again when the statement is submitted).
+    #[arg(long)]
+    pub url: Option<String>,
     /// A corrective action plan's item as ID|TEXT|OWNER|DUE (YYYY-MM-DD), repeatable:
     /// `--action "OT-1|Second shift for peak season|HR manager|2026-12-31"`.
     #[arg(long = "action", value_parser = parse_action)]
@@ -301,9 +306,8 @@ fn parse_finding(s: &str) -> Result<Finding, String> {
 }
 
 fn parse_ref(s: &str) -> Result<EntryRef, String> {
-    let (index, hash) = s
-        .split_once(':')
-        .ok_or_else(|| format!("{s:?} is not INDEX:LEAF_HASH"))?;
+    // A bare index: its leaf hash is looked up with --url.
+    let (index, hash) = s.split_once(':').unwrap_or((s, ""));
     Ok(EntryRef {
         index: index
             .parse()
@@ -697,6 +701,36 @@ pub fn participant(cmd: ParticipantCommand) -> CliResult {
 ///
 /// # Errors
 /// When the statement is invalid or a file cannot be read or written.
+/// `refs` with the leaf hash of each one given by index alone fetched from the log at
+/// `url`: the hash of the entry's bytes as served (a log that serves other bytes makes
+/// the reference fail when the statement is submitted, not pass).
+fn lookup_refs(refs: Vec<EntryRef>, url: Option<&str>) -> Result<Vec<EntryRef>, String> {
+    refs.into_iter()
+        .map(|mut r| {
+            if !r.leaf_hash.is_empty() {
+                return Ok(r);
+            }
+            let url = url.ok_or_else(|| {
+                format!(
+                    "--ref {} gives no leaf hash: add --url of the log to look it up, or write INDEX:LEAF_HASH",
+                    r.index
+                )
+            })?;
+            let bundle: crate::bundle::Bundle = crate::client::get_json(&format!(
+                "{}/v1/entries/{}",
+                url.trim_end_matches('/'),
+                r.index
+            ))
+            .map_err(|e| format!("looking up entry {}: {e}", r.index))?;
+            let bytes = crate::note::BASE64
+                .decode(&bundle.entry)
+                .map_err(|_| format!("entry {} as served is not base64", r.index))?;
+            r.leaf_hash = encode_hash(&crate::merkle::leaf_hash(&bytes));
+            Ok(r)
+        })
+        .collect()
+}
+
 pub fn attest(args: AttestArgs) -> CliResult {
     let signer = keyfile::read_signer(&args.key)?;
     let body = match &args.file {
@@ -740,7 +774,7 @@ pub fn attest(args: AttestArgs) -> CliResult {
                 }),
                 findings: args.findings,
                 evidence: vec![],
-                refs: args.refs,
+                refs: lookup_refs(args.refs, args.url.as_deref())?,
                 text: args.text.map(|body| crate::statement::StatementText {
                     lang: args.lang.clone(),
                     body,
