@@ -67,6 +67,7 @@ fn statement(i: usize) -> Vec<u8> {
         closes: vec![],
         disputes: vec![],
         outcome: None,
+        buyer: None,
     };
     serde_json::to_vec(&s).unwrap()
 }

@@ -74,6 +74,7 @@ fn main() -> Result<(), client::ClientError> {
         closes: vec![],
         disputes: vec![],
         outcome: None,
+        buyer: None,
     };
     statement.validate()?;
     let env = envelope::sign(

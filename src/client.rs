@@ -89,13 +89,16 @@ pub fn fetch_history_at(
     size: Option<u64>,
 ) -> Result<History, ClientError> {
     let base = url.trim_end_matches('/');
+    // A buyer's records (`buyer:<id>`) have a route of their own.
+    let route = match supplier.strip_prefix("buyer:") {
+        Some(buyer) => format!("{base}/v1/buyers/{buyer}/history"),
+        None => format!("{base}/v1/suppliers/{supplier}/history"),
+    };
     let at = size.map_or(String::new(), |s| format!("&size={s}"));
-    let mut history: History = get_json(&format!(
-        "{base}/v1/suppliers/{supplier}/history?limit=500{at}"
-    ))?;
+    let mut history: History = get_json(&format!("{route}?limit=500{at}"))?;
     while let Some(before) = history.next_before.take() {
         let page: History = get_json(&format!(
-            "{base}/v1/suppliers/{supplier}/history?limit=500&size={}&before={before}",
+            "{route}?limit=500&size={}&before={before}",
             history.tree_size
         ))?;
         // Cosignatures may arrive between pages: the checkpoints' bodies must agree.

@@ -10,6 +10,8 @@
 //! | `correction` | whoever signed the referenced entry, or governance |
 //! | `dispute` | the supplier the statement is about, within the dispute window |
 //! | `resolution` | whoever signed the disputed entry, or governance |
+//! | `purchasing_practice` | a supplier (of the id it names as `supplier`), about a registered buyer |
+//! | `response` about a buyer | the buyer itself |
 //!
 //! Every signer of an envelope must be allowed; registry changes need signatures by
 //! `threshold` distinct governance participants (keys of one member count once, so
@@ -51,6 +53,8 @@ pub enum PolicyError {
     RefOtherSubject { index: u64, subject: String },
     #[error("entry {0} can only be retracted or corrected by its signer or by governance")]
     RetractionNotBySigner(u64),
+    #[error("{0} is not a buyer registered at this log position")]
+    NotABuyer(String),
     #[error("entry {index} cannot be disputed: {why}")]
     NotDisputable { index: u64, why: String },
     #[error(
@@ -188,7 +192,11 @@ pub fn resolution_problem(signers: &[&Participant], target: &RefTarget) -> Optio
     (!allowed).then_some(PolicyError::ResolutionNotBySigner(target.index))
 }
 
-fn needs(kind: Kind) -> &'static str {
+fn needs(statement: &Statement) -> &'static str {
+    let kind = statement.kind;
+    if kind == Kind::Response && statement.buyer.is_some() {
+        return "the buyer it is about";
+    }
     match kind {
         Kind::Audit | Kind::CorrectiveAction | Kind::Remediation => "auditor",
         Kind::Metric => "auditor, or supplier of this id",
@@ -197,6 +205,7 @@ fn needs(kind: Kind) -> &'static str {
         Kind::Retraction | Kind::Correction => "signer of the referenced entry, or governance",
         Kind::Dispute => "supplier of this id",
         Kind::Resolution => "signer of the disputed entry, or governance",
+        Kind::PurchasingPractice => "supplier of this id, about a registered buyer",
     }
 }
 
@@ -211,7 +220,7 @@ pub fn authorise(signer: &Participant, statement: &Statement) -> Result<(), Poli
     let wrong_role = || PolicyError::WrongRole {
         participant: signer.id.clone(),
         kind: kind.to_string(),
-        needs: needs(kind).to_owned(),
+        needs: needs(statement).to_owned(),
     };
     let own_supplier = || {
         if signer.is_supplier(supplier) {
@@ -229,9 +238,18 @@ pub fn authorise(signer: &Participant, statement: &Statement) -> Result<(), Poli
             .then_some(())
             .ok_or_else(wrong_role),
         Kind::Metric if signer.has_role(Role::Auditor) => Ok(()),
-        Kind::Metric | Kind::Response | Kind::Dispute if signer.has_role(Role::Supplier) => {
+        // A buyer answers what a factory said of it.
+        Kind::Response if statement.buyer.is_some() => {
+            (statement.buyer.as_deref() == Some(signer.id.as_str()) && signer.has_role(Role::Buyer))
+                .then_some(())
+                .ok_or_else(wrong_role)
+        }
+        Kind::Metric | Kind::Response | Kind::Dispute | Kind::PurchasingPractice
+            if signer.has_role(Role::Supplier) =>
+        {
             own_supplier()
         }
+        Kind::PurchasingPractice => Err(wrong_role()),
         Kind::Metric | Kind::Response | Kind::Dispute => Err(wrong_role()),
         Kind::Rating | Kind::Incentive => signer
             .has_role(Role::Buyer)
@@ -239,6 +257,35 @@ pub fn authorise(signer: &Participant, statement: &Statement) -> Result<(), Poli
             .ok_or_else(wrong_role),
         // Checked against the referenced entries in `check_refs`.
         Kind::Retraction | Kind::Correction | Kind::Resolution => Ok(()),
+    }
+}
+
+/// Checks that the buyer a purchasing-practice statement is about is a participant
+/// with the buyer role, active at `position` (its replies need no check: only the buyer
+/// itself may sign them).
+///
+/// # Errors
+/// [`PolicyError::NotABuyer`].
+pub fn check_buyer(
+    registry: &Registry,
+    statement: &Statement,
+    position: u64,
+) -> Result<(), PolicyError> {
+    let Some(buyer) = statement
+        .buyer
+        .as_ref()
+        .filter(|_| statement.kind == Kind::PurchasingPractice)
+    else {
+        return Ok(());
+    };
+    let registered = registry
+        .participants
+        .get(buyer)
+        .is_some_and(|p| p.has_role(Role::Buyer) && p.active_at(position));
+    if registered {
+        Ok(())
+    } else {
+        Err(PolicyError::NotABuyer(buyer.clone()))
     }
 }
 
@@ -259,7 +306,7 @@ pub fn check_refs(
     registry: &Registry,
 ) -> Result<(), PolicyError> {
     for t in targets {
-        if t.subject != statement.supplier.id.as_str() {
+        if t.subject != statement.subject() {
             return Err(PolicyError::RefOtherSubject {
                 index: t.index,
                 subject: t.subject.clone(),

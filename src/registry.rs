@@ -93,7 +93,8 @@ impl Participant {
         self.has_role(Role::Supplier) && self.supplier_ids.contains(id)
     }
 
-    fn active_at(&self, position: u64) -> bool {
+    /// Whether it was registered before `position` and not removed before it.
+    pub fn active_at(&self, position: u64) -> bool {
         self.registered_at < position && self.removed_at.is_none_or(|r| position <= r)
     }
 }

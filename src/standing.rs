@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::statement::{
-    DisputeOutcome, Finding, Framework, Kind, Period, Statement, Status, Topic,
+    DisputeOutcome, Finding, Framework, Kind, Metric, Period, Statement, StatementText, Status,
+    Topic,
 };
 use crate::verify::{HistoryReport, Report, SignerInfo, Verdict};
 
@@ -45,6 +46,14 @@ pub struct Cited {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub findings: Vec<Finding>,
+    /// The figures the record gives with its result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub metrics: Vec<Metric>,
+    /// What the signer says in their own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub text: Option<StatementText>,
     pub signed_by: Vec<SignerInfo>,
     /// Signed by the supplier itself.
     pub self_reported: bool,
@@ -115,7 +124,8 @@ pub struct TopicStanding {
     /// The newest valid figure of each metric, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<Figure>,
-    /// Each buyer's newest valid rating.
+    /// Each rater's newest valid rating: of a factory, its buyers'; of a buyer, the
+    /// factories' statements on its purchasing practices.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ratings: Vec<Cited>,
     /// Buyers' incentives, newest first.
@@ -240,6 +250,8 @@ fn cite(r: &Report, s: &Statement, kind: Kind) -> Cited {
         grade: result.grade,
         valid_until: s.valid_until.clone(),
         findings: s.findings.clone(),
+        metrics: result.metrics,
+        text: s.text.clone(),
         signed_by: r.signed_by.clone(),
         self_reported: r.self_reported,
     }
@@ -353,7 +365,9 @@ pub fn standing(
                     }
                 }
             }
-            Kind::Rating => {
+            // A buyer's rating of a factory, a factory's of a buyer: each signer's
+            // newest counts.
+            Kind::Rating | Kind::PurchasingPractice => {
                 let buyer = r.signers.clone();
                 t.ratings
                     .retain(|c| c.signed_by.iter().map(|s| &s.id).ne(buyer.iter()));
@@ -470,10 +484,13 @@ pub fn standing(
         });
     }
     topics.retain(|_, t| *t != TopicStanding::default());
+    // A buyer's records are the factories' (their names are the signers'), so only a
+    // supplier's give its name.
     let name = history
         .entries
         .iter()
-        .find_map(|r| r.statement.as_ref().map(|s| s.supplier.name.clone()));
+        .find_map(|r| r.statement.as_ref().map(|s| s.supplier.name.clone()))
+        .filter(|_| !history.supplier.starts_with("buyer:"));
     Ok(SupplierStanding {
         supplier: history.supplier.clone(),
         name,

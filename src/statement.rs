@@ -78,10 +78,13 @@ pub enum Kind {
     /// The signer of a disputed record (or governance) resolves the dispute: the
     /// findings are upheld, amended or withdrawn.
     Resolution,
+    /// A factory says how a buyer buys: pays, plans, changes orders, negotiates.
+    /// Filed under the buyer (`buyer:<participant id>`), not the factory.
+    PurchasingPractice,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Audit,
         Kind::Metric,
         Kind::CorrectiveAction,
@@ -93,6 +96,7 @@ impl Kind {
         Kind::Correction,
         Kind::Dispute,
         Kind::Resolution,
+        Kind::PurchasingPractice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +112,7 @@ impl Kind {
             Kind::Correction => "correction",
             Kind::Dispute => "dispute",
             Kind::Resolution => "resolution",
+            Kind::PurchasingPractice => "purchasing_practice",
         }
     }
 
@@ -159,11 +164,25 @@ pub enum Topic {
     Waste,
     ManagementSystems,
     Other,
+    AirEmissions,
+    Recruitment,
+    Termination,
+    WorkerTreatment,
+    Discrimination,
+    /// A buyer's planning and forecasting (the Better Buying Institute's categories,
+    /// this one and the six after it: what factories say of their buyers).
+    Forecasting,
+    DesignDevelopment,
+    PriceNegotiation,
+    LeadTime,
+    OrderChanges,
+    PaymentTerms,
+    Partnership,
 }
 
 impl Topic {
     /// Every topic, in the order of the enum.
-    pub const ALL: [Topic; 15] = [
+    pub const ALL: [Topic; 27] = [
         Topic::Wages,
         Topic::WorkingHours,
         Topic::HealthSafety,
@@ -179,7 +198,35 @@ impl Topic {
         Topic::Waste,
         Topic::ManagementSystems,
         Topic::Other,
+        Topic::AirEmissions,
+        Topic::Recruitment,
+        Topic::Termination,
+        Topic::WorkerTreatment,
+        Topic::Discrimination,
+        Topic::Forecasting,
+        Topic::DesignDevelopment,
+        Topic::PriceNegotiation,
+        Topic::LeadTime,
+        Topic::OrderChanges,
+        Topic::PaymentTerms,
+        Topic::Partnership,
     ];
+
+    /// The topics of buyers' purchasing practices, on which factories speak of buyers.
+    pub const PURCHASING: [Topic; 7] = [
+        Topic::Forecasting,
+        Topic::DesignDevelopment,
+        Topic::PriceNegotiation,
+        Topic::LeadTime,
+        Topic::OrderChanges,
+        Topic::PaymentTerms,
+        Topic::Partnership,
+    ];
+
+    /// Whether it is a topic of buyers' purchasing practices.
+    pub fn is_purchasing(self) -> bool {
+        Topic::PURCHASING.contains(&self)
+    }
 
     /// The snake_case name the statement format uses: `working_hours`.
     pub fn as_str(self) -> &'static str {
@@ -199,6 +246,18 @@ impl Topic {
             Topic::Waste => "waste",
             Topic::ManagementSystems => "management_systems",
             Topic::Other => "other",
+            Topic::AirEmissions => "air_emissions",
+            Topic::Recruitment => "recruitment",
+            Topic::Termination => "termination",
+            Topic::WorkerTreatment => "worker_treatment",
+            Topic::Discrimination => "discrimination",
+            Topic::Forecasting => "forecasting",
+            Topic::DesignDevelopment => "design_development",
+            Topic::PriceNegotiation => "price_negotiation",
+            Topic::LeadTime => "lead_time",
+            Topic::OrderChanges => "order_changes",
+            Topic::PaymentTerms => "payment_terms",
+            Topic::Partnership => "partnership",
         }
     }
 
@@ -460,6 +519,17 @@ pub struct Statement {
     /// A resolution's outcome for the disputed findings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<DisputeOutcome>,
+    /// The buyer (a participant id) a statement about purchasing practices is about,
+    /// and the replies, retractions and corrections of such statements: they are filed
+    /// under the buyer ([`Statement::subject`]), with `supplier` the factory that
+    /// speaks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<String>,
+}
+
+/// The subject of buyer `id`'s chain of purchasing-practice records: `buyer:<id>`.
+pub fn buyer_subject(id: &str) -> String {
+    format!("buyer:{id}")
 }
 
 /// What a resolution decides of the findings a dispute names.
@@ -756,6 +826,7 @@ impl Statement {
         list("closes", &self.closes, MAX_LIST)?;
         check_item_ids("closes", self.closes.iter().map(String::as_str))?;
         self.validate_dispute()?;
+        self.validate_buyer()?;
         if let Some(t) = &self.text {
             if !is_language_tag(&t.lang) {
                 return Err(invalid(
@@ -861,6 +932,55 @@ impl Statement {
                 ))
             }
             Some(_) => Ok(()),
+        }
+    }
+
+    /// A statement about a buyer names it and speaks of its purchasing practices; only
+    /// it, and the answers and amendments of such statements, name a buyer.
+    fn validate_buyer(&self) -> Result<(), StatementError> {
+        let practice = self.kind == Kind::PurchasingPractice;
+        match &self.buyer {
+            None if practice => {
+                return Err(invalid(
+                    "buyer",
+                    "a purchasing_practice names the buyer it is about",
+                ))
+            }
+            None => return Ok(()),
+            Some(b) => check_participant_id("buyer", b)?,
+        }
+        if !practice
+            && !matches!(
+                self.kind,
+                Kind::Response | Kind::Retraction | Kind::Correction
+            )
+        {
+            return Err(invalid(
+                "buyer",
+                format!("a {} is about a supplier, not a buyer", self.kind),
+            ));
+        }
+        if practice && !self.topic.is_purchasing() {
+            return Err(invalid(
+                "topic",
+                "a purchasing_practice is on forecasting, design_development, price_negotiation, lead_time, order_changes, payment_terms or partnership",
+            ));
+        }
+        if practice && self.result.is_none() && self.findings.is_empty() && self.text.is_none() {
+            return Err(invalid(
+                "result",
+                "a purchasing_practice gives a result, findings or text",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The subject the statement is filed under: the supplier's OS ID, or for a
+    /// statement about a buyer, `buyer:<id>`.
+    pub fn subject(&self) -> std::borrow::Cow<'_, str> {
+        match &self.buyer {
+            Some(b) => std::borrow::Cow::Owned(buyer_subject(b)),
+            None => std::borrow::Cow::Borrowed(self.supplier.id.as_str()),
         }
     }
 

@@ -106,8 +106,10 @@ pub fn area(t: Topic) -> &'static str {
         | Topic::Water
         | Topic::Wastewater
         | Topic::Chemicals
-        | Topic::Waste => "environmental",
+        | Topic::Waste
+        | Topic::AirEmissions => "environmental",
         Topic::ManagementSystems | Topic::Other => "management",
+        t if t.is_purchasing() => "purchasing",
         _ => "social",
     }
 }

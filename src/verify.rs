@@ -789,12 +789,13 @@ fn verify_entry(
             report.issued_at = Some(statement.issued_at.clone());
             checks.add(
                 "subject",
-                if e.subject == statement.supplier.id.as_str() {
+                if e.subject == statement.subject() {
                     Ok(format!("the entry is filed under {}", e.subject))
                 } else {
                     Err(format!(
                         "filed under {}, but the statement is about {}",
-                        e.subject, statement.supplier.id
+                        e.subject,
+                        statement.subject()
                     ))
                 },
             );
@@ -946,7 +947,11 @@ fn signer_check(
             policy::authorise(participant, statement).map_err(|e| e.to_string())?;
         }
         suspect |= latest.key_status(*key_id, position, logged_at) == KeyStatus::Suspect;
-        own |= participant.is_supplier(&statement.supplier.id);
+        // Signed by its subject: the supplier, or the buyer a record is about.
+        own |= match &statement.buyer {
+            None => participant.is_supplier(&statement.supplier.id),
+            Some(b) => *b == participant.id,
+        };
         signers.push(SignerInfo {
             id: participant.id.clone(),
             name: participant.name.clone(),
@@ -954,6 +959,7 @@ fn signer_check(
             accreditation: participant.accreditation.clone(),
         });
     }
+    policy::check_buyer(then, statement, position).map_err(|e| e.to_string())?;
     Ok((signers, suspect, own))
 }
 

@@ -87,6 +87,8 @@ pub fn kind_in(k: Kind, lang: Lang) -> &'static str {
         (Kind::Dispute, Lang::Vi) => "Khiếu nại của nhà cung cấp",
         (Kind::Resolution, Lang::En) => "Dispute resolution",
         (Kind::Resolution, Lang::Vi) => "Giải quyết khiếu nại",
+        (Kind::PurchasingPractice, Lang::En) => "Purchasing practices, as a factory says",
+        (Kind::PurchasingPractice, Lang::Vi) => "Cách mua hàng, theo nhà máy",
     }
 }
 
@@ -128,6 +130,30 @@ pub fn topic_in(t: Topic, lang: Lang) -> &'static str {
         (Topic::ManagementSystems, Lang::Vi) => "hệ thống quản lý",
         (Topic::Other, Lang::En) => "other matters",
         (Topic::Other, Lang::Vi) => "vấn đề khác",
+        (Topic::AirEmissions, Lang::En) => "air emissions",
+        (Topic::AirEmissions, Lang::Vi) => "khí thải",
+        (Topic::Recruitment, Lang::En) => "recruitment and hiring",
+        (Topic::Recruitment, Lang::Vi) => "tuyển dụng",
+        (Topic::Termination, Lang::En) => "termination",
+        (Topic::Termination, Lang::Vi) => "chấm dứt hợp đồng lao động",
+        (Topic::WorkerTreatment, Lang::En) => "worker treatment",
+        (Topic::WorkerTreatment, Lang::Vi) => "đối xử với người lao động",
+        (Topic::Discrimination, Lang::En) => "discrimination",
+        (Topic::Discrimination, Lang::Vi) => "phân biệt đối xử",
+        (Topic::Forecasting, Lang::En) => "planning and forecasting",
+        (Topic::Forecasting, Lang::Vi) => "lập kế hoạch và dự báo",
+        (Topic::DesignDevelopment, Lang::En) => "design and development",
+        (Topic::DesignDevelopment, Lang::Vi) => "thiết kế và phát triển sản phẩm",
+        (Topic::PriceNegotiation, Lang::En) => "cost and price negotiation",
+        (Topic::PriceNegotiation, Lang::Vi) => "chi phí và đàm phán giá",
+        (Topic::LeadTime, Lang::En) => "lead times and order placement",
+        (Topic::LeadTime, Lang::Vi) => "thời gian sản xuất và đặt hàng",
+        (Topic::OrderChanges, Lang::En) => "order changes",
+        (Topic::OrderChanges, Lang::Vi) => "thay đổi đơn hàng",
+        (Topic::PaymentTerms, Lang::En) => "payment and terms",
+        (Topic::PaymentTerms, Lang::Vi) => "thanh toán và điều khoản",
+        (Topic::Partnership, Lang::En) => "long-term partnership",
+        (Topic::Partnership, Lang::Vi) => "quan hệ đối tác lâu dài",
     }
 }
 
@@ -327,7 +353,25 @@ pub fn describe(s: &Statement) -> Vec<String> {
 pub fn describe_in(s: &Statement, lang: Lang) -> Vec<String> {
     let p = phrases(lang);
     let on = if s.kind == Kind::Metric { p.of } else { p.on };
-    let mut head = format!("{} {on} {}", kind_in(s.kind, lang), topic_in(s.topic, lang));
+    let mut head = match (&s.buyer, s.kind, lang) {
+        (Some(b), Kind::PurchasingPractice, Lang::En) => format!(
+            "Purchasing practices of {b}: {}, as {} says",
+            topic_in(s.topic, lang),
+            s.supplier.name
+        ),
+        (Some(b), Kind::PurchasingPractice, Lang::Vi) => format!(
+            "Cách mua hàng của {b}: {}, theo {}",
+            topic_in(s.topic, lang),
+            s.supplier.name
+        ),
+        (Some(b), Kind::Response, Lang::En) => {
+            format!("Reply by {b} on {}", topic_in(s.topic, lang))
+        }
+        (Some(b), Kind::Response, Lang::Vi) => {
+            format!("Phản hồi của {b} về {}", topic_in(s.topic, lang))
+        }
+        _ => format!("{} {on} {}", kind_in(s.kind, lang), topic_in(s.topic, lang)),
+    };
     if let Some(f) = &s.framework {
         head.push_str(&format!(", {}", f.name));
         if let Some(v) = &f.version {

@@ -160,14 +160,6 @@ fn disputes_run_their_course_and_the_standing_shows_each_state() {
 
 type Check = fn(&LogError) -> bool;
 
-fn policy(e: &LogError, want: fn(&PolicyError) -> bool) -> bool {
-    matches!(e, LogError::Policy(p) if want(p))
-}
-
-fn field(e: &LogError, name: &str) -> bool {
-    matches!(e, LogError::Statement(StatementError::Invalid { field, .. }) if field == name)
-}
-
 #[test]
 fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
     let ledger = Ledger::new(1);
@@ -197,31 +189,31 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
             "a dispute by the auditor",
             dispute(&audit, &["T-1"]),
             &c.auditor,
-            |e| policy(e, |p| matches!(p, PolicyError::WrongRole { .. })),
+            |e| is_policy(e, |p| matches!(p, PolicyError::WrongRole { .. })),
         ),
         (
             "a dispute by a buyer",
             dispute(&audit, &["T-1"]),
             &c.buyer,
-            |e| policy(e, |p| matches!(p, PolicyError::WrongRole { .. })),
+            |e| is_policy(e, |p| matches!(p, PolicyError::WrongRole { .. })),
         ),
         (
             "a dispute of a finding the audit does not have",
             dispute(&audit, &["T-9"]),
             &c.supplier,
-            |e| policy(e, |p| matches!(p, PolicyError::NotDisputable { .. })),
+            |e| is_policy(e, |p| matches!(p, PolicyError::NotDisputable { .. })),
         ),
         (
             "a dispute of the supplier's own figure",
             dispute(&own_metric, &["T-1"]),
             &c.supplier,
-            |e| policy(e, |p| matches!(p, PolicyError::NotDisputable { .. })),
+            |e| is_policy(e, |p| matches!(p, PolicyError::NotDisputable { .. })),
         ),
         (
             "a dispute of a dispute",
             dispute(&open, &["T-1"]),
             &c.supplier,
-            |e| policy(e, |p| matches!(p, PolicyError::NotDisputable { .. })),
+            |e| is_policy(e, |p| matches!(p, PolicyError::NotDisputable { .. })),
         ),
         (
             "a dispute of another factory's audit",
@@ -230,25 +222,25 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
                 dispute(&other, &["T-1"]),
             ),
             &c.supplier,
-            |e| policy(e, |p| matches!(p, PolicyError::NotOwnSupplier { .. })),
+            |e| is_policy(e, |p| matches!(p, PolicyError::NotOwnSupplier { .. })),
         ),
         (
             "a dispute that does not say why",
             with(|s| s.text = None, dispute(&audit, &["T-1"])),
             &c.supplier,
-            |e| field(e, "text"),
+            |e| is_field(e, "text"),
         ),
         (
             "a dispute that names no finding",
             with(|s| s.disputes.clear(), dispute(&audit, &["T-1"])),
             &c.supplier,
-            |e| field(e, "disputes"),
+            |e| is_field(e, "disputes"),
         ),
         (
             "a dispute that names a finding twice",
             dispute(&audit, &["T-1", "T-1"]),
             &c.supplier,
-            |e| field(e, "disputes[1]"),
+            |e| is_field(e, "disputes[1]"),
         ),
         (
             "a dispute of two entries",
@@ -257,7 +249,7 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
                 dispute(&audit, &["T-1"]),
             ),
             &c.supplier,
-            |e| field(e, "refs"),
+            |e| is_field(e, "refs"),
         ),
         (
             "a dispute with an outcome",
@@ -266,25 +258,25 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
                 dispute(&audit, &["T-1"]),
             ),
             &c.supplier,
-            |e| field(e, "outcome"),
+            |e| is_field(e, "outcome"),
         ),
         (
             "a resolution by a buyer",
             resolution(&open, DisputeOutcome::Withdrawn, vec![]),
             &c.buyer,
-            |e| policy(e, |p| matches!(p, PolicyError::ResolutionNotBySigner(_))),
+            |e| is_policy(e, |p| matches!(p, PolicyError::ResolutionNotBySigner(_))),
         ),
         (
             "a resolution by the disputing supplier",
             resolution(&open, DisputeOutcome::Withdrawn, vec![]),
             &c.supplier,
-            |e| policy(e, |p| matches!(p, PolicyError::ResolutionNotBySigner(_))),
+            |e| is_policy(e, |p| matches!(p, PolicyError::ResolutionNotBySigner(_))),
         ),
         (
             "a resolution of an audit",
             resolution(&audit, DisputeOutcome::Upheld, vec![]),
             &c.auditor,
-            |e| policy(e, |p| matches!(p, PolicyError::NotADispute(_))),
+            |e| is_policy(e, |p| matches!(p, PolicyError::NotADispute(_))),
         ),
         (
             "a resolution without an outcome",
@@ -293,19 +285,19 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
                 resolution(&open, DisputeOutcome::Upheld, vec![]),
             ),
             &c.auditor,
-            |e| field(e, "outcome"),
+            |e| is_field(e, "outcome"),
         ),
         (
             "an amendment that restates no finding",
             resolution(&open, DisputeOutcome::Amended, vec![]),
             &c.auditor,
-            |e| field(e, "findings"),
+            |e| is_field(e, "findings"),
         ),
         (
             "an upheld outcome that restates a finding",
             resolution(&open, DisputeOutcome::Upheld, vec![finding("T-1", "x")]),
             &c.auditor,
-            |e| field(e, "findings"),
+            |e| is_field(e, "findings"),
         ),
         (
             "a resolution that names disputed findings",
@@ -314,7 +306,7 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
                 resolution(&open, DisputeOutcome::Upheld, vec![]),
             ),
             &c.auditor,
-            |e| field(e, "disputes"),
+            |e| is_field(e, "disputes"),
         ),
         (
             "an audit with an outcome",
@@ -323,7 +315,7 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
                 statement(Kind::Audit, FACTORY, "x"),
             ),
             &c.auditor,
-            |e| field(e, "outcome"),
+            |e| is_field(e, "outcome"),
         ),
     ];
     let disk = ledger.disk_state();

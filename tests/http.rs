@@ -608,6 +608,8 @@ fn openapi_document_describes_exactly_the_served_routes() {
         ("GET", "/v1/suppliers/{id}/history"),
         ("GET", "/v1/suppliers/{id}/standing"),
         ("GET", "/v1/suppliers/{id}/summary"),
+        ("GET", "/v1/buyers/{id}/history"),
+        ("GET", "/v1/buyers/{id}/standing"),
         ("GET", "/v1/suppliers"),
         ("GET", "/v1/export"),
         ("POST", "/v1/attestations"),
@@ -624,6 +626,7 @@ fn openapi_document_describes_exactly_the_served_routes() {
         let concrete = path
             .replace("{index}", &audit.index.to_string())
             .replace("/participants/{id}", "/participants/kiwa")
+            .replace("/buyers/{id}", "/buyers/brand")
             .replace("{id}", FACTORY);
         let query = match path.as_str() {
             "/v1/proofs/inclusion" => "?index=0",

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use base64::Engine as _;
-use common::forge::{forged, governed, signed, ForgedLog};
+use common::forge::{forged, forged_of, governed, signed, ForgedLog};
 use common::*;
 use ed25519_dalek::VerifyingKey;
 use serde_json::{json, Value};
@@ -974,6 +974,82 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
     for (name, expect, body) in raw {
         add(name, expect, &|log| {
             log.push(signed(body.as_bytes(), &[&c.auditor]), FACTORY);
+        });
+    }
+    // What factories say of a buyer, filed under the buyer: who may say it, of whom,
+    // and who may reply.
+    let practice = |buyer: &str| {
+        let mut s = statement(Kind::PurchasingPractice, FACTORY, "paid 40 days late");
+        s.buyer = Some(buyer.into());
+        serde_json::to_vec(&s).unwrap()
+    };
+    type OfBuyer<'a> = Box<dyn Fn(&mut ForgedLog) + 'a>;
+    let reply = |log: &mut ForgedLog, signer: &Signer| {
+        let said = log.push(signed(&practice("brand"), &[&c.supplier]), "buyer:brand");
+        let mut r = statement(Kind::Response, FACTORY, "we pay at 30 days now");
+        r.buyer = Some("brand".into());
+        r.topic = vouch::statement::Topic::PaymentTerms;
+        r.refs = vec![vouch::statement::EntryRef {
+            index: said,
+            leaf_hash: vouch::entry::encode_hash(&log.leaf(said)),
+        }];
+        log.push(
+            signed(&serde_json::to_vec(&r).unwrap(), &[signer]),
+            "buyer:brand",
+        );
+    };
+    let of_buyer: [(&str, &str, &str, OfBuyer); 6] = [
+        (
+            "a factory on its buyer's payment terms",
+            "valid",
+            "buyer:brand",
+            Box::new(|log| {
+                log.push(signed(&practice("brand"), &[&c.supplier]), "buyer:brand");
+            }),
+        ),
+        (
+            "a buyer's reply to a factory",
+            "valid",
+            "buyer:brand",
+            Box::new(move |log| reply(log, &c.buyer)),
+        ),
+        (
+            "a reply to a factory by another than the buyer",
+            "invalid",
+            "buyer:brand",
+            Box::new(move |log| reply(log, &c.supplier)),
+        ),
+        (
+            "a purchasing practice signed by an auditor",
+            "invalid",
+            "buyer:brand",
+            Box::new(|log| {
+                log.push(signed(&practice("brand"), &[&c.auditor]), "buyer:brand");
+            }),
+        ),
+        (
+            "a purchasing practice about an auditor, not a buyer",
+            "invalid",
+            "buyer:kiwa",
+            Box::new(|log| {
+                log.push(signed(&practice("kiwa"), &[&c.supplier]), "buyer:kiwa");
+            }),
+        ),
+        (
+            "a purchasing practice filed in the factory's own chain",
+            "invalid",
+            FACTORY,
+            Box::new(|log| {
+                log.push(signed(&practice("brand"), &[&c.supplier]), FACTORY);
+            }),
+        ),
+    ];
+    for (name, expect, subject, records) in &of_buyer {
+        cases.push(Case {
+            name: (*name).into(),
+            supplier: (*subject).into(),
+            history: serde_json::to_string(&forged_of(c, subject, records)).unwrap(),
+            expect,
         });
     }
     agree(&cases, c.log_key.verifier());

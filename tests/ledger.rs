@@ -29,7 +29,7 @@ fn allowed(kind: Kind, role: &str) -> bool {
         Kind::Response => role == "supplier",
         // The referenced audit is the auditor's own.
         Kind::Retraction | Kind::Correction => role == "auditor" || role == "governance",
-        Kind::Dispute => role == "supplier",
+        Kind::Dispute | Kind::PurchasingPractice => role == "supplier",
         // The disputed audit is the auditor's own.
         Kind::Resolution => role == "auditor" || role == "governance",
     }

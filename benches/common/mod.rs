@@ -74,6 +74,7 @@ pub fn statement_about(i: usize, id: &str, issued_at: &str) -> Vec<u8> {
         closes: vec![],
         disputes: vec![],
         outcome: None,
+        buyer: None,
     };
     serde_json::to_vec(&s).unwrap()
 }

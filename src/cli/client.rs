@@ -207,7 +207,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// The supplier's OS ID.
+    /// The supplier's OS ID, or `buyer:<participant id>`.
     pub supplier: String,
     #[arg(long)]
     pub url: String,
@@ -244,7 +244,8 @@ fn print_record(r: &Report, indent: &str) {
 
 #[derive(Debug, Args)]
 pub struct StandingArgs {
-    /// The supplier's OS ID.
+    /// The supplier's OS ID, or `buyer:<participant id>` for what factories say of a
+    /// buyer's purchasing practices.
     pub supplier: String,
     #[arg(long)]
     pub url: String,
@@ -594,6 +595,13 @@ fn print_standing(st: &crate::standing::SupplierStanding, complete: &str) {
             }
         )
     };
+    // A buyer's standing is what factories say of it, and its replies.
+    let buyer = st.supplier.starts_with("buyer:");
+    let (rated, replied) = if buyer {
+        ("a factory says", "buyer's reply")
+    } else {
+        ("rating", "supplier's reply")
+    };
     let result = |c: &crate::standing::Cited| {
         let mut parts = Vec::new();
         if let Some(s) = c.status {
@@ -633,11 +641,24 @@ fn print_standing(st: &crate::standing::SupplierStanding, complete: &str) {
             );
         }
         for r in &t.ratings {
+            let figures: Vec<String> = r
+                .metrics
+                .iter()
+                .map(|m| format!("{} {} {}", m.name, m.value, m.unit))
+                .collect();
+            let said = [result(r), figures.join(", ")]
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
             println!(
-                "    rating: {} (entry {}, by {})",
-                result(r),
+                "    {rated}: {said} (entry {}, by {}){}",
                 r.index,
-                who(r)
+                who(r),
+                r.text
+                    .as_ref()
+                    .map(|t| format!(": \"{}\" ({})", t.body, t.lang))
+                    .unwrap_or_default()
             );
         }
         for a in &t.open_corrective_actions {
@@ -661,11 +682,12 @@ fn print_standing(st: &crate::standing::SupplierStanding, complete: &str) {
         }
         for r in &t.replies {
             println!(
-                "    supplier's reply: entry {}{}",
+                "    {replied}: entry {}{}",
                 r.index,
-                r.findings
-                    .first()
-                    .map(|f| format!(": {}", f.text))
+                r.text
+                    .as_ref()
+                    .map(|t| format!(": \"{}\" ({})", t.body, t.lang))
+                    .or_else(|| r.findings.first().map(|f| format!(": {}", f.text)))
                     .unwrap_or_default()
             );
         }

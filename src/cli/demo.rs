@@ -281,6 +281,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                 closes: vec![],
                 disputes: vec![],
                 outcome: None,
+                buyer: None,
             };
             let auditor = &auditors[(f + quarter as usize) % auditors.len()];
             // Environmental metrics each quarter: self-reported, and verified by an
@@ -568,6 +569,61 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                         ..base(Kind::Incentive, Topic::WorkingHours, day(88))
                     };
                     submit(&incentive, buyer)?;
+                }
+                if quarter >= 5 {
+                    // The factory says how its buyer buys: whether it pays on time and
+                    // how late it changes orders (Better Buying's categories).
+                    let buyer_id = BUYERS[f % BUYERS.len()].0;
+                    let slow_payer = f % BUYERS.len() == 1;
+                    let late = if slow_payer {
+                        21.0 + dice.next(10) as f64
+                    } else {
+                        dice.next(6) as f64
+                    };
+                    let payment = Statement {
+                        buyer: Some(buyer_id.into()),
+                        result: Some(Outcome {
+                            score: Some(if slow_payer { 45.0 } else { 85.0 }),
+                            metrics: vec![Metric {
+                                name: "days_paid_after_due_date_p90".into(),
+                                value: late,
+                                unit: "d".into(),
+                            }],
+                            ..Outcome::default()
+                        }),
+                        ..base(Kind::PurchasingPractice, Topic::PaymentTerms, day(89))
+                    };
+                    let paid = submit(&payment, &suppliers[f])?;
+                    let changes = Statement {
+                        buyer: Some(buyer_id.into()),
+                        result: Some(Outcome {
+                            metrics: vec![Metric {
+                                name: "orders_changed_after_fabric_cutting_share".into(),
+                                value: round(0.05 + 0.02 * dice.next(8) as f64),
+                                unit: "ratio".into(),
+                            }],
+                            ..Outcome::default()
+                        }),
+                        text: (f == 5).then(|| StatementText {
+                            lang: "vi".into(),
+                            body: "Đơn hàng thay đổi sau khi cắt vải buộc công nhân làm thêm giờ vào cuối tháng.".into(),
+                        }),
+                        ..base(Kind::PurchasingPractice, Topic::OrderChanges, day(89))
+                    };
+                    submit(&changes, &suppliers[f])?;
+                    if slow_payer && quarter == 7 && f == 1 {
+                        // The buyer answers on the record.
+                        let reply = Statement {
+                            buyer: Some(buyer_id.into()),
+                            text: Some(StatementText {
+                                lang: "en".into(),
+                                body: "Payments were held during a customs dispute in the spring; since June we pay at 30 days, and the next figures will show it.".into(),
+                            }),
+                            refs: vec![reference(&paid)],
+                            ..base(Kind::Response, Topic::PaymentTerms, day(90))
+                        };
+                        submit(&reply, buyer)?;
+                    }
                 }
             }
         }

@@ -189,7 +189,7 @@ pub struct AttestArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// audit, metric, corrective_action, remediation, rating, incentive, response,
-    /// retraction, correction, dispute, resolution.
+    /// retraction, correction, dispute, resolution, purchasing_practice.
     #[arg(long, required_unless_present = "file", value_parser = parse_enum::<Kind>)]
     pub kind: Option<Kind>,
     /// The supplier's Open Supply Hub OS ID.
@@ -247,6 +247,10 @@ pub struct AttestArgs {
     /// with --finding) or withdrawn.
     #[arg(long, value_parser = parse_enum::<crate::statement::DisputeOutcome>)]
     pub outcome: Option<crate::statement::DisputeOutcome>,
+    /// The buyer (participant id) a purchasing_practice is about, or whose record a
+    /// response, retraction or correction concerns.
+    #[arg(long)]
+    pub buyer: Option<String>,
     /// What you say in your own words: a reply, a retraction's reason, a summary.
     #[arg(long)]
     pub text: Option<String>,
@@ -783,6 +787,7 @@ pub fn attest(args: AttestArgs) -> CliResult {
                 closes: args.closes,
                 disputes: args.disputes,
                 outcome: args.outcome,
+                buyer: args.buyer,
             };
             statement.validate()?;
             statement.supplier.id.check_os_id()?;

@@ -53,7 +53,7 @@ pub enum Command {
     #[command(subcommand)]
     Registry(ledger::RegistryCommand),
     /// Build a statement from flags or a JSON file, validate it, sign it, write the envelope.
-    Attest(ledger::AttestArgs),
+    Attest(Box<ledger::AttestArgs>),
     /// Submit a signed envelope to a server (--url) or a local ledger; prints the receipt.
     Submit(ledger::SubmitArgs),
     /// Serve the log over HTTP.
@@ -315,7 +315,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Init(args) => ledger::init(args)?,
         Command::Participant(cmd) => ledger::participant(cmd)?,
         Command::Registry(cmd) => ledger::registry(cmd)?,
-        Command::Attest(args) => ledger::attest(args)?,
+        Command::Attest(args) => ledger::attest(*args)?,
         Command::Submit(args) => ledger::submit(args)?,
         Command::Serve(args) => client::serve(args)?,
         Command::Witness(args) => witness::run(args)?,

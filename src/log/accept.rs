@@ -129,10 +129,10 @@ impl Signed {
     /// Whom the envelope is about: its supplier, or for a registry change the
     /// governance chain (`registry`); the sequencer files a change about another
     /// participant under that participant ([`Registry::subject_of`]).
-    pub fn subject(&self) -> &str {
+    pub fn subject(&self) -> std::borrow::Cow<'_, str> {
         match &self.payload {
-            Payload::Statement(s) => s.supplier.id.as_str(),
-            Payload::Registry(_) => REGISTRY_SUBJECT,
+            Payload::Statement(s) => s.subject(),
+            Payload::Registry(_) => std::borrow::Cow::Borrowed(REGISTRY_SUBJECT),
         }
     }
 
@@ -328,13 +328,14 @@ impl Judge<'_> {
         let signer_ids: Vec<String>;
         let target: RefTarget;
         let mut change = None;
-        let mut subject = signed.subject().to_owned();
+        let mut subject = signed.subject().into_owned();
         match &signed.payload {
             Payload::Statement(statement) => {
                 let who = signers(registry, signed, position, verified)?;
                 for p in &who {
                     policy::authorise(p, statement)?;
                 }
+                policy::check_buyer(registry, statement, position)?;
                 let mut targets = Vec::new();
                 for r in &statement.refs {
                     let (leaf, target) =
@@ -431,7 +432,7 @@ impl Judge<'_> {
         let entry = Entry {
             v: 1,
             logged_at: self.logged_at.to_owned(),
-            subject: signed.subject().to_owned(),
+            subject: signed.subject().into_owned(),
             prev: None,
             envelope: signed.opened.envelope.clone(),
         };

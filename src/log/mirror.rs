@@ -337,8 +337,8 @@ impl Mirror {
                 let genesis = Registry::genesis(stmt).map_err(|e| e.to_string())?;
                 let (bytes, leaf) = judge.genesis(&genesis, signed).map_err(|e| e.to_string())?;
                 *registry = Some(Arc::new(genesis));
-                state.note(signed.subject(), position, leaf, judge.logged_at);
-                Ok((bytes, leaf, signed.subject().to_owned()))
+                state.note(&signed.subject(), position, leaf, judge.logged_at);
+                Ok((bytes, leaf, signed.subject().into_owned()))
             }
             Some(r) => judge
                 .accept(r, state, signed, position, &|s| {

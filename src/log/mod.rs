@@ -413,7 +413,7 @@ impl Log {
         };
         let (bytes, leaf) = judge.genesis(&registry, genesis)?;
         let index = Index::new().with([(
-            index::key(genesis.subject()),
+            index::key(&genesis.subject()),
             ChainHead {
                 count: 1,
                 newest_index: 0,
@@ -438,7 +438,7 @@ impl Log {
                 bytes,
                 leaf_hash: leaf,
                 dedup_key: genesis.opened.dedup_key(),
-                subject: Some(genesis.subject().to_owned()),
+                subject: Some(genesis.subject().into_owned()),
             }],
             nodes,
             checkpoint: checkpoint.sign(&[signer]).into_bytes(),

@@ -501,11 +501,13 @@ impl View<'_> {
     pub fn bundle(&self, index: u64) -> Result<Bundle, LogError> {
         let (mut entries, mut signers) = self.proven_with_signers(&[index])?;
         let p = entries.pop().expect("one entry asked, one proven");
-        // A registry change comes with its own chain, so that a verifier replays it.
+        // A registry change comes with its own chain, so that a verifier replays it; a
+        // record about a buyer, with the buyer's.
         if let Some(id) = p.decoded.as_ref().and_then(|d| {
             d.subject
                 .strip_prefix(REGISTRY_SUBJECT)
                 .and_then(|s| s.strip_prefix(':'))
+                .or_else(|| d.subject.strip_prefix("buyer:"))
         }) {
             signers.insert(id.to_owned());
         }
@@ -707,7 +709,12 @@ impl View<'_> {
         let next_before = (found.len() > limit && limit > 0).then(|| found[limit - 1].0);
         found.truncate(limit);
         let indexes: Vec<u64> = found.into_iter().map(|(i, _)| i).collect();
-        let (entries, signers) = self.proven_with_signers(&indexes)?;
+        let (entries, mut signers) = self.proven_with_signers(&indexes)?;
+        // A buyer's history carries the buyer's registry chain, which says whether it
+        // was a registered buyer when each record about it was logged.
+        if let Some(buyer) = subject.strip_prefix("buyer:") {
+            signers.insert(buyer.to_owned());
+        }
         let (registry, registry_proofs) = self.registry_material(&signers, first)?;
         Ok(History {
             supplier: subject.to_owned(),

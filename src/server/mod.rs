@@ -146,6 +146,8 @@ fn api() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(read::history))
         .routes(routes!(read::supplier_standing))
         .routes(routes!(read::supplier_summary))
+        .routes(routes!(read::buyer_history))
+        .routes(routes!(read::buyer_standing))
         .routes(routes!(read::supplier_directory))
         .routes(routes!(read::export))
         .routes(routes!(read::participants))

@@ -201,6 +201,40 @@ pub(super) async fn history(
 ) -> ApiResult<Json<History>> {
     let id = SupplierId::new(&id)
         .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
+    history_of(&s, id.to_string(), &q).await
+}
+
+/// A buyer's id from a path: a participant id.
+pub(super) fn buyer_id(id: &str) -> ApiResult<String> {
+    if crate::statement::is_participant_id(id) {
+        Ok(id.to_owned())
+    } else {
+        Err(Problem::bad_request(
+            "bad-buyer-id",
+            "Bad buyer id",
+            format!("{id:?} is not a participant id (2-64 of a-z 0-9 . - _)"),
+        ))
+    }
+}
+
+/// A page of what factories said of a buyer's purchasing practices, and the buyer's
+/// replies, newest first: a history like a supplier's, filed under `buyer:<id>`.
+#[utoipa::path(get, path = "/v1/buyers/{id}/history",
+    params(("id" = String, Path, description = "The buyer's participant id"),
+        ("size" = Option<u64>, Query, description = "Tree size of the checkpoint to prove against (default: latest; for the next pages, the first page's tree_size)"),
+        ("before" = Option<u64>, Query, description = "Only entries below this index (for the next pages, the previous page's next_before)"),
+        ("limit" = Option<usize>, Query, description = "Page size, 1 to 500 (default 100)")),
+    responses((status = 200, body = History), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
+pub(super) async fn buyer_history(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Params(q): Params<HistoryQuery>,
+) -> ApiResult<Json<History>> {
+    let subject = crate::statement::buyer_subject(&buyer_id(&id)?);
+    history_of(&s, subject, &q).await
+}
+
+async fn history_of(s: &AppState, subject: String, q: &HistoryQuery) -> ApiResult<Json<History>> {
     let size = q.size.as_deref().map(parse_index).transpose()?;
     let before = q.before.as_deref().map(parse_index).transpose()?;
     let limit = page_limit(q.limit.as_deref())?;
@@ -213,7 +247,7 @@ pub(super) async fn history(
                 Some(size) => log.view_at(size)?,
                 None => log.view(),
             }
-            .history(id.as_str(), before, limit)
+            .history(&subject, before, limit)
         })
         .await?,
     ))
@@ -246,6 +280,31 @@ pub(super) async fn supplier_standing(
 ) -> ApiResult<Json<StandingResponse>> {
     let id = SupplierId::new(&id)
         .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
+    standing_of(&s, id.to_string(), &q).await
+}
+
+/// Where a buyer stands on purchasing practices, per topic, as the factories that
+/// supply it say (each factory's newest statement), with its replies, and the
+/// complete history to recompute it.
+#[utoipa::path(get, path = "/v1/buyers/{id}/standing",
+    params(("id" = String, Path, description = "The buyer's participant id"),
+        ("topic" = Option<String>, Query, description = "Only this topic (payment_terms, order_changes, ...)")),
+    responses((status = 200, body = StandingResponse), (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
+pub(super) async fn buyer_standing(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Params(q): Params<StandingQuery>,
+) -> ApiResult<Json<StandingResponse>> {
+    let subject = crate::statement::buyer_subject(&buyer_id(&id)?);
+    standing_of(&s, subject, &q).await
+}
+
+async fn standing_of(
+    s: &AppState,
+    subject: String,
+    q: &StandingQuery,
+) -> ApiResult<Json<StandingResponse>> {
+    let id = subject;
     let topic = q.topic.as_deref().map(parse_topic).transpose()?;
     let key = s.log.verifier().clone();
     let cap = s.config.max_verify_entries;
@@ -253,11 +312,10 @@ pub(super) async fn supplier_standing(
     let log = s.log.clone();
     blocking(move || {
         let _permit = permit;
-        let Some(file) = log.supplier_file(&log.view(), id.as_str(), cap)? else {
+        let Some(file) = log.supplier_file(&log.view(), &id, cap)? else {
             // No record: the complete (empty) history, with its proof of absence.
-            let history = log.view().history(id.as_str(), None, cap)?;
-            let report =
-                verify::verify_history(&history, id.as_str(), &key, OffsetDateTime::now_utc());
+            let history = log.view().history(&id, None, cap)?;
+            let report = verify::verify_history(&history, &id, &key, OffsetDateTime::now_utc());
             let standing = crate::standing::standing(&report, OffsetDateTime::now_utc())
                 .map_err(|e| LogError::Inconsistent(e.to_string()))?;
             return Ok(Json(StandingResponse { standing, history }));

@@ -191,6 +191,11 @@ impl ForgedLog {
 /// auditor, buyer and supplier (of FACTORY) of `cast` registered, then `records`; the
 /// history of FACTORY, with an honest supplier index and a checkpoint by the log key.
 pub fn forged(cast: &Cast, records: impl FnOnce(&mut ForgedLog)) -> History {
+    forged_of(cast, FACTORY, records)
+}
+
+/// [`forged`], the history of `subject`.
+pub fn forged_of(cast: &Cast, subject: &str, records: impl FnOnce(&mut ForgedLog)) -> History {
     let gov = &cast.gov[0];
     let reg = |c: &RegistryStatement| governed(c, gov);
     let mut log = ForgedLog::new();
@@ -218,7 +223,7 @@ pub fn forged(cast: &Cast, records: impl FnOnce(&mut ForgedLog)) -> History {
     records(&mut log);
     let index = log.honest_index();
     let checkpoint = log.checkpoint(Some(&index), &cast.log_key);
-    log.history(FACTORY, &index, checkpoint)
+    log.history(subject, &index, checkpoint)
 }
 
 /// A statement envelope over `body`, signed by `signers`.

@@ -143,6 +143,7 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
         closes: vec![],
         disputes: vec![],
         outcome: None,
+        buyer: None,
     };
     // A dispute names the finding it disputes and a resolution its outcome, each with
     // its reasons (refs are the caller's).
@@ -162,6 +163,11 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
                 lang: "en".into(),
                 body: note.into(),
             });
+        }
+        // About the ledger's buyer, on how it pays.
+        Kind::PurchasingPractice => {
+            s.buyer = Some("brand".into());
+            s.topic = Topic::PaymentTerms;
         }
         _ => {}
     }
@@ -377,4 +383,14 @@ pub fn get(url: &str) -> (u16, String, String) {
         ),
         Err(e) => panic!("GET {url}: {e}"),
     }
+}
+
+/// Whether `e` is a policy error that `want` picks.
+pub fn is_policy(e: &LogError, want: fn(&vouch::policy::PolicyError) -> bool) -> bool {
+    matches!(e, LogError::Policy(p) if want(p))
+}
+
+/// Whether `e` refuses the statement for its field `name`.
+pub fn is_field(e: &LogError, name: &str) -> bool {
+    matches!(e, LogError::Statement(vouch::statement::StatementError::Invalid { field, .. }) if field == name)
 }

@@ -56,6 +56,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/factories", get(directory))
         .route("/factories/{id}", get(factory))
         .route("/factories/{id}/summary", get(factory_summary))
+        .route("/buyers/{id}", get(buyer))
         .route("/records/{index}", get(record))
         .route("/participants", get(participants))
         .route("/verify", get(verify_page))
@@ -524,12 +525,22 @@ fn factory_file(
     let id = SupplierId::new(id)
         .map_err(|e| Problem::bad_request("bad-supplier-id", "Bad supplier id", e.to_string()))?;
     let t = i18n::text(frame.lang);
-    match log.supplier_file(&log.view(), id.as_str(), cap) {
+    subject_file(log, t, id.as_str(), t.unknown_factory, cap)
+}
+
+/// The verified file of `subject` for a page; `unknown` says there is none.
+fn subject_file(
+    log: &Log,
+    t: &i18n::Text,
+    subject: &str,
+    unknown: &str,
+    cap: usize,
+) -> Result<Arc<crate::log::SupplierFile>, Problem> {
+    match log.supplier_file(&log.view(), subject, cap) {
         Ok(Some(file)) => Ok(file),
         Ok(None) => Err(Problem::not_found(format!(
-            "{} {}",
-            t.unknown_factory,
-            id.as_str()
+            "{unknown} {}",
+            subject.strip_prefix("buyer:").unwrap_or(subject)
         ))),
         Err(LogError::TooManyRecords { supplier, max, .. }) => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -567,6 +578,24 @@ async fn factory_summary(
     .await
 }
 
+async fn buyer(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    render_expensive(s, headers, uri, move |log, frame, cap| {
+        let id = super::read::buyer_id(&id)?;
+        let t = i18n::text(frame.lang);
+        let subject = crate::statement::buyer_subject(&id);
+        let file = subject_file(log, t, &subject, t.unknown_buyer, cap)?;
+        let registry = registry(log)?;
+        let name = registry.participants.get(&id).map(|p| p.name.as_str());
+        Ok(pages::buyer(frame, &file, &id, name))
+    })
+    .await
+}
+
 async fn record(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -583,13 +612,14 @@ async fn record(
         let bytes = BASE64.decode(&proven.entry).unwrap_or_default();
         let leaf_hash = BASE64.encode(crate::merkle::leaf_hash(&bytes));
         let decoded = proven.decoded.as_ref();
-        // A statement about a supplier: its verdict and neighbours come from the
-        // supplier's verified history. Anything else: from its own bundle.
+        // A statement about a supplier or a buyer: its verdict and neighbours come from
+        // the subject's verified history. Anything else: from its own bundle.
         let subject = decoded
             .filter(|d| d.payload_type == STATEMENT_TYPE)
-            .and_then(|d| SupplierId::new(&d.subject).ok());
+            .map(|d| d.subject.as_str())
+            .filter(|s| SupplierId::new(s).is_ok() || s.starts_with("buyer:"));
         let file = match subject {
-            Some(id) => match log.supplier_file(&view, id.as_str(), cap) {
+            Some(id) => match log.supplier_file(&view, id, cap) {
                 Ok(f) => f,
                 Err(LogError::TooManyRecords { .. }) => None,
                 Err(e) => return Err(e.into()),

@@ -540,10 +540,25 @@ fn cited(c: &Cited, t: &Text, lang: Lang) -> Markup {
         @for finding in &c.findings {
             p.finding { strong { (finding.code) } " (" (words::severity_in(finding.severity, lang)) "): " (finding.text) }
         }
+        @if !c.metrics.is_empty() {
+            ul {
+                @for m in &c.metrics { li { (m.name) ": " strong { (number_in(m.value, lang)) " " (m.unit) } } }
+            }
+        }
+        @if let Some(said) = &c.text {
+            blockquote lang=(said.lang) { (said.body) }
+        }
     }
 }
 
-fn topic_card(topic: Topic, ts: &TopicStanding, t: &Text, lang: Lang) -> Markup {
+/// One topic's standing as a card; `buyer` for a buyer's (what factories say of it,
+/// and its replies).
+fn topic_card(topic: Topic, ts: &TopicStanding, t: &Text, lang: Lang, buyer: bool) -> Markup {
+    let (rated, replied) = if buyer {
+        (t.factories_say, t.buyer_replies)
+    } else {
+        (t.ratings, t.replies)
+    };
     html! {
         article.card aria-labelledby=(format!("topic-{}", topic.as_str())) {
             h3 id=(format!("topic-{}", topic.as_str())) { (capitalise(words::topic_in(topic, lang))) }
@@ -564,7 +579,7 @@ fn topic_card(topic: Topic, ts: &TopicStanding, t: &Text, lang: Lang) -> Markup 
                 }
             }
             @if !ts.ratings.is_empty() {
-                h4 { (t.ratings) }
+                h4 { (rated) }
                 @for r in &ts.ratings { (cited(r, t, lang)) }
             }
             @if !ts.open_corrective_actions.is_empty() {
@@ -592,7 +607,7 @@ fn topic_card(topic: Topic, ts: &TopicStanding, t: &Text, lang: Lang) -> Markup 
                 @for r in &ts.remediations { (cited(r, t, lang)) }
             }
             @if !ts.replies.is_empty() {
-                h4 { (t.replies) }
+                h4 { (replied) }
                 @for r in &ts.replies { (cited(r, t, lang)) }
             }
             @if !ts.disputes.is_empty() {
@@ -861,7 +876,7 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
                     p { (t.nothing_current) }
                 } @else {
                     div.cards {
-                        @for (topic, ts) in &st.topics { (topic_card(*topic, ts, t, lang)) }
+                        @for (topic, ts) in &st.topics { (topic_card(*topic, ts, t, lang, false)) }
                     }
                 }
                 @let out = left.retracted + left.superseded + left.expired + left.suspect + left.invalid;
@@ -880,20 +895,62 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
                     }
                 }
             }
-            section aria-labelledby="timeline" {
-                h2 id="timeline" { (t.timeline) }
-                ol.timeline {
-                    @for r in &file.report.entries { (timeline_item(r, t, lang)) }
-                }
-            }
-            section aria-labelledby="downloads" {
-                h2 id="downloads" { (t.downloads) }
-                ul {
-                    li { a href=(format!("/v1/suppliers/{}/history?limit=500", st.supplier)) download { (t.history_download) } }
-                }
-            }
+            (records_and_download(file, t, lang, &format!("/v1/suppliers/{}/history?limit=500", st.supplier)))
         },
     )
+}
+
+/// A buyer's page: what the factories that supply it say of its purchasing practices,
+/// per topic, with its replies and every record in words, verified in the browser as
+/// a factory's history is. `name` is the buyer's registered name.
+pub fn buyer(f: &Frame<'_>, file: &SupplierFile, id: &str, name: Option<&str>) -> Markup {
+    let (t, lang) = (text(f.lang), f.lang);
+    let st = &file.standing;
+    let name = name.unwrap_or(id);
+    let left = &st.left_out;
+    page(
+        f,
+        name,
+        html! {
+            p.kicker { (t.buyer) }
+            h1 { (name) }
+            dl.facts {
+                dt { (t.participant_id) } dd { a href=(format!("/participants#p-{id}")) { code { (id) } } }
+                dt { (t.records) } dd { (group(st.records, lang)) }
+            }
+            p { (t.buyer_intro) }
+            (browser_check(f, &BrowserCheck { supplier: &st.supplier, tree_size: file.history.tree_size, record: None }))
+            section aria-labelledby="standing" {
+                h2 id="standing" { (t.standing_title) }
+                div.cards {
+                    @for (topic, ts) in &st.topics { (topic_card(*topic, ts, t, lang, true)) }
+                }
+                @let out = left.retracted + left.superseded + left.expired + left.suspect + left.invalid;
+                @if out > 0 {
+                    p { (t.left_out) ": " (left_out(left, t)) }
+                }
+            }
+            (records_and_download(file, t, lang, &format!("/v1/buyers/{id}/history?limit=500")))
+        },
+    )
+}
+
+/// Every record of a history in words, newest first, and the history to download.
+fn records_and_download(file: &SupplierFile, t: &Text, lang: Lang, history: &str) -> Markup {
+    html! {
+        section aria-labelledby="timeline" {
+            h2 id="timeline" { (t.timeline) }
+            ol.timeline {
+                @for r in &file.report.entries { (timeline_item(r, t, lang)) }
+            }
+        }
+        section aria-labelledby="downloads" {
+            h2 id="downloads" { (t.downloads) }
+            ul {
+                li { a href=(history) download { (t.history_download) } }
+            }
+        }
+    }
 }
 
 fn timeline_item(r: &Report, t: &Text, lang: Lang) -> Markup {
@@ -971,7 +1028,7 @@ pub fn record(f: &Frame<'_>, r: &RecordPage<'_>) -> Markup {
             }
             @match (statement, r.report, r.history_size) {
                 (Some(s), Some(rep), Some(size)) => {
-                    (browser_check(f, &BrowserCheck { supplier: s.supplier.id.as_str(), tree_size: size, record: Some((r.index, rep.verdict)) }))
+                    (browser_check(f, &BrowserCheck { supplier: &s.subject(), tree_size: size, record: Some((r.index, rep.verdict)) }))
                 }
                 _ => @if r.decoded.is_some_and(|d| d.payload_type == crate::statement::REGISTRY_TYPE) {
                     section.browser-check aria-labelledby="in-browser-title" {
@@ -989,6 +1046,7 @@ pub fn record(f: &Frame<'_>, r: &RecordPage<'_>) -> Markup {
                         ul.lines { @for l in rest { li { (l) } } }
                     }
                     dl.facts {
+                        @if let Some(b) = &s.buyer { dt { (t.buyer) } dd { a href=(format!("/buyers/{b}")) { code { (b) } } } }
                         dt { (t.factory) } dd { a href=(format!("/factories/{}", s.supplier.id.as_str())) { (s.supplier.name) } " (" code { (s.supplier.id.as_str()) } ")" }
                         dt { (t.location) } dd { (place(s.supplier.province.as_deref(), &s.supplier.country, lang)) }
                         @if let Some(a) = &s.supplier.address { dt { (t.address) } dd { (a) } }
@@ -1099,6 +1157,7 @@ fn participant_card(p: &Participant, t: &Text, lang: Lang) -> Markup {
             h3 { (p.name) }
             p.muted { code { (p.id) } " · " (p.roles.iter().map(|r| words::role_in(*r, lang)).collect::<Vec<_>>().join(", ")) }
             @if let Some(a) = &p.accreditation { p { (t.accreditation) ": " (a.body) " " (a.reference) } }
+            @if p.has_role(Role::Buyer) { p { a href=(format!("/buyers/{}", p.id)) { (t.purchasing_link) } } }
             @if !p.supplier_ids.is_empty() {
                 p { (t.suppliers_signed_for) ": "
                     @for id in &p.supplier_ids { a href=(format!("/factories/{}", id.as_str())) { (id.as_str()) } " " }

@@ -18,7 +18,7 @@
 
 import * as c from "./verify-core.js";
 import * as r from "./verify-records.js";
-import { authorise, checkGovernance, hasRole, isSupplier, participantSubject, Registry } from "./verify-registry.js";
+import { authorise, checkBuyer, checkGovernance, hasRole, isSupplier, participantSubject, Registry } from "./verify-registry.js";
 
 // The served JSON, read by serde's rules for the Rust types (src/bundle.rs, src/index.rs).
 
@@ -74,7 +74,9 @@ export async function fetchHistory(base, supplier, size = null, fetchImpl = fetc
     // As Rust reads it: UTF-8 or nothing, a byte-order mark kept (and refused).
     return readHistory(c.utf8Text(new Uint8Array(await res.arrayBuffer())));
   };
-  const path = `${base}/v1/suppliers/${encodeURIComponent(supplier)}/history?limit=500`;
+  // A buyer's records (`buyer:<id>`) have a route of their own.
+  const route = supplier.startsWith("buyer:") ? `buyers/${encodeURIComponent(supplier.slice(6))}` : `suppliers/${encodeURIComponent(supplier)}`;
+  const path = `${base}/v1/${route}/history?limit=500`;
   const history = await get(size === null ? path : `${path}&size=${size}`);
   while (history.next_before !== null) {
     const before = history.next_before;
@@ -349,9 +351,11 @@ async function signerCheck(opened, statement, chain, position, loggedAt) {
     const p = found.participant;
     if (!r.amends(statement.kind)) authorise(p, statement);
     suspect ||= latest.isSuspect(s.keyId, position, loggedAt);
-    own ||= isSupplier(p, statement.supplier.id);
+    // Signed by its subject: the supplier, or the buyer a record is about.
+    own ||= statement.buyer === null ? isSupplier(p, statement.supplier.id) : statement.buyer === p.id;
     signers.push({ id: p.id, name: p.name, roles: p.roles, accreditation: p.accreditation });
   }
+  checkBuyer(then, statement, position);
   return { signers, suspect, own };
 }
 
@@ -400,7 +404,7 @@ async function verifyEntry(p, cp, chain, now, checks) {
       report.kind = statement.kind;
       report.issuedAt = statement.issued_at;
       await checks.add("subject", async () => {
-        if (e.subject !== statement.supplier.id) throw new Error(`filed under ${e.subject}, but the statement is about ${statement.supplier.id}`);
+        if (e.subject !== r.subjectOf(statement)) throw new Error(`filed under ${e.subject}, but the statement is about ${r.subjectOf(statement)}`);
         return `the entry is filed under ${e.subject}`;
       });
       if (chain === null) {

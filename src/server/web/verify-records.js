@@ -286,9 +286,10 @@ export function openEnvelope(env) {
 
 // Statements (src/statement.rs).
 
-export const KINDS = ["audit", "metric", "corrective_action", "remediation", "rating", "incentive", "response", "retraction", "correction", "dispute", "resolution"];
+export const KINDS = ["audit", "metric", "corrective_action", "remediation", "rating", "incentive", "response", "retraction", "correction", "dispute", "resolution", "purchasing_practice"];
 const OUTCOMES = ["upheld", "amended", "withdrawn"];
-const TOPICS = ["wages", "working_hours", "health_safety", "freedom_of_association", "worker_dialogue", "child_forced_labour", "grievance", "energy", "ghg", "water", "wastewater", "chemicals", "waste", "management_systems", "other"];
+const TOPICS = ["wages", "working_hours", "health_safety", "freedom_of_association", "worker_dialogue", "child_forced_labour", "grievance", "energy", "ghg", "water", "wastewater", "chemicals", "waste", "management_systems", "other", "air_emissions", "recruitment", "termination", "worker_treatment", "discrimination", "forecasting", "design_development", "price_negotiation", "lead_time", "order_changes", "payment_terms", "partnership"];
+const PURCHASING = ["forecasting", "design_development", "price_negotiation", "lead_time", "order_changes", "payment_terms", "partnership"];
 const STATUSES = ["conformant", "partially_conformant", "non_conformant", "open", "in_progress", "completed", "verified"];
 const SEVERITIES = ["minor", "major", "critical", "zero_tolerance"];
 const ROLES = ["auditor", "buyer", "supplier", "ngo", "governance"];
@@ -346,6 +347,7 @@ const statement = struct([
   ["closes", vec(str), empty],
   ["disputes", vec(str), empty],
   ["outcome", unitEnum(OUTCOMES), none],
+  ["buyer", str, none],
 ]);
 
 /** Item ids of a corrective action plan: the form, and each once (`check_item_ids`). */
@@ -382,6 +384,24 @@ function validateDispute(s) {
   if (s.outcome === "amended" && s.findings.length === 0) throw bad("findings", "an amended outcome restates the disputed findings as amended");
   if (s.outcome !== "amended" && s.findings.length > 0) throw bad("findings", `a resolution restates findings only when it amends them, not when ${s.outcome}`);
 }
+
+/** A statement about a buyer names it and speaks of purchasing practices (`validate_buyer`). */
+function validateBuyer(s) {
+  const practice = s.kind === "purchasing_practice";
+  if (s.buyer === null) {
+    if (practice) throw bad("buyer", "a purchasing_practice names the buyer it is about");
+    return;
+  }
+  participantId("buyer", s.buyer);
+  if (!practice && !["response", "retraction", "correction"].includes(s.kind)) throw bad("buyer", `a ${s.kind} is about a supplier, not a buyer`);
+  if (practice && !PURCHASING.includes(s.topic)) {
+    throw bad("topic", "a purchasing_practice is on forecasting, design_development, price_negotiation, lead_time, order_changes, payment_terms or partnership");
+  }
+  if (practice && !s.result && s.findings.length === 0 && !s.text) throw bad("result", "a purchasing_practice gives a result, findings or text");
+}
+
+/** The subject a statement is filed under (`Statement::subject`). */
+export const subjectOf = (s) => (s.buyer !== null ? `buyer:${s.buyer}` : s.supplier.id);
 
 /** Whether `tag` has the form of a BCP 47 language tag (`is_language_tag`). */
 function isLanguageTag(tag) {
@@ -462,6 +482,7 @@ export function parseStatement(bytes) {
   list("closes", s.closes, MAX_LIST);
   checkItemIds("closes", s.closes);
   validateDispute(s);
+  validateBuyer(s);
   if (s.text) {
     if (!isLanguageTag(s.text.lang)) throw bad("text.lang", `${JSON.stringify(s.text.lang)} is not a BCP 47 language tag (vi, en, en-GB)`);
     text("text.body", s.text.body, MAX_TEXT, true);

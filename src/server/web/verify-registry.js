@@ -220,6 +220,14 @@ function belowThreshold(left, threshold) {
   return new Error(`the change would leave ${left} governance participants able to sign, fewer than the ${threshold} a change needs`);
 }
 
+/** The buyer a purchasing-practice statement is about is a registered buyer at `position` (`check_buyer`). */
+export function checkBuyer(registry, statement, position) {
+  if (statement.kind !== "purchasing_practice" || statement.buyer === null) return;
+  const p = registry.participants.get(statement.buyer);
+  const active = p && p.registeredAt < position && (p.removedAt === null || position <= p.removedAt);
+  if (!(active && hasRole(p, "buyer"))) throw new Error(`${statement.buyer} is not a buyer registered at this log position`);
+}
+
 /** Enough distinct governance participants signed a registry change (`check_governance`). */
 export function checkGovernance(registry, keyIds, position) {
   const have = new Set();
@@ -241,12 +249,14 @@ const NEEDS = {
   incentive: "buyer",
   response: "supplier of this id",
   dispute: "supplier of this id",
+  purchasing_practice: "supplier of this id, about a registered buyer",
 };
 
 /** Whether `p` may sign `statement` (`policy::authorise`; amends are checked by references). */
 export function authorise(p, statement) {
   const kind = statement.kind;
-  const wrongRole = () => new Error(`${p.id} may not sign a statement of kind ${kind}: that needs ${NEEDS[kind]}`);
+  const needs = kind === "response" && statement.buyer !== null ? "the buyer it is about" : NEEDS[kind];
+  const wrongRole = () => new Error(`${p.id} may not sign a statement of kind ${kind}: that needs ${needs}`);
   const ownSupplier = () => {
     if (!isSupplier(p, statement.supplier.id)) throw new Error(`${p.id} may only sign about its own supplier ids, not ${statement.supplier.id}`);
   };
@@ -259,7 +269,12 @@ export function authorise(p, statement) {
     case "metric":
     case "response":
     case "dispute":
+    case "purchasing_practice":
       if (kind === "metric" && hasRole(p, "auditor")) return;
+      if (kind === "response" && statement.buyer !== null) {
+        if (statement.buyer === p.id && hasRole(p, "buyer")) return;
+        throw wrongRole();
+      }
       if (hasRole(p, "supplier")) return ownSupplier();
       throw wrongRole();
     case "rating":
