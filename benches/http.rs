@@ -35,20 +35,6 @@ fn statement(i: usize) -> Vec<u8> {
         "VN2022031MN5Q2N",
     ];
     let s = Statement {
-        kind: Kind::Audit,
-        supplier: Supplier {
-            id: SupplierId::new(factories[i % 5]).unwrap(),
-            name: "Factory".into(),
-            country: "VN".into(),
-            identifiers: Default::default(),
-            province: None,
-            address: None,
-        },
-        topic: Topic::WorkingHours,
-        framework: None,
-        period: None,
-        issued_at: vouch::log::timestamp(time::OffsetDateTime::now_utc()),
-        valid_until: None,
         result: Some(Outcome {
             status: Some(Status::Conformant),
             score: Some(80.0),
@@ -60,14 +46,19 @@ fn statement(i: usize) -> Vec<u8> {
             text: "Load test finding with a realistic amount of text in it, about one line long."
                 .repeat(4),
         }],
-        evidence: vec![],
-        refs: vec![],
-        text: None,
-        actions: vec![],
-        closes: vec![],
-        disputes: vec![],
-        outcome: None,
-        buyer: None,
+        ..Statement::new(
+            Kind::Audit,
+            Supplier {
+                id: SupplierId::new(factories[i % 5]).unwrap(),
+                name: "Factory".into(),
+                country: "VN".into(),
+                identifiers: Default::default(),
+                province: None,
+                address: None,
+            },
+            Topic::WorkingHours,
+            vouch::log::timestamp(time::OffsetDateTime::now_utc()),
+        )
     };
     serde_json::to_vec(&s).unwrap()
 }

@@ -36,23 +36,10 @@ fn main() -> Result<(), client::ClientError> {
     let log_key = keyfile::read_verifier(&args.log_key)?;
     let now = time::OffsetDateTime::now_utc();
     let statement = Statement {
-        kind: Kind::Audit,
-        supplier: Supplier {
-            id: SupplierId::new("VN2019303BQ3FZ9")?,
-            name: "Song Hong Garment JSC".into(),
-            country: "VN".into(),
-            identifiers: Default::default(),
-            province: None,
-            address: None,
-        },
-        topic: Topic::Wastewater,
         framework: Some(Framework {
             name: "ZDHC Wastewater Guidelines".into(),
             version: Some("2.1".into()),
         }),
-        period: None,
-        issued_at: vouch::log::timestamp(now),
-        valid_until: None,
         result: Some(Outcome {
             status: Some(Status::Conformant),
             metrics: vec![Metric {
@@ -67,14 +54,19 @@ fn main() -> Result<(), client::ClientError> {
             severity: Severity::Minor,
             text: "Effluent sampled at the outfall meets the foundational limits".into(),
         }],
-        evidence: vec![],
-        refs: vec![],
-        text: None,
-        actions: vec![],
-        closes: vec![],
-        disputes: vec![],
-        outcome: None,
-        buyer: None,
+        ..Statement::new(
+            Kind::Audit,
+            Supplier {
+                id: SupplierId::new("VN2019303BQ3FZ9")?,
+                name: "Song Hong Garment JSC".into(),
+                country: "VN".into(),
+                identifiers: Default::default(),
+                province: None,
+                address: None,
+            },
+            Topic::Wastewater,
+            vouch::log::timestamp(now),
+        )
     };
     statement.validate()?;
     let env = envelope::sign(

@@ -12,6 +12,8 @@
 //! | `resolution` | whoever signed the disputed entry, or governance |
 //! | `purchasing_practice` | a supplier (of the id it names as `supplier`), about a registered buyer |
 //! | `response` about a buyer | the buyer itself |
+//! | `profile` | the supplier of that id, or governance |
+//! | `alias` | governance, or a supplier of both ids |
 //!
 //! Every signer of an envelope must be allowed; registry changes need signatures by
 //! `threshold` distinct governance participants (keys of one member count once, so
@@ -206,6 +208,8 @@ fn needs(statement: &Statement) -> &'static str {
         Kind::Dispute => "supplier of this id",
         Kind::Resolution => "signer of the disputed entry, or governance",
         Kind::PurchasingPractice => "supplier of this id, about a registered buyer",
+        Kind::Profile => "supplier of this id, or governance",
+        Kind::Alias => "governance, or the supplier of both ids",
     }
 }
 
@@ -250,6 +254,17 @@ pub fn authorise(signer: &Participant, statement: &Statement) -> Result<(), Poli
             own_supplier()
         }
         Kind::PurchasingPractice => Err(wrong_role()),
+        Kind::Profile | Kind::Alias if signer.has_role(Role::Governance) => Ok(()),
+        Kind::Profile if signer.has_role(Role::Supplier) => own_supplier(),
+        Kind::Alias
+            if statement
+                .alias_of
+                .as_ref()
+                .is_some_and(|other| signer.is_supplier(other)) =>
+        {
+            own_supplier()
+        }
+        Kind::Profile | Kind::Alias => Err(wrong_role()),
         Kind::Metric | Kind::Response | Kind::Dispute => Err(wrong_role()),
         Kind::Rating | Kind::Incentive => signer
             .has_role(Role::Buyer)

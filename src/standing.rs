@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::statement::{
-    DisputeOutcome, Finding, Framework, Kind, Metric, Period, Statement, StatementText, Status,
-    Topic,
+    DisputeOutcome, FacilityProfile, Finding, Framework, Kind, Metric, Period, Statement,
+    StatementText, Status, Topic,
 };
 use crate::verify::{HistoryReport, Report, SignerInfo, Verdict};
 
@@ -204,6 +204,30 @@ impl TopicStanding {
     }
 }
 
+/// The newest valid profile of a facility: what it is, as its record says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Profiled {
+    pub index: u64,
+    pub issued_at: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    #[schema(value_type = Object)]
+    pub profile: FacilityProfile,
+    pub signed_by: Vec<SignerInfo>,
+}
+
+/// Another OS ID joined to this one by a valid alias record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Joined {
+    /// The other OS ID.
+    pub id: String,
+    /// The alias record.
+    pub index: u64,
+}
+
 /// How many records were left out of the standing, by verdict.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LeftOut {
@@ -228,6 +252,13 @@ pub struct SupplierStanding {
     #[schema(value_type = Object)]
     pub topics: BTreeMap<Topic, TopicStanding>,
     pub left_out: LeftOut,
+    /// The newest valid profile of the facility.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profiled>,
+    /// Other OS IDs joined to this one (Open Supply Hub merges), whose records the
+    /// history holds too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<Joined>,
 }
 
 /// Why a standing cannot be computed.
@@ -330,6 +361,8 @@ pub fn standing(
     // valid resolution of each restated (amended findings).
     let mut disputes: BTreeMap<u64, (Topic, DisputeState)> = BTreeMap::new();
     let mut amended: BTreeMap<u64, Vec<Finding>> = BTreeMap::new();
+    let mut profile = None;
+    let mut aliases = Vec::new();
     // Oldest first, so that "newest" is the last one seen.
     for r in history.entries.iter().rev() {
         match r.verdict {
@@ -437,6 +470,27 @@ pub fn standing(
                     amended.insert(d.index, s.findings.clone());
                 }
             }
+            Kind::Profile => {
+                if let Some(p) = &s.profile {
+                    profile = Some(Profiled {
+                        index: r.index,
+                        issued_at: s.issued_at.clone(),
+                        name: s.supplier.name.clone(),
+                        address: s.supplier.address.clone(),
+                        province: s.supplier.province.clone(),
+                        profile: p.clone(),
+                        signed_by: r.signed_by.clone(),
+                    });
+                }
+            }
+            Kind::Alias => {
+                if let Some(other) = &s.alias_of {
+                    aliases.push(Joined {
+                        id: other.to_string(),
+                        index: r.index,
+                    });
+                }
+            }
             Kind::Retraction | Kind::Correction => {}
         }
     }
@@ -498,6 +552,8 @@ pub fn standing(
         records: history.entries.len() as u64,
         topics,
         left_out,
+        profile,
+        aliases,
     })
 }
 

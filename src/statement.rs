@@ -81,10 +81,16 @@ pub enum Kind {
     /// A factory says how a buyer buys: pays, plans, changes orders, negotiates.
     /// Filed under the buyer (`buyer:<participant id>`), not the factory.
     PurchasingPractice,
+    /// What a facility is, as Open Supply Hub describes facilities: location, sector,
+    /// products, processes, workforce, parent company, other names.
+    Profile,
+    /// Joins another OS ID to this one, as Open Supply Hub merges duplicates: the
+    /// other ID's history is read as part of this one's.
+    Alias,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Audit,
         Kind::Metric,
         Kind::CorrectiveAction,
@@ -97,6 +103,8 @@ impl Kind {
         Kind::Dispute,
         Kind::Resolution,
         Kind::PurchasingPractice,
+        Kind::Profile,
+        Kind::Alias,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +121,8 @@ impl Kind {
             Kind::Dispute => "dispute",
             Kind::Resolution => "resolution",
             Kind::PurchasingPractice => "purchasing_practice",
+            Kind::Profile => "profile",
+            Kind::Alias => "alias",
         }
     }
 
@@ -525,6 +535,49 @@ pub struct Statement {
     /// speaks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buyer: Option<String>,
+    /// A profile's description of the facility (`supplier` gives its name, address
+    /// and province).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<FacilityProfile>,
+    /// An alias's other OS ID, whose history joins this one's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_of: Option<SupplierId>,
+}
+
+/// A facility as Open Supply Hub describes one (its field names), beyond the name,
+/// address and province a statement's `supplier` carries.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// `Apparel`, `Footwear`, `Textiles`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sector: Vec<String>,
+    /// `Jackets`, `Denim trousers`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub product_type: Vec<String>,
+    /// `Final product assembly`, `Textile or material production`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facility_type: Vec<String>,
+    /// `Cutting`, `Sewing`, `Dyeing`, `Washing`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processing_type: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_of_workers: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_company: Option<String>,
+    /// Other names it is known by, e.g. its name in Vietnamese.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_names: Vec<String>,
+}
+
+/// WGS 84 coordinates, in degrees.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    pub lat: f64,
+    pub lng: f64,
 }
 
 /// The subject of buyer `id`'s chain of purchasing-practice records: `buyer:<id>`.
@@ -698,6 +751,32 @@ pub fn is_country(code: &str) -> bool {
 }
 
 impl Statement {
+    /// A statement of `kind` about `supplier` on `topic`, issued at `issued_at`, with
+    /// nothing else said (fill in the rest, then [`Statement::validate`]).
+    pub fn new(kind: Kind, supplier: Supplier, topic: Topic, issued_at: String) -> Statement {
+        Statement {
+            kind,
+            supplier,
+            topic,
+            framework: None,
+            period: None,
+            issued_at,
+            valid_until: None,
+            result: None,
+            findings: vec![],
+            evidence: vec![],
+            refs: vec![],
+            text: None,
+            actions: vec![],
+            closes: vec![],
+            disputes: vec![],
+            outcome: None,
+            buyer: None,
+            profile: None,
+            alias_of: None,
+        }
+    }
+
     /// Parses and validates a statement payload.
     ///
     /// # Errors
@@ -827,6 +906,7 @@ impl Statement {
         check_item_ids("closes", self.closes.iter().map(String::as_str))?;
         self.validate_dispute()?;
         self.validate_buyer()?;
+        self.validate_profile()?;
         if let Some(t) = &self.text {
             if !is_language_tag(&t.lang) {
                 return Err(invalid(
@@ -971,6 +1051,57 @@ impl Statement {
                 "result",
                 "a purchasing_practice gives a result, findings or text",
             ));
+        }
+        Ok(())
+    }
+
+    /// A profile describes the facility, and only a profile does; an alias names
+    /// another OS ID, and only an alias does.
+    fn validate_profile(&self) -> Result<(), StatementError> {
+        let only = |field: &str, kind: Kind, present: bool| {
+            if present != (self.kind == kind) {
+                let problem = if present {
+                    format!("only a {kind} gives `{field}`")
+                } else {
+                    format!("a {kind} gives `{field}`")
+                };
+                return Err(invalid(field, problem));
+            }
+            Ok(())
+        };
+        only("profile", Kind::Profile, self.profile.is_some())?;
+        only("alias_of", Kind::Alias, self.alias_of.is_some())?;
+        if let Some(p) = &self.profile {
+            if let Some(l) = p.location {
+                finite("profile.location.lat", l.lat)?;
+                finite("profile.location.lng", l.lng)?;
+                if !(-90.0..=90.0).contains(&l.lat) || !(-180.0..=180.0).contains(&l.lng) {
+                    return Err(invalid(
+                        "profile.location",
+                        "latitude is from -90 to 90 and longitude from -180 to 180",
+                    ));
+                }
+            }
+            for (field, items) in [
+                ("profile.sector", &p.sector),
+                ("profile.product_type", &p.product_type),
+                ("profile.facility_type", &p.facility_type),
+                ("profile.processing_type", &p.processing_type),
+                ("profile.other_names", &p.other_names),
+            ] {
+                list(field, items, MAX_IDENTIFIERS * 2)?;
+                for (i, item) in items.iter().enumerate() {
+                    text(&format!("{field}[{i}]"), item, MAX_NAME, true)?;
+                }
+            }
+            if let Some(c) = &p.parent_company {
+                text("profile.parent_company", c, MAX_NAME, true)?;
+            }
+        }
+        if let Some(other) = &self.alias_of {
+            if *other == self.supplier.id {
+                return Err(invalid("alias_of", "an OS ID is not an alias of itself"));
+            }
         }
         Ok(())
     }

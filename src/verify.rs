@@ -1336,6 +1336,120 @@ pub fn verify_history(
     report
 }
 
+/// The OS IDs that the valid alias records of a verified history join to it, oldest
+/// first, each once.
+pub fn joined_ids(report: &HistoryReport) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for r in report.entries.iter().rev() {
+        let alias = r
+            .statement
+            .as_ref()
+            .filter(|s| r.verdict == Verdict::Valid && s.kind == Kind::Alias)
+            .and_then(|s| s.alias_of.as_ref());
+        if let Some(id) = alias {
+            if !ids.iter().any(|i| i == id.as_str()) {
+                ids.push(id.to_string());
+            }
+        }
+    }
+    ids
+}
+
+/// Verifies the history of `supplier` and the histories of the OS IDs its valid alias
+/// records join to it (Open Supply Hub merges), all against one checkpoint, as one
+/// history: [`verify_history`] of each, and a `joined` check that every joined history
+/// is there, at the same checkpoint, and verifies. The entries of all, newest first.
+/// One level: the aliases of a joined ID are not followed.
+pub fn verify_joined(
+    history: &History,
+    joined: &[History],
+    supplier: &str,
+    log_key: &Verifier,
+    now: OffsetDateTime,
+) -> HistoryReport {
+    join(
+        verify_history(history, supplier, log_key, now),
+        history,
+        joined,
+        log_key,
+        now,
+    )
+}
+
+/// [`verify_joined`] for a history already verified into `report`.
+pub fn join(
+    mut report: HistoryReport,
+    history: &History,
+    joined: &[History],
+    log_key: &Verifier,
+    now: OffsetDateTime,
+) -> HistoryReport {
+    let ids = if report.verdict == Verdict::Valid {
+        joined_ids(&report)
+    } else {
+        Vec::new()
+    };
+    if ids.is_empty() && joined.is_empty() {
+        return report;
+    }
+    let body = |note: &str| note.split_once("\n\n").map(|(b, _)| b.to_owned());
+    let mut problem = None;
+    let mut counts = Vec::new();
+    for h in joined {
+        if !ids.contains(&h.supplier) {
+            problem.get_or_insert(format!(
+                "{} is not joined to {} by a valid alias record",
+                h.supplier, report.supplier
+            ));
+        }
+    }
+    for id in &ids {
+        let Some(h) = joined.iter().find(|h| &h.supplier == id) else {
+            problem.get_or_insert(format!(
+                "the history of {id}, which an alias record joins, is missing"
+            ));
+            continue;
+        };
+        if h.tree_size != history.tree_size || body(&h.checkpoint) != body(&history.checkpoint) {
+            problem.get_or_insert(format!(
+                "the history of {id} is at another checkpoint than {}'s",
+                report.supplier
+            ));
+            continue;
+        }
+        let r = verify_history(h, id, log_key, now);
+        if r.verdict != Verdict::Valid {
+            let why = r
+                .checks
+                .iter()
+                .find(|c| !c.ok)
+                .map(|c| format!("{}: {}", c.name, c.reason))
+                .unwrap_or_default();
+            problem.get_or_insert(format!("the history of {id} does not verify ({why})"));
+        }
+        counts.push(format!("{id} ({} records)", r.entries.len()));
+        report.entries.extend(r.entries);
+    }
+    report.entries.sort_by_key(|e| std::cmp::Reverse(e.index));
+    let mut checks = Checks(std::mem::take(&mut report.checks));
+    let ok = checks.add(
+        "joined",
+        match problem {
+            Some(p) => Err(p),
+            None => Ok(format!(
+                "joined by alias records: the complete histories of {}, at tree size {}",
+                counts.join(", "),
+                history.tree_size
+            )),
+        },
+    );
+    report.checks = checks.0;
+    if !ok {
+        report.verdict = Verdict::Invalid;
+    }
+    report
+}
+
 /// Whether `history` holds every entry about `supplier` in the checkpoint's tree: the
 /// supplier index proves the chain head (or that there is none), the entries run from
 /// that head down the `prev` links to the supplier's first entry, and there are as

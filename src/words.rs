@@ -89,6 +89,10 @@ pub fn kind_in(k: Kind, lang: Lang) -> &'static str {
         (Kind::Resolution, Lang::Vi) => "Giải quyết khiếu nại",
         (Kind::PurchasingPractice, Lang::En) => "Purchasing practices, as a factory says",
         (Kind::PurchasingPractice, Lang::Vi) => "Cách mua hàng, theo nhà máy",
+        (Kind::Profile, Lang::En) => "Facility profile",
+        (Kind::Profile, Lang::Vi) => "Hồ sơ cơ sở sản xuất",
+        (Kind::Alias, Lang::En) => "OS IDs joined",
+        (Kind::Alias, Lang::Vi) => "Gộp mã OS ID",
     }
 }
 
@@ -246,6 +250,12 @@ pub fn outcome_in(o: DisputeOutcome, lang: Lang) -> &'static str {
     }
 }
 
+/// The labels of a facility profile's parts: location, sector, products, facility
+/// type, processes, workers, parent company, other names.
+pub fn profile_labels(lang: Lang) -> [&'static str; 8] {
+    phrases(lang).profile
+}
+
 /// Where a dispute stands, in English.
 pub fn dispute_status(s: crate::standing::DisputeStatus) -> &'static str {
     dispute_status_in(s, Lang::En)
@@ -298,6 +308,8 @@ struct Phrases {
     closes: &'static str,
     disputes: &'static str,
     outcome: &'static str,
+    profile: [&'static str; 8],
+    alias_of: &'static str,
     evidence: &'static str,
 }
 
@@ -320,6 +332,17 @@ fn phrases(lang: Lang) -> Phrases {
             closes: "Closes the plan's items",
             disputes: "Disputes the findings",
             outcome: "Outcome for the disputed findings",
+            profile: [
+                "location",
+                "sector",
+                "products",
+                "facility type",
+                "processes",
+                "workers",
+                "parent company",
+                "also known as",
+            ],
+            alias_of: "Open Supply Hub merged this OS ID with",
             evidence: "evidence",
         },
         Lang::Vi => Phrases {
@@ -339,6 +362,17 @@ fn phrases(lang: Lang) -> Phrases {
             closes: "Đóng các hạng mục của kế hoạch",
             disputes: "Khiếu nại các phát hiện",
             outcome: "Kết quả đối với các phát hiện bị khiếu nại",
+            profile: [
+                "vị trí",
+                "ngành",
+                "sản phẩm",
+                "loại cơ sở",
+                "công đoạn",
+                "số người lao động",
+                "công ty mẹ",
+                "tên khác",
+            ],
+            alias_of: "Open Supply Hub đã gộp mã OS ID này với",
             evidence: "bằng chứng",
         },
     }
@@ -354,6 +388,9 @@ pub fn describe_in(s: &Statement, lang: Lang) -> Vec<String> {
     let p = phrases(lang);
     let on = if s.kind == Kind::Metric { p.of } else { p.on };
     let mut head = match (&s.buyer, s.kind, lang) {
+        (_, Kind::Profile | Kind::Alias, _) => {
+            format!("{}: {}", kind_in(s.kind, lang), s.supplier.name)
+        }
         (Some(b), Kind::PurchasingPractice, Lang::En) => format!(
             "Purchasing practices of {b}: {}, as {} says",
             topic_in(s.topic, lang),
@@ -431,6 +468,35 @@ pub fn describe_in(s: &Statement, lang: Lang) -> Vec<String> {
     }
     if let Some(o) = s.outcome {
         lines.push(format!("{}: {}", p.outcome, outcome_in(o, lang)));
+    }
+    if let Some(f) = &s.profile {
+        let [location, sector, products, facility, processes, workers, parent, aka] = p.profile;
+        if let Some(a) = &s.supplier.address {
+            lines.push(a.clone());
+        }
+        if let Some(l) = f.location {
+            lines.push(format!("{location}: {}, {}", l.lat, l.lng));
+        }
+        for (label, items) in [
+            (sector, &f.sector),
+            (products, &f.product_type),
+            (facility, &f.facility_type),
+            (processes, &f.processing_type),
+            (aka, &f.other_names),
+        ] {
+            if !items.is_empty() {
+                lines.push(format!("{label}: {}", items.join(", ")));
+            }
+        }
+        if let Some(n) = f.number_of_workers {
+            lines.push(format!("{workers}: {}", number_in(f64::from(n), lang)));
+        }
+        if let Some(c) = &f.parent_company {
+            lines.push(format!("{parent}: {c}"));
+        }
+    }
+    if let Some(other) = &s.alias_of {
+        lines.push(format!("{} {other}", p.alias_of));
     }
     if let Some(t) = &s.text {
         lines.push(format!("{} ({}): {}", p.in_their_words, t.lang, t.body));

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use base64::Engine as _;
-use common::forge::{forged, forged_of, governed, signed, ForgedLog};
+use common::forge::{forged, forged_histories, forged_of, governed, signed, ForgedLog};
 use common::*;
 use ed25519_dalek::VerifyingKey;
 use serde_json::{json, Value};
@@ -59,11 +59,26 @@ fn run_js(script: &str, input: &Value) -> Value {
 }
 
 /// What Rust says of a history's text, in the terms of tests/js/check-history.mjs.
-fn rust_summary(text: &str, supplier: &str, log_key: &Verifier, now: OffsetDateTime) -> Value {
+fn rust_summary(
+    text: &str,
+    joined: Option<&[String]>,
+    supplier: &str,
+    log_key: &Verifier,
+    now: OffsetDateTime,
+) -> Value {
     let Ok(history) = serde_json::from_str::<History>(text) else {
         return json!({"unreadable": true});
     };
-    let r: HistoryReport = verify::verify_history(&history, supplier, log_key, now);
+    let r: HistoryReport = match joined {
+        Some(texts) => {
+            let joined: Vec<History> = texts
+                .iter()
+                .map(|t| serde_json::from_str(t).unwrap())
+                .collect();
+            verify::verify_joined(&history, &joined, supplier, log_key, now)
+        }
+        None => verify::verify_history(&history, supplier, log_key, now),
+    };
     let checks = |l: &[verify::Check]| -> BTreeMap<String, bool> {
         l.iter().map(|c| (c.name.clone(), c.ok)).collect()
     };
@@ -90,6 +105,8 @@ struct Case {
     name: String,
     supplier: String,
     history: String,
+    /// The texts of the histories joined to it, to verify as one.
+    joined: Option<Vec<String>>,
     /// The history's verdict, or "unreadable".
     expect: &'static str,
 }
@@ -99,6 +116,7 @@ fn case(name: &str, h: &History, expect: &'static str) -> Case {
         name: name.into(),
         supplier: FACTORY.into(),
         history: serde_json::to_string(h).unwrap(),
+        joined: None,
         expect,
     }
 }
@@ -110,7 +128,8 @@ fn agree(cases: &[Case], log_key: &Verifier) {
         .iter()
         .map(|c| {
             json!({"name": c.name, "supplier": c.supplier, "log_key": log_key.to_string(),
-                   "now_ns": now.unix_timestamp_nanos().to_string(), "history": c.history})
+                   "now_ns": now.unix_timestamp_nanos().to_string(), "history": c.history,
+                   "joined": c.joined})
         })
         .collect();
     let js = run_js("check-history.mjs", &Value::Array(input));
@@ -119,7 +138,7 @@ fn agree(cases: &[Case], log_key: &Verifier) {
     for (c, js) in cases.iter().zip(js) {
         let mut js = js.clone();
         js.as_object_mut().unwrap().remove("name");
-        let rust = rust_summary(&c.history, &c.supplier, log_key, now);
+        let rust = rust_summary(&c.history, c.joined.as_deref(), &c.supplier, log_key, now);
         assert_eq!(
             js, rust,
             "{}: the browser and Rust disagree\nbrowser: {js:#}\nrust: {rust:#}",
@@ -311,6 +330,7 @@ fn the_browser_verifier_and_rust_agree_on_an_honest_ledger_and_its_forgeries() {
             name: "the decoded copy with a key given twice, the last as signed".into(),
             supplier: FACTORY.into(),
             history: text.replacen("\"statement\":{", "\"statement\":{\"kind\":\"nothing\",", 1),
+            joined: None,
             expect: "valid",
         },
         Case {
@@ -321,12 +341,14 @@ fn the_browser_verifier_and_rust_agree_on_an_honest_ledger_and_its_forgeries() {
                 &format!("\"tree_size\":{}.0", honest.tree_size),
                 1,
             ),
+            joined: None,
             expect: "unreadable",
         },
         Case {
             name: "a field of the history given twice".into(),
             supplier: FACTORY.into(),
             history: text.replacen('{', "{\"supplier\":\"VN0000000AAAAAA\",", 1),
+            joined: None,
             expect: "unreadable",
         },
     ];
@@ -1049,6 +1071,66 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
             name: (*name).into(),
             supplier: (*subject).into(),
             history: serde_json::to_string(&forged_of(c, subject, records)).unwrap(),
+            joined: None,
+            expect,
+        });
+    }
+    // Histories joined by alias records (Open Supply Hub merges): verified as one, the
+    // joined history required, at the same checkpoint, and only the IDs joined.
+    let joined_log = |alias_by: &Signer| {
+        let alias_by = alias_by.clone();
+        move |log: &mut ForgedLog| {
+            log.push(signed(&audit_body(), &[&c.auditor]), FACTORY);
+            let old = payload(
+                &statement(Kind::Audit, OTHER_FACTORY, "under the old id"),
+                |_| {},
+            );
+            log.push(signed(&old, &[&c.auditor]), OTHER_FACTORY);
+            let mut alias = statement(Kind::Alias, FACTORY, "merged");
+            alias.findings.clear();
+            alias.alias_of = Some(vouch::statement::SupplierId::new(OTHER_FACTORY).unwrap());
+            log.push(
+                signed(&serde_json::to_vec(&alias).unwrap(), &[&alias_by]),
+                FACTORY,
+            );
+        }
+    };
+    let by_governance = forged_histories(c, &[FACTORY, OTHER_FACTORY], joined_log(&c.gov[0]));
+    let by_supplier = forged_histories(c, &[FACTORY, OTHER_FACTORY], joined_log(&c.supplier));
+    let text = |h: &History| serde_json::to_string(h).unwrap();
+    let mut elsewhere = by_governance[1].clone();
+    elsewhere.tree_size -= 1;
+    for (name, histories, joined, expect) in [
+        (
+            "a history joined by governance's alias, with the joined history",
+            &by_governance,
+            vec![text(&by_governance[1])],
+            "valid",
+        ),
+        (
+            "a history joined by governance's alias, without the joined history",
+            &by_governance,
+            vec![],
+            "invalid",
+        ),
+        (
+            "a joined history at another tree size",
+            &by_governance,
+            vec![text(&elsewhere)],
+            "invalid",
+        ),
+        (
+            "an alias by a supplier of only one of the ids",
+            &by_supplier,
+            vec![text(&by_supplier[1])],
+            "invalid",
+        ),
+    ] {
+        cases.push(Case {
+            name: name.into(),
+            supplier: FACTORY.into(),
+            history: text(&histories[0]),
+            joined: Some(joined),
             expect,
         });
     }

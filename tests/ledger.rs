@@ -30,6 +30,9 @@ fn allowed(kind: Kind, role: &str) -> bool {
         // The referenced audit is the auditor's own.
         Kind::Retraction | Kind::Correction => role == "auditor" || role == "governance",
         Kind::Dispute | Kind::PurchasingPractice => role == "supplier",
+        Kind::Profile => role == "supplier" || role == "governance",
+        // The supplier signs for FACTORY only, not for the ID joined.
+        Kind::Alias => role == "governance",
         // The disputed audit is the auditor's own.
         Kind::Resolution => role == "auditor" || role == "governance",
     }

@@ -47,34 +47,25 @@ pub fn statement(i: usize, issued_at: &str) -> Vec<u8> {
 /// Attestation `i` about supplier `id`.
 pub fn statement_about(i: usize, id: &str, issued_at: &str) -> Vec<u8> {
     let s = Statement {
-        kind: Kind::Audit,
-        supplier: Supplier {
-            id: SupplierId::new(id).unwrap(),
-            name: "Song Hong Garment JSC".into(),
-            country: "VN".into(),
-            identifiers: Default::default(),
-            province: None,
-            address: None,
-        },
-        topic: Topic::WorkingHours,
-        framework: None,
-        period: None,
-        issued_at: issued_at.into(),
-        valid_until: None,
         result: Some(Outcome { status: Some(Status::PartiallyConformant), score: Some(78.0), ..Default::default() }),
         findings: vec![Finding {
             code: format!("OT-{i}"),
             severity: Severity::Major,
             text: "Overtime above 300 hours a year for 4% of workers; rest days not granted in peak weeks. ".repeat(8),
         }],
-        evidence: vec![],
-        refs: vec![],
-        text: None,
-        actions: vec![],
-        closes: vec![],
-        disputes: vec![],
-        outcome: None,
-        buyer: None,
+        ..Statement::new(
+            Kind::Audit,
+            Supplier {
+                id: SupplierId::new(id).unwrap(),
+                name: "Song Hong Garment JSC".into(),
+                country: "VN".into(),
+                identifiers: Default::default(),
+                province: None,
+                address: None,
+            },
+            Topic::WorkingHours,
+            issued_at.into(),
+        )
     };
     serde_json::to_vec(&s).unwrap()
 }

@@ -94,7 +94,13 @@ fn fetch_verified(
     let log_key = keyfile::read_verifier(log_key)?;
     let policy = trust.policy()?;
     let history = fetch_for(url, supplier, &log_key, &policy)?;
-    let mut report = verify::verify_history(&history, supplier, &log_key, now);
+    let report = verify::verify_history(&history, supplier, &log_key, now);
+    // The OS IDs its alias records join to it, read at the same checkpoint.
+    let joined = verify::joined_ids(&report)
+        .iter()
+        .map(|id| crate::client::fetch_history_at(url, id, Some(history.tree_size)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut report = verify::join(report, &history, &joined, &log_key, now);
     report.require_witnesses(&history.checkpoint, &log_key, &policy);
     Ok((history, report))
 }
@@ -480,12 +486,14 @@ pub fn standing(args: StandingArgs) -> CliResult {
         print_history(&report);
         return Err(Exit(Verdict::Invalid.exit_code()).into());
     }
+    // How the history is known complete: its chain, and any joined to it.
     let complete = report
         .checks
         .iter()
-        .find(|c| c.name == "complete")
-        .map(|c| c.reason.clone())
-        .unwrap_or_default();
+        .filter(|c| c.name == "complete" || c.name == "joined")
+        .map(|c| c.reason.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     if args.kind.is_some() || args.framework.is_some() {
         let query = crate::standing::Query {
             kind: args.kind,
@@ -583,6 +591,35 @@ fn print_standing(st: &crate::standing::SupplierStanding, complete: &str) {
         "  left out: {} retracted, {} superseded, {} expired, {} suspect, {} invalid",
         l.retracted, l.superseded, l.expired, l.suspect, l.invalid
     );
+    for j in &st.aliases {
+        println!(
+            "  also recorded under {} (joined by entry {}): its records count here too",
+            j.id, j.index
+        );
+    }
+    if let Some(p) = &st.profile {
+        let f = &p.profile;
+        let mut parts: Vec<String> = [&f.sector, &f.product_type, &f.processing_type]
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.join(", "))
+            .collect();
+        if let Some(n) = f.number_of_workers {
+            parts.push(format!("{n} workers"));
+        }
+        if let Some(c) = &f.parent_company {
+            parts.push(format!("part of {c}"));
+        }
+        println!(
+            "  profile (entry {}): {}{}",
+            p.index,
+            parts.join("; "),
+            p.address
+                .as_ref()
+                .map(|a| format!("; {a}"))
+                .unwrap_or_default()
+        );
+    }
     let who = |c: &crate::standing::Cited| {
         let names: Vec<&str> = c.signed_by.iter().map(|s| s.name.as_str()).collect();
         format!(

@@ -15,9 +15,10 @@ use crate::keyfile;
 use crate::log::{timestamp, Log, LogConfig, Receipt, Signed};
 use crate::note::{KeyName, Signer};
 use crate::statement::{
-    Accreditation, ActionItem, DisputeOutcome, EntryRef, Evidence, Finding, Framework, Kind,
-    Metric, Outcome, ParticipantSpec, Period, RegistryStatement, Role, Severity, Statement,
-    StatementText, Status, Supplier, SupplierId, Topic, REGISTRY_TYPE, STATEMENT_TYPE,
+    Accreditation, ActionItem, DisputeOutcome, EntryRef, Evidence, FacilityProfile, Finding,
+    Framework, Kind, Location, Metric, Outcome, ParticipantSpec, Period, RegistryStatement, Role,
+    Severity, Statement, StatementText, Status, Supplier, SupplierId, Topic, REGISTRY_TYPE,
+    STATEMENT_TYPE,
 };
 use crate::store::Store;
 
@@ -265,23 +266,8 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                 to: date((q_start + time::Duration::days(90)).date()),
             };
             let base = |kind: Kind, topic: Topic, at: OffsetDateTime| Statement {
-                kind,
-                supplier: supplier.clone(),
-                topic,
-                framework: None,
                 period: Some(period.clone()),
-                issued_at: timestamp(at),
-                valid_until: None,
-                result: None,
-                findings: vec![],
-                evidence: vec![],
-                refs: vec![],
-                text: None,
-                actions: vec![],
-                closes: vec![],
-                disputes: vec![],
-                outcome: None,
-                buyer: None,
+                ..Statement::new(kind, supplier.clone(), topic, timestamp(at))
             };
             let auditor = &auditors[(f + quarter as usize) % auditors.len()];
             // Environmental metrics each quarter: self-reported, and verified by an
@@ -576,9 +562,9 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                     let buyer_id = BUYERS[f % BUYERS.len()].0;
                     let slow_payer = f % BUYERS.len() == 1;
                     let late = if slow_payer {
-                        21.0 + dice.next(10) as f64
+                        21.0 + ((f as u32 * 7 + quarter) % 10) as f64
                     } else {
-                        dice.next(6) as f64
+                        ((f as u32 + quarter) % 6) as f64
                     };
                     let payment = Statement {
                         buyer: Some(buyer_id.into()),
@@ -599,7 +585,9 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                         result: Some(Outcome {
                             metrics: vec![Metric {
                                 name: "orders_changed_after_fabric_cutting_share".into(),
-                                value: round(0.05 + 0.02 * dice.next(8) as f64),
+                                value: round(
+                                    0.05 + 0.02 * ((f as u32 * 3 + quarter) % 8) as f64,
+                                ),
                                 unit: "ratio".into(),
                             }],
                             ..Outcome::default()
@@ -628,6 +616,104 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
             }
         }
     }
+    // Each factory describes itself as Open Supply Hub does.
+    let made = [
+        "Jackets, trousers",
+        "Knitwear",
+        "Sports shoes",
+        "Denim trousers",
+        "T-shirts",
+    ];
+    let in_province = |name: &str, id: &str, province: &str| -> DemoResult<Supplier> {
+        Ok(Supplier {
+            id: SupplierId::new(id)?,
+            name: name.into(),
+            country: "VN".into(),
+            identifiers: Default::default(),
+            province: Some(province.into()),
+            address: None,
+        })
+    };
+    for (f, (_, name, os_id, province)) in FACTORIES.iter().enumerate() {
+        let footwear = ["Shoes", "Footwear", "Leather"]
+            .iter()
+            .any(|w| name.contains(w));
+        let profile = Statement {
+            profile: Some(FacilityProfile {
+                location: Some(Location {
+                    lat: round(10.8 + 0.9 * f as f64),
+                    lng: round(106.6 + 0.1 * f as f64),
+                }),
+                sector: vec![if footwear { "Footwear" } else { "Apparel" }.into()],
+                product_type: made[f % made.len()].split(", ").map(Into::into).collect(),
+                facility_type: vec!["Final product assembly".into()],
+                processing_type: vec!["Cutting".into(), "Sewing".into(), "Packing".into()],
+                number_of_workers: Some(u32::try_from(800 + 350 * f).unwrap_or(u32::MAX)),
+                parent_company: (f % 4 == 0)
+                    .then(|| "Vietnam National Textile and Garment Group (Vinatex)".into()),
+                other_names: vec![format!("Công ty {name}")],
+            }),
+            ..Statement::new(
+                Kind::Profile,
+                Supplier {
+                    address: Some(format!(
+                        "Lô {}{}, Khu công nghiệp {province}",
+                        ["A", "B", "C"][f % 3],
+                        f + 1
+                    )),
+                    ..in_province(name, os_id, province)?
+                },
+                Topic::ManagementSystems,
+                timestamp(now - time::Duration::days(3)),
+            )
+        };
+        submit(&profile, &suppliers[f])?;
+    }
+    // Open Supply Hub listed Song Hong twice; governance joins the duplicate OS ID, and
+    // the older audit filed under it, to the OS ID the factory uses.
+    let (_, name, os_id, province) = FACTORIES[0];
+    let first = "VN2018150SH0N1";
+    let duplicate = format!(
+        "{first}{}",
+        SupplierId::check_character(first).unwrap_or('0')
+    );
+    let early = Statement {
+        framework: Some(Framework {
+            name: "Better Work Vietnam".into(),
+            version: None,
+        }),
+        result: Some(Outcome {
+            status: Some(Status::PartiallyConformant),
+            score: Some(72.0),
+            ..Outcome::default()
+        }),
+        findings: vec![Finding {
+            code: "OSH-11".into(),
+            severity: Severity::Minor,
+            text: "First-aid kits incomplete on two sewing floors".into(),
+        }],
+        ..Statement::new(
+            Kind::Audit,
+            in_province(name, &duplicate, province)?,
+            Topic::HealthSafety,
+            timestamp(start + time::Duration::days(20)),
+        )
+    };
+    submit(&early, &auditors[0])?;
+    let alias = Statement {
+        alias_of: Some(SupplierId::new(&duplicate)?),
+        text: Some(StatementText {
+            lang: "en".into(),
+            body: "Open Supply Hub merged the duplicate listing into this one.".into(),
+        }),
+        ..Statement::new(
+            Kind::Alias,
+            in_province(name, os_id, province)?,
+            Topic::ManagementSystems,
+            timestamp(now - time::Duration::days(2)),
+        )
+    };
+    submit(&alias, &members[0])?;
     log.close();
     Ok(log_key)
 }

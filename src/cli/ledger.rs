@@ -189,7 +189,8 @@ pub struct AttestArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// audit, metric, corrective_action, remediation, rating, incentive, response,
-    /// retraction, correction, dispute, resolution, purchasing_practice.
+    /// retraction, correction, dispute, resolution, purchasing_practice, alias
+    /// (profile: with --file).
     #[arg(long, required_unless_present = "file", value_parser = parse_enum::<Kind>)]
     pub kind: Option<Kind>,
     /// The supplier's Open Supply Hub OS ID.
@@ -251,6 +252,10 @@ pub struct AttestArgs {
     /// response, retraction or correction concerns.
     #[arg(long)]
     pub buyer: Option<String>,
+    /// An alias's other OS ID, whose history joins this one's (when Open Supply Hub
+    /// merged the two). A profile is written as a statement file (--file).
+    #[arg(long)]
+    pub alias_of: Option<String>,
     /// What you say in your own words: a reply, a retraction's reason, a summary.
     #[arg(long)]
     pub text: Option<String>,
@@ -788,9 +793,14 @@ pub fn attest(args: AttestArgs) -> CliResult {
                 disputes: args.disputes,
                 outcome: args.outcome,
                 buyer: args.buyer,
+                profile: None,
+                alias_of: args.alias_of.as_deref().map(SupplierId::new).transpose()?,
             };
             statement.validate()?;
             statement.supplier.id.check_os_id()?;
+            if let Some(other) = &statement.alias_of {
+                other.check_os_id()?;
+            }
             serde_json::to_vec(&statement)?
         }
     };

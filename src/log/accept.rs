@@ -94,7 +94,9 @@ impl Signed {
     /// [`LogError::Statement`] naming the id and what is wrong with it.
     pub fn check_os_ids(&self) -> Result<(), LogError> {
         let ids: Vec<&crate::statement::SupplierId> = match &self.payload {
-            Payload::Statement(s) => vec![&s.supplier.id],
+            Payload::Statement(s) => std::iter::once(&s.supplier.id)
+                .chain(s.alias_of.as_ref())
+                .collect(),
             Payload::Registry(RegistryStatement::Register { participant, .. }) => {
                 participant.supplier_ids.iter().collect()
             }

@@ -34,6 +34,8 @@ use crate::verify::HistoryReport;
 pub struct SupplierFile {
     /// The history, as `/v1/suppliers/{id}/history` serves its first page.
     pub history: History,
+    /// The histories of the OS IDs its alias records join to it.
+    pub joined: Vec<History>,
     /// Its verification, entry by entry.
     pub report: HistoryReport,
     pub standing: SupplierStanding,
@@ -63,6 +65,8 @@ impl SupplierFile {
 #[derive(Clone)]
 pub(super) struct Drawn {
     head: ChainHead,
+    /// The chain heads of the OS IDs joined to it.
+    joined: Vec<(String, Option<ChainHead>)>,
     registry: Option<Arc<crate::registry::Registry>>,
     expires: time::OffsetDateTime,
 }
@@ -72,6 +76,7 @@ impl Drawn {
     fn new(view: &View<'_>, head: ChainHead, now: time::OffsetDateTime) -> Drawn {
         Drawn {
             head,
+            joined: Vec::new(),
             registry: view.registry().ok().cloned(),
             expires: (now.date() + time::Duration::days(1))
                 .midnight()
@@ -86,7 +91,11 @@ impl Drawn {
             (None, None) => true,
             _ => false,
         };
-        self.head == head && same_registry && now < self.expires
+        let joined_same = self
+            .joined
+            .iter()
+            .all(|(id, h)| view.head().index.get(&crate::index::key(id)) == *h);
+        self.head == head && same_registry && joined_same && now < self.expires
     }
 }
 
@@ -333,11 +342,27 @@ impl Log {
         }
         let history = view.history(id, None, max_records)?;
         let report = crate::verify::verify_history(&history, id, self.verifier(), now);
+        // The OS IDs its alias records join to it: their histories are read with it.
+        let joined_ids = crate::verify::joined_ids(&report);
+        let joined = joined_ids
+            .iter()
+            .map(|other| view.history(other, None, max_records))
+            .collect::<Result<Vec<History>, LogError>>()?;
+        let report = crate::verify::join(report, &history, &joined, self.verifier(), now);
         let standing = crate::standing::standing(&report, now).map_err(|e| {
             self.halt(format!("the log's own history of {id} does not verify"));
             LogError::Inconsistent(e.to_string())
         })?;
         let mut drawn = Drawn::new(view, head, now);
+        drawn.joined = joined_ids
+            .iter()
+            .map(|other| {
+                (
+                    other.clone(),
+                    view.head().index.get(&crate::index::key(other)),
+                )
+            })
+            .collect();
         drawn.expires = report
             .entries
             .iter()
@@ -348,6 +373,7 @@ impl Log {
             drawn,
             file: Arc::new(SupplierFile {
                 history,
+                joined,
                 report,
                 standing,
             }),

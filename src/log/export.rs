@@ -2,8 +2,8 @@
 //! for spreadsheets and pandas (`GET /v1/export`, `vouch export`).
 //!
 //! ```text
-//! index,leaf_hash,logged_at,supplier,supplier_name,kind,topic,framework,period_from,period_to,status,score,grade,metrics,signers,self_reported,refs,verdict
-//! 354,3n6o…=,2026-09-14T…Z,VN2020199WS816Z,An Phuoc Textile,audit,working_hours,SLCP CAF 1.7,…,partially_conformant,77,B,overtime_hours_per_week_p90=15 h,delta-audit,false,,valid
+//! index,leaf_hash,logged_at,supplier,supplier_name,kind,topic,framework,period_from,period_to,status,score,grade,metrics,signers,self_reported,refs,verdict,text_lang,text,buyer,disputes,outcome,alias_of
+//! 354,3n6o…=,2026-09-14T…Z,VN2020199WS816Z,An Phuoc Textile,audit,working_hours,SLCP CAF 1.7,…,partially_conformant,77,B,overtime_hours_per_week_p90=15 h,delta-audit,false,,valid,,,,,,
 //! ```
 //!
 //! Streamed in two passes over the entry tiles, each tile proven against the signed
@@ -25,7 +25,7 @@ use crate::entry::{encode_hash, Entry};
 use crate::merkle;
 use crate::note::BASE64;
 use crate::registry::KeyStatus;
-use crate::statement::{Kind, Statement, STATEMENT_TYPE};
+use crate::statement::{Kind, Statement, SupplierId, STATEMENT_TYPE};
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
 use crate::verify::Verdict;
 
@@ -79,9 +79,15 @@ struct Row<'a> {
     /// The language and words of the statement's own text, if it has one.
     text_lang: Option<&'a str>,
     text: Option<&'a str>,
+    /// The buyer a record about purchasing practices is about.
+    buyer: Option<&'a str>,
+    /// A dispute's finding codes, a resolution's outcome, an alias's other OS ID.
+    disputes: Vec<&'a str>,
+    outcome: Option<crate::statement::DisputeOutcome>,
+    alias_of: Option<&'a str>,
 }
 
-const CSV_HEADER: [&str; 20] = [
+const CSV_HEADER: [&str; 24] = [
     "index",
     "leaf_hash",
     "logged_at",
@@ -102,6 +108,10 @@ const CSV_HEADER: [&str; 20] = [
     "verdict",
     "text_lang",
     "text",
+    "buyer",
+    "disputes",
+    "outcome",
+    "alias_of",
 ];
 
 fn snake<T: Serialize>(v: &T) -> String {
@@ -112,7 +122,7 @@ fn snake<T: Serialize>(v: &T) -> String {
 }
 
 impl Row<'_> {
-    fn csv(&self) -> [String; 20] {
+    fn csv(&self) -> [String; 24] {
         let opt = |v: Option<String>| v.unwrap_or_default();
         [
             self.index.to_string(),
@@ -143,6 +153,10 @@ impl Row<'_> {
             self.verdict.as_str().to_owned(),
             opt(self.text_lang.map(str::to_owned)),
             opt(self.text.map(str::to_owned)),
+            opt(self.buyer.map(str::to_owned)),
+            self.disputes.join(" "),
+            opt(self.outcome.map(|o| o.as_str().to_owned())),
+            opt(self.alias_of.map(str::to_owned)),
         ]
     }
 }
@@ -246,10 +260,14 @@ impl View<'_> {
                 .iter()
                 .filter_map(|k| registry.signer_at(*k, index).map(|(p, _)| p.id.clone()))
                 .collect();
+            // Signed by its subject: the supplier, or the buyer a record is about.
             let self_reported = keys.iter().any(|k| {
                 registry
                     .signer_at(*k, index)
-                    .is_some_and(|(p, _)| p.is_supplier(&s.supplier.id))
+                    .is_some_and(|(p, _)| match &s.buyer {
+                        None => p.is_supplier(&s.supplier.id),
+                        Some(b) => *b == p.id,
+                    })
             });
             let suspect = keys
                 .iter()
@@ -267,7 +285,7 @@ impl View<'_> {
                 index,
                 leaf_hash: encode_hash(&merkle::leaf_hash(bytes)),
                 logged_at: &e.logged_at,
-                supplier: &e.subject,
+                supplier: s.supplier.id.as_str(),
                 supplier_name: &s.supplier.name,
                 kind: s.kind,
                 topic: s.topic,
@@ -294,6 +312,10 @@ impl View<'_> {
                 refs: s.refs.iter().map(|r| r.index).collect(),
                 text_lang: s.text.as_ref().map(|t| t.lang.as_str()),
                 text: s.text.as_ref().map(|t| t.body.as_str()),
+                buyer: s.buyer.as_deref(),
+                disputes: s.disputes.iter().map(String::as_str).collect(),
+                outcome: s.outcome,
+                alias_of: s.alias_of.as_ref().map(SupplierId::as_str),
                 verdict,
             };
             match &mut sink {

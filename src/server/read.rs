@@ -266,6 +266,10 @@ pub(super) struct StandingResponse {
     /// Every entry about the supplier, with the index proof: recompute the standing
     /// from it (`vouch standing`) rather than trust it.
     history: History,
+    /// The histories of the OS IDs its alias records join to it (Open Supply Hub
+    /// merges), whose records the standing counts too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    joined: Vec<History>,
 }
 
 /// A supplier's current standing per topic, with the proof material to recompute it.
@@ -318,7 +322,11 @@ async fn standing_of(
             let report = verify::verify_history(&history, &id, &key, OffsetDateTime::now_utc());
             let standing = crate::standing::standing(&report, OffsetDateTime::now_utc())
                 .map_err(|e| LogError::Inconsistent(e.to_string()))?;
-            return Ok(Json(StandingResponse { standing, history }));
+            return Ok(Json(StandingResponse {
+                standing,
+                history,
+                joined: Vec::new(),
+            }));
         };
         let mut standing = file.standing.clone();
         if let Some(t) = topic {
@@ -327,6 +335,7 @@ async fn standing_of(
         Ok(Json(StandingResponse {
             standing,
             history: file.history.clone(),
+            joined: file.joined.clone(),
         }))
     })
     .await

@@ -196,6 +196,15 @@ pub fn forged(cast: &Cast, records: impl FnOnce(&mut ForgedLog)) -> History {
 
 /// [`forged`], the history of `subject`.
 pub fn forged_of(cast: &Cast, subject: &str, records: impl FnOnce(&mut ForgedLog)) -> History {
+    forged_histories(cast, &[subject], records).remove(0)
+}
+
+/// [`forged`], the histories of `subjects`, at one checkpoint.
+pub fn forged_histories(
+    cast: &Cast,
+    subjects: &[&str],
+    records: impl FnOnce(&mut ForgedLog),
+) -> Vec<History> {
     let gov = &cast.gov[0];
     let reg = |c: &RegistryStatement| governed(c, gov);
     let mut log = ForgedLog::new();
@@ -223,7 +232,10 @@ pub fn forged_of(cast: &Cast, subject: &str, records: impl FnOnce(&mut ForgedLog
     records(&mut log);
     let index = log.honest_index();
     let checkpoint = log.checkpoint(Some(&index), &cast.log_key);
-    log.history(subject, &index, checkpoint)
+    subjects
+        .iter()
+        .map(|s| log.history(s, &index, checkpoint.clone()))
+        .collect()
 }
 
 /// A statement envelope over `body`, signed by `signers`.

@@ -116,34 +116,25 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
         _ => None,
     };
     let mut s = Statement {
-        kind,
-        supplier: Supplier {
-            id: SupplierId::new(supplier).unwrap(),
-            name: "Song Hong Garment JSC".into(),
-            country: "VN".into(),
-            identifiers: Default::default(),
-            province: None,
-            address: None,
-        },
-        topic: Topic::WorkingHours,
-        framework: None,
-        period: None,
-        issued_at: now(),
-        valid_until: None,
         result,
         findings: vec![vouch::statement::Finding {
             code: "T-1".into(),
             severity: vouch::statement::Severity::Minor,
             text: note.into(),
         }],
-        evidence: vec![],
-        refs: vec![],
-        text: None,
-        actions: vec![],
-        closes: vec![],
-        disputes: vec![],
-        outcome: None,
-        buyer: None,
+        ..Statement::new(
+            kind,
+            Supplier {
+                id: SupplierId::new(supplier).unwrap(),
+                name: "Song Hong Garment JSC".into(),
+                country: "VN".into(),
+                identifiers: Default::default(),
+                province: None,
+                address: None,
+            },
+            Topic::WorkingHours,
+            now(),
+        )
     };
     // A dispute names the finding it disputes and a resolution its outcome, each with
     // its reasons (refs are the caller's).
@@ -163,6 +154,19 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
                 lang: "en".into(),
                 body: note.into(),
             });
+        }
+        Kind::Profile => {
+            s.findings.clear();
+            s.profile = Some(vouch::statement::FacilityProfile {
+                sector: vec!["Apparel".into()],
+                number_of_workers: Some(1200),
+                ..Default::default()
+            });
+        }
+        // Joins OTHER_FACTORY's history to this one's.
+        Kind::Alias => {
+            s.findings.clear();
+            s.alias_of = Some(SupplierId::new(OTHER_FACTORY).unwrap());
         }
         // About the ledger's buyer, on how it pays.
         Kind::PurchasingPractice => {

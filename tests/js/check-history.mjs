@@ -1,12 +1,12 @@
 // Runs the in-browser verifier (src/server/web/verify-history.js) on each case of a JSON
-// file, `[{name, supplier, log_key, now_ns, history}]`, where `history` is the JSON text
+// file, `[{name, supplier, log_key, now_ns, history, joined?}]`, where `history` is the JSON text
 // a server would send, and prints what it says of each case in the terms
 // tests/js_agree.rs compares with the Rust `verify_history`: the history's checks, its
 // verdict, and each entry's verdict, checks, standing, signers and whether it is
 // self-reported (or `{unreadable: true}` when the text is not a history).
 
 import { readFileSync } from "node:fs";
-import { readHistory, verifyHistory } from "../../src/server/web/verify-history.js";
+import { readHistory, verifyHistory, verifyJoined } from "../../src/server/web/verify-history.js";
 
 const checks = (list) => Object.fromEntries(list.map((k) => [k.name, k.ok]));
 const numbers = (l) => l.map(Number);
@@ -21,7 +21,10 @@ for (const c of cases) {
     out.push({ name: c.name, unreadable: true });
     continue;
   }
-  const r = await verifyHistory(history, c.supplier, c.log_key, BigInt(c.now_ns));
+  // With `joined` (the texts of the histories of the OS IDs joined to it), as one.
+  const r = c.joined
+    ? await verifyJoined(history, c.joined.map(readHistory), c.supplier, c.log_key, BigInt(c.now_ns))
+    : await verifyHistory(history, c.supplier, c.log_key, BigInt(c.now_ns));
   out.push({
     name: c.name,
     verdict: r.verdict,

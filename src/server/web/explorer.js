@@ -19,7 +19,7 @@
 
 import { cosignatures, fromBase64, parseJson, parseJsonBytes, parseVerifierKey, sha256, toHex } from "./verify-core.js";
 import { parseEntry, parseUntil, parseUtc } from "./verify-records.js";
-import { fetchHistory, sameJson, verifyHistory } from "./verify-history.js";
+import { fetchHistory, join, joinedIds, sameJson, verifyHistory } from "./verify-history.js";
 
 const PIN = "vouch.log-key";
 const WITNESS_PIN = "vouch.witness-keys";
@@ -213,6 +213,13 @@ async function run(box) {
       const now = BigInt(Date.now()) * 1_000_000n;
       const t = performance.now();
       report = await verifyHistory(history, supplier, pinned, now);
+      // The OS IDs its alias records join to it, at the same checkpoint.
+      const ids = joinedIds(report);
+      if (ids.length > 0) {
+        const joined = [];
+        for (const id of ids) joined.push(await fetchHistory(location.origin, id, history.tree_size));
+        report = await join(report, history, joined, pinned, now);
+      }
       box.dataset.verifyMs = String(Math.round(performance.now() - t));
       if (report.verdict === "valid") page = pageCheck(box, report, history, now);
       if (report.verdict === "valid") {

@@ -866,7 +866,16 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
                     }
                 }
                 dt { (t.records) } dd { (group(st.records, lang)) }
+                @if !st.aliases.is_empty() {
+                    dt { (t.joined_ids) }
+                    dd {
+                        @for j in &st.aliases {
+                            code { (j.id) } " (" (entry_link(j.index)) ") "
+                        }
+                    }
+                }
             }
+            @if let Some(p) = &st.profile { (profile(p, t, lang)) }
             p { a href=(format!("/factories/{}/summary", st.supplier)) { (t.summary_link) } }
             (browser_check(f, &BrowserCheck { supplier: &st.supplier, tree_size: file.history.tree_size, record: None }))
             section aria-labelledby="standing" {
@@ -898,6 +907,37 @@ pub fn factory(f: &Frame<'_>, file: &SupplierFile) -> Markup {
             (records_and_download(file, t, lang, &format!("/v1/suppliers/{}/history?limit=500", st.supplier)))
         },
     )
+}
+
+/// A facility's newest valid profile, as a list of facts.
+fn profile(p: &crate::standing::Profiled, t: &Text, lang: Lang) -> Markup {
+    let [location, sector, products, facility, processes, workers, parent, aka] =
+        words::profile_labels(lang);
+    let f = &p.profile;
+    let lists = [
+        (sector, &f.sector),
+        (products, &f.product_type),
+        (facility, &f.facility_type),
+        (processes, &f.processing_type),
+        (aka, &f.other_names),
+    ];
+    html! {
+        section aria-labelledby="profile" {
+            h2 id="profile" { (t.profile_title) " " (entry_link(p.index)) }
+            dl.facts {
+                @for (label, items) in lists {
+                    @if !items.is_empty() { dt { (capitalise(label)) } dd { (items.join(", ")) } }
+                }
+                @if let Some(n) = f.number_of_workers { dt { (capitalise(workers)) } dd { (group(u64::from(n), lang)) } }
+                @if let Some(c) = &f.parent_company { dt { (capitalise(parent)) } dd { (c) } }
+                @if let Some(l) = f.location {
+                    dt { (capitalise(location)) }
+                    dd { a href=(format!("https://www.openstreetmap.org/?mlat={}&mlon={}#map=15/{}/{}", l.lat, l.lng, l.lat, l.lng)) { (l.lat) ", " (l.lng) } }
+                }
+            }
+            p.muted { (p.signed_by.iter().map(|s| words::signer_in(s, lang)).collect::<Vec<_>>().join("; ")) " · " (date(&p.issued_at, lang)) }
+        }
+    }
 }
 
 /// A buyer's page: what the factories that supply it say of its purchasing practices,

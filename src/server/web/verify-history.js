@@ -621,6 +621,63 @@ export async function verifyHistory(history, supplier, logKey, now = BigInt(Date
   return report;
 }
 
+/** The OS IDs the valid alias records of a verified history join to it, oldest first (`joined_ids`). */
+export function joinedIds(report) {
+  const ids = [];
+  for (const e of [...report.entries].reverse()) {
+    const s = e.statement;
+    if (e.verdict === "valid" && s && s.kind === "alias" && s.alias_of !== null && !ids.includes(s.alias_of)) ids.push(s.alias_of);
+  }
+  return ids;
+}
+
+/**
+ * Verifies the history of `supplier` and the histories of the OS IDs its valid alias
+ * records join to it, at one checkpoint, as one history (`verify_joined`).
+ */
+export async function verifyJoined(history, joined, supplier, logKey, now = BigInt(Date.now()) * 1_000_000n) {
+  return join(await verifyHistory(history, supplier, logKey, now), history, joined, logKey, now);
+}
+
+/** `verify::join`: a verified history's report with its joined histories. */
+export async function join(report, history, joined, logKey, now) {
+  const ids = report.verdict === "valid" ? joinedIds(report) : [];
+  if (ids.length === 0 && joined.length === 0) return report;
+  const body = (note) => note.split("\n\n")[0];
+  let problem = null;
+  const counts = [];
+  for (const h of joined) {
+    if (!ids.includes(h.supplier)) problem ??= `${h.supplier} is not joined to ${report.supplier} by a valid alias record`;
+  }
+  for (const id of ids) {
+    const h = joined.find((x) => x.supplier === id);
+    if (!h) {
+      problem ??= `the history of ${id}, which an alias record joins, is missing`;
+      continue;
+    }
+    if (h.tree_size !== history.tree_size || body(h.checkpoint) !== body(history.checkpoint)) {
+      problem ??= `the history of ${id} is at another checkpoint than ${report.supplier}'s`;
+      continue;
+    }
+    const r = await verifyHistory(h, id, logKey, now);
+    if (r.verdict !== "valid") {
+      const k = r.checks.find((k) => !k.ok);
+      problem ??= `the history of ${id} does not verify (${k ? `${k.name}: ${k.reason}` : ""})`;
+    }
+    counts.push(`${id} (${r.entries.length} records)`);
+    report.entries.push(...r.entries);
+  }
+  report.entries.sort((a, b) => (a.index > b.index ? -1 : a.index < b.index ? 1 : 0));
+  const ok = problem === null;
+  report.checks.push({
+    name: "joined",
+    ok,
+    reason: ok ? `joined by alias records: the complete histories of ${counts.join(", ")}, at tree size ${history.tree_size}` : problem,
+  });
+  if (!ok) report.verdict = "invalid";
+  return report;
+}
+
 /** Whether the history holds every entry about `supplier` in the checkpoint's tree. */
 async function completeness(history, supplier, cp) {
   const root = c.indexRoot(cp);

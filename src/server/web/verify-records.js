@@ -286,7 +286,7 @@ export function openEnvelope(env) {
 
 // Statements (src/statement.rs).
 
-export const KINDS = ["audit", "metric", "corrective_action", "remediation", "rating", "incentive", "response", "retraction", "correction", "dispute", "resolution", "purchasing_practice"];
+export const KINDS = ["audit", "metric", "corrective_action", "remediation", "rating", "incentive", "response", "retraction", "correction", "dispute", "resolution", "purchasing_practice", "profile", "alias"];
 const OUTCOMES = ["upheld", "amended", "withdrawn"];
 const TOPICS = ["wages", "working_hours", "health_safety", "freedom_of_association", "worker_dialogue", "child_forced_labour", "grievance", "energy", "ghg", "water", "wastewater", "chemicals", "waste", "management_systems", "other", "air_emissions", "recruitment", "termination", "worker_treatment", "discrimination", "forecasting", "design_development", "price_negotiation", "lead_time", "order_changes", "payment_terms", "partnership"];
 const PURCHASING = ["forecasting", "design_development", "price_negotiation", "lead_time", "order_changes", "payment_terms", "partnership"];
@@ -348,6 +348,21 @@ const statement = struct([
   ["disputes", vec(str), empty],
   ["outcome", unitEnum(OUTCOMES), none],
   ["buyer", str, none],
+  [
+    "profile",
+    struct([
+      ["location", struct([["lat", f64, "required"], ["lng", f64, "required"]]), none],
+      ["sector", vec(str), empty],
+      ["product_type", vec(str), empty],
+      ["facility_type", vec(str), empty],
+      ["processing_type", vec(str), empty],
+      ["number_of_workers", u32, none],
+      ["parent_company", str, none],
+      ["other_names", vec(str), empty],
+    ]),
+    none,
+  ],
+  ["alias_of", supplierId, none],
 ]);
 
 /** Item ids of a corrective action plan: the form, and each once (`check_item_ids`). */
@@ -398,6 +413,34 @@ function validateBuyer(s) {
     throw bad("topic", "a purchasing_practice is on forecasting, design_development, price_negotiation, lead_time, order_changes, payment_terms or partnership");
   }
   if (practice && !s.result && s.findings.length === 0 && !s.text) throw bad("result", "a purchasing_practice gives a result, findings or text");
+}
+
+/** Only a profile describes the facility and only an alias names another OS ID (`validate_profile`). */
+function validateProfile(s) {
+  const only = (field, kind, present) => {
+    if (present !== (s.kind === kind)) throw bad(field, present ? `only a ${kind} gives \`${field}\`` : `a ${kind} gives \`${field}\``);
+  };
+  only("profile", "profile", s.profile !== null);
+  only("alias_of", "alias", s.alias_of !== null);
+  const p = s.profile;
+  if (p) {
+    if (p.location) {
+      const { lat, lng } = p.location;
+      if (!(lat >= -90 && lat <= 90) || !(lng >= -180 && lng <= 180)) throw bad("profile.location", "latitude is from -90 to 90 and longitude from -180 to 180");
+    }
+    for (const [field, items] of [
+      ["profile.sector", p.sector],
+      ["profile.product_type", p.product_type],
+      ["profile.facility_type", p.facility_type],
+      ["profile.processing_type", p.processing_type],
+      ["profile.other_names", p.other_names],
+    ]) {
+      list(field, items, MAX_IDENTIFIERS * 2);
+      items.forEach((item, i) => text(`${field}[${i}]`, item, MAX_NAME, true));
+    }
+    if (p.parent_company !== null) text("profile.parent_company", p.parent_company, MAX_NAME, true);
+  }
+  if (s.alias_of !== null && s.alias_of === s.supplier.id) throw bad("alias_of", "an OS ID is not an alias of itself");
 }
 
 /** The subject a statement is filed under (`Statement::subject`). */
@@ -483,6 +526,7 @@ export function parseStatement(bytes) {
   checkItemIds("closes", s.closes);
   validateDispute(s);
   validateBuyer(s);
+  validateProfile(s);
   if (s.text) {
     if (!isLanguageTag(s.text.lang)) throw bad("text.lang", `${JSON.stringify(s.text.lang)} is not a BCP 47 language tag (vi, en, en-GB)`);
     text("text.body", s.text.body, MAX_TEXT, true);

@@ -250,6 +250,8 @@ const NEEDS = {
   response: "supplier of this id",
   dispute: "supplier of this id",
   purchasing_practice: "supplier of this id, about a registered buyer",
+  profile: "supplier of this id, or governance",
+  alias: "governance, or the supplier of both ids",
 };
 
 /** Whether `p` may sign `statement` (`policy::authorise`; amends are checked by references). */
@@ -281,6 +283,12 @@ export function authorise(p, statement) {
     case "incentive":
       if (!hasRole(p, "buyer")) throw wrongRole();
       return;
+    case "profile":
+    case "alias":
+      if (hasRole(p, "governance")) return;
+      if (kind === "profile" && hasRole(p, "supplier")) return ownSupplier();
+      if (kind === "alias" && statement.alias_of !== null && isSupplier(p, statement.alias_of)) return ownSupplier();
+      throw wrongRole();
     default:
       return;
   }
