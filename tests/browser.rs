@@ -267,7 +267,7 @@ fn pages_render_in_chromium_in_both_languages_without_console_errors() {
         visit(
             &c,
             &format!("{url}/factories"),
-            &["10 factories found", "Song Hong Garment JSC"],
+            &["11 factories found", "Song Hong Garment JSC"],
         )
         .await;
         let factory = visit(
