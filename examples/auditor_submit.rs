@@ -46,6 +46,7 @@ fn main() -> Result<(), client::ClientError> {
                 name: "cod_mg_per_l".into(),
                 value: 58.0,
                 unit: "mg/L".into(),
+                unit_code: None,
             }],
             ..Outcome::default()
         }),

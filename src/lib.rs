@@ -31,6 +31,7 @@ pub mod statement;
 pub mod store;
 pub mod summary;
 pub mod tiles;
+pub mod untp;
 pub mod verify;
 pub mod witness;
 pub mod words;

@@ -438,6 +438,10 @@ pub struct Metric {
     pub name: String,
     pub value: f64,
     pub unit: String,
+    /// Version 2: the unit as a UN/CEFACT Recommendation 20 code (`KWH`, `MTQ`, `HUR`,
+    /// `P1` for percent, `C62` for a plain number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_code: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -542,6 +546,99 @@ pub struct Statement {
     /// An alias's other OS ID, whose history joins this one's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_of: Option<SupplierId>,
+    /// The statement format's version: 2 for the UNTP fields below (absent: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v: Option<u32>,
+    /// Version 2, as UNTP's conformity attestation says them: who assessed (`3rdParty`,
+    /// `Self`, `Buyer`, ...), under what authority (`Accredited`, ...), and how
+    /// (`inspection`, `declaration`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessor_level: Option<AssessorLevel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment_level: Option<AssessmentLevel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation_type: Option<AttestationType>,
+    /// Version 2: the conformity scheme assessed under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<Scheme>,
+    /// Version 2: the criteria assessed, by the scheme's ids (an SLCP question, a Better
+    /// Work compliance point).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub criteria: Vec<Criterion>,
+}
+
+/// UNTP's assessor level: the assessor's relation to what is assessed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AssessorLevel {
+    #[serde(rename = "Self")]
+    Self_,
+    Commercial,
+    Buyer,
+    Membership,
+    Unspecified,
+    #[serde(rename = "3rdParty")]
+    ThirdParty,
+}
+
+/// UNTP's assessment level: the authority behind the assessment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AssessmentLevel {
+    GovtApproval,
+    #[serde(rename = "GlobalMRA")]
+    GlobalMra,
+    Accredited,
+    Verified,
+    Validated,
+    Unspecified,
+}
+
+/// UNTP's attestation type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AttestationType {
+    Certification,
+    Declaration,
+    Inspection,
+    Testing,
+    Verification,
+    Validation,
+    Calibration,
+}
+
+/// A conformity scheme, as UNTP names one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scheme {
+    /// A URI: `https://slcp.org/caf`.
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub version: String,
+    /// The date this version is valid from (`YYYY-MM-DD`).
+    pub valid_from: String,
+    pub owner: Party,
+}
+
+/// An organisation, by a URI and a name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    pub id: String,
+    pub name: String,
+}
+
+/// A criterion assessed: the scheme's id for it and what it asks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// The scheme's id: `SLCP-WH-12`, `BW-OT-3`, or a URI.
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whether the facility meets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<bool>,
 }
 
 /// A facility as Open Supply Hub describes one (its field names), beyond the name,
@@ -680,6 +777,36 @@ pub fn is_language_tag(tag: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// Whether `code` has the form of a UN/CEFACT Recommendation 20 unit code: 2 or 3
+/// uppercase letters and digits.
+pub fn is_rec20_code(code: &str) -> bool {
+    (2..=3).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Checks that `s` is an absolute URI: a scheme (a letter, then letters, digits, `+`,
+/// `-`, `.`), a colon and more, without spaces or control characters.
+fn uri(field: &str, s: &str) -> Result<(), StatementError> {
+    let ok = s.split_once(':').is_some_and(|(scheme, rest)| {
+        scheme
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+            && !rest.is_empty()
+    }) && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && s.len() <= MAX_URI;
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("{s:?} is not an absolute URI")))
+    }
+}
+
 /// Parses an RFC 3339 time that must be in UTC, written with `Z`.
 ///
 /// # Errors
@@ -774,6 +901,12 @@ impl Statement {
             buyer: None,
             profile: None,
             alias_of: None,
+            v: None,
+            assessor_level: None,
+            assessment_level: None,
+            attestation_type: None,
+            scheme: None,
+            criteria: vec![],
         }
     }
 
@@ -907,6 +1040,7 @@ impl Statement {
         self.validate_dispute()?;
         self.validate_buyer()?;
         self.validate_profile()?;
+        self.validate_v2()?;
         if let Some(t) = &self.text {
             if !is_language_tag(&t.lang) {
                 return Err(invalid(
@@ -1101,6 +1235,78 @@ impl Statement {
         if let Some(other) = &self.alias_of {
             if *other == self.supplier.id {
                 return Err(invalid("alias_of", "an OS ID is not an alias of itself"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The first version 2 field the statement gives, if any.
+    pub fn v2_field(&self) -> Option<&'static str> {
+        let metric_codes = self
+            .result
+            .iter()
+            .flat_map(|r| r.metrics.iter())
+            .any(|m| m.unit_code.is_some());
+        [
+            ("assessor_level", self.assessor_level.is_some()),
+            ("assessment_level", self.assessment_level.is_some()),
+            ("attestation_type", self.attestation_type.is_some()),
+            ("scheme", self.scheme.is_some()),
+            ("criteria", !self.criteria.is_empty()),
+            ("result.metrics.unit_code", metric_codes),
+        ]
+        .into_iter()
+        .find_map(|(field, given)| given.then_some(field))
+    }
+
+    /// The version 2 fields, only in a version 2 statement, and each well formed.
+    fn validate_v2(&self) -> Result<(), StatementError> {
+        let v2 = match self.v {
+            None | Some(1) => false,
+            Some(2) => true,
+            Some(n) => {
+                return Err(invalid(
+                    "v",
+                    format!("{n} is not a statement version (1 or 2)"),
+                ))
+            }
+        };
+        if let Some(field) = self.v2_field().filter(|_| !v2) {
+            return Err(invalid(
+                field,
+                "is a version 2 field: the statement says \"v\": 2",
+            ));
+        }
+        for (i, m) in self
+            .result
+            .iter()
+            .flat_map(|r| r.metrics.iter())
+            .enumerate()
+        {
+            if let Some(code) = &m.unit_code {
+                if !is_rec20_code(code) {
+                    return Err(invalid(
+                        format!("result.metrics[{i}].unit_code"),
+                        format!("{code:?} is not a UN/CEFACT Rec 20 unit code (2 or 3 of A-Z 0-9: KWH, MTQ, HUR)"),
+                    ));
+                }
+            }
+        }
+        if let Some(sc) = &self.scheme {
+            uri("scheme.id", &sc.id)?;
+            text("scheme.name", &sc.name, MAX_NAME, true)?;
+            text("scheme.description", &sc.description, MAX_TEXT, true)?;
+            text("scheme.version", &sc.version, 64, true)?;
+            parse_date("scheme.valid_from", &sc.valid_from)?;
+            uri("scheme.owner.id", &sc.owner.id)?;
+            text("scheme.owner.name", &sc.owner.name, MAX_NAME, true)?;
+        }
+        list("criteria", &self.criteria, MAX_LIST)?;
+        for (i, c) in self.criteria.iter().enumerate() {
+            text(&format!("criteria[{i}].id"), &c.id, MAX_NAME, true)?;
+            text(&format!("criteria[{i}].name"), &c.name, MAX_NAME, true)?;
+            if let Some(d) = &c.description {
+                text(&format!("criteria[{i}].description"), d, MAX_TEXT, true)?;
             }
         }
         Ok(())

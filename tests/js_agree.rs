@@ -814,7 +814,52 @@ fn the_browser_verifier_and_rust_agree_on_what_a_dishonest_log_writes() {
     );
     // Statements signed by their auditor but written in ways the log's rules accept or
     // refuse: each must be accepted or refused alike.
-    let odd: [(&str, &str, Edit); 21] = [
+    let v2 = || {
+        json!({"id": "https://slcp.org/caf", "name": "SLCP CAF", "description": "Converged assessment",
+               "version": "1.7", "valid_from": "2025-01-01",
+               "owner": {"id": "https://slcp.org", "name": "SLCP"}})
+    };
+    let odd: [(&str, &str, Edit); 26] = [
+        (
+            "a version 2 audit with UNTP's fields",
+            "valid",
+            Box::new(move |v| {
+                v["v"] = json!(2);
+                v["assessor_level"] = json!("3rdParty");
+                v["assessment_level"] = json!("Accredited");
+                v["attestation_type"] = json!("inspection");
+                v["scheme"] = v2();
+                v["criteria"] =
+                    json!([{"id": "SLCP-WH-12", "name": "Overtime", "conformance": false}]);
+            }),
+        ),
+        (
+            "a version 2 field in a version 1 statement",
+            "invalid",
+            Box::new(|v| v["assessor_level"] = json!("Self")),
+        ),
+        (
+            "statement version 3",
+            "invalid",
+            Box::new(|v| v["v"] = json!(3)),
+        ),
+        (
+            "a scheme whose id is no URI",
+            "invalid",
+            Box::new(move |v| {
+                v["v"] = json!(2);
+                v["scheme"] = v2();
+                v["scheme"]["id"] = json!("SLCP CAF");
+            }),
+        ),
+        (
+            "an assessor level UNTP does not have",
+            "invalid",
+            Box::new(|v| {
+                v["v"] = json!(2);
+                v["assessor_level"] = json!("Auditor");
+            }),
+        ),
         (
             "a province and an address",
             "valid",

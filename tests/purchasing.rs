@@ -24,6 +24,7 @@ fn practice(topic: Topic, days_late: f64) -> Statement {
             name: "days_paid_after_due_date_p90".into(),
             value: days_late,
             unit: "d".into(),
+            unit_code: None,
         }],
         ..Outcome::default()
     });

@@ -45,6 +45,7 @@ fn ledger() -> (Ledger, Vec<u64>) {
             name: "water_m3_per_1000_pieces".into(),
             value: 50.0,
             unit: "m3".into(),
+            unit_code: None,
         }],
         ..Default::default()
     });

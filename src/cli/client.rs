@@ -419,9 +419,12 @@ pub struct ExportArgs {
     /// A local data directory to export from (while no server holds it).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// jsonl or csv.
-    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv"])]
+    /// jsonl, csv, or untp (each record as a UNTP ConformityAttestation, JSON Lines).
+    #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv", "untp"])]
     pub format: String,
+    /// The same as --format untp.
+    #[arg(long, conflicts_with = "format")]
+    pub untp: bool,
     /// Write here instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -443,23 +446,24 @@ pub fn export(
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    let format = if args.untp {
+        "untp"
+    } else {
+        args.format.as_str()
+    };
     match (&args.url, &args.data) {
         (Some(url), None) => {
-            let url = format!(
-                "{}/v1/export?format={}",
-                url.trim_end_matches('/'),
-                args.format
-            );
+            let url = format!("{}/v1/export?format={format}", url.trim_end_matches('/'));
             let response = ureq::get(&url).call().map_err(|e| format!("{url}: {e}"))?;
             std::io::copy(&mut response.into_reader(), &mut out)
                 .map_err(|e| format!("the export from {url} broke off: {e}"))?;
         }
         (None, Some(data)) => {
             let log = Log::open(open(data)?, None, LogConfig::default())?;
-            let format = if args.format == "csv" {
-                crate::log::Format::Csv
-            } else {
-                crate::log::Format::JsonLines
+            let format = match format {
+                "csv" => crate::log::Format::Csv,
+                "untp" => crate::log::Format::Untp,
+                _ => crate::log::Format::JsonLines,
             };
             let view = log.view();
             let rows = view.export(format, OffsetDateTime::now_utc(), &mut out)?;

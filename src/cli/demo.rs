@@ -284,6 +284,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                             name: "electricity_kwh_per_1000_pieces".into(),
                             value: round(310.0 * trend + dice.next(20) as f64),
                             unit: "kWh".into(),
+                            unit_code: None,
                         },
                         Metric {
                             name: "renewable_share".into(),
@@ -292,6 +293,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                                     * if improving { 1.0 } else { 0.3 },
                             ),
                             unit: "ratio".into(),
+                            unit_code: None,
                         },
                     ],
                     ..Outcome::default()
@@ -312,6 +314,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                         name: "water_m3_per_1000_pieces".into(),
                         value: round(42.0 * trend + dice.next(5) as f64),
                         unit: "m3".into(),
+                        unit_code: None,
                     }],
                     ..Outcome::default()
                 }),
@@ -338,6 +341,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                                 0.72
                             }),
                             unit: "ratio".into(),
+                            unit_code: None,
                         }],
                         ..Outcome::default()
                     }),
@@ -370,11 +374,13 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                                 name: "overtime_hours_per_week_p90".into(),
                                 value: round(overtime.max(2.0)),
                                 unit: "h".into(),
+                                unit_code: None,
                             },
                             Metric {
                                 name: "workers_paid_at_least_living_wage_share".into(),
                                 value: round(0.6 + 0.04 * f64::from(quarter)),
                                 unit: "ratio".into(),
+                                unit_code: None,
                             },
                         ],
                     }),
@@ -574,6 +580,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                                 name: "days_paid_after_due_date_p90".into(),
                                 value: late,
                                 unit: "d".into(),
+                                unit_code: None,
                             }],
                             ..Outcome::default()
                         }),
@@ -589,6 +596,7 @@ pub fn prepare(store: Arc<dyn Store>, keys: &Path) -> DemoResult<Signer> {
                                     0.05 + 0.02 * ((f as u32 * 3 + quarter) % 8) as f64,
                                 ),
                                 unit: "ratio".into(),
+                                unit_code: None,
                             }],
                             ..Outcome::default()
                         }),

@@ -219,7 +219,8 @@ pub struct AttestArgs {
     pub score: Option<f64>,
     #[arg(long)]
     pub grade: Option<String>,
-    /// A metric as NAME=VALUE:UNIT, e.g. water_m3=41.5:m3 (repeatable).
+    /// A metric as NAME=VALUE:UNIT, e.g. water_m3=41.5:m3, or with its UN/CEFACT Rec 20
+    /// code (version 2) as NAME=VALUE:UNIT:CODE, e.g. water=41.5:m3:MTQ (repeatable).
     #[arg(long = "metric", value_parser = parse_metric)]
     pub metrics: Vec<Metric>,
     /// A finding as CODE:SEVERITY:TEXT, severity minor|major|critical|zero_tolerance (repeatable).
@@ -241,6 +242,23 @@ pub struct AttestArgs {
     /// the whole plan).
     #[arg(long = "closes")]
     pub closes: Vec<String>,
+    /// Version 2 (UNTP): the assessor's relation to the facility: 3rdParty, Self,
+    /// Buyer, Commercial, Membership, Unspecified.
+    #[arg(long, value_parser = parse_enum::<crate::statement::AssessorLevel>)]
+    pub assessor_level: Option<crate::statement::AssessorLevel>,
+    /// Version 2 (UNTP): the authority behind the assessment: Accredited, Verified,
+    /// Validated, GovtApproval, GlobalMRA, Unspecified.
+    #[arg(long, value_parser = parse_enum::<crate::statement::AssessmentLevel>)]
+    pub assessment_level: Option<crate::statement::AssessmentLevel>,
+    /// Version 2 (UNTP): inspection, verification, declaration, certification, testing,
+    /// validation, calibration.
+    #[arg(long, value_parser = parse_enum::<crate::statement::AttestationType>)]
+    pub attestation_type: Option<crate::statement::AttestationType>,
+    /// Version 2 (UNTP): a criterion assessed, as ID|NAME or ID|NAME|yes|no (met or
+    /// not), repeatable: `--criterion "SLCP-WH-12|Overtime within legal limits|no"`.
+    /// A scheme is written in a statement file (--file).
+    #[arg(long = "criterion", value_parser = parse_criterion)]
+    pub criteria: Vec<crate::statement::Criterion>,
     /// A dispute's finding disputed, by code, of the record it refers to (repeatable).
     #[arg(long = "disputes")]
     pub disputes: Vec<String>,
@@ -290,14 +308,38 @@ fn parse_role(s: &str) -> Result<Role, String> {
 }
 
 fn parse_metric(s: &str) -> Result<Metric, String> {
-    let err = || format!("{s:?} is not NAME=VALUE:UNIT");
+    let err = || format!("{s:?} is not NAME=VALUE:UNIT or NAME=VALUE:UNIT:REC20_CODE");
     let (name, rest) = s.split_once('=').ok_or_else(err)?;
     let (value, unit) = rest.split_once(':').ok_or_else(err)?;
+    let (unit, code) = match unit.split_once(':') {
+        Some((unit, code)) => (unit, Some(code.to_owned())),
+        None => (unit, None),
+    };
     Ok(Metric {
         name: name.into(),
         value: value.parse().map_err(|_| err())?,
         unit: unit.into(),
+        unit_code: code,
     })
+}
+
+fn parse_criterion(s: &str) -> Result<crate::statement::Criterion, String> {
+    let parts: Vec<&str> = s.split('|').collect();
+    let conformance = match parts.get(2) {
+        None => None,
+        Some(&"yes") => Some(true),
+        Some(&"no") => Some(false),
+        Some(other) => return Err(format!("{other:?} is not yes or no")),
+    };
+    match parts[..] {
+        [id, name, ..] if parts.len() <= 3 => Ok(crate::statement::Criterion {
+            id: id.into(),
+            name: name.into(),
+            description: None,
+            conformance,
+        }),
+        _ => Err(format!("{s:?} is not ID|NAME or ID|NAME|yes|no")),
+    }
 }
 
 fn parse_finding(s: &str) -> Result<Finding, String> {
@@ -795,6 +837,17 @@ pub fn attest(args: AttestArgs) -> CliResult {
                 buyer: args.buyer,
                 profile: None,
                 alias_of: args.alias_of.as_deref().map(SupplierId::new).transpose()?,
+                v: None,
+                assessor_level: args.assessor_level,
+                assessment_level: args.assessment_level,
+                attestation_type: args.attestation_type,
+                scheme: None,
+                criteria: args.criteria,
+            };
+            // Version 2 when it says anything only version 2 says.
+            let statement = Statement {
+                v: statement.v2_field().map(|_| 2),
+                ..statement
             };
             statement.validate()?;
             statement.supplier.id.check_os_id()?;

@@ -36,12 +36,14 @@ pub enum Format {
     JsonLines,
     /// RFC 4180 CSV with a header row (`text/csv`).
     Csv,
+    /// One UNTP `ConformityAttestation` a line ([`crate::untp`]), JSON Lines.
+    Untp,
 }
 
 impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
-            Format::JsonLines => "application/x-ndjson",
+            Format::JsonLines | Format::Untp => "application/x-ndjson",
             Format::Csv => "text/csv; charset=utf-8",
         }
     }
@@ -238,7 +240,7 @@ impl View<'_> {
         let stopped =
             |e: &dyn std::fmt::Display| LogError::Unavailable(format!("export stopped: {e}"));
         let mut sink = match format {
-            Format::JsonLines => Sink::Json(out),
+            Format::JsonLines | Format::Untp => Sink::Json(out),
             Format::Csv => {
                 let mut w = csv::Writer::from_writer(out);
                 w.write_record(CSV_HEADER).map_err(|e| stopped(&e))?;
@@ -319,6 +321,29 @@ impl View<'_> {
                 verdict,
             };
             match &mut sink {
+                Sink::Json(out) if format == Format::Untp => {
+                    let signed_by: Vec<crate::verify::SignerInfo> = keys
+                        .iter()
+                        .filter_map(|k| registry.signer_at(*k, index))
+                        .map(|(p, _)| crate::verify::SignerInfo {
+                            id: p.id.clone(),
+                            name: p.name.clone(),
+                            roles: p.roles.clone(),
+                            accreditation: p.accreditation.clone(),
+                        })
+                        .collect();
+                    let record = crate::untp::Record {
+                        origin: self.log.origin(),
+                        index,
+                        leaf_hash: &row.leaf_hash,
+                        verdict,
+                        signed_by: &signed_by,
+                        self_reported,
+                    };
+                    serde_json::to_writer(&mut **out, &crate::untp::attestation(&s, &record))
+                        .map_err(|e| stopped(&e))?;
+                    out.write_all(b"\n").map_err(|e| stopped(&e))?;
+                }
                 Sink::Json(out) => {
                     serde_json::to_writer(&mut **out, &row).map_err(|e| stopped(&e))?;
                     out.write_all(b"\n").map_err(|e| stopped(&e))?;

@@ -109,7 +109,7 @@ pub(super) fn entry_cache() -> EntryCache {
 /// a bundle or history carries, and every chain is proven at the view's head.
 #[derive(Clone)]
 pub struct View<'a> {
-    log: &'a Log,
+    pub(super) log: &'a Log,
     head: Arc<Head>,
     /// The registry as of the newest head when the view was taken (`None`: a raw log).
     registry: Option<Arc<Registry>>,

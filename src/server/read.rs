@@ -449,7 +449,7 @@ pub(super) struct ExportQuery {
 
 /// Every record as open data, streamed: JSON Lines (default) or CSV.
 #[utoipa::path(get, path = "/v1/export",
-    params(("format" = Option<String>, Query, description = "jsonl (default) or csv")),
+    params(("format" = Option<String>, Query, description = "jsonl (default), csv, or untp (each record as a UNTP ConformityAttestation, JSON Lines)")),
     responses((status = 200, description = "One row per record: index, leaf_hash, logged_at, supplier, kind, topic, status, score, metrics, signers, verdict", content_type = "application/x-ndjson"),
         (status = "4XX", content_type = "application/problem+json", body = ProblemDoc)))]
 pub(super) async fn export(
@@ -459,11 +459,12 @@ pub(super) async fn export(
     let format = match q.format.as_deref() {
         None | Some("jsonl") => crate::log::Format::JsonLines,
         Some("csv") => crate::log::Format::Csv,
+        Some("untp") => crate::log::Format::Untp,
         Some(other) => {
             return Err(Problem::bad_request(
                 "bad-parameter",
                 "Bad parameter",
-                format!("format={other:?}: ask for jsonl or csv"),
+                format!("format={other:?}: ask for jsonl, csv or untp"),
             ))
         }
     };

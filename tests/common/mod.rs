@@ -106,6 +106,7 @@ pub fn statement(kind: Kind, supplier: &str, note: &str) -> Statement {
                 name: "water_m3_per_1000_pieces".into(),
                 value: 41.5,
                 unit: "m3".into(),
+                unit_code: None,
             }],
             ..Outcome::default()
         }),

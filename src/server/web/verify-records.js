@@ -54,6 +54,11 @@ function unsigned(bits) {
 const u64 = unsigned(64);
 const u32 = unsigned(32);
 
+function bool(v, field) {
+  if (typeof v !== "boolean") throw bad(field, "expected a boolean");
+  return v;
+}
+
 function f64(v, field) {
   const n = typeof v === "bigint" ? Number(v) : v;
   if (typeof n !== "number" || !Number.isFinite(n)) throw bad(field, "expected a number");
@@ -335,7 +340,7 @@ const statement = struct([
       ["status", unitEnum(STATUSES), none],
       ["score", f64, none],
       ["grade", str, none],
-      ["metrics", vec(struct([["name", str, "required"], ["value", f64, "required"], ["unit", str, "required"]])), empty],
+      ["metrics", vec(struct([["name", str, "required"], ["value", f64, "required"], ["unit", str, "required"], ["unit_code", str, none]])), empty],
     ]),
     none,
   ],
@@ -363,6 +368,23 @@ const statement = struct([
     none,
   ],
   ["alias_of", supplierId, none],
+  ["v", u32, none],
+  ["assessor_level", unitEnum(["Self", "Commercial", "Buyer", "Membership", "Unspecified", "3rdParty"]), none],
+  ["assessment_level", unitEnum(["GovtApproval", "GlobalMRA", "Accredited", "Verified", "Validated", "Unspecified"]), none],
+  ["attestation_type", unitEnum(["certification", "declaration", "inspection", "testing", "verification", "validation", "calibration"]), none],
+  [
+    "scheme",
+    struct([
+      ["id", str, "required"],
+      ["name", str, "required"],
+      ["description", str, "required"],
+      ["version", str, "required"],
+      ["valid_from", str, "required"],
+      ["owner", struct([["id", str, "required"], ["name", str, "required"]]), "required"],
+    ]),
+    none,
+  ],
+  ["criteria", vec(struct([["id", str, "required"], ["name", str, "required"], ["description", str, none], ["conformance", bool, none]])), empty],
 ]);
 
 /** Item ids of a corrective action plan: the form, and each once (`check_item_ids`). */
@@ -441,6 +463,55 @@ function validateProfile(s) {
     if (p.parent_company !== null) text("profile.parent_company", p.parent_company, MAX_NAME, true);
   }
   if (s.alias_of !== null && s.alias_of === s.supplier.id) throw bad("alias_of", "an OS ID is not an alias of itself");
+}
+
+/** The first version 2 field a statement gives (`v2_field`). */
+function v2Field(s) {
+  const codes = s.result !== null && s.result.metrics.some((m) => m.unit_code !== null);
+  const given = [
+    ["assessor_level", s.assessor_level !== null],
+    ["assessment_level", s.assessment_level !== null],
+    ["attestation_type", s.attestation_type !== null],
+    ["scheme", s.scheme !== null],
+    ["criteria", s.criteria.length > 0],
+    ["result.metrics.unit_code", codes],
+  ].find(([, g]) => g);
+  return given ? given[0] : null;
+}
+
+/** An absolute URI (`uri`). */
+function uri(field, s) {
+  const ok = /^[A-Za-z][A-Za-z0-9+.-]*:./su.test(s) && !/[\s\p{Cc}]/u.test(s) && bytesOf.encode(s).length <= MAX_URI;
+  if (!ok) throw bad(field, `${JSON.stringify(s)} is not an absolute URI`);
+}
+
+/** The version 2 fields only in a version 2 statement, each well formed (`validate_v2`). */
+function validateV2(s) {
+  if (s.v !== null && s.v !== 1n && s.v !== 2n) throw bad("v", `${s.v} is not a statement version (1 or 2)`);
+  const v2 = s.v === 2n;
+  const field = v2Field(s);
+  if (field !== null && !v2) throw bad(field, 'is a version 2 field: the statement says "v": 2');
+  (s.result ? s.result.metrics : []).forEach((m, i) => {
+    if (m.unit_code !== null && !/^[A-Z0-9]{2,3}$/.test(m.unit_code)) {
+      throw bad(`result.metrics[${i}].unit_code`, `${JSON.stringify(m.unit_code)} is not a UN/CEFACT Rec 20 unit code (2 or 3 of A-Z 0-9: KWH, MTQ, HUR)`);
+    }
+  });
+  const sc = s.scheme;
+  if (sc) {
+    uri("scheme.id", sc.id);
+    text("scheme.name", sc.name, MAX_NAME, true);
+    text("scheme.description", sc.description, MAX_TEXT, true);
+    text("scheme.version", sc.version, 64, true);
+    parseDate("scheme.valid_from", sc.valid_from);
+    uri("scheme.owner.id", sc.owner.id);
+    text("scheme.owner.name", sc.owner.name, MAX_NAME, true);
+  }
+  list("criteria", s.criteria, MAX_LIST);
+  s.criteria.forEach((c, i) => {
+    text(`criteria[${i}].id`, c.id, MAX_NAME, true);
+    text(`criteria[${i}].name`, c.name, MAX_NAME, true);
+    if (c.description !== null) text(`criteria[${i}].description`, c.description, MAX_TEXT, true);
+  });
 }
 
 /** The subject a statement is filed under (`Statement::subject`). */
@@ -527,6 +598,7 @@ export function parseStatement(bytes) {
   validateDispute(s);
   validateBuyer(s);
   validateProfile(s);
+  validateV2(s);
   if (s.text) {
     if (!isLanguageTag(s.text.lang)) throw bad("text.lang", `${JSON.stringify(s.text.lang)} is not a BCP 47 language tag (vi, en, en-GB)`);
     text("text.body", s.text.body, MAX_TEXT, true);
