@@ -222,5 +222,42 @@ fn bad_profiles_and_aliases_are_refused_and_nothing_changes() {
         assert!(check(&e), "{name}: {e:?}");
     }
     assert_eq!(ledger.disk_state(), disk);
+    // Over HTTP, a 4xx problem that names what is wrong; the store as it was.
+    let url = serve(ledger.log.clone());
+    let post = |body: Vec<u8>| {
+        reqwest::blocking::Client::new()
+            .post(format!("{url}/v1/attestations"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    for (body, status, says) in [
+        (
+            sign_statement(
+                &with(|s| {
+                    s.profile.as_mut().unwrap().location = Some(Location {
+                        lat: 91.0,
+                        lng: 0.0,
+                    })
+                }),
+                &c.supplier,
+            ),
+            422,
+            "latitude is from -90 to 90",
+        ),
+        (
+            sign_statement(&alias(|_| {}), &c.supplier),
+            403,
+            "governance, or the supplier of both ids",
+        ),
+    ] {
+        let r = post(body);
+        assert_eq!(r.status(), status);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: Value = r.json().unwrap();
+        assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+    }
+    assert_eq!(ledger.disk_state(), disk);
     ledger.submit(&alias(|_| {}), &both).unwrap();
 }

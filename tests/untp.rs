@@ -1,7 +1,7 @@
 //! Records as UNTP conformity attestations: every record of the demo ledger, rendered
 //! by `vouch export --untp` (and `GET /v1/export?format=untp`), validates against the
 //! UNTP `ConformityAttestation` schema of uncefact/spec-untp (a copy in
-//! `tests/vectors/`, checked with the `jsonschema` crate) and carries the statement as
+//! `tests/untp/`, checked with the `jsonschema` crate) and carries the statement as
 //! signed, so nothing is lost; version 1 and version 2 statements stand in one history.
 
 mod common;
@@ -23,7 +23,7 @@ use vouch::verify::{self, Verdict};
 fn validator() -> jsonschema::Validator {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/vectors/untp-conformity-attestation-schema.json"
+        "/tests/untp/conformity-attestation-schema.json"
     ))
     .unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()

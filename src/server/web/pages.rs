@@ -469,6 +469,9 @@ fn brief(b: &Brief, t: &Text, lang: Lang) -> Markup {
                     @if s.open_corrective_actions > 0 {
                         li.badge.poor { (s.open_corrective_actions) " " (t.open_actions) }
                     }
+                    @if s.open_disputes > 0 {
+                        li.badge.poor { (s.open_disputes) " " (t.open_disputes) }
+                    }
                 }
             }
         }
@@ -808,6 +811,13 @@ pub fn summary(f: &Frame<'_>, s: &crate::summary::Summary) -> Markup {
                         }
                         @if !line.incentives.is_empty() {
                             li { (line.incentives.len()) " " (t.summary_incentives) " [" @for (n, i) in line.incentives.iter().enumerate() { @if n > 0 { ", " } (entry_link(*i)) } "]" }
+                        }
+                        @for d in &line.disputes {
+                            li.(if d.state == crate::standing::DisputeStatus::Open { "warn" } else { "" }) {
+                                (t.disputes) ": " (d.findings.join(", ")) " [" (entry_link(d.record)) "] · "
+                                strong { (words::dispute_status_in(d.state, lang)) }
+                                " [" (entry_link(d.index)) @if let Some(r) = d.resolved_by { ", " (entry_link(r)) } "]"
+                            }
                         }
                     }
                 }
