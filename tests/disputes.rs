@@ -330,14 +330,7 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
 
     // Over HTTP, a 4xx problem that says what is wrong; the store as it was.
     let url = serve(ledger.log.clone());
-    let post = |body: Vec<u8>| {
-        reqwest::blocking::Client::new()
-            .post(format!("{url}/v1/attestations"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .unwrap()
-    };
+    let post = |body: Vec<u8>| post_attestation(&url, body);
     for (s, signer, status, says) in [
         (
             dispute(&audit, &["T-9"]),
@@ -358,14 +351,7 @@ fn bad_disputes_and_resolutions_are_refused_and_nothing_changes() {
             "a dispute says why",
         ),
     ] {
-        let r = post(sign_statement(&s, signer));
-        assert_eq!(r.status(), status);
-        assert_eq!(r.headers()["content-type"], "application/problem+json");
-        let problem: Value = r.json().unwrap();
-        assert!(
-            problem["detail"].as_str().unwrap().contains(says),
-            "{problem}"
-        );
+        assert_problem(post(sign_statement(&s, signer)), status, says);
     }
     assert_eq!(ledger.disk_state(), disk);
 }

@@ -224,14 +224,7 @@ fn bad_profiles_and_aliases_are_refused_and_nothing_changes() {
     assert_eq!(ledger.disk_state(), disk);
     // Over HTTP, a 4xx problem that names what is wrong; the store as it was.
     let url = serve(ledger.log.clone());
-    let post = |body: Vec<u8>| {
-        reqwest::blocking::Client::new()
-            .post(format!("{url}/v1/attestations"))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .unwrap()
-    };
+    let post = |body: Vec<u8>| post_attestation(&url, body);
     for (body, status, says) in [
         (
             sign_statement(
@@ -252,11 +245,7 @@ fn bad_profiles_and_aliases_are_refused_and_nothing_changes() {
             "governance, or the supplier of both ids",
         ),
     ] {
-        let r = post(body);
-        assert_eq!(r.status(), status);
-        assert_eq!(r.headers()["content-type"], "application/problem+json");
-        let p: Value = r.json().unwrap();
-        assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+        assert_problem(post(body), status, says);
     }
     assert_eq!(ledger.disk_state(), disk);
     ledger.submit(&alias(|_| {}), &both).unwrap();

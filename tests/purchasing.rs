@@ -246,21 +246,10 @@ fn bad_purchasing_practices_are_refused_and_nothing_changes() {
     assert_eq!(ledger.disk_state(), disk);
     // Over HTTP, a 403 problem that names what is wrong.
     let url = serve(ledger.log.clone());
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{url}/v1/attestations"))
-        .header("content-type", "application/json")
-        .body(sign_statement(&about("kiwa"), &c.supplier))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let p: Value = r.json().unwrap();
-    assert!(
-        p["detail"]
-            .as_str()
-            .unwrap()
-            .contains("kiwa is not a buyer registered at this log position"),
-        "{p}"
+    assert_problem(
+        post_attestation(&url, sign_statement(&about("kiwa"), &c.supplier)),
+        403,
+        "kiwa is not a buyer registered at this log position",
     );
     assert_eq!(ledger.disk_state(), disk);
 }

@@ -285,24 +285,19 @@ fn bad_version_2_fields_are_refused_and_nothing_changes() {
 
     // Over HTTP: a 422 problem naming the field; the export in UNTP form.
     let url = serve(ledger.log.clone());
-    let r = reqwest::blocking::Client::new()
-        .post(format!("{url}/v1/attestations"))
-        .header("content-type", "application/json")
-        .body(sign_statement(
-            &Statement {
-                v: None,
-                ..v2_audit()
-            },
-            &c.auditor,
-        ))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 422);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let p: Value = r.json().unwrap();
-    assert!(
-        p["detail"].as_str().unwrap().contains("version 2 field"),
-        "{p}"
+    assert_problem(
+        post_attestation(
+            &url,
+            sign_statement(
+                &Statement {
+                    v: None,
+                    ..v2_audit()
+                },
+                &c.auditor,
+            ),
+        ),
+        422,
+        "version 2 field",
     );
     assert_eq!(ledger.disk_state(), disk);
     ledger.submit(&v2_audit(), &c.auditor).unwrap();

@@ -399,3 +399,21 @@ pub fn is_policy(e: &LogError, want: fn(&vouch::policy::PolicyError) -> bool) ->
 pub fn is_field(e: &LogError, name: &str) -> bool {
     matches!(e, LogError::Statement(vouch::statement::StatementError::Invalid { field, .. }) if field == name)
 }
+
+/// `POST {url}/v1/attestations` with `envelope` (JSON), whatever the status.
+pub fn post_attestation(url: &str, envelope: Vec<u8>) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(format!("{url}/v1/attestations"))
+        .header("content-type", "application/json")
+        .body(envelope)
+        .send()
+        .unwrap()
+}
+
+/// Asserts that `r` is a `status` problem whose detail says `says`.
+pub fn assert_problem(r: reqwest::blocking::Response, status: u16, says: &str) {
+    assert_eq!(r.status(), status);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: serde_json::Value = r.json().unwrap();
+    assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+}
