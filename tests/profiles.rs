@@ -86,6 +86,26 @@ fn a_profile_describes_the_facility_and_an_alias_joins_histories() {
         );
     }
 
+    // Too many records together to draw here: refused as too large, and the log,
+    // whose own histories do verify, goes on taking records.
+    let e = ledger.log.supplier_file(&view, FACTORY, 3).err();
+    assert!(
+        matches!(
+            e,
+            Some(vouch::log::LogError::TooManyRecords {
+                records: 4,
+                max: 3,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    assert!(ledger
+        .log
+        .supplier_file(&view, FACTORY, 4)
+        .unwrap()
+        .is_some());
+
     // The server counts the joined records and serves their history beside.
     let url = serve(ledger.log.clone());
     let (status, _, body) = get(&format!("{url}/v1/suppliers/{FACTORY}/standing"));

@@ -344,6 +344,22 @@ impl Log {
         let report = crate::verify::verify_history(&history, id, self.verifier(), now);
         // The OS IDs its alias records join to it: their histories are read with it.
         let joined_ids = crate::verify::joined_ids(&report);
+        // Together they may hold no more records than one history may.
+        let mut records = head.count;
+        for other in &joined_ids {
+            records += view
+                .head()
+                .index
+                .get(&crate::index::key(other))
+                .map_or(0, |h| h.count);
+        }
+        if records > max_records as u64 {
+            return Err(LogError::TooManyRecords {
+                supplier: id.to_owned(),
+                records,
+                max: max_records,
+            });
+        }
         let joined = joined_ids
             .iter()
             .map(|other| view.history(other, None, max_records))
