@@ -90,7 +90,7 @@ pub fn fetch_history_at(
 ) -> Result<History, ClientError> {
     let base = url.trim_end_matches('/');
     // A buyer's records (`buyer:<id>`) have a route of their own.
-    let route = match supplier.strip_prefix("buyer:") {
+    let route = match crate::statement::buyer_of_subject(supplier) {
         Some(buyer) => format!("{base}/v1/buyers/{buyer}/history"),
         None => format!("{base}/v1/suppliers/{supplier}/history"),
     };

@@ -544,7 +544,7 @@ pub fn standing(
         .entries
         .iter()
         .find_map(|r| r.statement.as_ref().map(|s| s.supplier.name.clone()))
-        .filter(|_| !history.supplier.starts_with("buyer:"));
+        .filter(|_| crate::statement::buyer_of_subject(&history.supplier).is_none());
     Ok(SupplierStanding {
         supplier: history.supplier.clone(),
         name,

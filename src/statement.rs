@@ -679,8 +679,15 @@ pub struct Location {
 
 /// The subject of buyer `id`'s chain of purchasing-practice records: `buyer:<id>`.
 pub fn buyer_subject(id: &str) -> String {
-    format!("buyer:{id}")
+    format!("{BUYER_PREFIX}{id}")
 }
+
+/// The buyer whose chain `subject` is, if it is a buyer's ([`buyer_subject`]).
+pub fn buyer_of_subject(subject: &str) -> Option<&str> {
+    subject.strip_prefix(BUYER_PREFIX)
+}
+
+const BUYER_PREFIX: &str = "buyer:";
 
 /// What a resolution decides of the findings a dispute names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -65,7 +65,6 @@ pub fn rec20(unit: &str) -> Option<&'static str> {
         "t" => "TNE",
         "tCO2e" => "TNE",
         "mg/L" | "mg/l" => "M1",
-        "VND" | "USD" => return None,
         _ => return None,
     })
 }

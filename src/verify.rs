@@ -116,6 +116,17 @@ pub struct SignerInfo {
     pub accreditation: Option<Accreditation>,
 }
 
+impl From<&crate::registry::Participant> for SignerInfo {
+    fn from(p: &crate::registry::Participant) -> Self {
+        SignerInfo {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            roles: p.roles.clone(),
+            accreditation: p.accreditation.clone(),
+        }
+    }
+}
+
 /// The verification report of one entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Report {
@@ -952,12 +963,7 @@ fn signer_check(
             None => participant.is_supplier(&statement.supplier.id),
             Some(b) => *b == participant.id,
         };
-        signers.push(SignerInfo {
-            id: participant.id.clone(),
-            name: participant.name.clone(),
-            roles: participant.roles.clone(),
-            accreditation: participant.accreditation.clone(),
-        });
+        signers.push(SignerInfo::from(participant));
     }
     policy::check_buyer(then, statement, position).map_err(|e| e.to_string())?;
     Ok((signers, suspect, own))

@@ -291,8 +291,10 @@ pub struct SummaryArgs {
 }
 
 fn parse_topic(s: &str) -> Result<Topic, String> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| format!("{s:?} is not a topic (wages, working_hours, health_safety, freedom_of_association, worker_dialogue, child_forced_labour, grievance, energy, ghg, water, wastewater, chemicals, waste, management_systems, other)"))
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
+        let all: Vec<&str> = Topic::ALL.iter().map(|t| t.as_str()).collect();
+        format!("{s:?} is not a topic ({})", all.join(", "))
+    })
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -637,7 +639,7 @@ fn print_standing(st: &crate::standing::SupplierStanding, complete: &str) {
         )
     };
     // A buyer's standing is what factories say of it, and its replies.
-    let buyer = st.supplier.starts_with("buyer:");
+    let buyer = crate::statement::buyer_of_subject(&st.supplier).is_some();
     let (rated, replied) = if buyer {
         ("a factory says", "buyer's reply")
     } else {

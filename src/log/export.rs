@@ -325,12 +325,7 @@ impl View<'_> {
                     let signed_by: Vec<crate::verify::SignerInfo> = keys
                         .iter()
                         .filter_map(|k| registry.signer_at(*k, index))
-                        .map(|(p, _)| crate::verify::SignerInfo {
-                            id: p.id.clone(),
-                            name: p.name.clone(),
-                            roles: p.roles.clone(),
-                            accreditation: p.accreditation.clone(),
-                        })
+                        .map(|(p, _)| crate::verify::SignerInfo::from(p))
                         .collect();
                     let record = crate::untp::Record {
                         origin: self.log.origin(),

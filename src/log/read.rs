@@ -507,7 +507,7 @@ impl View<'_> {
             d.subject
                 .strip_prefix(REGISTRY_SUBJECT)
                 .and_then(|s| s.strip_prefix(':'))
-                .or_else(|| d.subject.strip_prefix("buyer:"))
+                .or_else(|| crate::statement::buyer_of_subject(&d.subject))
         }) {
             signers.insert(id.to_owned());
         }
@@ -712,7 +712,7 @@ impl View<'_> {
         let (entries, mut signers) = self.proven_with_signers(&indexes)?;
         // A buyer's history carries the buyer's registry chain, which says whether it
         // was a registered buyer when each record about it was logged.
-        if let Some(buyer) = subject.strip_prefix("buyer:") {
+        if let Some(buyer) = crate::statement::buyer_of_subject(subject) {
             signers.insert(buyer.to_owned());
         }
         let (registry, registry_proofs) = self.registry_material(&signers, first)?;

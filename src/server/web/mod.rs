@@ -540,7 +540,7 @@ fn subject_file(
         Ok(Some(file)) => Ok(file),
         Ok(None) => Err(Problem::not_found(format!(
             "{unknown} {}",
-            subject.strip_prefix("buyer:").unwrap_or(subject)
+            crate::statement::buyer_of_subject(subject).unwrap_or(subject)
         ))),
         Err(LogError::TooManyRecords { supplier, max, .. }) => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -617,7 +617,9 @@ async fn record(
         let subject = decoded
             .filter(|d| d.payload_type == STATEMENT_TYPE)
             .map(|d| d.subject.as_str())
-            .filter(|s| SupplierId::new(s).is_ok() || s.starts_with("buyer:"));
+            .filter(|s| {
+                SupplierId::new(s).is_ok() || crate::statement::buyer_of_subject(s).is_some()
+            });
         let file = match subject {
             Some(id) => match log.supplier_file(&view, id, cap) {
                 Ok(f) => f,
