@@ -3,17 +3,18 @@
 //! each of its parts, then opened: the outcome must be a refusal with a message, or a
 //! log with every acknowledged entry and no checkpoint that contradicts one the log
 //! signed. Never a fork, a silent rollback, destroyed entries, a panic, or a damaged
-//! entry served as good. The sequencer's error paths run against [`FaultyStore`].
+//! entry served as good. The sequencer's error paths, which every store shares, are in
+//! `store_conformance.rs`.
 
 use base64::Engine as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vouch::log::{Log, LogConfig, LogError, Submission};
 use vouch::merkle::{self, Hash};
 use vouch::note::{KeyName, Signer};
-use vouch::store::{FaultyStore, Op, SledOptions, SledStore, Store, StoreError};
+use vouch::store::{SledOptions, SledStore, Store, StoreError};
 use vouch::tiles::{TileKind, TilePath};
 
 fn signer() -> Signer {
@@ -406,117 +407,11 @@ fn an_index_behind_the_journal_catches_up() {
     assert_eq!(outcomes.repaired, 1);
 }
 
-fn faulty_log(dir: &Path) -> (Arc<FaultyStore>, Log) {
-    let inner: Arc<dyn Store> = Arc::new(open_store(dir).unwrap());
-    Log::create(inner.clone(), &signer()).unwrap();
-    let faulty = Arc::new(FaultyStore::new(inner));
-    let log = Log::open(faulty.clone(), Some(signer()), LogConfig::default()).unwrap();
-    (faulty, log)
-}
-
 fn append(log: &Log, i: usize) -> Result<vouch::log::Receipt, LogError> {
     log.append_blocking(Submission {
         entry: entry(i),
         subject: None,
     })
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-#[test]
-fn a_failed_write_refuses_its_batch_and_the_log_resumes_once_storage_recovers() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let (faulty, log) = faulty_log(dir.path());
-    append(&log, 0).unwrap();
-    let disk_full = StoreError::Backend("No space left on device (os error 28)".into());
-    faulty.fail(Op::Write, 1, disk_full.clone());
-    faulty.fail(Op::Recover, u32::MAX, disk_full);
-    let e = append(&log, 1).unwrap_err();
-    assert!(
-        matches!(&e, LogError::Unavailable(why) if why.contains("No space")),
-        "{e}"
-    );
-    let stopped = log.stopped().expect("the log says it takes no writes");
-    assert!(!stopped.until_restart && stopped.reason.contains("No space"));
-    // While storage still fails, submissions are refused at once.
-    assert!(matches!(append(&log, 2), Err(LogError::Unavailable(_))));
-    assert_eq!(log.head().size(), 1);
-    faulty.heal();
-    wait_until("the log takes writes again", || log.stopped().is_none());
-    let r = append(&log, 3).unwrap();
-    assert_eq!(r.index, 1, "the refused batches left no trace");
-    assert_eq!(log.view().entry(1).unwrap(), entry(3));
-    drop(log);
-    drop(faulty);
-    let log = Log::open(
-        Arc::new(open_store(dir.path()).unwrap()),
-        None,
-        LogConfig::default(),
-    )
-    .unwrap();
-    assert_eq!(log.head().size(), 2);
-}
-
-#[test]
-fn a_batch_stored_but_reported_failed_is_kept_and_its_index_never_reused() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let (faulty, log) = faulty_log(dir.path());
-    append(&log, 0).unwrap();
-    faulty.fail(
-        Op::WriteAfterStoring,
-        1,
-        StoreError::Halted("the index could not record the batch".into()),
-    );
-    faulty.fail(Op::Recover, 3, StoreError::Backend("still failing".into()));
-    assert!(matches!(append(&log, 1), Err(LogError::Unavailable(_))));
-    assert!(log.stopped().is_some());
-    // Refused while storage has not recovered.
-    assert!(matches!(append(&log, 2), Err(LogError::Unavailable(_))));
-    // Once it has, the log reloads what the store holds: the batch it was told failed.
-    wait_until("the log takes writes again", || log.stopped().is_none());
-    assert_eq!(log.head().size(), 2, "the durable batch is kept");
-    assert_eq!(log.view().entry(1).unwrap(), entry(1));
-    assert_eq!(append(&log, 3).unwrap().index, 2, "index 1 is not reused");
-    // A resubmission of the batch it was told failed gets that entry's receipt.
-    let again = append(&log, 1).unwrap();
-    assert!(again.duplicate && again.index == 1);
-    drop(log);
-    drop(faulty);
-    let log = Log::open(
-        Arc::new(open_store(dir.path()).unwrap()),
-        Some(signer()),
-        LogConfig::default(),
-    )
-    .unwrap();
-    assert_eq!(log.head().size(), 3);
-}
-
-#[test]
-fn read_failures_while_judging_a_batch_store_nothing() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let (faulty, log) = faulty_log(dir.path());
-    append(&log, 0).unwrap();
-    faulty.fail(Op::Find, 1, StoreError::Backend("read error".into()));
-    assert!(matches!(append(&log, 1), Err(LogError::Unavailable(_))));
-    wait_until("the log takes writes again", || log.stopped().is_none());
-    assert_eq!(append(&log, 1).unwrap().index, 1);
-    faulty.fail(Op::Entries, 1, StoreError::Backend("read error".into()));
-    assert!(matches!(
-        log.view().entry(0),
-        Err(LogError::Store(StoreError::Backend(_)))
-    ));
-    assert_eq!(
-        log.view().entry(0).unwrap(),
-        entry(0),
-        "a failed read changes nothing"
-    );
-    assert!(log.stopped().is_none(), "a failed read is not corruption");
 }
 
 /// A writable raw log of `n` entries in a new directory.

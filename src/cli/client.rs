@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 use time::OffsetDateTime;
 
-use super::{demo, open_store, open_writable, CliResult, Exit, LogLocation};
+use super::{demo, open_store, open_writable, Access, CliResult, Exit, LogLocation};
 use crate::bundle::Bundle;
 use crate::client::fetch_history;
 use crate::keyfile;
@@ -28,8 +28,13 @@ pub struct ServeArgs {
     pub listen: String,
     /// Create (first start) and serve a demo ledger of Vietnamese factories, keys in
     /// keys/, with two witnesses that cosign its checkpoints (their state beside the data).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "read_only")]
     pub demo: bool,
+    /// Serve without appending: tiles, proofs, histories, the explorer and
+    /// verification, following the checkpoints another process (the one writer)
+    /// appends to the same store. On PostgreSQL, from the database or a replica of it.
+    #[arg(long)]
+    pub read_only: bool,
     /// A witness (C2SP tlog-witness) to send each new checkpoint to: its URL and its
     /// public key file (`vouch keygen NAME --witness`). Repeatable.
     #[arg(long = "witness", num_args = 2, value_names = ["URL", "KEY"])]
@@ -418,9 +423,10 @@ pub struct ExportArgs {
     /// A server to export from.
     #[arg(long, conflicts_with = "data")]
     pub url: Option<String>,
-    /// A local data directory to export from (while no server holds it).
-    #[arg(long)]
-    pub data: Option<PathBuf>,
+    /// A local store to export from: a data directory (while no server holds it) or
+    /// a postgres:// URL (any time).
+    #[arg(long, visible_alias = "store")]
+    pub data: Option<super::StoreAt>,
     /// jsonl, csv, or untp (each record as a UNTP ConformityAttestation, JSON Lines).
     #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv", "untp"])]
     pub format: String,
@@ -439,7 +445,7 @@ pub struct ExportArgs {
 pub fn export(
     args: ExportArgs,
     open: impl FnOnce(
-        &std::path::Path,
+        &super::StoreAt,
     ) -> Result<Arc<dyn crate::store::Store>, crate::client::ClientError>,
 ) -> CliResult {
     let mut out: Box<dyn std::io::Write> = match &args.out {
@@ -983,20 +989,32 @@ async fn demo_witnesses(
     Ok(targets)
 }
 
+/// How often a read-only server looks for the writer's new checkpoints.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// `vouch serve`.
 ///
 /// # Errors
 /// When the log cannot be opened or the address bound.
 pub fn serve(args: ServeArgs) -> CliResult {
     let log = if args.demo {
-        let store = open_store(&args.at.data)?;
+        let store = open_store(&args.at.data, Access::WriteWhenFree)?;
         let keys = std::path::Path::new("keys");
         let key = demo::prepare(store.clone(), keys)?;
         Log::open(store, Some(key), LogConfig::default())?
+    } else if args.read_only {
+        Log::open(
+            open_store(&args.at.data, Access::Read)?,
+            None,
+            LogConfig::default(),
+        )?
     } else {
-        open_writable(&args.at)?
+        open_writable(&args.at, Access::WriteWhenFree)?
     };
     let log = Arc::new(log);
+    if args.read_only {
+        log.follow_in_background(FOLLOW_EVERY);
+    }
     let mut targets = Vec::new();
     for pair in args.witnesses.chunks(2) {
         let [url, key] = pair else {
@@ -1016,7 +1034,7 @@ pub fn serve(args: ServeArgs) -> CliResult {
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = listener.local_addr()?.to_string();
         if args.demo {
-            targets.extend(demo_witnesses(&args.at.data, log.verifier()).await?);
+            targets.extend(demo_witnesses(&args.at.data.beside(), log.verifier()).await?);
         }
         log.start_witnessing(targets);
         tracing::info!(%addr, origin = log.origin(), size = log.head().size(), "serving");

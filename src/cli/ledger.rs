@@ -24,9 +24,9 @@ pub struct InitArgs {
     /// The log's origin, also its key's name (e.g. vouch.example/vn-apparel).
     #[arg(long)]
     pub origin: String,
-    /// Data directory for the new ledger.
-    #[arg(long, default_value = "data")]
-    pub data: PathBuf,
+    /// Where to store the new ledger: a data directory or a postgres:// URL.
+    #[arg(long, visible_alias = "store", default_value = "data")]
+    pub data: super::StoreAt,
     /// Directory for the generated keys.
     #[arg(long, default_value = "keys")]
     pub keys: PathBuf,
@@ -398,9 +398,9 @@ fn read_verifier_string(path: &Path) -> Result<String, Box<dyn std::error::Error
 /// # Errors
 /// When the data directory already holds a log or a key file exists.
 pub fn init(args: InitArgs) -> CliResult {
-    let store = open_store(&args.data)?;
+    let store = open_store(&args.data, super::Access::Write)?;
     if Log::exists(store.as_ref())? {
-        return Err(format!("{} already holds a log", args.data.display()).into());
+        return Err(format!("{} already holds a log", args.data).into());
     }
     let now = timestamp(OffsetDateTime::now_utc());
     let (genesis_envelope, governance) = if let Some(file) = &args.genesis {
@@ -481,7 +481,7 @@ pub fn init(args: InitArgs) -> CliResult {
     eprintln!(
         "created ledger {} in {}; log key {}, {governance}",
         log.origin(),
-        args.data.display(),
+        args.data,
         key_path.display(),
     );
     print!("{}", log.head().signed);
@@ -742,7 +742,7 @@ pub fn participant(cmd: ParticipantCommand) -> CliResult {
         println!("{}", serde_json::to_string_pretty(&receipt)?);
         return Ok(());
     }
-    let log = open_writable(&common.at)?;
+    let log = open_writable(&common.at, super::Access::Write)?;
     let receipt = log.submit_blocking(&env.to_json())?;
     println!("{}", serde_json::to_string_pretty(&receipt_json(&receipt))?);
     Ok(())
@@ -879,7 +879,7 @@ pub fn submit(args: SubmitArgs) -> CliResult {
         println!("{}", serde_json::to_string_pretty(&receipt)?);
         return Ok(());
     }
-    let log = open_writable(&args.at)?;
+    let log = open_writable(&args.at, super::Access::Write)?;
     let receipt = log.submit_blocking(&bytes)?;
     println!("{}", serde_json::to_string_pretty(&receipt_json(&receipt))?);
     Ok(())

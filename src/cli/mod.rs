@@ -15,7 +15,7 @@ mod witness;
 use crate::keyfile;
 use crate::log::{Log, LogConfig, Submission};
 use crate::note::{KeyName, BASE64};
-use crate::store::{SledOptions, SledStore, Store};
+use crate::store::{PgOptions, PgStore, Role, SledOptions, SledStore, Store};
 
 use base64::Engine as _;
 
@@ -112,9 +112,10 @@ impl std::error::Error for Exit {}
 /// Where the log lives and which key signs it.
 #[derive(Debug, Args)]
 pub struct LogLocation {
-    /// Data directory of the log (an embedded sled store).
-    #[arg(long, default_value = "data")]
-    pub data: PathBuf,
+    /// Where the log is stored: a data directory (embedded sled) or a PostgreSQL URL
+    /// (postgres://USER@HOST:PORT/DATABASE).
+    #[arg(long, visible_alias = "store", default_value = "data")]
+    pub data: StoreAt,
     /// The log's signer key file [default: keys/<origin>.key].
     #[arg(long = "log-key")]
     pub key: Option<PathBuf>,
@@ -143,15 +144,15 @@ pub enum LogCommand {
     },
     /// Print the latest signed checkpoint.
     Checkpoint {
-        /// Data directory of the log.
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        /// Where the log is stored: a data directory or a postgres:// URL.
+        #[arg(long, visible_alias = "store", default_value = "data")]
+        data: StoreAt,
     },
     /// Print an inclusion proof (--index) or a consistency proof (--old-size) as JSON.
     Prove {
-        /// Data directory of the log.
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        /// Where the log is stored: a data directory or a postgres:// URL.
+        #[arg(long, visible_alias = "store", default_value = "data")]
+        data: StoreAt,
         /// Prove inclusion of the entry at this index.
         #[arg(
             long,
@@ -171,16 +172,103 @@ pub enum LogCommand {
 /// A command's failure, printed as one line.
 pub type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
-fn open_store(data: &Path) -> Result<Arc<dyn Store>, Box<dyn std::error::Error + Send + Sync>> {
-    let store = SledStore::open(data, &SledOptions::default())
-        .map_err(|e| format!("cannot open data directory {}: {e}", data.display()))?;
-    Ok(Arc::new(store))
+/// Where a log is stored: a data directory (the embedded sled store) or a PostgreSQL
+/// database (`postgres://USER@HOST:PORT/DATABASE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreAt {
+    Dir(PathBuf),
+    Postgres(String),
+}
+
+impl std::str::FromStr for StoreAt {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(StoreAt::Postgres(s.to_owned()))
+        } else if s.contains("://") {
+            Err(format!(
+                "{s:?}: a store is a data directory or a postgres:// URL"
+            ))
+        } else if s.is_empty() {
+            Err("the store is empty: give a data directory or a postgres:// URL".into())
+        } else {
+            Ok(StoreAt::Dir(PathBuf::from(s)))
+        }
+    }
+}
+
+impl std::fmt::Display for StoreAt {
+    /// The directory, or the database without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreAt::Dir(d) => write!(f, "{}", d.display()),
+            StoreAt::Postgres(url) => match url.split_once('@') {
+                Some((user, rest)) if user.matches(':').count() > 1 => {
+                    let user = &user[..user.rfind(':').unwrap_or(user.len())];
+                    write!(f, "{user}:***@{rest}")
+                }
+                _ => write!(f, "{url}"),
+            },
+        }
+    }
+}
+
+impl StoreAt {
+    /// A directory for files that live beside the log (the demo witnesses' state):
+    /// the data directory itself, or `vouch-state/` here for a database.
+    pub fn beside(&self) -> PathBuf {
+        match self {
+            StoreAt::Dir(d) => d.clone(),
+            StoreAt::Postgres(_) => PathBuf::from("vouch-state"),
+        }
+    }
+}
+
+/// How a command uses a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only: on PostgreSQL, from any copy of the database.
+    Read,
+    /// Appends; on PostgreSQL, refuses while another process writes.
+    Write,
+    /// Appends, waiting on PostgreSQL for another writer to stop (`vouch serve`).
+    WriteWhenFree,
+}
+
+fn open_store(
+    at: &StoreAt,
+    access: Access,
+) -> Result<Arc<dyn Store>, Box<dyn std::error::Error + Send + Sync>> {
+    match at {
+        StoreAt::Dir(data) => {
+            let store = SledStore::open(data, &SledOptions::default())
+                .map_err(|e| format!("cannot open data directory {}: {e}", data.display()))?;
+            Ok(Arc::new(store))
+        }
+        StoreAt::Postgres(url) => {
+            let options = PgOptions {
+                role: if access == Access::Read {
+                    Role::Reader
+                } else {
+                    Role::Writer
+                },
+                wait_for_writer: access == Access::WriteWhenFree,
+                ..PgOptions::default()
+            };
+            let store =
+                PgStore::open(url, &options).map_err(|e| format!("cannot open {at}: {e}"))?;
+            Ok(Arc::new(store))
+        }
+    }
 }
 
 /// Opens the log in `at.data` for appending, with the key in `at.key` or, by default,
 /// `keys/<origin>.key`.
-fn open_writable(at: &LogLocation) -> Result<Log, Box<dyn std::error::Error + Send + Sync>> {
-    let store = open_store(&at.data)?;
+fn open_writable(
+    at: &LogLocation,
+    access: Access,
+) -> Result<Log, Box<dyn std::error::Error + Send + Sync>> {
+    let store = open_store(&at.data, access)?;
     let origin = Log::open(store.clone(), None, LogConfig::default())?
         .origin()
         .to_owned();
@@ -231,7 +319,9 @@ fn fsck(data: &Path, repair: bool) -> CliResult {
     if code <= 1 {
         // The storage is sound: the log's own checks (its key, the newest checkpoint's
         // signature, the registry) must hold too.
-        match open_store(data).and_then(|s| Ok(Log::open(s, None, LogConfig::default())?)) {
+        match open_store(&StoreAt::Dir(data.to_owned()), Access::Read)
+            .and_then(|s| Ok(Log::open(s, None, LogConfig::default())?))
+        {
             Ok(log) => println!(
                 "log: {} at size {}, newest checkpoint signed by {}",
                 log.origin(),
@@ -282,9 +372,9 @@ pub fn run(cli: Cli) -> CliResult {
         }
         Command::Log(LogCommand::Init { at, origin }) => {
             let name = KeyName::new(&origin)?;
-            let store = open_store(&at.data)?;
+            let store = open_store(&at.data, Access::Write)?;
             if Log::exists(store.as_ref())? {
-                return Err(format!("{} already holds a log", at.data.display()).into());
+                return Err(format!("{} already holds a log", at.data).into());
             }
             let key_path = match at.key {
                 Some(k) => k,
@@ -309,7 +399,7 @@ pub fn run(cli: Cli) -> CliResult {
             };
             Log::create(store.clone(), &signer)?;
             let log = Log::open(store, None, LogConfig::default())?;
-            eprintln!("created log {} in {}", log.origin(), at.data.display());
+            eprintln!("created log {} in {}", log.origin(), at.data);
             print!("{}", log.head().signed);
         }
         Command::Init(args) => ledger::init(args)?,
@@ -326,10 +416,10 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Standing(args) => client::standing(args)?,
         Command::Summary(args) => client::summary(args)?,
         Command::Suppliers(args) => client::suppliers(args)?,
-        Command::Export(args) => client::export(args, open_store)?,
+        Command::Export(args) => client::export(args, |at| open_store(at, Access::Read))?,
         Command::Fsck { data, repair } => fsck(&data, repair)?,
         Command::Log(LogCommand::Append { at, subject, files }) => {
-            let log = open_writable(&at)?;
+            let log = open_writable(&at, Access::Write)?;
             let mut entries = Vec::with_capacity(files.len());
             for f in &files {
                 let bytes =
@@ -366,7 +456,7 @@ pub fn run(cli: Cli) -> CliResult {
             print!("{}", log.head().signed);
         }
         Command::Log(LogCommand::Checkpoint { data }) => {
-            let log = Log::open(open_store(&data)?, None, LogConfig::default())?;
+            let log = Log::open(open_store(&data, Access::Read)?, None, LogConfig::default())?;
             print!("{}", log.head().signed);
         }
         Command::Log(LogCommand::Prove {
@@ -375,7 +465,7 @@ pub fn run(cli: Cli) -> CliResult {
             old_size,
             size,
         }) => {
-            let log = Log::open(open_store(&data)?, None, LogConfig::default())?;
+            let log = Log::open(open_store(&data, Access::Read)?, None, LogConfig::default())?;
             let log = log.view();
             let size = size.unwrap_or(log.size());
             let checkpoint = log.checkpoint_at(size)?;

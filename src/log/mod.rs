@@ -48,7 +48,7 @@ use crate::policy::PolicyError;
 use crate::registry::{Registry, RegistryError};
 use crate::statement::{RegistryStatement, StatementError};
 use crate::store::journal::MAX_RECORD_ENTRIES;
-use crate::store::{Batch, NewEntry, Store, StoreError};
+use crate::store::{Batch, NewEntry, Store, StoreError, StoreHashes};
 use crate::tiles::TileError;
 
 use accept::Ledger;
@@ -733,6 +733,101 @@ impl Log {
             .into_iter()
             .map(|rx| rx?.blocking_recv().map_err(|_| LogError::Closed)?)
             .collect()
+    }
+
+    /// Publishes what the one writer appended to the store since this read-only log
+    /// last looked, once the new tree is proven consistent with the one it served.
+    /// Returns the new size when the log moved.
+    ///
+    /// # Errors
+    /// When the store fails, or holds a tree that does not extend the one served (a
+    /// fork or a rollback: the log keeps serving the old one).
+    pub fn follow(&self) -> Result<Option<u64>, LogError> {
+        let store = self.shared.store.as_ref();
+        let current = self.head();
+        match store.latest_checkpoint()? {
+            Some(newest) if newest != current.signed.as_bytes() => {}
+            _ => return Ok(None),
+        }
+        // The writer may commit between the reads of one head: read again.
+        let mut tries = 0;
+        let (head, _) = loop {
+            match read_head(store, &self.shared.verifier) {
+                Ok(h) => break h,
+                Err(LogError::Inconsistent(_)) if tries < 3 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let (old, new) = (current.size(), head.size());
+        if new < old {
+            return Err(LogError::Inconsistent(format!(
+                "the store's tree shrank from {old} to {new} entries"
+            )));
+        }
+        let proof =
+            merkle::consistency_proof(&StoreHashes(store), old, new).map_err(|e| match e {
+                Ok(e) => LogError::Inconsistent(e.to_string()),
+                Err(e) => LogError::Store(e),
+            })?;
+        merkle::verify_consistency(
+            old,
+            new,
+            &proof,
+            current.checkpoint.root(),
+            head.checkpoint.root(),
+        )
+        .map_err(|e| {
+            LogError::Inconsistent(format!(
+                "the store's tree of {new} entries does not extend the one of {old} served: {e}"
+            ))
+        })?;
+        let mut published = self.shared.published();
+        if entry::registry_head(&head.checkpoint) != entry::registry_head(&current.checkpoint) {
+            published.registry = Ledger::load(store)?.and_then(Ledger::registry_arc);
+        }
+        let head = Arc::new(head);
+        {
+            let mut recent = self.shared.recent.lock().expect("recent lock");
+            if recent.len() == RECENT_HEADS {
+                recent.pop_front();
+            }
+            recent.push_back(head.clone());
+        }
+        published.head = head;
+        *self.shared.published.write().expect("published lock") = published;
+        let _moved = self.shared.head_moved_lock.lock();
+        self.shared.head_moved.notify_all();
+        Ok(Some(new))
+    }
+
+    /// Follows the writer ([`Log::follow`]) every `every` on a thread of its own, until
+    /// the log is dropped. Failures are logged; the log keeps serving what it has.
+    pub fn follow_in_background(self: &Arc<Self>, every: Duration) {
+        let log = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("vouch-follow".into())
+            .spawn(move || {
+                let mut failing = false;
+                loop {
+                    std::thread::sleep(every);
+                    let Some(log) = log.upgrade() else { return };
+                    match log.follow() {
+                        Ok(Some(size)) => tracing::debug!(size, "followed the writer"),
+                        Ok(None) => {}
+                        Err(e) if !failing => {
+                            tracing::error!(error = %e, "cannot follow the writer; serving the last good checkpoint");
+                        }
+                        Err(_) => {}
+                    }
+                    failing = log.stopped().is_some();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start the thread that follows the writer");
+        }
     }
 
     /// Stops the sequencer after it has committed everything already queued, and

@@ -13,9 +13,13 @@
 mod faulty;
 pub mod fsck;
 pub mod journal;
+mod memory;
+mod postgres;
 mod sled;
 
 pub use self::faulty::{FaultyStore, Op};
+pub use self::memory::MemoryStore;
+pub use self::postgres::{PgOptions, PgStore, Role};
 pub use self::sled::{SledOptions, SledStore};
 
 use crate::index::ChainHead;
@@ -43,6 +47,14 @@ impl From<::sled::Error> for StoreError {
     fn from(e: ::sled::Error) -> Self {
         StoreError::Backend(e.to_string())
     }
+}
+
+/// A subject's length as stored (1 to 255 bytes), or why it cannot be one.
+pub(crate) fn check_subject(subject: &str) -> Result<u8, StoreError> {
+    u8::try_from(subject.len())
+        .ok()
+        .filter(|l| *l > 0)
+        .ok_or_else(|| StoreError::BadSubject(subject.to_owned()))
 }
 
 /// An entry to commit, with what it is indexed by.

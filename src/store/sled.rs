@@ -25,7 +25,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 use super::journal::{self, Read, Record};
-use super::{Batch, Store, StoreError};
+use super::{check_subject, Batch, Store, StoreError};
 use crate::index::ChainHead;
 use crate::merkle::{self, Frontier, Hash, Node};
 use crate::note::Checkpoint;
@@ -155,13 +155,6 @@ pub(super) fn dedup_key(hash: &Hash) -> [u8; 33] {
     let mut k = [b'd'; 33];
     k[1..].copy_from_slice(hash);
     k
-}
-
-fn check_subject(subject: &str) -> Result<u8, StoreError> {
-    u8::try_from(subject.len())
-        .ok()
-        .filter(|l| *l > 0)
-        .ok_or_else(|| StoreError::BadSubject(subject.to_owned()))
 }
 
 pub(super) fn subject_prefix(subject: &str) -> Result<Vec<u8>, StoreError> {
