@@ -1,7 +1,8 @@
 //! Crash safety of the server process under HTTP load: `vouch serve --demo` takes
 //! submissions from several clients and is killed with SIGKILL at random moments; after
 //! each restart every submission it answered 201 is in the log with the same leaf hash,
-//! and every checkpoint a client received is consistent with the restarted log's.
+//! and every checkpoint a client received is consistent with the restarted log's. Once
+//! on sled (a data directory), once on PostgreSQL (`VOUCH_TEST_PG`).
 
 mod common;
 
@@ -31,9 +32,10 @@ impl Drop for Server {
     }
 }
 
-fn start(dir: &Path, port: u16) -> Server {
+fn start(dir: &Path, port: u16, store: Option<&str>) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_vouch"))
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+        .args(store.map(|url| ["--store", url]).into_iter().flatten())
         .current_dir(dir)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
@@ -64,6 +66,17 @@ fn get(url: &str) -> Value {
 
 #[test]
 fn acknowledged_submissions_survive_sigkill_of_the_server_under_load() {
+    survive_sigkill(None);
+}
+
+#[test]
+fn acknowledged_submissions_survive_sigkill_of_a_server_on_postgresql() {
+    if let Some(url) = pg::database("crash_server") {
+        survive_sigkill(Some(&url));
+    }
+}
+
+fn survive_sigkill(store: Option<&str>) {
     let dir = tempfile::TempDir::new().unwrap();
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -71,7 +84,7 @@ fn acknowledged_submissions_survive_sigkill_of_the_server_under_load() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let mut server = start(dir.path(), port);
+    let mut server = start(dir.path(), port, store);
     let key: Verifier =
         vouch::keyfile::read_verifier(&dir.path().join("keys/demo.vouch.example_vn-apparel.pub"))
             .unwrap();
@@ -138,7 +151,7 @@ fn acknowledged_submissions_survive_sigkill_of_the_server_under_load() {
         for c in clients {
             c.join().unwrap();
         }
-        server = start(dir.path(), port);
+        server = start(dir.path(), port, store);
 
         let info = get(&format!("{url}/v1/log"));
         let size = info["tree_size"].as_u64().unwrap();
@@ -184,5 +197,8 @@ fn acknowledged_submissions_survive_sigkill_of_the_server_under_load() {
     }
     let n = acked.lock().unwrap().len();
     assert!(n > 50, "the clients got only {n} receipts");
-    eprintln!("{CYCLES} kills of the server under load, {n} acknowledged submissions, final size {last_size}");
+    eprintln!(
+        "{CYCLES} kills of the server on {}, under load: {n} acknowledged submissions, final size {last_size}",
+        if store.is_some() { "PostgreSQL" } else { "sled" }
+    );
 }

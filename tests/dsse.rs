@@ -15,12 +15,11 @@ use vouch::envelope::{Envelope, EnvelopeError};
 use vouch::log::LogError;
 use vouch::note::{KeyName, Signer, BASE64};
 use vouch::statement::{Kind, RegistryStatement, Role, STATEMENT_TYPE};
-use vouch::store::Store;
 use vouch::verify::{verify_history, Verdict};
 
 /// The envelope stored at `index`.
 fn stored(ledger: &Ledger, index: u64) -> Envelope {
-    let bytes = ledger.sled.entries(index, 1).unwrap().pop().unwrap();
+    let bytes = ledger.log.store().entries(index, 1).unwrap().pop().unwrap();
     Entry::parse(&bytes).unwrap().envelope
 }
 

@@ -321,6 +321,24 @@ fn identity(signer: &Signer) -> Vec<(String, Vec<u8>)> {
     ]
 }
 
+/// Whether entries `old..new` of a ledger change its registry (the governance chain or
+/// a participant's).
+fn registry_changed(store: &dyn Store, old: u64, new: u64) -> Result<bool, LogError> {
+    let prefix = format!("{}:", crate::statement::REGISTRY_SUBJECT);
+    let mut at = old;
+    while at < new {
+        let n = (new - at).min(1024);
+        for bytes in store.entries(at, n)? {
+            let e = Entry::parse(&bytes).map_err(|e| LogError::Inconsistent(e.to_string()))?;
+            if e.subject == crate::statement::REGISTRY_SUBJECT || e.subject.starts_with(&prefix) {
+                return Ok(true);
+            }
+        }
+        at += n;
+    }
+    Ok(false)
+}
+
 /// The supplier index of everything the store holds.
 fn read_index(store: &dyn Store) -> Result<Index, LogError> {
     let heads = store.subject_heads(None, usize::MAX)?;
@@ -785,7 +803,7 @@ impl Log {
             ))
         })?;
         let mut published = self.shared.published();
-        if entry::registry_head(&head.checkpoint) != entry::registry_head(&current.checkpoint) {
+        if published.registry.is_some() && registry_changed(store, old, new)? {
             published.registry = Ledger::load(store)?.and_then(Ledger::registry_arc);
         }
         let head = Arc::new(head);

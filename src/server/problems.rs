@@ -166,7 +166,9 @@ impl From<LogError> for Problem {
             }
             LogError::Closed
             | LogError::Unavailable(_)
-            | LogError::Store(StoreError::Halted(_) | StoreError::Backend(_)) => (
+            | LogError::Store(
+                StoreError::Halted(_) | StoreError::Backend(_) | StoreError::Fenced(_),
+            ) => (
                 S::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "The log is not accepting submissions",

@@ -41,6 +41,9 @@ pub enum StoreError {
     NotAppendOnly { got: u64, want: u64 },
     #[error("subject {0:?} must be 1 to 255 bytes")]
     BadSubject(String),
+    /// Another process took over writing the log: this one must not write again.
+    #[error("this process no longer writes the log: {0}")]
+    Fenced(String),
 }
 
 impl From<::sled::Error> for StoreError {

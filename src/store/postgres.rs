@@ -548,9 +548,9 @@ async fn write_rows(client: &mut Client, epoch: i64, rows: Rows) -> Result<(), R
         .map_err(|e| lost(&e))?;
     let (size, stored_epoch): (i64, i64) = (state.get(0), state.get(1));
     if stored_epoch != epoch {
-        return Err(Refused::Store(StoreError::Halted(format!(
-            "another vouch process took over writing this log (writer epoch {stored_epoch}, \
-             this process holds {epoch}); this one writes no more"
+        return Err(Refused::Store(StoreError::Fenced(format!(
+            "another vouch process took over writing it (writer epoch {stored_epoch}, this \
+             process held {epoch})"
         ))));
     }
     if size != rows.start {
@@ -708,7 +708,9 @@ impl Store for PgStore {
                 Ok(())
             }
             Err(Refused::Store(e)) => {
-                if !client.is_closed() {
+                // A fenced writer lets go of its connection (and any lock it holds) for
+                // good: only a restart, which waits for the lock, writes again.
+                if !client.is_closed() && !matches!(e, StoreError::Fenced(_)) {
                     writer.client = Some(client);
                 }
                 Err(e)

@@ -189,8 +189,8 @@ pub fn refer(r: &Receipt) -> EntryRef {
 
 pub struct Ledger {
     pub dir: TempDir,
-    /// The log's store, as a `SledStore`.
-    pub sled: Arc<SledStore>,
+    /// The log's store, as a `SledStore` when it is one.
+    pub sled: Option<Arc<SledStore>>,
     pub log: Arc<Log>,
     pub cast: Cast,
 }
@@ -199,10 +199,14 @@ impl Ledger {
     /// Genesis with three governance keys (threshold `k`), then auditor, buyer,
     /// supplier (bound to FACTORY) and NGO registered by `k` governance signatures.
     pub fn new(k: u32) -> Self {
-        let cast = Cast::new();
         let dir = TempDir::new().unwrap();
         let sled = Arc::new(SledStore::open(dir.path(), &SledOptions::default()).unwrap());
-        let store: Arc<dyn Store> = sled.clone();
+        Self::on(k, dir, sled.clone(), Some(sled))
+    }
+
+    /// [`Ledger::new`] in `store` (`sled`: the same store, when it is one).
+    pub fn on(k: u32, dir: TempDir, store: Arc<dyn Store>, sled: Option<Arc<SledStore>>) -> Self {
+        let cast = Cast::new();
         let genesis = RegistryStatement::Genesis {
             threshold: k,
             participants: cast
@@ -278,7 +282,8 @@ impl Ledger {
         }
         let mut out = Vec::new();
         walk(self.dir.path(), &mut out);
-        out.push(("index".into(), self.sled.state_digest().unwrap().to_vec()));
+        let sled = self.sled.as_ref().expect("a ledger in sled");
+        out.push(("index".into(), sled.state_digest().unwrap().to_vec()));
         out
     }
 }
