@@ -1,14 +1,19 @@
-//! Durable storage of the log: the [`Store`] trait and its sled implementation.
+//! Durable storage of the log: the [`Store`] trait and its implementations.
 //!
 //! The trait is the narrow seam the sequencer and readers need: append one batch
 //! durably and atomically, and read entries, subtree hashes, checkpoints and indexes.
-//! It knows nothing of HTTP, statements or policy, so that another backend (PostgreSQL)
-//! is a new file beside [`SledStore`], not a rewrite.
+//! It knows nothing of HTTP, statements or policy.
 //!
-//! [`SledStore`] keeps a [`journal`] of batches, the source of truth, and a sled
-//! database that indexes it and can always be rebuilt from it (`docs/storage.md`).
-//! [`FaultyStore`] wraps any store and fails on command, so that tests reach every
-//! error path of the sequencer.
+//! - [`SledStore`], the embedded default, keeps a [`journal`] of batches, the source of
+//!   truth, and a sled database that indexes it and can always be rebuilt from it
+//!   (`docs/storage.md`).
+//! - [`PgStore`] keeps everything in PostgreSQL, so that the database's own backups and
+//!   replicas hold the log; one writer at a time, any number of readers.
+//! - [`MemoryStore`] keeps it in memory: the contract in its plainest form.
+//! - [`FaultyStore`] wraps any store and fails on command, so that tests reach every
+//!   error path of the sequencer.
+//!
+//! `tests/store_conformance.rs` holds every store to the contract on [`Store`].
 
 mod faulty;
 pub mod fsck;
@@ -91,7 +96,31 @@ impl Batch {
     }
 }
 
-/// The storage seam of the log.
+/// The storage seam of the log. The contract, which `tests/store_conformance.rs` checks
+/// on every store:
+///
+/// - **Append-only.** A batch starts at the tree size, or is refused
+///   ([`StoreError::NotAppendOnly`]); nothing is ever removed or rewritten, but for the
+///   checkpoint of a size, which a batch without entries may sign again.
+/// - **Atomic.** A batch is one unit: its entries, subtree hashes, duplicate keys,
+///   subject rows and chain heads, checkpoint, metadata and the new tree size become
+///   visible together, or (on any `Err` but [`StoreError::Halted`]) not at all. A
+///   refused batch (a bad subject, the wrong start) leaves the store as it was.
+/// - **Durable when acknowledged.** When [`Store::write`] returns `Ok`, the batch
+///   survives a crash of the process (and of the machine, as far as the backend's
+///   syncs go), and every read after it, from any thread, sees it: the sequencer reads
+///   a batch's hashes and entries right after writing it, before anything is flushed.
+/// - **Honest about the unknown.** When storage failed after the batch may have become
+///   durable, `write` says [`StoreError::Halted`] and takes nothing more until
+///   [`Store::recover`] has succeeded; the caller then reloads its view, which may
+///   have grown.
+/// - **One writer.** One process writes at a time (sled: a lock on the data directory;
+///   PostgreSQL: an advisory lock and a writer epoch). A writer that finds another has
+///   taken over is fenced ([`StoreError::Fenced`]) and never writes again.
+/// - **Reads are checked.** A read of something the tree size says exists, but the
+///   store does not hold, is [`StoreError::Corrupt`], never a silent gap.
+/// - **Chain heads.** A subject's head (count, newest entry) is what its entries make
+///   it, whether the writer passes it in [`Batch::heads`] or the store derives it.
 pub trait Store: Send + Sync + 'static {
     /// The number of committed entries.
     ///
