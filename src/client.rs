@@ -6,6 +6,120 @@ use crate::bundle::{History, Receipt};
 /// A failed exchange, in words for the user.
 pub type ClientError = Box<dyn std::error::Error + Send + Sync>;
 
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use rustls_pki_types::{pem::PemObject, CertificateDer};
+
+static TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+
+/// The TLS settings of every HTTPS request this process makes: the public web's root
+/// certificates (Mozilla's, from `webpki-roots`), and those of `ca` when given.
+fn tls_config_with(ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, ClientError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca {
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{}: not PEM certificates: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{} holds no PEM certificate", path.display()).into());
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Trusts the CA certificates in the PEM file `ca` (beside the public roots) for every
+/// HTTPS request of this process: a server with a private or self-signed certificate.
+///
+/// # Errors
+/// When the file holds no usable certificate, or the client was already in use.
+pub fn trust_ca(ca: &Path) -> Result<(), ClientError> {
+    TLS.set(tls_config_with(Some(ca))?)
+        .map_err(|_| "--ca must be set before the first request".into())
+}
+
+/// The TLS settings every HTTP client of this process uses ([`trust_ca`]).
+pub fn tls_config() -> Arc<rustls::ClientConfig> {
+    TLS.get_or_init(|| {
+        tls_config_with(None).expect("the public roots and ring's defaults always make a config")
+    })
+    .clone()
+}
+
+/// The process's HTTP client: HTTP and HTTPS (rustls), with [`tls_config`].
+pub fn agent() -> ureq::Agent {
+    AGENT
+        .get_or_init(|| ureq::AgentBuilder::new().tls_config(tls_config()).build())
+        .clone()
+}
+
+/// A server's base URL from what a user typed: `http://` and `https://` URLs as they
+/// are (without a trailing `/`), and `HOST:PORT` or `HOST` as `https://…`, or as
+/// `http://…` on the loopback interface (`localhost`, `127.0.0.1`, `[::1]`), where the
+/// demo serves plain HTTP.
+///
+/// # Errors
+/// Anything else, with what is expected.
+pub fn base_url(input: &str) -> Result<String, String> {
+    let s = input.trim().trim_end_matches('/');
+    let expected = || {
+        format!(
+            "{input:?} is not a server's address: give a URL (https://ledger.example, \
+             http://127.0.0.1:8080) or HOST:PORT (ledger.example:443, 127.0.0.1:8080)"
+        )
+    };
+    let (scheme, rest) = match s.split_once("://") {
+        Some((scheme @ ("http" | "https"), rest)) => (Some(scheme), rest),
+        Some(_) => return Err(expected()),
+        None => (None, s),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') && host.contains(':') => {
+            // A bare IPv6 address without brackets: not a HOST:PORT.
+            let _ = port;
+            return Err(expected());
+        }
+        Some((host, port)) => {
+            if port.is_empty()
+                || !port.bytes().all(|b| b.is_ascii_digit())
+                || port.parse::<u16>().is_err()
+            {
+                return Err(expected());
+            }
+            host
+        }
+        None => authority,
+    };
+    let valid_host = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._[]:".contains(&b));
+    if !valid_host || s.chars().any(char::is_whitespace) {
+        return Err(expected());
+    }
+    Ok(match scheme {
+        Some(_) => s.to_owned(),
+        None if ["localhost", "127.0.0.1", "[::1]"].contains(&host) || host.starts_with("127.") => {
+            format!("http://{s}")
+        }
+        None => format!("https://{s}"),
+    })
+}
+
 /// A failed HTTP exchange, with the server's problem detail when it sent one.
 fn http_error(e: ureq::Error) -> ClientError {
     match e {
@@ -23,7 +137,15 @@ fn http_error(e: ureq::Error) -> ClientError {
                 .unwrap_or(body);
             format!("server answered {code}: {detail}").into()
         }
-        other => format!("cannot reach the server: {other}").into(),
+        other => {
+            let text = other.to_string();
+            let hint = if text.contains("certificate") || text.contains("UnknownIssuer") {
+                " (a server with a private or self-signed certificate: give its CA with --ca FILE)"
+            } else {
+                ""
+            };
+            format!("cannot reach the server: {text}{hint}").into()
+        }
     }
 }
 
@@ -32,7 +154,7 @@ fn http_error(e: ureq::Error) -> ClientError {
 /// # Errors
 /// Transport failures and error statuses, with the server's problem detail.
 pub fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, ClientError> {
-    let r = ureq::get(url).call().map_err(http_error)?;
+    let r = agent().get(url).call().map_err(http_error)?;
     Ok(serde_json::from_reader(r.into_reader())?)
 }
 
@@ -63,7 +185,8 @@ pub fn post_envelope(url: &str, envelope: &[u8]) -> Result<Receipt, ClientError>
     } else {
         "/v1/attestations"
     };
-    let r = ureq::post(&format!("{}{path}", url.trim_end_matches('/')))
+    let r = agent()
+        .post(&format!("{}{path}", url.trim_end_matches('/')))
         .set("Content-Type", "application/json")
         .send_bytes(envelope)
         .map_err(http_error)?;
@@ -140,11 +263,12 @@ pub fn cosigned_size(
     url: &str,
     log_key: &crate::note::Verifier,
 ) -> Result<Option<u64>, ClientError> {
-    let r = match ureq::get(&format!(
-        "{}/v1/checkpoint/cosigned",
-        url.trim_end_matches('/')
-    ))
-    .call()
+    let r = match agent()
+        .get(&format!(
+            "{}/v1/checkpoint/cosigned",
+            url.trim_end_matches('/')
+        ))
+        .call()
     {
         Ok(r) => r,
         Err(ureq::Error::Status(404, _)) => return Ok(None),
@@ -190,4 +314,39 @@ pub fn check_extends(
         .collect::<Result<Vec<_>, _>>()?;
     crate::merkle::verify_consistency(old.size(), new.size(), &proof, old.root(), new.root())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base_url;
+
+    #[test]
+    fn base_urls() {
+        for (input, want) in [
+            ("https://ledger.example/", "https://ledger.example"),
+            ("http://10.0.0.2:8080", "http://10.0.0.2:8080"),
+            ("ledger.example:8443", "https://ledger.example:8443"),
+            ("ledger.example", "https://ledger.example"),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("localhost:8080", "http://localhost:8080"),
+            ("[::1]:8080", "http://[::1]:8080"),
+            (
+                "https://ledger.example/vouch",
+                "https://ledger.example/vouch",
+            ),
+        ] {
+            assert_eq!(base_url(input).as_deref(), Ok(want), "{input}");
+        }
+        for bad in [
+            "",
+            "ftp://x",
+            "host:port",
+            "a b:80",
+            ":80",
+            "host:99999",
+            "::1:80",
+        ] {
+            assert!(base_url(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -58,6 +58,7 @@ impl Monitor {
             fetcher: Fetcher {
                 url: url.trim_end_matches('/').to_owned(),
                 agent: ureq::AgentBuilder::new()
+                    .tls_config(crate::client::tls_config())
                     .timeout_connect(Duration::from_secs(5))
                     .timeout(Duration::from_secs(60))
                     .build(),

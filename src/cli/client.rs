@@ -130,7 +130,7 @@ fn fetch_for(
 pub struct ProofArgs {
     /// The entry's index.
     pub index: u64,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: String,
     /// The log's public key file (.pub): the proof is checked before it is written.
     #[arg(long)]
@@ -207,7 +207,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub log_key: PathBuf,
     /// A server to ask for newer entries about the supplier (retractions, responses).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: Option<String>,
     #[command(flatten)]
     pub trust: WitnessPolicyArgs,
@@ -220,7 +220,7 @@ pub struct VerifyArgs {
 pub struct HistoryArgs {
     /// The supplier's OS ID, or `buyer:<participant id>`.
     pub supplier: String,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: String,
     /// The log's public key file (.pub).
     #[arg(long)]
@@ -258,7 +258,7 @@ pub struct StandingArgs {
     /// The supplier's OS ID, or `buyer:<participant id>` for what factories say of a
     /// buyer's purchasing practices.
     pub supplier: String,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: String,
     /// The log's public key file (.pub).
     #[arg(long)]
@@ -283,7 +283,7 @@ pub struct StandingArgs {
 pub struct SummaryArgs {
     /// The factory's OS ID.
     pub supplier: String,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: String,
     /// The log's public key file (.pub).
     #[arg(long)]
@@ -309,7 +309,7 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
 
 #[derive(Debug, Args)]
 pub struct SuppliersArgs {
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: String,
     /// The start of an OS ID, or part of a name (any case).
     #[arg(long)]
@@ -421,7 +421,7 @@ fn snake<T: serde::Serialize>(v: &T) -> String {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// A server to export from.
-    #[arg(long, conflicts_with = "data")]
+    #[arg(long, conflicts_with = "data", value_parser = crate::client::base_url)]
     pub url: Option<String>,
     /// A local store to export from: a data directory (while no server holds it) or
     /// a postgres:// URL (any time).
@@ -462,7 +462,10 @@ pub fn export(
     match (&args.url, &args.data) {
         (Some(url), None) => {
             let url = format!("{}/v1/export?format={format}", url.trim_end_matches('/'));
-            let response = ureq::get(&url).call().map_err(|e| format!("{url}: {e}"))?;
+            let response = crate::client::agent()
+                .get(&url)
+                .call()
+                .map_err(|e| format!("{url}: {e}"))?;
             std::io::copy(&mut response.into_reader(), &mut out)
                 .map_err(|e| format!("the export from {url} broke off: {e}"))?;
         }

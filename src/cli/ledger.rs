@@ -147,7 +147,7 @@ pub struct RegistryArgs {
     pub out: Option<PathBuf>,
     /// Submit the change to a running server (POST /v1/registry) instead of the local
     /// data directory.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: Option<String>,
 }
 
@@ -232,7 +232,7 @@ pub struct AttestArgs {
     pub refs: Vec<EntryRef>,
     /// The log's URL, to look up the leaf hashes of entries given by --ref INDEX (the
     /// log checks them again when the statement is submitted).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: Option<String>,
     /// A corrective action plan's item as ID|TEXT|OWNER|DUE (YYYY-MM-DD), repeatable:
     /// `--action "OT-1|Second shift for peak season|HR manager|2026-12-31"`.
@@ -293,7 +293,7 @@ pub struct SubmitArgs {
     /// The envelope file (DSSE JSON).
     pub envelope: PathBuf,
     /// The server to submit to; without it, the local ledger in --data.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: Option<String>,
     #[command(flatten)]
     pub at: LogLocation,

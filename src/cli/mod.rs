@@ -23,6 +23,10 @@ use base64::Engine as _;
 #[derive(Debug, Parser)]
 #[command(name = "vouch", version, about, long_about = None)]
 pub struct Cli {
+    /// Trust the CA certificates in this PEM file (beside the public web's roots) for
+    /// HTTPS: a server or witness with a private or self-signed certificate.
+    #[arg(long, global = true, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -358,6 +362,9 @@ fn hex_or_b64(hash: &[u8]) -> serde_json::Value {
 /// # Errors
 /// Whatever the command failed on, in words for the user.
 pub fn run(cli: Cli) -> CliResult {
+    if let Some(ca) = &cli.ca {
+        crate::client::trust_ca(ca)?;
+    }
     match cli.command {
         Command::Keygen { name, dir, witness } => {
             let name = KeyName::new(&name)?;

@@ -76,7 +76,7 @@ pub fn run(args: WitnessArgs) -> CliResult {
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
     /// The log's URL.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::client::base_url)]
     pub url: String,
     /// The log's public key file (.pub).
     #[arg(long)]

@@ -183,6 +183,7 @@ enum Outcome {
 /// cosigned (learnt from its 409 answer after a start), until the log is dropped.
 fn follow(log: &Weak<Log>, target: &WitnessTarget, status: &WitnessStatus) {
     let agent = ureq::AgentBuilder::new()
+        .tls_config(crate::client::tls_config())
         .timeout_connect(Duration::from_secs(2))
         .timeout(Duration::from_secs(10))
         .build();
