@@ -88,6 +88,27 @@ pub enum Command {
     /// Run a witness (C2SP tlog-witness): cosign the checkpoints of the logs it knows
     /// when each is consistent with the last one it cosigned, and never a fork.
     Witness(witness::WitnessArgs),
+    /// Copy the log in a data directory into a new directory, while a server may be
+    /// appending to it, then check the copy opens as the same log. (On PostgreSQL, use
+    /// the database's own backups.)
+    Backup {
+        /// Data directory of the log.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// A new (or empty) directory for the copy.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Make a new data directory from a backup, after checking every record in it, and
+    /// check it opens as a log signed by its key.
+    Restore {
+        /// The backup (`vouch backup --out`).
+        #[arg(long)]
+        from: PathBuf,
+        /// A new (or empty) data directory.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
     /// Check a data directory: every journal record, entry and checkpoint, and the index
     /// against the journal. Exit 0 clean, 1 repaired, 2 repairable (use --repair),
     /// 3 entries lost or damaged, 4 could not check.
@@ -288,6 +309,66 @@ fn default_key_path(origin: &str) -> Result<PathBuf, Box<dyn std::error::Error +
     Ok(keyfile::paths(Path::new("keys"), &KeyName::new(origin)?).0)
 }
 
+/// The log in data directory `dir`, opened to read, and checked: every journal record
+/// against the checkpoint signed with it, the newest checkpoint's signature.
+fn open_copy(dir: &Path) -> Result<Log, Box<dyn std::error::Error + Send + Sync>> {
+    let store = open_store(&StoreAt::Dir(dir.to_owned()), Access::Read)?;
+    Ok(Log::open(store, None, LogConfig::default())?)
+}
+
+/// `vouch backup`.
+fn backup(data: &Path, out: &Path) -> CliResult {
+    if matches!(data.to_str().map(str::parse), Some(Ok(StoreAt::Postgres(_)))) {
+        return Err("a log on PostgreSQL is backed up with PostgreSQL's own tools (pg_dump, \
+                    pg_basebackup, WAL archiving): see docs/deploy.md"
+            .into());
+    }
+    let copied = crate::store::backup::backup(data, out)
+        .map_err(|e| format!("cannot back up {}: {e}", data.display()))?;
+    let log = open_copy(out)
+        .map_err(|e| format!("the copy in {} does not open as a log: {e}", out.display()))?;
+    eprintln!(
+        "copied {} entries ({} batches, {} bytes) of {} from {} to {}; the copy opens, and its \
+         newest checkpoint is:",
+        copied.entries,
+        copied.batches,
+        copied.bytes,
+        log.origin(),
+        data.display(),
+        out.display()
+    );
+    print!("{}", log.head().signed);
+    Ok(())
+}
+
+/// `vouch restore`.
+fn restore(from: &Path, data: &Path) -> CliResult {
+    let copied = crate::store::backup::restore(from, data)
+        .map_err(|e| format!("cannot restore {}: {e}", from.display()))?;
+    match open_copy(data) {
+        Ok(log) => {
+            eprintln!(
+                "restored {} entries ({} batches) of {} into {}; its newest checkpoint is:",
+                copied.entries,
+                copied.batches,
+                log.origin(),
+                data.display()
+            );
+            print!("{}", log.head().signed);
+            Ok(())
+        }
+        Err(e) => {
+            // The directory was made by this command: leave nothing half-restored.
+            let _ = std::fs::remove_dir_all(data);
+            Err(format!(
+                "{} is not a log that opens ({e}); nothing was restored",
+                from.display()
+            )
+            .into())
+        }
+    }
+}
+
 /// `vouch fsck`: the report in words, then the exit code.
 fn fsck(data: &Path, repair: bool) -> CliResult {
     use crate::store::fsck::{self, Severity};
@@ -425,6 +506,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Suppliers(args) => client::suppliers(args)?,
         Command::Export(args) => client::export(args, |at| open_store(at, Access::Read))?,
         Command::Fsck { data, repair } => fsck(&data, repair)?,
+        Command::Backup { data, out } => backup(&data, &out)?,
+        Command::Restore { from, data } => restore(&from, &data)?,
         Command::Log(LogCommand::Append { at, subject, files }) => {
             let log = open_writable(&at, Access::Write)?;
             let mut entries = Vec::with_capacity(files.len());

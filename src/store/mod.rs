@@ -15,6 +15,7 @@
 //!
 //! `tests/store_conformance.rs` holds every store to the contract on [`Store`].
 
+pub mod backup;
 mod faulty;
 pub mod fsck;
 pub mod journal;
