@@ -204,7 +204,29 @@ pub fn router_with(log: Arc<Log>, config: ServerConfig) -> Router {
             timeout,
             request_timeout,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http().on_failure(()))
+        .layer(
+            // One line per request at the default level: method, route (the pattern,
+            // not the path: no supplier ids or query strings), status, time. No bodies.
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("(no route)", axum::extract::MatchedPath::as_str);
+                    tracing::info_span!("http", method = %req.method(), route)
+                })
+                .on_request(())
+                .on_response(
+                    |res: &axum::response::Response, latency: Duration, _: &tracing::Span| {
+                        tracing::info!(
+                            status = res.status().as_u16(),
+                            micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+                            "answered"
+                        );
+                    },
+                )
+                .on_failure(()),
+        )
         .with_state(state)
 }
 
