@@ -8,6 +8,10 @@
 //! - bytes on disk per entry and the process's peak RSS.
 //!
 //! `VOUCH_BENCH_ENTRIES` changes the size of the big log (default 1,000,000).
+//! `VOUCH_BENCH_PG=postgres://…` (a server; each run makes a database of its own, see
+//! `.ci/postgres`) measures the big log on PostgreSQL too, after sled, in the same run.
+
+mod common;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use vouch::log::{Log, LogConfig, Submission};
 use vouch::note::{KeyName, Signer};
-use vouch::store::{SledOptions, SledStore, Store};
+use vouch::store::{PgOptions, PgStore, SledOptions, SledStore, Store};
 
 const TASKS: u64 = 64;
 const ENTRY_LEN: usize = 1024;
@@ -37,8 +41,48 @@ fn entry(task: u64, i: u64) -> Vec<u8> {
     e
 }
 
-fn open_log(dir: &Path, config: LogConfig, create: bool) -> Log {
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir, &SledOptions::default()).unwrap());
+/// Where a log of the benchmark lives.
+enum At {
+    Sled(tempfile::TempDir),
+    Postgres(String),
+}
+
+impl At {
+    fn name(&self) -> &'static str {
+        match self {
+            At::Sled(_) => "sled",
+            At::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    fn store(&self) -> Arc<dyn Store> {
+        match self {
+            At::Sled(dir) => {
+                Arc::new(SledStore::open(dir.path(), &SledOptions::default()).unwrap())
+            }
+            At::Postgres(url) => Arc::new(
+                PgStore::open(
+                    url,
+                    &PgOptions {
+                        wait_for_writer: true,
+                        ..PgOptions::default()
+                    },
+                )
+                .unwrap(),
+            ),
+        }
+    }
+
+    fn bytes(&self, store: &dyn Store) -> u64 {
+        match self {
+            At::Sled(dir) => dir_bytes(dir.path()),
+            At::Postgres(_) => store.size_on_disk().unwrap_or(0),
+        }
+    }
+}
+
+fn open_log(at: &At, config: LogConfig, create: bool) -> Log {
+    let store = at.store();
     if create {
         Log::create(store.clone(), &signer()).unwrap();
     }
@@ -131,9 +175,9 @@ fn main() {
     let base = std::env::var_os("VOUCH_BENCH_DIR").map_or_else(std::env::temp_dir, Into::into);
 
     // 1. Flush per append (batch of one) against group commit, same tasks and entries.
-    let dir = tempfile::TempDir::new_in(&base).unwrap();
+    let at = At::Sled(tempfile::TempDir::new_in(&base).unwrap());
     let single = Arc::new(open_log(
-        dir.path(),
+        &at,
         LogConfig {
             max_batch: 1,
             max_wait: Duration::ZERO,
@@ -154,7 +198,6 @@ fn main() {
     let per_append = n1 as f64 / s1;
     println!("flush per append:  {n1} appends in {s1:.2} s = {per_append:.0} appends/s");
 
-    let dir = tempfile::TempDir::new_in(&base).unwrap();
     let mut config = LogConfig::default();
     if let Some(us) = std::env::var("VOUCH_BENCH_MAX_WAIT_US")
         .ok()
@@ -166,12 +209,39 @@ fn main() {
         "group commit config: max_batch {} max_wait {:?}",
         config.max_batch, config.max_wait
     );
-    let log = Arc::new(open_log(dir.path(), config.clone(), true));
-    let (n2, s2) = run_appends(&rt, log.clone(), big, Duration::from_secs(600), 1000);
+    big_log(
+        &rt,
+        &At::Sled(tempfile::TempDir::new_in(&base).unwrap()),
+        &config,
+        big,
+        Some(per_append),
+    );
+    if let Ok(server) = std::env::var("VOUCH_BENCH_PG") {
+        let url = common::pg_database(&server, &format!("vouch_bench_log_{}", std::process::id()));
+        big_log(&rt, &At::Postgres(url), &config, big, None);
+    }
+    println!("peak RSS: {:.0} MiB", peak_rss_mib());
+}
+
+/// Group commit appends of `big` entries at `at`, then proofs, bytes and reopening at
+/// that size.
+fn big_log(
+    rt: &tokio::runtime::Runtime,
+    at: &At,
+    config: &LogConfig,
+    big: u64,
+    per_append: Option<f64>,
+) {
+    let name = at.name();
+    let log = Arc::new(open_log(at, config.clone(), true));
+    let (n2, s2) = run_appends(rt, log.clone(), big, Duration::from_secs(600), 1000);
     let grouped = n2 as f64 / s2;
     println!(
-        "group commit:      {n2} appends in {s2:.2} s = {grouped:.0} appends/s ({:.1}x flush per append)",
-        grouped / per_append
+        "{name}: group commit: {n2} appends in {s2:.2} s = {grouped:.0} appends/s{}",
+        per_append.map_or(String::new(), |p| format!(
+            " ({:.1}x flush per append)",
+            grouped / p
+        ))
     );
     let size = log.head().size();
 
@@ -192,12 +262,12 @@ fn main() {
     let con = time_per_op(iters, |i| {
         std::hint::black_box(log.view().consistency_proof(old[i as usize], size).unwrap());
     });
-    println!("inclusion proof at {size}: {inc:.2} µs; consistency proof: {con:.2} µs");
+    println!("{name}: inclusion proof at {size}: {inc:.2} µs; consistency proof: {con:.2} µs");
 
     // 3. Bytes on disk, then reopen.
-    let on_disk = dir_bytes(dir.path());
+    let on_disk = at.bytes(log.store().as_ref());
     println!(
-        "on disk: {:.1} MiB = {:.0} bytes per {ENTRY_LEN}-byte entry ({:.2}x)",
+        "{name}: on disk: {:.1} MiB = {:.0} bytes per {ENTRY_LEN}-byte entry ({:.2}x)",
         on_disk as f64 / (1 << 20) as f64,
         on_disk as f64 / size as f64,
         on_disk as f64 / size as f64 / ENTRY_LEN as f64
@@ -205,20 +275,19 @@ fn main() {
     drop(log);
     std::thread::sleep(Duration::from_millis(200));
     let start = Instant::now();
-    let reopened = open_log(dir.path(), LogConfig::default(), false);
+    let reopened = open_log(at, LogConfig::default(), false);
     let reopen = start.elapsed();
     assert_eq!(reopened.head().size(), size);
     println!(
-        "reopen of {size} entries: {:.1} ms",
+        "{name}: reopen of {size} entries: {:.1} ms",
         reopen.as_secs_f64() * 1e3
     );
     drop(reopened);
     let start = Instant::now();
-    let again = open_log(dir.path(), LogConfig::default(), false);
+    let again = open_log(at, LogConfig::default(), false);
     println!(
-        "second reopen: {:.1} ms",
+        "{name}: second reopen: {:.1} ms",
         start.elapsed().as_secs_f64() * 1e3
     );
     drop(again);
-    println!("peak RSS: {:.0} MiB", peak_rss_mib());
 }

@@ -13,6 +13,10 @@
 //!   (say, a worktree at an older commit) in the same run: rounds alternate between
 //!   them, and the summary gives each one's mean throughput and CPU per append as a
 //!   ratio to the first. Without it, this tree's release build is measured.
+//! - `VOUCH_BENCH_PG=postgres://…` (a server, see `.ci/postgres`) adds this tree's build
+//!   on PostgreSQL (`serve --demo --store`, a new database per round) to every round.
+//! - `VOUCH_BENCH_RUST_LOG` (default `info`, what a server logs unless told otherwise:
+//!   one line per request) is the servers' `RUST_LOG`; their output is discarded.
 //! - `VOUCH_BENCH_SECONDS` (default 10) per run, `VOUCH_BENCH_ROUNDS` (default 3).
 //! - `VOUCH_BENCH_DIR`: where the demo keys (`keys/`) and the envelopes
 //!   (`envelopes.jsonl`) are written and left, to drive a server by hand (under a
@@ -32,6 +36,8 @@ use vouch::envelope;
 use vouch::statement::STATEMENT_TYPE;
 
 const CONNECTIONS: usize = 64;
+/// The name of the run on PostgreSQL.
+const PG_SERVER: &str = "this tree on PostgreSQL";
 const PORT: u16 = 18191;
 
 struct Run {
@@ -52,7 +58,7 @@ fn main() {
     }
     let seconds: u64 = env_or("VOUCH_BENCH_SECONDS", 10);
     let rounds: usize = env_or("VOUCH_BENCH_ROUNDS", 3);
-    let servers: Vec<(String, PathBuf)> = match std::env::var("VOUCH_BENCH_SERVERS") {
+    let mut servers: Vec<(String, PathBuf)> = match std::env::var("VOUCH_BENCH_SERVERS") {
         Ok(list) => list
             .split(',')
             .map(|s| {
@@ -64,6 +70,10 @@ fn main() {
             .collect(),
         Err(_) => vec![("this tree".to_owned(), release_binary())],
     };
+    let pg = std::env::var("VOUCH_BENCH_PG").ok();
+    if pg.is_some() {
+        servers.push((PG_SERVER.to_owned(), release_binary()));
+    }
 
     // One set of demo keys for every server, and envelopes signed with them.
     let temp = tempfile::tempdir().unwrap();
@@ -72,7 +82,7 @@ fn main() {
     std::fs::create_dir_all(&keys).unwrap();
     {
         let demo = tempfile::tempdir().unwrap();
-        let (_server, _) = start(&servers[0].1, demo.path());
+        let (_server, _) = start(&servers[0].1, demo.path(), None);
         copy_dir(&demo.path().join("keys"), &keys.join("keys"));
     }
     let signers: Vec<_> = ["delta-audit", "mekong-compliance", "red-river-assess"]
@@ -102,7 +112,14 @@ fn main() {
         for (i, (name, bin)) in servers.iter().enumerate() {
             let dir = tempfile::tempdir().unwrap();
             copy_dir(&keys.join("keys"), &dir.path().join("keys"));
-            let (_server, pid) = start(bin, dir.path());
+            let store = (name == PG_SERVER).then(|| {
+                let server = pg.as_deref().expect("VOUCH_BENCH_PG");
+                common::pg_database(
+                    server,
+                    &format!("vouch_bench_wrk_{}_{round}", std::process::id()),
+                )
+            });
+            let (_server, pid) = start(bin, dir.path(), store.as_deref());
             let run = wrk(pid, &envelopes, seconds, PORT);
             print_run(round, name, &run);
             results[i].push(run);
@@ -149,13 +166,19 @@ fn http_supplier(i: usize) -> &'static str {
     ][i % 5]
 }
 
-/// `vouch serve --demo` in `dir` (keys in `dir/keys`), once it answers.
-fn start(bin: &Path, dir: &Path) -> (Server, u32) {
+/// `vouch serve --demo` in `dir` (keys in `dir/keys`; on the database `store` when
+/// given), once it answers.
+fn start(bin: &Path, dir: &Path, store: Option<&str>) -> (Server, u32) {
     let child = Command::new(bin)
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{PORT}")])
+        .args(store.map(|url| ["--store", url]).into_iter().flatten())
         .current_dir(dir)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("VOUCH_BENCH_RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let pid = child.id();

@@ -181,7 +181,13 @@ fn restore_refuses_damaged_backups_and_used_directories_and_leaves_them_as_they_
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(open(&target).head().size(), ledger.log.head().size());
 
-    let out = vouch(&["backup", "--data", "postgres://vouch@db/vouch", "--out", s(&used)]);
+    let out = vouch(&[
+        "backup",
+        "--data",
+        "postgres://vouch@db/vouch",
+        "--out",
+        s(&used),
+    ]);
     assert!(!out.status.success());
     assert!(text(&out).contains("pg_basebackup"), "{}", text(&out));
 }

@@ -225,3 +225,27 @@ pub fn submit_all(
         }
     });
 }
+
+/// A new, empty database `name` on the PostgreSQL server `server` (a URL), dropped
+/// first if it exists; returns its URL.
+pub fn pg_database(server: &str, name: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {server}: {e}"));
+        tokio::spawn(conn);
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            client.batch_execute(&sql).await.unwrap();
+        }
+    });
+    let mut url = url::Url::parse(server).expect("a PostgreSQL URL");
+    url.set_path(name);
+    url.to_string()
+}

@@ -318,10 +318,15 @@ fn open_copy(dir: &Path) -> Result<Log, Box<dyn std::error::Error + Send + Sync>
 
 /// `vouch backup`.
 fn backup(data: &Path, out: &Path) -> CliResult {
-    if matches!(data.to_str().map(str::parse), Some(Ok(StoreAt::Postgres(_)))) {
-        return Err("a log on PostgreSQL is backed up with PostgreSQL's own tools (pg_dump, \
+    if matches!(
+        data.to_str().map(str::parse),
+        Some(Ok(StoreAt::Postgres(_)))
+    ) {
+        return Err(
+            "a log on PostgreSQL is backed up with PostgreSQL's own tools (pg_dump, \
                     pg_basebackup, WAL archiving): see docs/deploy.md"
-            .into());
+                .into(),
+        );
     }
     let copied = crate::store::backup::backup(data, out)
         .map_err(|e| format!("cannot back up {}: {e}", data.display()))?;

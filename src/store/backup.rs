@@ -78,7 +78,7 @@ fn intact_prefix(journal: &File, path: &Path) -> Result<(u64, Copied), StoreErro
 fn copy_prefix(from: &File, from_path: &Path, to: &Path, len: u64) -> Result<(), StoreError> {
     let mut out = File::create(to).map_err(|e| io("create", to, e))?;
     let copied =
-        std::io::copy(&mut (&*from).take(len), &mut out).map_err(|e| io("copy", from_path, e))?;
+        std::io::copy(&mut from.take(len), &mut out).map_err(|e| io("copy", from_path, e))?;
     if copied != len {
         return Err(StoreError::Backend(format!(
             "{} ended after {copied} of {len} bytes",

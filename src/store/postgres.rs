@@ -165,6 +165,23 @@ fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Corrupt("stored hash is not 32 bytes".into()))
 }
 
+/// Runs `f` on `rt` and waits for it, from any thread (a task of another runtime
+/// included: it blocks there as a disk read would).
+fn run_on<T: Send + 'static>(
+    rt: &tokio::runtime::Runtime,
+    f: impl Future<Output = T> + Send + 'static,
+) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return rt.block_on(f);
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    rt.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv()
+        .expect("the store's runtime runs its tasks to the end while the store exists")
+}
+
 /// Connects, and drives the connection on `rt` until it closes.
 async fn connect(config: tokio_postgres::Config) -> Result<Client, tokio_postgres::Error> {
     let (client, connection) = config.connect(NoTls).await?;
@@ -311,7 +328,7 @@ impl PgStore {
         let role = options.role;
         let wait = options.wait_for_writer;
         let n = options.read_connections.max(1);
-        let (readers, writer) = rt.block_on({
+        let opened = run_on(&rt, {
             let config = config.clone();
             let shown = shown.clone();
             async move {
@@ -348,7 +365,15 @@ impl PgStore {
                 }
                 Ok::<_, StoreError>((readers, writer))
             }
-        })?;
+        });
+        let (readers, writer) = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                // Not dropped: this may be a task of another runtime.
+                rt.shutdown_background();
+                return Err(e);
+            }
+        };
         Ok(PgStore {
             rt: Some(rt),
             config,
@@ -376,18 +401,8 @@ impl PgStore {
         self.rt.as_ref().expect("the runtime lives until drop")
     }
 
-    /// Runs `f` on the store's runtime and waits for it, from any thread (a task of
-    /// another runtime included: it blocks there as a disk read would).
     fn run<T: Send + 'static>(&self, f: impl Future<Output = T> + Send + 'static) -> T {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return self.rt().block_on(f);
-        }
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.rt().spawn(async move {
-            let _ = tx.send(f.await);
-        });
-        rx.recv()
-            .expect("the store's runtime runs its tasks to the end while the store exists")
+        run_on(self.rt(), f)
     }
 
     /// A read connection, reconnected if it closed.
