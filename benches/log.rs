@@ -272,7 +272,12 @@ fn big_log(
         on_disk as f64 / size as f64,
         on_disk as f64 / size as f64 / ENTRY_LEN as f64
     );
+    let start = Instant::now();
     drop(log);
+    println!(
+        "{name}: close (the sequencer stops, the store flushes): {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
     std::thread::sleep(Duration::from_millis(200));
     let start = Instant::now();
     let reopened = open_log(at, LogConfig::default(), false);

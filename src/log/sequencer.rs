@@ -336,14 +336,16 @@ impl<A: Admission> Sequencer<A> {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut entries: Vec<NewEntry> = Vec::with_capacity(batch.len());
         let mut nodes = Vec::with_capacity(batch.len() * 2);
-        for (r, request) in batch.into_iter().enumerate() {
-            let key = A::key(&request);
+        // Which requests the log already holds, in one read.
+        let keys: Vec<Hash> = batch.iter().map(A::key).collect();
+        let stored = store.find_all(&keys)?;
+        for (r, ((request, key), stored)) in batch.into_iter().zip(keys).zip(stored).enumerate() {
             if let Some(&index) = in_batch.get(&key) {
                 let leaf = entries[(index - start) as usize].leaf_hash;
                 outcomes.push(Ok((leaf, Placement::Duplicate(index))));
                 continue;
             }
-            if let Some(index) = store.find(&key)? {
+            if let Some(index) = stored {
                 let leaf = confirm_duplicate::<A>(store, &request, &key, index, start)?;
                 outcomes.push(Ok((leaf, Placement::Duplicate(index))));
                 continue;

@@ -23,7 +23,7 @@ pub enum Op {
     Entries,
     /// [`Store::hashes`] and [`Store::hash_run`].
     Hashes,
-    /// [`Store::find`].
+    /// [`Store::find`] and [`Store::find_all`].
     Find,
 }
 
@@ -113,6 +113,11 @@ impl Store for FaultyStore {
     fn find(&self, dedup_key: &Hash) -> Result<Option<u64>, StoreError> {
         self.check(Op::Find)?;
         self.inner.find(dedup_key)
+    }
+
+    fn find_all(&self, keys: &[Hash]) -> Result<Vec<Option<u64>>, StoreError> {
+        self.check(Op::Find)?;
+        self.inner.find_all(keys)
     }
 
     fn subject_entries(

@@ -184,6 +184,15 @@ pub trait Store: Send + Sync + 'static {
     /// When the backend fails.
     fn find(&self, dedup_key: &Hash) -> Result<Option<u64>, StoreError>;
 
+    /// [`Store::find`] for each of `keys`, in order: the sequencer asks for a whole
+    /// batch at once, which a store across a network answers in one round trip.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn find_all(&self, keys: &[Hash]) -> Result<Vec<Option<u64>>, StoreError> {
+        keys.iter().map(|k| self.find(k)).collect()
+    }
+
     /// Up to `limit` (index, leaf hash) pairs of entries about `subject`, from index
     /// `from` upwards.
     ///

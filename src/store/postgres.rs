@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
 use super::{check_subject, Batch, Store, StoreError};
@@ -430,9 +431,9 @@ impl PgStore {
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         let client = self.reader()?;
         self.run(async move {
-            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
-                params.iter().map(Param::as_sql).collect();
-            client.query(sql, &refs).await
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> =
+                params.iter().map(|p| (p.as_sql(), p.pg_type())).collect();
+            client.query_typed(sql, &typed).await
         })
         .map_err(|e| backend(what, &e))
     }
@@ -446,9 +447,24 @@ enum Param {
     Text(String),
     I64s(Vec<i64>),
     I16s(Vec<i16>),
+    ByteArrays(Vec<Vec<u8>>),
 }
 
 impl Param {
+    /// The parameter's type, sent with it: a query is then one round trip (no
+    /// separate prepare).
+    fn pg_type(&self) -> Type {
+        match self {
+            Param::I64(_) => Type::INT8,
+            Param::I16(_) => Type::INT2,
+            Param::Bytes(_) => Type::BYTEA,
+            Param::Text(_) => Type::TEXT,
+            Param::I64s(_) => Type::INT8_ARRAY,
+            Param::I16s(_) => Type::INT2_ARRAY,
+            Param::ByteArrays(_) => Type::BYTEA_ARRAY,
+        }
+    }
+
     fn as_sql(&self) -> &(dyn tokio_postgres::types::ToSql + Sync) {
         match self {
             Param::I64(v) => v,
@@ -457,6 +473,7 @@ impl Param {
             Param::Text(v) => v,
             Param::I64s(v) => v,
             Param::I16s(v) => v,
+            Param::ByteArrays(v) => v,
         }
     }
 }
@@ -555,7 +572,7 @@ async fn write_rows(client: &mut Client, epoch: i64, rows: Rows) -> Result<(), R
     };
     let tx = client.transaction().await.map_err(|e| lost(&e))?;
     let state = tx
-        .query_one(
+        .query_typed_one(
             "SELECT tree_size, writer_epoch FROM vouch_state WHERE id = 1 FOR UPDATE",
             &[],
         )
@@ -585,10 +602,10 @@ async fn write_rows(client: &mut Client, epoch: i64, rows: Rows) -> Result<(), R
                 n
             };
             let stored = tx
-                .query(
+                .query_typed(
                     "SELECT subject, count, newest_idx, newest_leaf FROM vouch_subjects \
                      WHERE subject = ANY($1)",
-                    &[&names],
+                    &[(&names, Type::BYTEA_ARRAY)],
                 )
                 .await
                 .map_err(|e| lost(&e))?;
@@ -630,51 +647,77 @@ async fn write_rows(client: &mut Client, epoch: i64, rows: Rows) -> Result<(), R
         head_leaves.push(h.newest_leaf_hash.to_vec());
     }
     let (meta_names, meta_values): (Vec<String>, Vec<Vec<u8>>) = rows.meta.into_iter().unzip();
-    let statements: [(&str, &[&(dyn tokio_postgres::types::ToSql + Sync)]); 8] = [
+    use Type as T;
+    let statements: [(&str, &[(&(dyn ToSql + Sync), Type)]); 8] = [
         (
             "INSERT INTO vouch_entries (idx, bytes) \
              SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-            &[&rows.entry_idx, &rows.entry_bytes],
+            &[
+                (&rows.entry_idx, T::INT8_ARRAY),
+                (&rows.entry_bytes, T::BYTEA_ARRAY),
+            ],
         ),
         (
             "INSERT INTO vouch_dedup (key, idx) SELECT * FROM unnest($1::bytea[], $2::bigint[])",
-            &[&rows.dedup_keys, &rows.entry_idx],
+            &[
+                (&rows.dedup_keys, T::BYTEA_ARRAY),
+                (&rows.entry_idx, T::INT8_ARRAY),
+            ],
         ),
         (
             "INSERT INTO vouch_subject_entries (subject, idx, leaf) \
              SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bytea[])",
-            &[&rows.subject_names, &rows.subject_idx, &rows.subject_leaves],
+            &[
+                (&rows.subject_names, T::BYTEA_ARRAY),
+                (&rows.subject_idx, T::INT8_ARRAY),
+                (&rows.subject_leaves, T::BYTEA_ARRAY),
+            ],
         ),
         (
             "INSERT INTO vouch_subjects (subject, count, newest_idx, newest_leaf) \
              SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bytea[]) \
              ON CONFLICT (subject) DO UPDATE SET count = excluded.count, \
              newest_idx = excluded.newest_idx, newest_leaf = excluded.newest_leaf",
-            &[&head_names, &head_counts, &head_idx, &head_leaves],
+            &[
+                (&head_names, T::BYTEA_ARRAY),
+                (&head_counts, T::INT8_ARRAY),
+                (&head_idx, T::INT8_ARRAY),
+                (&head_leaves, T::BYTEA_ARRAY),
+            ],
         ),
         (
             "INSERT INTO vouch_hashes (level, idx, hash) \
              SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])",
-            &[&rows.levels, &rows.node_idx, &rows.node_hashes],
+            &[
+                (&rows.levels, T::INT2_ARRAY),
+                (&rows.node_idx, T::INT8_ARRAY),
+                (&rows.node_hashes, T::BYTEA_ARRAY),
+            ],
         ),
         (
             "INSERT INTO vouch_checkpoints (size, signed) VALUES ($1, $2) \
              ON CONFLICT (size) DO UPDATE SET signed = excluded.signed",
-            &[&rows.new_size, &rows.checkpoint],
+            &[(&rows.new_size, T::INT8), (&rows.checkpoint, T::BYTEA)],
         ),
         (
             "INSERT INTO vouch_meta (name, value) SELECT * FROM unnest($1::text[], $2::bytea[]) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            &[&meta_names, &meta_values],
+            &[(&meta_names, T::TEXT_ARRAY), (&meta_values, T::BYTEA_ARRAY)],
         ),
         (
             "UPDATE vouch_state SET tree_size = $1 WHERE id = 1",
-            &[&rows.new_size],
+            &[(&rows.new_size, T::INT8)],
         ),
     ];
-    for (sql, params) in statements {
-        tx.execute(sql, params).await.map_err(|e| lost(&e))?;
-    }
+    // Sent at once, one after the other on the connection (pipelined): a batch waits
+    // for three round trips (the lock, the rows, the commit), not ten.
+    futures_util::future::try_join_all(
+        statements
+            .iter()
+            .map(|(sql, params)| tx.execute_typed(sql, params)),
+    )
+    .await
+    .map_err(|e| lost(&e))?;
     tx.commit().await.map_err(|e| match e.as_db_error() {
         // The server answered: it did not commit.
         Some(_) => Refused::Store(backend("the batch's commit was refused", &e)),
@@ -869,6 +912,22 @@ impl Store for PgStore {
             vec![Param::Bytes(dedup_key.to_vec())],
         )?;
         rows.first().map(|r| to_u64(r.get(0))).transpose()
+    }
+
+    fn find_all(&self, keys: &[Hash]) -> Result<Vec<Option<u64>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.query(
+            "cannot read the duplicate index",
+            "SELECT key, idx FROM vouch_dedup WHERE key = ANY($1)",
+            vec![Param::ByteArrays(keys.iter().map(|k| k.to_vec()).collect())],
+        )?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            found.insert(to_hash(r.get(0))?, to_u64(r.get(1))?);
+        }
+        Ok(keys.iter().map(|k| found.get(k).copied()).collect())
     }
 
     fn subject_entries(
