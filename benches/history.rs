@@ -146,6 +146,7 @@ fn main() {
         let options = match std::env::var("VOUCH_BENCH_SLED_CACHE_MIB") {
             Ok(mib) => SledOptions {
                 cache_bytes: mib.parse::<u64>().unwrap() << 20,
+                ..SledOptions::default()
             },
             Err(_) => SledOptions::default(),
         };

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vouch::log::{Log, LogConfig, Submission};
+use vouch::merkle;
 use vouch::note::{KeyName, Signer};
-use vouch::store::{PgOptions, PgStore, SledOptions, SledStore, Store};
+use vouch::store::{PgOptions, PgStore, SledOptions, SledStore, Store, StoreHashes};
 
 const TASKS: u64 = 64;
 const ENTRY_LEN: usize = 1024;
@@ -263,6 +264,31 @@ fn big_log(
         std::hint::black_box(log.view().consistency_proof(old[i as usize], size).unwrap());
     });
     println!("{name}: inclusion proof at {size}: {inc:.2} µs; consistency proof: {con:.2} µs");
+    // The read path of a proof alone, two ways, alternated so that neither has the
+    // other's warm cache to itself: every level read, or (the log's way) levels 1 and
+    // 2 computed from the leaf row.
+    let reads = StoreHashes(log.store().as_ref());
+    let (mut read_all, mut computed) = (0.0, 0.0);
+    for round in 0..4 {
+        let at: Vec<u64> = (0..2 * iters).map(|_| rnd() % size).collect();
+        let a = time_per_op(iters, |i| {
+            std::hint::black_box(merkle::inclusion_proof(&reads, at[i as usize], size).unwrap());
+        });
+        let b = time_per_op(iters, |i| {
+            std::hint::black_box(
+                merkle::inclusion_proofs(&reads, &[at[(iters + i) as usize]], size).unwrap(),
+            );
+        });
+        if round >= 2 {
+            read_all += a / 2.0;
+            computed += b / 2.0;
+        }
+    }
+    println!(
+        "{name}: a proof's reads: every level {read_all:.2} µs, levels 1-2 from the leaf row \
+         {computed:.2} µs ({:.2}x)",
+        computed / read_all
+    );
 
     // 3. Bytes on disk, then reopen.
     let on_disk = at.bytes(log.store().as_ref());
@@ -295,4 +321,24 @@ fn big_log(
         start.elapsed().as_secs_f64() * 1e3
     );
     drop(again);
+    // The cache of low hash rows, at its old size and its default, in this run: random
+    // proofs once it is warm.
+    if let At::Sled(dir) = at {
+        for mib in [16u64, 64] {
+            let options = SledOptions {
+                row_cache_bytes: mib << 20,
+                ..SledOptions::default()
+            };
+            let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), &options).unwrap());
+            let log = Log::open(store, None, LogConfig::default()).unwrap();
+            let mut proofs = |n: u64| {
+                time_per_op(n, |_| {
+                    std::hint::black_box(log.view().inclusion_proof(rnd() % size, size).unwrap());
+                })
+            };
+            proofs(200_000);
+            let warm = proofs(iters);
+            println!("{name}: inclusion proof at {size}, {mib} MiB of low rows cached, warm: {warm:.2} µs");
+        }
+    }
 }

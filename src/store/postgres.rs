@@ -112,7 +112,13 @@ pub struct PgStore {
     next_reader: AtomicUsize,
     /// `None` for a reader.
     writer: Option<Mutex<Writer>>,
+    /// Subtree hashes read before. A complete subtree's hash never changes, so any
+    /// hash read is good for ever; proofs of a big tree share their upper levels.
+    hash_cache: quick_cache::sync::Cache<(u8, u64), Hash>,
 }
+
+/// How many subtree hashes a [`PgStore`] keeps (about 100 bytes each).
+const HASHES_CACHED: usize = 262_144;
 
 struct Writer {
     /// `None` after the connection failed, until [`Store::recover`].
@@ -385,6 +391,7 @@ impl PgStore {
                 .collect(),
             next_reader: AtomicUsize::new(0),
             writer: writer.map(Mutex::new),
+            hash_cache: quick_cache::sync::Cache::new(HASHES_CACHED),
         })
     }
 
@@ -420,6 +427,42 @@ impl PgStore {
             *slot = Arc::new(client);
         }
         Ok(slot.clone())
+    }
+
+    /// The stored hashes of `nodes`, in order, all of which must exist.
+    fn read_hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, StoreError> {
+        let levels: Vec<i16> = nodes.iter().map(|n| i16::from(n.level)).collect();
+        let idx = nodes
+            .iter()
+            .map(|n| to_i64(n.index))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows = self.query(
+            "cannot read hashes",
+            "SELECT h.level, h.idx, h.hash FROM vouch_hashes h \
+             JOIN unnest($1::smallint[], $2::bigint[]) AS n(level, idx) \
+             ON h.level = n.level AND h.idx = n.idx",
+            vec![Param::I16s(levels), Param::I64s(idx)],
+        )?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let level: i16 = r.get(0);
+            let idx: i64 = r.get(1);
+            found.insert((level, idx), to_hash(r.get(2))?);
+        }
+        nodes
+            .iter()
+            .map(|n| {
+                found
+                    .get(&(i16::from(n.level), n.index as i64))
+                    .copied()
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "hash {} of level {} is missing",
+                            n.index, n.level
+                        ))
+                    })
+            })
+            .collect()
     }
 
     /// Runs one read query.
@@ -836,43 +879,32 @@ impl Store for PgStore {
     }
 
     fn hashes(&self, nodes: &[Node]) -> Result<Vec<Hash>, StoreError> {
-        if nodes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let levels: Vec<i16> = nodes.iter().map(|n| i16::from(n.level)).collect();
-        let idx = nodes
+        let cached: Vec<Option<Hash>> = nodes
             .iter()
-            .map(|n| to_i64(n.index))
-            .collect::<Result<Vec<_>, _>>()?;
-        let rows = self.query(
-            "cannot read hashes",
-            "SELECT h.level, h.idx, h.hash FROM vouch_hashes h \
-             JOIN unnest($1::smallint[], $2::bigint[]) AS n(level, idx) \
-             ON h.level = n.level AND h.idx = n.idx",
-            vec![Param::I16s(levels), Param::I64s(idx)],
-        )?;
-        let mut found = std::collections::HashMap::with_capacity(rows.len());
-        for r in &rows {
-            let level: i16 = r.get(0);
-            let idx: i64 = r.get(1);
-            found.insert((level, idx), to_hash(r.get(2))?);
-        }
-        nodes
+            .map(|n| self.hash_cache.get(&(n.level, n.index)))
+            .collect();
+        let missing: Vec<Node> = nodes
             .iter()
-            .map(|n| {
-                found
-                    .get(&(i16::from(n.level), n.index as i64))
-                    .copied()
-                    .ok_or_else(|| {
-                        StoreError::Corrupt(format!(
-                            "hash {} of level {} is missing",
-                            n.index, n.level
-                        ))
-                    })
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        if missing.is_empty() {
+            return Ok(cached.into_iter().flatten().collect());
+        }
+        let read = self.read_hashes(&missing)?;
+        for (n, h) in missing.iter().zip(&read) {
+            self.hash_cache.insert((n.level, n.index), *h);
+        }
+        let mut read = read.into_iter();
+        Ok(cached
+            .into_iter()
+            .map(|c| {
+                c.or_else(|| read.next())
+                    .expect("one read per missing hash")
             })
-            .collect()
+            .collect())
     }
-
     fn hash_run(&self, first: Node, count: u64) -> Result<Vec<Hash>, StoreError> {
         if count == 0 {
             return Ok(Vec::new());

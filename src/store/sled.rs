@@ -36,12 +36,18 @@ use crate::tiles;
 pub struct SledOptions {
     /// sled's page cache in bytes. sled defaults to 1 GiB; vouch to 32 MiB.
     pub cache_bytes: u64,
+    /// Bytes of full hash rows of the lowest tree levels kept in memory (1 KiB a row
+    /// of 32 hashes): the rows a proof starts from. 64 MiB holds every one of a log of
+    /// 1,000,000 entries (`cargo bench --bench log`: a random inclusion proof then
+    /// reads no row from sled).
+    pub row_cache_bytes: u64,
 }
 
 impl Default for SledOptions {
     fn default() -> Self {
         SledOptions {
             cache_bytes: 32 * 1024 * 1024,
+            row_cache_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -99,9 +105,6 @@ pub(super) fn entry_key(index: u64) -> [u8; 9] {
 pub(super) const ROW: u64 = 32;
 /// Full rows of these levels and above are cached in memory.
 const CACHED_LEVELS_FROM: u8 = 3;
-/// How many full rows of the levels below are cached (1 KiB each): the leaves around
-/// the entries people read, whose proofs start there.
-const LOW_ROWS_CACHED: usize = 16_384;
 
 pub(super) fn row_key(level: u8, row: u64) -> [u8; 10] {
     let mut k = [b'h'; 10];
@@ -806,7 +809,9 @@ impl SledStore {
                 halted: None,
             }),
             full_rows: RwLock::default(),
-            low_rows: quick_cache::sync::Cache::new(LOW_ROWS_CACHED),
+            low_rows: quick_cache::sync::Cache::new(
+                usize::try_from(options.row_cache_bytes / (ROW * 32)).unwrap_or(usize::MAX),
+            ),
             recovery,
             _lock: lock,
         })
@@ -885,8 +890,8 @@ impl SledStore {
 
     /// A row of hashes. Full rows never change, so those of the upper levels (one hash
     /// in eight of the tree, a few MiB per million entries) are kept in memory: most of
-    /// a proof then needs no sled read. Of the lower levels, the
-    /// [`LOW_ROWS_CACHED`] most recently read are.
+    /// a proof then needs no sled read. Of the lower levels, the most recently read
+    /// are, up to [`SledOptions::row_cache_bytes`].
     fn row(&self, level: u8, row: u64) -> Result<sled::IVec, StoreError> {
         let upper = level >= CACHED_LEVELS_FROM;
         let cached = if upper {
