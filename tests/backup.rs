@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -13,21 +12,6 @@ use vouch::log::{Log, LogConfig};
 use vouch::merkle::Node;
 use vouch::statement::Kind;
 use vouch::store::{SledOptions, SledStore};
-
-fn vouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn open(dir: &Path) -> Log {
     let store = Arc::new(SledStore::open(dir, &SledOptions::default()).unwrap());
@@ -69,14 +53,14 @@ fn a_backup_taken_under_load_holds_every_entry_acknowledged_before_it_and_restor
     let before: Vec<(u64, [u8; 32])> = acked.lock().unwrap().clone();
     let work = tempfile::TempDir::new().unwrap();
     let backup = work.path().join("backup");
-    let out = vouch(&[
+    let out = vouch_cli(&[
         "backup",
         "--data",
         s(ledger.dir.path()),
         "--out",
         s(&backup),
     ]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", printed(&out));
     running.store(false, Ordering::Relaxed);
     for w in writers {
         w.join().unwrap();
@@ -86,11 +70,15 @@ fn a_backup_taken_under_load_holds_every_entry_acknowledged_before_it_and_restor
         "only {} appends before the backup",
         before.len()
     );
-    assert!(text(&out).contains("the copy opens"), "{}", text(&out));
+    assert!(
+        printed(&out).contains("the copy opens"),
+        "{}",
+        printed(&out)
+    );
 
     let restored = work.path().join("restored");
-    let out = vouch(&["restore", "--from", s(&backup), "--data", s(&restored)]);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = vouch_cli(&["restore", "--from", s(&backup), "--data", s(&restored)]);
+    assert!(out.status.success(), "{}", printed(&out));
     let log = open(&restored);
     let size = log.head().size();
     let nodes: Vec<Node> = before.iter().map(|(i, _)| Node::new(0, *i)).collect();
@@ -130,7 +118,7 @@ fn restore_refuses_damaged_backups_and_used_directories_and_leaves_them_as_they_
     }
     let work = tempfile::TempDir::new().unwrap();
     let backup = work.path().join("backup");
-    assert!(vouch(&[
+    assert!(vouch_cli(&[
         "backup",
         "--data",
         s(ledger.dir.path()),
@@ -144,12 +132,12 @@ fn restore_refuses_damaged_backups_and_used_directories_and_leaves_them_as_they_
     let used = work.path().join("used");
     std::fs::create_dir(&used).unwrap();
     std::fs::write(used.join("keep"), "mine").unwrap();
-    let out = vouch(&["backup", "--data", s(ledger.dir.path()), "--out", s(&used)]);
+    let out = vouch_cli(&["backup", "--data", s(ledger.dir.path()), "--out", s(&used)]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("is not empty"), "{}", text(&out));
-    let out = vouch(&["restore", "--from", s(&backup), "--data", s(&used)]);
+    assert!(printed(&out).contains("is not empty"), "{}", printed(&out));
+    let out = vouch_cli(&["restore", "--from", s(&backup), "--data", s(&used)]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("is not empty"), "{}", text(&out));
+    assert!(printed(&out).contains("is not empty"), "{}", printed(&out));
     assert_eq!(std::fs::read_dir(&used).unwrap().count(), 1);
     assert_eq!(std::fs::read_to_string(used.join("keep")).unwrap(), "mine");
 
@@ -161,27 +149,31 @@ fn restore_refuses_damaged_backups_and_used_directories_and_leaves_them_as_they_
     bytes[at] ^= 0x40;
     std::fs::write(&journal, &bytes).unwrap();
     let target = work.path().join("from-damaged");
-    let out = vouch(&["restore", "--from", s(&backup), "--data", s(&target)]);
+    let out = vouch_cli(&["restore", "--from", s(&backup), "--data", s(&target)]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("damaged"), "{}", text(&out));
+    assert!(printed(&out).contains("damaged"), "{}", printed(&out));
     assert!(!target.exists());
 
     // A torn tail (a copy made by hand while a batch was being written): refused.
     let mut torn = original.clone();
     torn.extend_from_slice(&original[..40]);
     std::fs::write(&journal, &torn).unwrap();
-    let out = vouch(&["restore", "--from", s(&backup), "--data", s(&target)]);
+    let out = vouch_cli(&["restore", "--from", s(&backup), "--data", s(&target)]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("not a whole record"), "{}", text(&out));
+    assert!(
+        printed(&out).contains("not a whole record"),
+        "{}",
+        printed(&out)
+    );
     assert!(!target.exists());
 
     // The backup as it was made restores.
     std::fs::write(&journal, &original).unwrap();
-    let out = vouch(&["restore", "--from", s(&backup), "--data", s(&target)]);
-    assert!(out.status.success(), "{}", text(&out));
+    let out = vouch_cli(&["restore", "--from", s(&backup), "--data", s(&target)]);
+    assert!(out.status.success(), "{}", printed(&out));
     assert_eq!(open(&target).head().size(), ledger.log.head().size());
 
-    let out = vouch(&[
+    let out = vouch_cli(&[
         "backup",
         "--data",
         "postgres://vouch@db/vouch",
@@ -189,5 +181,5 @@ fn restore_refuses_damaged_backups_and_used_directories_and_leaves_them_as_they_
         s(&used),
     ]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("pg_basebackup"), "{}", text(&out));
+    assert!(printed(&out).contains("pg_basebackup"), "{}", printed(&out));
 }

@@ -4,75 +4,21 @@
 //! bundle, inclusion of several entries, and consistency between a checkpoint saved
 //! before more submissions and the one after.
 //!
-//! `.ci/run` installs Go and sets `VOUCH_REQUIRE_GO=1`, so that there a missing Go
-//! toolchain fails the test; elsewhere the test says it was skipped.
+//! `.ci/run` installs Go (`common::go` builds the client).
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
 use vouch::statement::Kind;
 
-const GOPATH: &str = "/usr/share/gocode";
-
-fn go_available() -> bool {
-    let go = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let x_mod = Path::new(GOPATH)
-        .join("src/golang.org/x/mod/sumdb/tlog")
-        .is_dir();
-    if !(go && x_mod) {
-        let msg = "Go (golang-go) and golang.org/x/mod (golang-golang-x-mod-dev) are needed for the Go client test";
-        assert!(std::env::var_os("VOUCH_REQUIRE_GO").is_none(), "{msg}");
-        eprintln!("SKIPPED: {msg}; .ci/run installs them");
-    }
-    go && x_mod
-}
-
-fn build(dir: &Path) -> PathBuf {
-    let out = dir.join("tlogcheck");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/tlogcheck/main.go");
-    let status = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", GOPATH)
-        .env("GOCACHE", dir.join("cache"))
-        .env("GOFLAGS", "")
-        .status()
-        .expect("go runs");
-    assert!(status.success(), "building the Go client failed");
-    out
-}
-
-fn run(bin: &Path, mode: &str, url: &str, key: &str, state: &Path) -> String {
-    let out = Command::new(bin)
-        .args([mode, url, key])
-        .arg(state)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "tlogcheck {mode} failed: {}{}",
-        stdout,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 #[test]
 fn go_reference_client_verifies_checkpoints_tiles_bundles_and_proofs() {
-    if !go_available() {
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
-    let bin = build(tmp.path());
+    let Some(bin) = go::client(tmp.path()) else {
+        return;
+    };
     let ledger = Ledger::new(1);
     let url = serve(ledger.log.clone());
     // More than a full tile, from several threads.
@@ -94,7 +40,7 @@ fn go_reference_client_verifies_checkpoints_tiles_bundles_and_proofs() {
     });
     let key = ledger.cast.log_key.verifier().to_string();
     let state = tmp.path().join("checkpoint");
-    let out = run(&bin, "check", &url, &key, &state);
+    let out = go::run(&bin, "check", &url, &key, &state);
     assert!(out.contains("ok: checkpoint of 305 entries"), "{out}");
     for i in 0..40 {
         ledger
@@ -104,7 +50,7 @@ fn go_reference_client_verifies_checkpoints_tiles_bundles_and_proofs() {
             )
             .unwrap();
     }
-    let out = run(&bin, "consistency", &url, &key, &state);
+    let out = go::run(&bin, "consistency", &url, &key, &state);
     assert!(
         out.contains("ok: the tree of 345 entries extends the saved tree of 305"),
         "{out}"

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -178,54 +178,6 @@ fn a_writer_that_lost_its_place_cannot_commit() {
     );
 }
 
-const GOPATH: &str = "/usr/share/gocode";
-
-/// Go's reference client, built (or `None` when Go is missing and not required).
-fn go_client(dir: &Path) -> Option<PathBuf> {
-    let x_mod = Path::new(GOPATH)
-        .join("src/golang.org/x/mod/sumdb/tlog")
-        .is_dir();
-    let go = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !(go && x_mod) {
-        let msg = "Go and golang.org/x/mod are needed to check a replica with Go's client";
-        assert!(std::env::var_os("VOUCH_REQUIRE_GO").is_none(), "{msg}");
-        eprintln!("SKIPPED the Go part: {msg}");
-        return None;
-    }
-    let out = dir.join("tlogcheck");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/tlogcheck/main.go");
-    let status = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&out)
-        .arg(&src)
-        .env("GO111MODULE", "off")
-        .env("GOPATH", GOPATH)
-        .env("GOCACHE", dir.join("cache"))
-        .env("GOFLAGS", "")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    Some(out)
-}
-
-fn go(bin: &Path, mode: &str, url: &str, key: &str, state: &Path) -> String {
-    let out = Command::new(bin)
-        .args([mode, url, key])
-        .arg(state)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "tlogcheck {mode} failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 fn get(url: &str) -> Value {
     serde_json::from_reader(ureq::get(url).call().unwrap().into_reader()).unwrap()
 }
@@ -293,11 +245,11 @@ fn a_read_replica_serves_what_go_verifies_and_follows_the_writer() {
     );
 
     let tmp = tempfile::TempDir::new().unwrap();
-    let bin = go_client(tmp.path());
+    let bin = go::client(tmp.path());
     let key = ledger.cast.log_key.verifier().to_string();
     let state = tmp.path().join("checkpoint");
     if let Some(bin) = &bin {
-        let out = go(bin, "check", &replica_url, &key, &state);
+        let out = go::run(bin, "check", &replica_url, &key, &state);
         assert!(
             out.contains(&format!("ok: checkpoint of {size} entries")),
             "{out}"
@@ -331,7 +283,7 @@ fn a_read_replica_serves_what_go_verifies_and_follows_the_writer() {
     )
     .unwrap();
     if let Some(bin) = &bin {
-        let out = go(bin, "consistency", &replica_url, &key, &state);
+        let out = go::run(bin, "consistency", &replica_url, &key, &state);
         assert!(
             out.contains(&format!(
                 "ok: the tree of {grown} entries extends the saved tree of {size}"

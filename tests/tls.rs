@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::{Command, Output};
 use std::sync::Arc;
 
 use common::*;
@@ -72,42 +71,56 @@ fn tls_terminator(
     rx.recv().unwrap()
 }
 
-fn vouch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vouch"))
-        .args(args)
-        .output()
-        .unwrap()
+/// A ledger with one record about FACTORY saying `text`, served over HTTP; its URL,
+/// and a directory holding the log's public key file (`log.pub`).
+struct Served {
+    _ledger: Ledger,
+    url: String,
+    dir: tempfile::TempDir,
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+impl Served {
+    fn new(text: &str) -> Self {
+        let ledger = Ledger::new(1);
+        ledger
+            .submit(&statement(Kind::Audit, FACTORY, text), &ledger.cast.auditor)
+            .unwrap();
+        let url = serve(ledger.log.clone());
+        let dir = tempfile::TempDir::new().unwrap();
+        std::fs::write(
+            dir.path().join("log.pub"),
+            ledger.cast.log_key.verifier().to_string(),
+        )
+        .unwrap();
+        Served {
+            _ledger: ledger,
+            url,
+            dir,
+        }
+    }
+
+    fn log_pub(&self) -> std::path::PathBuf {
+        self.dir.path().join("log.pub")
+    }
 }
 
 #[test]
 fn history_over_https_with_a_private_ca() {
-    let ledger = Ledger::new(1);
-    ledger
-        .submit(
-            &statement(Kind::Audit, FACTORY, "over TLS"),
-            &ledger.cast.auditor,
-        )
-        .unwrap();
-    let url = serve(ledger.log.clone());
+    let served = Served::new("over TLS");
     let (ca, cert, key) = certificates();
-    let port = tls_terminator(url.trim_start_matches("http://").to_owned(), cert, key);
-    let dir = tempfile::TempDir::new().unwrap();
-    let ca_file = dir.path().join("ca.pem");
+    let port = tls_terminator(
+        served.url.trim_start_matches("http://").to_owned(),
+        cert,
+        key,
+    );
+    let dir = served.dir.path();
+    let ca_file = dir.join("ca.pem");
     std::fs::write(&ca_file, ca).unwrap();
-    let log_pub = dir.path().join("log.pub");
-    std::fs::write(&log_pub, ledger.cast.log_key.verifier().to_string()).unwrap();
+    let log_pub = served.log_pub();
     let https = format!("https://localhost:{port}");
     let (ca_file, log_pub) = (ca_file.to_str().unwrap(), log_pub.to_str().unwrap());
 
-    let out = vouch(&[
+    let out = vouch_cli(&[
         "history",
         FACTORY,
         "--url",
@@ -117,20 +130,20 @@ fn history_over_https_with_a_private_ca() {
         "--ca",
         ca_file,
     ]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("over TLS"), "{}", text(&out));
+    assert!(out.status.success(), "{}", printed(&out));
+    assert!(printed(&out).contains("over TLS"), "{}", printed(&out));
 
-    let out = vouch(&["history", FACTORY, "--url", &https, "--log-key", log_pub]);
+    let out = vouch_cli(&["history", FACTORY, "--url", &https, "--log-key", log_pub]);
     assert!(!out.status.success());
     assert!(
-        text(&out).contains("give its CA with --ca FILE"),
+        printed(&out).contains("give its CA with --ca FILE"),
         "{}",
-        text(&out)
+        printed(&out)
     );
 
-    let empty = dir.path().join("empty.pem");
+    let empty = dir.join("empty.pem");
     std::fs::write(&empty, "not a certificate\n").unwrap();
-    let out = vouch(&[
+    let out = vouch_cli(&[
         "history",
         FACTORY,
         "--url",
@@ -142,41 +155,32 @@ fn history_over_https_with_a_private_ca() {
     ]);
     assert!(!out.status.success());
     assert!(
-        text(&out).contains("holds no PEM certificate"),
+        printed(&out).contains("holds no PEM certificate"),
         "{}",
-        text(&out)
+        printed(&out)
     );
 }
 
 #[test]
 fn url_takes_host_and_port_and_says_what_it_expects() {
-    let ledger = Ledger::new(1);
-    ledger
-        .submit(
-            &statement(Kind::Audit, FACTORY, "by host and port"),
-            &ledger.cast.auditor,
-        )
-        .unwrap();
-    let url = serve(ledger.log.clone());
-    let dir = tempfile::TempDir::new().unwrap();
-    let log_pub = dir.path().join("log.pub");
-    std::fs::write(&log_pub, ledger.cast.log_key.verifier().to_string()).unwrap();
+    let served = Served::new("by host and port");
+    let log_pub = served.log_pub();
     let log_pub = log_pub.to_str().unwrap();
-    let host_port = url.trim_start_matches("http://");
-    let out = vouch(&["history", FACTORY, "--url", host_port, "--log-key", log_pub]);
-    assert!(out.status.success(), "{}", text(&out));
+    let host_port = served.url.trim_start_matches("http://");
+    let out = vouch_cli(&["history", FACTORY, "--url", host_port, "--log-key", log_pub]);
+    assert!(out.status.success(), "{}", printed(&out));
     for bad in [
         "ftp://ledger.example",
         "ledger example:80",
         "host:port",
         ":8080",
     ] {
-        let out = vouch(&["history", FACTORY, "--url", bad, "--log-key", log_pub]);
+        let out = vouch_cli(&["history", FACTORY, "--url", bad, "--log-key", log_pub]);
         assert!(!out.status.success(), "{bad}");
         assert!(
-            text(&out).contains("is not a server's address: give a URL"),
+            printed(&out).contains("is not a server's address: give a URL"),
             "{bad}: {}",
-            text(&out)
+            printed(&out)
         );
     }
 }

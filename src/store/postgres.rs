@@ -474,8 +474,7 @@ impl PgStore {
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         let client = self.reader()?;
         self.run(async move {
-            let typed: Vec<(&(dyn ToSql + Sync), Type)> =
-                params.iter().map(|p| (p.as_sql(), p.pg_type())).collect();
+            let typed: Vec<Typed<'_>> = params.iter().map(|p| (p.as_sql(), p.pg_type())).collect();
             client.query_typed(sql, &typed).await
         })
         .map_err(|e| backend(what, &e))
@@ -594,6 +593,9 @@ impl Rows {
     }
 }
 
+/// A query parameter with its type.
+type Typed<'a> = (&'a (dyn ToSql + Sync), Type);
+
 /// Why a batch's transaction ended without a commit.
 enum Refused {
     /// Known not to be stored: rolled back, or refused before it began.
@@ -691,7 +693,7 @@ async fn write_rows(client: &mut Client, epoch: i64, rows: Rows) -> Result<(), R
     }
     let (meta_names, meta_values): (Vec<String>, Vec<Vec<u8>>) = rows.meta.into_iter().unzip();
     use Type as T;
-    let statements: [(&str, &[(&(dyn ToSql + Sync), Type)]); 8] = [
+    let statements: [(&str, &[Typed<'_>]); 8] = [
         (
             "INSERT INTO vouch_entries (idx, bytes) \
              SELECT * FROM unnest($1::bigint[], $2::bytea[])",

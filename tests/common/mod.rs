@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod forge;
+pub mod go;
 pub mod pg;
 
 use std::sync::Arc;
@@ -422,4 +423,21 @@ pub fn assert_problem(r: reqwest::blocking::Response, status: u16, says: &str) {
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let p: serde_json::Value = r.json().unwrap();
     assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+}
+
+/// Runs the `vouch` binary with `args`.
+pub fn vouch_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// What a command printed, stdout then stderr, for assertions and their messages.
+pub fn printed(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
