@@ -183,3 +183,40 @@ fn restore_refuses_damaged_backups_and_used_directories_and_leaves_them_as_they_
     assert!(!out.status.success());
     assert!(printed(&out).contains("pg_basebackup"), "{}", printed(&out));
 }
+
+#[test]
+fn log_checkpoint_reads_a_served_data_directory_from_its_journal() {
+    let ledger = Ledger::new(1);
+    ledger
+        .submit(
+            &statement(Kind::Audit, FACTORY, "served"),
+            &ledger.cast.auditor,
+        )
+        .unwrap();
+    // The ledger's process holds the directory, as a server does.
+    let out = vouch_cli(&["log", "checkpoint", "--data", s(ledger.dir.path())]);
+    assert!(out.status.success(), "{}", printed(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        ledger.log.head().signed
+    );
+    assert!(
+        printed(&out).contains("is in use by a server"),
+        "{}",
+        printed(&out)
+    );
+
+    // A copy held by another process, its newest record changed: refused.
+    let work = tempfile::TempDir::new().unwrap();
+    let copy = work.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    let mut journal = std::fs::read(ledger.dir.path().join("journal")).unwrap();
+    let at = journal.len() - 40;
+    journal[at] ^= 1;
+    std::fs::write(copy.join("journal"), journal).unwrap();
+    let lock = std::fs::File::create(copy.join("lock")).unwrap();
+    lock.try_lock().unwrap();
+    let out = vouch_cli(&["log", "checkpoint", "--data", s(&copy)]);
+    assert!(!out.status.success());
+    assert!(printed(&out).contains("damaged"), "{}", printed(&out));
+}

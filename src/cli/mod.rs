@@ -316,6 +316,30 @@ fn open_copy(dir: &Path) -> Result<Log, Box<dyn std::error::Error + Send + Sync>
     Ok(Log::open(store, None, LogConfig::default())?)
 }
 
+/// The newest checkpoint of the log in data directory `dir`, which a server holds: from
+/// its journal, its signature checked against the log's key (also from the journal).
+fn checkpoint_of_served(dir: &Path) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let (signed, meta) = crate::store::backup::newest_checkpoint(dir)?;
+    let key = meta
+        .iter()
+        .find(|(name, _)| name == crate::log::META_LOG_KEY)
+        .and_then(|(_, key)| std::str::from_utf8(key).ok())
+        .ok_or_else(|| {
+            format!(
+                "the journal in {} does not name the log's key",
+                dir.display()
+            )
+        })?;
+    let verifier = crate::note::Verifier::parse(key)?;
+    crate::note::Checkpoint::open(&signed, &verifier)
+        .map_err(|e| format!("the newest checkpoint in {}'s journal: {e}", dir.display()))?;
+    eprintln!(
+        "{} is in use by a server: this is the newest checkpoint in its journal, signed by {verifier}",
+        dir.display()
+    );
+    Ok(String::from_utf8(signed)?)
+}
+
 /// `vouch backup`.
 fn backup(data: &Path, out: &Path) -> CliResult {
     if matches!(
@@ -550,10 +574,15 @@ pub fn run(cli: Cli) -> CliResult {
             }
             print!("{}", log.head().signed);
         }
-        Command::Log(LogCommand::Checkpoint { data }) => {
-            let log = Log::open(open_store(&data, Access::Read)?, None, LogConfig::default())?;
-            print!("{}", log.head().signed);
-        }
+        Command::Log(LogCommand::Checkpoint { data }) => match &data {
+            StoreAt::Dir(dir) if crate::store::backup::in_use(dir) => {
+                print!("{}", checkpoint_of_served(dir)?);
+            }
+            _ => {
+                let log = Log::open(open_store(&data, Access::Read)?, None, LogConfig::default())?;
+                print!("{}", log.head().signed);
+            }
+        },
         Command::Log(LogCommand::Prove {
             data,
             index,

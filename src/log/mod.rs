@@ -56,7 +56,7 @@ use admission::{Admission, RawEntry, RawLog};
 use sequencer::{Request, Sequencer};
 
 const META_ORIGIN: &str = "origin";
-const META_LOG_KEY: &str = "log_key";
+pub(crate) const META_LOG_KEY: &str = "log_key";
 /// Marks a ledger (absent in a raw log): the genesis registry state. The registry is
 /// not kept up to date here: it is replayed from the registry chains on open.
 const META_REGISTRY: &str = "registry";

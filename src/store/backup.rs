@@ -140,3 +140,49 @@ pub fn restore(from: &Path, data: &Path) -> Result<Copied, StoreError> {
     copy_prefix(&journal, &path, &data.join(JOURNAL), len)?;
     Ok(copied)
 }
+
+/// Whether another process holds the data directory `data` (a server serving it).
+pub fn in_use(data: &Path) -> bool {
+    data.join(JOURNAL).exists()
+        && matches!(super::sled::lock_dir(data), Err(StoreError::Backend(_)))
+}
+
+/// The newest checkpoint in the journal of data directory `data`, and the metadata of
+/// its first record (the log's origin and key), read without the directory's lock:
+/// what `vouch log checkpoint` shows while a server holds the directory. The caller
+/// checks the checkpoint's signature.
+///
+/// # Errors
+/// When the journal cannot be read, holds no whole record, or its newest whole record
+/// is damaged.
+pub fn newest_checkpoint(data: &Path) -> Result<(Vec<u8>, Vec<(String, Vec<u8>)>), StoreError> {
+    let path = data.join(JOURNAL);
+    let journal = File::open(&path).map_err(|e| io("open", &path, e))?;
+    let len = journal.metadata().map_err(|e| io("stat", &path, e))?.len();
+    let record = |offset| match journal::read(&journal, offset, len) {
+        Ok(Read::Record(r)) => Ok(r),
+        Ok(Read::Damaged { offset, why }) => Err(StoreError::Corrupt(format!(
+            "the journal record at byte {offset} is damaged ({why})"
+        ))),
+        Ok(_) => Err(StoreError::Corrupt(format!(
+            "{} holds no whole record at byte {offset}",
+            path.display()
+        ))),
+        Err(e) => Err(io("read", &path, e)),
+    };
+    let first = record(0)?;
+    // Headers only, to the last whole record.
+    let (mut last, mut offset) = (0, first.end);
+    while let Some((end, _)) =
+        journal::skip(&journal, offset, len).map_err(|e| io("read", &path, e))?
+    {
+        last = offset;
+        offset = end;
+    }
+    let newest = if last == 0 {
+        first.clone()
+    } else {
+        record(last)?
+    };
+    Ok((newest.checkpoint.clone(), first.meta.clone()))
+}

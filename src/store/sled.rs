@@ -398,7 +398,7 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
 ///
 /// # Errors
 /// When another process holds it.
-pub(super) fn lock_dir(path: &Path) -> Result<File, StoreError> {
+pub(crate) fn lock_dir(path: &Path) -> Result<File, StoreError> {
     let lock_path = path.join("lock");
     let lock = OpenOptions::new()
         .create(true)
