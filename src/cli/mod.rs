@@ -319,7 +319,8 @@ fn open_copy(dir: &Path) -> Result<Log, Box<dyn std::error::Error + Send + Sync>
 /// The newest checkpoint of the log in data directory `dir`, which a server holds: from
 /// its journal, its signature checked against the log's key (also from the journal).
 fn checkpoint_of_served(dir: &Path) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let (signed, meta) = crate::store::backup::newest_checkpoint(dir)?;
+    let newest = crate::store::backup::newest_checkpoint(dir)?;
+    let (signed, meta) = (newest.checkpoint, newest.meta);
     let key = meta
         .iter()
         .find(|(name, _)| name == crate::log::META_LOG_KEY)

@@ -155,7 +155,7 @@ pub fn in_use(data: &Path) -> bool {
 /// # Errors
 /// When the journal cannot be read, holds no whole record, or its newest whole record
 /// is damaged.
-pub fn newest_checkpoint(data: &Path) -> Result<(Vec<u8>, Vec<(String, Vec<u8>)>), StoreError> {
+pub fn newest_checkpoint(data: &Path) -> Result<Newest, StoreError> {
     let path = data.join(JOURNAL);
     let journal = File::open(&path).map_err(|e| io("open", &path, e))?;
     let len = journal.metadata().map_err(|e| io("stat", &path, e))?.len();
@@ -184,5 +184,17 @@ pub fn newest_checkpoint(data: &Path) -> Result<(Vec<u8>, Vec<(String, Vec<u8>)>
     } else {
         record(last)?
     };
-    Ok((newest.checkpoint.clone(), first.meta.clone()))
+    Ok(Newest {
+        checkpoint: newest.checkpoint.clone(),
+        meta: first.meta.clone(),
+    })
+}
+
+/// What [`newest_checkpoint`] finds.
+#[derive(Clone, Debug)]
+pub struct Newest {
+    /// The signed checkpoint of the newest whole record.
+    pub checkpoint: Vec<u8>,
+    /// The metadata of the first record: the log's origin and key.
+    pub meta: Vec<(String, Vec<u8>)>,
 }
