@@ -1174,6 +1174,44 @@ pub fn verify_history(
     log_key: &Verifier,
     now: OffsetDateTime,
 ) -> HistoryReport {
+    verify_history_as(history, supplier, log_key, now, Signatures::Checked)
+}
+
+/// [`verify_history`] as the log checks its own store (the explorer's pages, standings
+/// and summaries it serves): every check but one is made again, and an envelope
+/// signature of an entry proven in a tree the log signed is taken as the log checked
+/// it when it admitted the entry. The sequencer checks every signature strictly before
+/// the entry joins a tree it signs ([`crate::log`]'s acceptance rules), and the
+/// inclusion proof, checked here against the checkpoint, shows the entry is that one,
+/// unchanged: checking the signature again proves nothing more unless the log's own
+/// key signed what its rules refused. Readers check signatures again (`vouch verify`,
+/// the explorer's script), and so does a monitor. An entry whose inclusion fails is
+/// refused as in [`verify_history`].
+pub fn verify_own_history(
+    history: &History,
+    supplier: &str,
+    log_key: &Verifier,
+    now: OffsetDateTime,
+) -> HistoryReport {
+    verify_history_as(history, supplier, log_key, now, Signatures::AsAdmitted)
+}
+
+/// Whose check of envelope signatures a history's verification rests on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signatures {
+    /// Every signature checked here.
+    Checked,
+    /// As the log checked them when it admitted each entry ([`verify_own_history`]).
+    AsAdmitted,
+}
+
+fn verify_history_as(
+    history: &History,
+    supplier: &str,
+    log_key: &Verifier,
+    now: OffsetDateTime,
+    signatures: Signatures,
+) -> HistoryReport {
     let mut checks = Checks(Vec::new());
     let mut report = HistoryReport {
         verdict: Verdict::Invalid,
@@ -1233,10 +1271,22 @@ pub fn verify_history(
         "complete",
         completeness(history, &reads, supplier, &checkpoint),
     );
-    let presigned = chain
-        .as_ref()
-        .map(|c| batch_signatures(&history.entries, &reads, c))
-        .unwrap_or_default();
+    let presigned = match (&chain, signatures) {
+        (Err(_), _) => Vec::new(),
+        (Ok(c), Signatures::Checked) => batch_signatures(&history.entries, &reads, c),
+        // Only an entry whose inclusion holds gets as far as its signers
+        // (`verify_entry`), so these stand for no entry the log did not sign.
+        (Ok(_), Signatures::AsAdmitted) => reads
+            .iter()
+            .map(|r| {
+                let n = r
+                    .as_ref()
+                    .and_then(|r| r.opened.as_ref()?.as_ref().ok())
+                    .map_or(0, |o| o.signatures.len());
+                vec![true; n]
+            })
+            .collect(),
+    };
     let numbered: Vec<(usize, &ProvenEntry)> = history.entries.iter().enumerate().collect();
     let verified = par_map(&numbered, |&(n, p)| {
         let signed = presigned.get(n).map_or(&[][..], Vec::as_slice);
@@ -1251,7 +1301,18 @@ pub fn verify_history(
         )
     });
     let mut parsed: BTreeMap<u64, Statement> = BTreeMap::new();
-    for ((entry_report, statement), p) in verified.into_iter().zip(&history.entries) {
+    for ((mut entry_report, statement), p) in verified.into_iter().zip(&history.entries) {
+        if signatures == Signatures::AsAdmitted {
+            for c in entry_report
+                .checks
+                .iter_mut()
+                .filter(|c| c.ok && c.name == "signers")
+            {
+                c.reason.push_str(
+                    "; the signatures as this log checked them when it admitted the entry (a reader's verification checks them again)",
+                );
+            }
+        }
         if let Some(statement) = statement {
             parsed.insert(p.index, statement);
         }

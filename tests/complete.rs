@@ -327,3 +327,72 @@ fn sha2_seed(i: usize) -> [u8; 32] {
     seed[31] = 0xa5;
     seed
 }
+
+/// The log's own pages take an envelope signature as the log checked it at admission
+/// (`verify_own_history`), and only for an entry its signed tree proves: a bad
+/// signature the log's key signed into its tree is refused by every reader's
+/// verification, and bytes changed after the tree was made are refused by both.
+#[test]
+fn the_log_takes_signatures_as_admitted_only_for_entries_its_signed_tree_proves() {
+    use base64::Engine as _;
+    let cast = Cast::new();
+    let mut log = start(&cast);
+    log.push(audit(&cast, FACTORY, "0"), FACTORY);
+    let mut bad = audit(&cast, FACTORY, "1");
+    let mut sig = vouch::note::BASE64.decode(&bad.signatures[0].sig).unwrap();
+    sig[5] ^= 1;
+    bad.signatures[0].sig = vouch::note::BASE64.encode(&sig);
+    let at = log.push(bad, FACTORY);
+    let index = log.honest_index();
+    let cp = log.checkpoint(Some(&index), &cast.log_key);
+    let h = log.history(FACTORY, &index, cp);
+    let entry = |r: &HistoryReport| r.entries.iter().find(|e| e.index == at).unwrap().clone();
+
+    // A reader checks every signature.
+    let r = verify(&cast, &h, FACTORY);
+    assert_eq!(r.verdict, Verdict::Invalid);
+    let signers = entry(&r)
+        .checks
+        .into_iter()
+        .find(|c| c.name == "signers")
+        .unwrap();
+    assert!(
+        !signers.ok && signers.reason.contains("does not verify"),
+        "{signers:?}"
+    );
+
+    // The log takes its admission's word for what its signed tree holds, and says so.
+    let now = OffsetDateTime::now_utc();
+    let own = verify::verify_own_history(&h, FACTORY, cast.log_key.verifier(), now);
+    assert_eq!(own.verdict, Verdict::Valid, "{:#?}", own.checks);
+    let signers = entry(&own)
+        .checks
+        .into_iter()
+        .find(|c| c.name == "signers")
+        .unwrap();
+    assert!(signers
+        .reason
+        .contains("as this log checked them when it admitted"));
+
+    // Bytes the tree does not prove get no such word: the entry is refused.
+    let mut changed = h.clone();
+    let p = changed.entries.iter_mut().find(|e| e.index == at).unwrap();
+    let mut bytes = vouch::note::BASE64.decode(&p.entry).unwrap();
+    let good = audit(&cast, FACTORY, "1");
+    let mut e: vouch::entry::Entry = serde_json::from_slice(&bytes).unwrap();
+    e.envelope = good;
+    bytes = e.to_bytes();
+    p.entry = vouch::note::BASE64.encode(&bytes);
+    let own = verify::verify_own_history(&changed, FACTORY, cast.log_key.verifier(), now);
+    assert_eq!(own.verdict, Verdict::Invalid);
+    let refused = entry(&own);
+    assert!(
+        refused
+            .checks
+            .iter()
+            .any(|c| c.name == "inclusion" && !c.ok),
+        "{:#?}",
+        refused.checks
+    );
+    assert!(refused.checks.iter().all(|c| c.name != "signers"));
+}

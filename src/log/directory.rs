@@ -27,8 +27,9 @@ use crate::standing::{StandingSummary, SupplierStanding};
 use crate::statement::{Statement, SupplierId, STATEMENT_TYPE};
 use crate::verify::HistoryReport;
 
-/// A supplier's complete history as of one head, verified as a client verifies it,
-/// and the standing drawn from it: what `/v1/suppliers/{id}/standing`, the directory's
+/// A supplier's complete history as of one head, verified as a client verifies it
+/// but for envelope signatures, taken as the log checked them at admission
+/// ([`crate::verify::verify_own_history`]), and the standing drawn from it: what `/v1/suppliers/{id}/standing`, the directory's
 /// briefs and the explorer's factory page all show, from one read path.
 #[derive(Debug)]
 pub struct SupplierFile {
@@ -298,7 +299,8 @@ impl Log {
 
 impl Log {
     /// The file of supplier `id` as of `view`: its complete history (at most
-    /// `max_records` records), verified, and its standing. Kept while the supplier's
+    /// `max_records` records), verified ([`crate::verify::verify_own_history`]), and
+    /// its standing. Kept while the supplier's
     /// chain head and the registry stay the same, until the end of the UTC day
     /// (corrective actions age) or the first `valid_until` to pass, if sooner.
     ///
@@ -341,7 +343,7 @@ impl Log {
             });
         }
         let history = view.history(id, None, max_records)?;
-        let report = crate::verify::verify_history(&history, id, self.verifier(), now);
+        let report = crate::verify::verify_own_history(&history, id, self.verifier(), now);
         // The OS IDs its alias records join to it: their histories are read with it.
         let joined_ids = crate::verify::joined_ids(&report);
         // Together they may hold no more records than one history may.
