@@ -257,3 +257,62 @@ fn a_verifying_witness_refuses_what_a_plain_witness_cosigns() {
     let honest_body = Request::body(0, &[], &view.head().signed);
     assert!(honest.add_checkpoint(honest_body.as_bytes(), 1).is_ok());
 }
+
+/// Entries a log signed into its tree that are not the entries it writes: the mirror
+/// names each at its index and keeps everything before it, whether the mirror is
+/// fresh (dedup keys screened in memory) or reopened (looked up in its store).
+#[test]
+fn an_entry_not_as_the_log_writes_it_or_stored_twice_is_reported() {
+    let l = busy_ledger();
+    let (entries, _) = false_index_root(&l);
+    let at = 200;
+    let e = Entry::parse(&entries[at]).unwrap();
+    let earlier = (1..at)
+        .rev()
+        .map(|i| Entry::parse(&entries[i]).unwrap())
+        .find(|x| x.subject == e.subject && x.envelope.payload_type == STATEMENT_TYPE)
+        .unwrap();
+    let spaced = String::from_utf8(entries[at].clone())
+        .unwrap()
+        .replacen("\"v\":1", "\"v\": 1", 1)
+        .into_bytes();
+    let mut relinked = e.clone();
+    relinked.prev.as_mut().unwrap().index -= 1;
+    let mut twice = e.clone();
+    twice.envelope = earlier.envelope.clone();
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("spaced", spaced, "not what the log writes"),
+        ("relinked", relinked.to_bytes(), "not what the log writes"),
+        ("twice", twice.to_bytes(), "the same envelope as entry"),
+    ];
+    for (case, bytes, want) in cases {
+        for reopened in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let open = || {
+                let store: Arc<dyn vouch::store::Store> = Arc::new(
+                    vouch::store::SledStore::open(
+                        dir.path(),
+                        &vouch::store::SledOptions::default(),
+                    )
+                    .unwrap(),
+                );
+                vouch::log::Mirror::open(store, l.cast.log_key.verifier().clone(), key("m", 9))
+                    .unwrap()
+            };
+            let mut mirror = open();
+            let mut forged = entries[..at].to_vec();
+            forged.push(bytes.clone());
+            if reopened {
+                mirror.append(forged[..100].to_vec()).unwrap();
+                drop(mirror);
+                mirror = open();
+                forged.drain(..100);
+            }
+            let found = mirror.append(forged).unwrap_err();
+            assert_eq!(found.kind, "entry", "{case}");
+            assert_eq!(found.index, Some(at as u64), "{case}");
+            assert!(found.detail.contains(want), "{case}: {found:?}");
+            assert_eq!(mirror.size(), at as u64, "{case}: what came before is kept");
+        }
+    }
+}

@@ -171,6 +171,14 @@ pub(super) struct BatchState {
 }
 
 impl BatchState {
+    /// Room for a batch of `n` entries, allocated once.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        BatchState {
+            last: HashMap::with_capacity(n),
+            targets: HashMap::with_capacity(n),
+        }
+    }
+
     /// Records an entry written outside [`Judge::accept`] (the genesis entry).
     pub(super) fn note(&mut self, subject: &str, index: u64, leaf: Hash, logged_at: &str) {
         self.last.insert(subject.to_owned(), (index, leaf));
@@ -325,6 +333,35 @@ impl Judge<'_> {
         position: u64,
         verified: &dyn Fn(usize) -> Option<bool>,
     ) -> Result<(Vec<u8>, Hash, String), LogError> {
+        let judged = self.judge(registry, batch, signed, position, verified)?;
+        let entry = Entry {
+            v: 1,
+            logged_at: self.logged_at.to_owned(),
+            subject: judged.subject.clone(),
+            prev: judged.prev(),
+            envelope: signed.opened.envelope.clone(),
+        };
+        let bytes = entry.to_bytes();
+        tiles::check_entry_len(&bytes)?;
+        let leaf = merkle::leaf_hash(&bytes);
+        let subject = judged.subject.clone();
+        Self::admit(registry, batch, judged, position, leaf)?;
+        Ok((bytes, leaf, subject))
+    }
+
+    /// The checks of [`Judge::accept`], without the entry: what it would be filed
+    /// under and linked to. Nothing is changed; [`Judge::admit`] records it.
+    ///
+    /// # Errors
+    /// As [`Judge::accept`].
+    pub(super) fn judge<'s>(
+        &self,
+        registry: &Registry,
+        batch: &BatchState,
+        signed: &'s Signed,
+        position: u64,
+        verified: &dyn Fn(usize) -> Option<bool>,
+    ) -> Result<Judged<'s>, LogError> {
         let (issued, raw) = signed.issued_at();
         policy::check_issued_at(issued, raw, self.now)?;
         let signer_ids: Vec<String>;
@@ -389,28 +426,55 @@ impl Judge<'_> {
                 .get(&index::key(&subject))
                 .map(|h| (h.newest_index, h.newest_leaf_hash)),
         };
-        let entry = Entry {
-            v: 1,
-            logged_at: self.logged_at.to_owned(),
-            subject: subject.clone(),
-            prev: prev.map(|(index, leaf)| Prev {
-                index,
-                leaf_hash: entry::encode_hash(&leaf),
-            }),
-            envelope: signed.opened.envelope.clone(),
-        };
-        let bytes = entry.to_bytes();
-        tiles::check_entry_len(&bytes)?;
-        let leaf = merkle::leaf_hash(&bytes);
-        // Last, all or nothing: a refused change leaves the registry as it was.
-        if let Some(stmt) = change {
+        Ok(Judged {
+            subject,
+            prev,
+            target,
+            change,
+        })
+    }
+
+    /// Records an entry [`Judge::judge`] passed, at `position` with leaf hash `leaf`:
+    /// its registry change applied (the last check: a refused change leaves the
+    /// registry and the batch as they were), then its place in the batch.
+    ///
+    /// # Errors
+    /// A registry change that does not apply.
+    pub(super) fn admit(
+        registry: &mut Arc<Registry>,
+        batch: &mut BatchState,
+        judged: Judged<'_>,
+        position: u64,
+        leaf: Hash,
+    ) -> Result<(), LogError> {
+        if let Some(stmt) = judged.change {
             // Copied here, once a batch: the published head and the sequencer's undo
             // copy share it.
             Arc::make_mut(registry).apply(stmt, position)?;
         }
-        batch.last.insert(subject.clone(), (position, leaf));
-        batch.targets.insert(position, (leaf, target));
-        Ok((bytes, leaf, subject))
+        batch.last.insert(judged.subject, (position, leaf));
+        batch.targets.insert(position, (leaf, judged.target));
+        Ok(())
+    }
+}
+
+/// An envelope [`Judge::judge`] passed: the subject its entry is filed under, the
+/// entry it links to, and the registry change it makes.
+pub(super) struct Judged<'s> {
+    pub subject: String,
+    /// The subject's newest entry before it: index and leaf hash.
+    pub prev: Option<(u64, Hash)>,
+    target: RefTarget,
+    change: Option<&'s RegistryStatement>,
+}
+
+impl Judged<'_> {
+    /// The `prev` field of its entry.
+    pub fn prev(&self) -> Option<Prev> {
+        self.prev.map(|(index, leaf)| Prev {
+            index,
+            leaf_hash: entry::encode_hash(&leaf),
+        })
     }
 }
 
@@ -563,7 +627,7 @@ impl Admission for Ledger {
             now,
             logged_at: timestamp(now),
             verified: verify_signatures(&self.registry, batch),
-            state: BatchState::default(),
+            state: BatchState::with_capacity(batch.len()),
         }
     }
 

@@ -62,13 +62,25 @@ impl Discrepancy {
 /// mirror judges the entries before).
 pub struct Prepared {
     entries: Vec<Vec<u8>>,
-    /// Each entry decoded, with the verdict on each of its signatures whose key was
-    /// known (a key id names one key forever, so the verdict holds at any position).
     decoded: Vec<Result<Box<Decoded>, String>>,
 }
 
-/// An entry, its envelope opened, and the verdicts on its signatures.
-type Decoded = (Entry, Signed, Vec<Option<bool>>);
+/// An entry decoded, and what can be known of it without the entries before it.
+struct Decoded {
+    entry: Entry,
+    signed: Signed,
+    /// The verdict on each signature whose key was known (a key id names one key
+    /// forever, so the verdict holds at any position).
+    verdicts: Vec<Option<bool>>,
+    /// `logged_at`, parsed.
+    logged_at: OffsetDateTime,
+    /// Whether the bytes are the entry as the log writes its fields (compact JSON,
+    /// fields in order, no longer than an entry may be): then the log wrote these
+    /// bytes if it wrote these fields.
+    canonical: bool,
+    leaf: Hash,
+    dedup_key: Hash,
+}
 
 impl Prepared {
     /// Decodes `entries` and verifies the signatures of keys `registry` knows (any
@@ -76,18 +88,37 @@ impl Prepared {
     /// signatures to verify in order).
     pub fn new(entries: Vec<Vec<u8>>, registry: Option<&Registry>) -> Self {
         let decoded = crate::verify::par_map(&entries, |bytes| {
-            let e = Entry::parse(bytes).map_err(|e| e.to_string())?;
-            let s = Signed::from_envelope(e.envelope.clone()).map_err(|e| e.to_string())?;
-            let verdicts = s
+            let entry = Entry::parse(bytes).map_err(|e| e.to_string())?;
+            let logged_at = OffsetDateTime::parse(
+                &entry.logged_at,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|_| format!("logged_at {:?} is not a time", entry.logged_at))?;
+            let signed =
+                Signed::from_envelope(entry.envelope.clone()).map_err(|e| e.to_string())?;
+            let verdicts = signed
                 .opened
                 .signatures
                 .iter()
                 .map(|(key_id, sig)| {
                     let (_, _, key) = registry?.key(*key_id)?;
-                    Some(crate::envelope::verify_signature(&s.opened.pae, sig, key))
+                    Some(crate::envelope::verify_signature(
+                        &signed.opened.pae,
+                        sig,
+                        key,
+                    ))
                 })
                 .collect();
-            Ok(Box::new((e, s, verdicts)))
+            Ok(Box::new(Decoded {
+                canonical: entry.to_bytes() == *bytes
+                    && crate::tiles::check_entry_len(bytes).is_ok(),
+                leaf: merkle::leaf_hash(bytes),
+                dedup_key: signed.opened.dedup_key(),
+                entry,
+                signed,
+                verdicts,
+                logged_at,
+            }))
         });
         Prepared { entries, decoded }
     }
@@ -101,6 +132,8 @@ pub struct Mirror {
     registry: Option<Arc<Registry>>,
     index: Index,
     frontier: Frontier,
+    /// The dedup keys of the entries stored since the mirror was opened.
+    seen: Seen,
 }
 
 impl Mirror {
@@ -140,6 +173,7 @@ impl Mirror {
             signer,
             registry,
             index: Index::from_heads(heads),
+            seen: Seen::after(frontier.size()),
             frontier,
         })
     }
@@ -243,42 +277,37 @@ impl Mirror {
     pub fn append_prepared(&mut self, prepared: Prepared) -> Result<(), Discrepancy> {
         let start = self.size();
         let Prepared { entries, decoded } = prepared;
-        let mut state = BatchState::default();
+        let n = entries.len();
+        let mut state = BatchState::with_capacity(n);
         let mut registry = self.registry.clone();
         let mut new = Vec::with_capacity(entries.len());
         let mut nodes = Vec::new();
         let mut frontier = self.frontier.clone();
-        let mut counts: HashMap<String, u64> = HashMap::new();
-        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let mut counts: HashMap<String, u64> = HashMap::with_capacity(n);
+        let mut in_batch: HashMap<Hash, u64> = HashMap::with_capacity(n);
         let mut failure = None;
-        for (n, (bytes, d)) in entries.iter().zip(decoded).enumerate() {
-            let d = d.map(|b| *b);
+        for (n, (bytes, d)) in entries.into_iter().zip(decoded).enumerate() {
             let position = start + n as u64;
-            let judged = d.and_then(|(e, signed, verdicts)| {
-                self.judge(&mut registry, &mut state, &e, &signed, position, &verdicts)
-                    .map(|(made, leaf, subject)| (made, leaf, subject, signed))
+            let judged = d.and_then(|d| {
+                let subject = self.judge(&mut registry, &mut state, &d, position)?;
+                Ok((subject, d))
             });
-            let (made, leaf, subject, signed) = match judged {
+            let (subject, d) = match judged {
                 Ok(j) => j,
                 Err(why) => {
                     failure = Some(Discrepancy::entry(position, why));
                     break;
                 }
             };
-            if made != *bytes {
-                failure = Some(Discrepancy::entry(
-                    position,
-                    "the entry is not what the log writes for its envelope (its subject, prev link or form differ)",
-                ));
-                break;
-            }
-            let dedup_key = signed.opened.dedup_key();
-            let seen = self
-                .store
-                .find(&dedup_key)
-                .ok()
-                .flatten()
-                .or_else(|| in_batch.get(&dedup_key).copied());
+            let Decoded {
+                leaf, dedup_key, ..
+            } = *d;
+            let seen = in_batch.get(&dedup_key).copied().or_else(|| {
+                self.seen
+                    .may_hold(&dedup_key)
+                    .then(|| self.store.find(&dedup_key).ok().flatten())
+                    .flatten()
+            });
             if let Some(first) = seen {
                 failure = Some(Discrepancy::entry(
                     position,
@@ -290,7 +319,7 @@ impl Mirror {
             frontier.push(leaf, |node, hash| nodes.push((node, hash)));
             *counts.entry(subject.clone()).or_insert(0) += 1;
             new.push(NewEntry {
-                bytes: made,
+                bytes,
                 leaf_hash: leaf,
                 dedup_key,
                 subject: Some(subject),
@@ -304,48 +333,63 @@ impl Mirror {
                     tree_size: None,
                     detail: format!("the mirror's own store failed: {e}"),
                 })?;
+            for key in in_batch.keys() {
+                self.seen.insert(key);
+            }
         }
         failure.map_or(Ok(()), Err)
     }
 
     /// Judges one entry at `position`: its envelope, as the log's rules accept it with
-    /// the time written in the entry; returns the bytes the log should have written.
+    /// the time written in the entry, and the entry itself, which must be the one the
+    /// log writes for it; returns its subject.
     fn judge(
         &self,
         registry: &mut Option<Arc<Registry>>,
         state: &mut BatchState,
-        e: &Entry,
-        signed: &Signed,
+        d: &Decoded,
         position: u64,
-        verdicts: &[Option<bool>],
-    ) -> Result<(Vec<u8>, Hash, String), String> {
-        let now =
-            OffsetDateTime::parse(&e.logged_at, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| format!("logged_at {:?} is not a time", e.logged_at))?;
+    ) -> Result<String, String> {
+        let (e, signed) = (&d.entry, &d.signed);
         let judge = Judge {
             store: self.store.as_ref(),
-            now,
+            now: d.logged_at,
             logged_at: &e.logged_at,
             index: &self.index,
         };
-        match registry {
-            None => {
-                let Payload::Registry(stmt @ RegistryStatement::Genesis { .. }) = &signed.payload
-                else {
-                    return Err("the log does not start with a genesis registry entry".into());
-                };
-                let genesis = Registry::genesis(stmt).map_err(|e| e.to_string())?;
-                let (bytes, leaf) = judge.genesis(&genesis, signed).map_err(|e| e.to_string())?;
-                *registry = Some(Arc::new(genesis));
-                state.note(&signed.subject(), position, leaf, judge.logged_at);
-                Ok((bytes, leaf, signed.subject().into_owned()))
+        let not_written = || {
+            "the entry is not what the log writes for its envelope (its subject, prev link or form differ)".to_owned()
+        };
+        let Some(r) = registry else {
+            let Payload::Registry(stmt @ RegistryStatement::Genesis { .. }) = &signed.payload
+            else {
+                return Err("the log does not start with a genesis registry entry".into());
+            };
+            let genesis = Registry::genesis(stmt).map_err(|e| e.to_string())?;
+            let (_, leaf) = judge.genesis(&genesis, signed).map_err(|e| e.to_string())?;
+            if leaf != d.leaf {
+                return Err(not_written());
             }
-            Some(r) => judge
-                .accept(r, state, signed, position, &|s| {
-                    verdicts.get(s).copied().flatten()
-                })
-                .map_err(|e| format!("the log's rules refuse it: {e}")),
+            *registry = Some(Arc::new(genesis));
+            state.note(&signed.subject(), position, leaf, judge.logged_at);
+            return Ok(signed.subject().into_owned());
+        };
+        let refused = |e: LogError| format!("the log's rules refuse it: {e}");
+        let judged = judge
+            .judge(r, state, signed, position, &|s| {
+                d.verdicts.get(s).copied().flatten()
+            })
+            .map_err(refused)?;
+        // The log writes {v: 1, logged_at, subject, prev, envelope} (the judge took
+        // logged_at and the envelope from these bytes): if they are written as the
+        // log writes them and name the same subject and link, they are its entry.
+        let written = d.canonical && e.subject == judged.subject && e.prev == judged.prev();
+        if !written {
+            return Err(not_written());
         }
+        let subject = judged.subject.clone();
+        Judge::admit(r, state, judged, position, d.leaf).map_err(refused)?;
+        Ok(subject)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -412,5 +456,98 @@ impl Mirror {
         }
         self.registry = registry;
         Ok(())
+    }
+}
+
+/// The dedup keys of the entries a mirror stored since it was opened, in Bloom filters
+/// (each twice the one before when it fills, 16 bits and 11 probes a key: about one
+/// false "maybe" in 2,000 a filter): a key it says no to is not stored, so the store is
+/// asked only about the rest. It knows nothing of entries stored before it was made:
+/// then every key is a "maybe". A dedup key is a SHA-256 output, so its own bits place
+/// the probes.
+struct Seen {
+    /// The mirror's size when it was opened.
+    from: u64,
+    filters: Vec<Bloom>,
+}
+
+struct Bloom {
+    bits: Vec<u64>,
+    keys: u64,
+    capacity: u64,
+}
+
+const BLOOM_PROBES: u64 = 11;
+const BLOOM_FIRST: u64 = 1 << 16;
+
+impl Seen {
+    fn after(from: u64) -> Self {
+        Seen {
+            from,
+            filters: Vec::new(),
+        }
+    }
+
+    /// The probes of `key`: bit positions under `mask`.
+    fn probes(key: &Hash, mask: u64) -> impl Iterator<Item = u64> {
+        let word = |i: usize| u64::from_le_bytes(key[i..i + 8].try_into().expect("8 bytes"));
+        let (h1, h2) = (word(0), word(8) | 1);
+        (0..BLOOM_PROBES).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) & mask)
+    }
+
+    fn insert(&mut self, key: &Hash) {
+        let full = self.filters.last().is_none_or(|f| f.keys >= f.capacity);
+        if full {
+            let capacity = self.filters.last().map_or(BLOOM_FIRST, |f| f.capacity * 2);
+            // 16 bits a key, a power of two.
+            self.filters.push(Bloom {
+                bits: vec![0; usize::try_from(capacity * 16 / 64).expect("fits")],
+                keys: 0,
+                capacity,
+            });
+        }
+        let f = self.filters.last_mut().expect("one was pushed");
+        let mask = f.bits.len() as u64 * 64 - 1;
+        for bit in Self::probes(key, mask) {
+            f.bits[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+        f.keys += 1;
+    }
+
+    /// False only if no entry stored since the mirror was opened has this dedup key,
+    /// and none was stored before.
+    fn may_hold(&self, key: &Hash) -> bool {
+        self.from > 0
+            || self.filters.iter().any(|f| {
+                let mask = f.bits.len() as u64 * 64 - 1;
+                Self::probes(key, mask)
+                    .all(|bit| f.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    fn key(i: u64) -> crate::merkle::Hash {
+        crate::merkle::leaf_hash(&i.to_be_bytes())
+    }
+
+    #[test]
+    fn seen_never_forgets_a_key_and_rarely_says_maybe_to_others() {
+        let mut seen = Seen::after(0);
+        assert!(!seen.may_hold(&key(0)));
+        for i in 0..300_000 {
+            seen.insert(&key(i));
+        }
+        assert!(seen.filters.len() >= 3, "it grew: {}", seen.filters.len());
+        assert!((0..300_000).all(|i| seen.may_hold(&key(i))));
+        let maybes = (1_000_000..1_100_000)
+            .filter(|i| seen.may_hold(&key(*i)))
+            .count();
+        assert!(maybes < 500, "{maybes} false maybes in 100,000");
+        // Entries stored before it was made: every key is a maybe.
+        assert!(Seen::after(5).may_hold(&key(7)));
     }
 }

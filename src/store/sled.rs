@@ -271,7 +271,7 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
     let new_size = ix.start + ix.entry_lens.len() as u64;
     // Each subject's count before the batch: the writer's head less this batch's
     // entries, or the index's newest row (a replayed record).
-    let mut in_batch: HashMap<&str, u64> = HashMap::new();
+    let mut in_batch: HashMap<&str, u64> = HashMap::with_capacity(ix.keys.len());
     for subject in ix.keys.iter().filter_map(|k| k.1) {
         *in_batch.entry(subject).or_default() += 1;
     }
@@ -281,7 +281,7 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
         .iter()
         .map(|(s, h)| (s.as_str(), h.count))
         .collect();
-    let mut counts: HashMap<&str, u64> = HashMap::new();
+    let mut counts: HashMap<&str, u64> = HashMap::with_capacity(in_batch.len());
     for (i, (dedup, subject, leaf)) in ix.keys.iter().enumerate() {
         let index = ix.start + i as u64;
         b.insert(&dedup_key(dedup)[..], &index.to_be_bytes());
