@@ -316,3 +316,32 @@ fn an_entry_not_as_the_log_writes_it_or_stored_twice_is_reported() {
         }
     }
 }
+
+/// A write of the mirror's store that fails is reported (kind `store`) and leaves the
+/// mirror as it was before the batch: it goes on from there, and opened again it
+/// resumes from what its store holds.
+#[test]
+fn a_failed_write_of_the_mirror_is_reported_and_it_goes_on_from_its_store() {
+    use vouch::store::{FaultyStore, MemoryStore, Op, StoreError};
+    let l = busy_ledger();
+    let (entries, _) = false_index_root(&l);
+    let inner: Arc<dyn vouch::store::Store> = Arc::new(MemoryStore::new());
+    let faulty = Arc::new(FaultyStore::new(inner.clone()));
+    let open = |store: Arc<dyn vouch::store::Store>| {
+        vouch::log::Mirror::open(store, l.cast.log_key.verifier().clone(), key("m", 9)).unwrap()
+    };
+    let mut mirror = open(faulty.clone());
+    mirror.append(entries[..100].to_vec()).unwrap();
+    faulty.fail(Op::Write, 1, StoreError::Backend("disk full".into()));
+    let found = mirror.append(entries[100..150].to_vec()).unwrap_err();
+    assert_eq!(found.kind, "store");
+    assert!(found.detail.contains("disk full"), "{found:?}");
+    assert_eq!(mirror.size(), 100);
+    assert_eq!(inner.tree_size().unwrap(), 100);
+    mirror.append(entries[100..150].to_vec()).unwrap();
+    drop(mirror);
+    let mut mirror = open(inner.clone());
+    assert_eq!(mirror.size(), 150);
+    mirror.append(entries[150..].to_vec()).unwrap();
+    assert_eq!(inner.tree_size().unwrap(), entries.len() as u64);
+}
