@@ -145,6 +145,29 @@ pub struct Opened {
 }
 
 impl Envelope {
+    /// What makes two submissions the same envelope: the payload type, the payload
+    /// and the set of (keyid, signature) pairs, whatever their order or JSON spacing.
+    pub fn dedup_key(&self) -> Hash {
+        let mut sigs: Vec<(&str, &str)> = self
+            .signatures
+            .iter()
+            .map(|s| (s.keyid.as_str(), s.sig.as_str()))
+            .collect();
+        sigs.sort_unstable();
+        let mut h = Sha256::new();
+        h.update(b"vouch envelope v1\n");
+        h.update(self.payload_type.as_bytes());
+        h.update(b"\n");
+        h.update(self.payload.as_bytes());
+        for (k, s) in sigs {
+            h.update(b"\n");
+            h.update(k.as_bytes());
+            h.update(b" ");
+            h.update(s.as_bytes());
+        }
+        h.finalize().into()
+    }
+
     /// Parses an envelope and decodes its payload and signatures.
     ///
     /// # Errors
@@ -281,28 +304,9 @@ impl Envelope {
 }
 
 impl Opened {
-    /// What makes two submissions the same envelope: the payload type, the payload
-    /// and the set of (keyid, signature) pairs, whatever their order or JSON spacing.
+    /// [`Envelope::dedup_key`] of the envelope.
     pub fn dedup_key(&self) -> Hash {
-        let mut sigs: Vec<(&str, &str)> = self
-            .envelope
-            .signatures
-            .iter()
-            .map(|s| (s.keyid.as_str(), s.sig.as_str()))
-            .collect();
-        sigs.sort_unstable();
-        let mut h = Sha256::new();
-        h.update(b"vouch envelope v1\n");
-        h.update(self.envelope.payload_type.as_bytes());
-        h.update(b"\n");
-        h.update(self.envelope.payload.as_bytes());
-        for (k, s) in sigs {
-            h.update(b"\n");
-            h.update(k.as_bytes());
-            h.update(b" ");
-            h.update(s.as_bytes());
-        }
-        h.finalize().into()
+        self.envelope.dedup_key()
     }
 
     /// Verifies one signature with `key`.

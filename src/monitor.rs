@@ -207,6 +207,10 @@ impl Monitor {
         }
         drop(rx);
         let _ = prefetch.join();
+        // What it judged is kept, so that the next pass opens without replaying it.
+        if let Err(d) = self.mirror.keep_state() {
+            pass.discrepancies.push(d);
+        }
         if let Some(e) = failure {
             return Err(e.into());
         }

@@ -260,15 +260,17 @@ fn a_verifying_witness_refuses_what_a_plain_witness_cosigns() {
 
 /// Entries a log signed into its tree that are not the entries it writes: the mirror
 /// names each at its index and keeps everything before it, whether the mirror is
-/// fresh (dedup keys screened in memory) or reopened (looked up in its store).
+/// fresh, reopened (its chain heads and dedup filters replayed from its entries) or
+/// reopened after it kept its state (read back, and the entries after it replayed).
 #[test]
 fn an_entry_not_as_the_log_writes_it_or_stored_twice_is_reported() {
     let l = busy_ledger();
     let (entries, _) = false_index_root(&l);
     let at = 200;
     let e = Entry::parse(&entries[at]).unwrap();
+    // The subject's oldest statement: stored before the mirror is reopened, and found
+    // there by walking the subject's chain.
     let earlier = (1..at)
-        .rev()
         .map(|i| Entry::parse(&entries[i]).unwrap())
         .find(|x| x.subject == e.subject && x.envelope.payload_type == STATEMENT_TYPE)
         .unwrap();
@@ -286,7 +288,7 @@ fn an_entry_not_as_the_log_writes_it_or_stored_twice_is_reported() {
         ("twice", twice.to_bytes(), "the same envelope as entry"),
     ];
     for (case, bytes, want) in cases {
-        for reopened in [false, true] {
+        for reopened in [None, Some(false), Some(true)] {
             let dir = tempfile::tempdir().unwrap();
             let open = || {
                 let store: Arc<dyn vouch::store::Store> = Arc::new(
@@ -302,16 +304,32 @@ fn an_entry_not_as_the_log_writes_it_or_stored_twice_is_reported() {
             let mut mirror = open();
             let mut forged = entries[..at].to_vec();
             forged.push(bytes.clone());
-            if reopened {
+            if let Some(kept) = reopened {
                 mirror.append(forged[..100].to_vec()).unwrap();
+                if kept {
+                    mirror.keep_state().unwrap();
+                    mirror.append(forged[100..150].to_vec()).unwrap();
+                }
+                let before = mirror.expected_checkpoint().unwrap();
                 drop(mirror);
                 mirror = open();
-                forged.drain(..100);
+                assert_eq!(mirror.expected_checkpoint().unwrap(), before, "{case}");
+                forged.drain(..usize::try_from(mirror.size()).unwrap());
             }
             let found = mirror.append(forged).unwrap_err();
-            assert_eq!(found.kind, "entry", "{case}");
+            assert_eq!(found.kind, "entry", "{case} {reopened:?}");
             assert_eq!(found.index, Some(at as u64), "{case}");
             assert!(found.detail.contains(want), "{case}: {found:?}");
+            if case == "twice" {
+                let first = (1..at)
+                    .find(|i| Entry::parse(&entries[*i]).unwrap().envelope == earlier.envelope)
+                    .unwrap();
+                assert!(first < 100, "{first}");
+                assert!(
+                    found.detail.contains(&format!("entry {first}")),
+                    "{found:?}"
+                );
+            }
             assert_eq!(mirror.size(), at as u64, "{case}: what came before is kept");
         }
     }

@@ -213,6 +213,7 @@ impl Model {
             nodes,
             checkpoint,
             heads,
+            no_dedup_rows: false,
         }
     }
 

@@ -466,6 +466,7 @@ impl Log {
             ]
             .concat(),
             heads: None,
+            no_dedup_rows: false,
         })?;
         Ok(())
     }

@@ -398,6 +398,7 @@ impl<A: Admission> Sequencer<A> {
             checkpoint: signed.clone().into_bytes(),
             meta: Vec::new(),
             heads: Some(heads),
+            no_dedup_rows: false,
         })?;
         self.index = index.clone();
         Ok((

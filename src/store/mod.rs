@@ -89,6 +89,11 @@ pub struct Batch {
     /// batch, when the caller knows them (the sequencer does); a store derives them
     /// from its own rows otherwise. They must be what the entries make them.
     pub heads: Option<Vec<(String, ChainHead)>>,
+    /// The writer finds duplicates its own way (a mirror: Bloom filters and its chain
+    /// heads), so the store may leave out the rows by which [`Store::find`] finds these
+    /// entries (sled does: one B-tree insert an entry fewer). A store rebuilt from its
+    /// journal may write them after all; they are true either way.
+    pub no_dedup_rows: bool,
 }
 
 impl Batch {
@@ -103,7 +108,8 @@ impl Batch {
 /// - **Append-only.** A batch starts at the tree size, or is refused
 ///   ([`StoreError::NotAppendOnly`]); nothing is ever removed or rewritten, but for the
 ///   checkpoint of a size, which a batch without entries may sign again.
-/// - **Atomic.** A batch is one unit: its entries, subtree hashes, duplicate keys,
+/// - **Atomic.** A batch is one unit: its entries, subtree hashes, duplicate keys
+///   (unless [`Batch::no_dedup_rows`]),
 ///   subject rows and chain heads, checkpoint, metadata and the new tree size become
 ///   visible together, or (on any `Err` but [`StoreError::Halted`]) not at all. A
 ///   refused batch (a bad subject, the wrong start) leaves the store as it was.

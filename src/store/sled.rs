@@ -262,6 +262,8 @@ struct Indexing<'a> {
     nodes: Vec<(Node, Hash)>,
     meta: &'a [(String, Vec<u8>)],
     checkpoint: &'a [u8],
+    /// [`Batch::no_dedup_rows`] of a live write (a replayed record writes them).
+    no_dedup_rows: bool,
 }
 
 /// The sled batch that records `ix`: segments, indexes, hash rows (appended to the
@@ -284,7 +286,9 @@ fn index_batch(db: &sled::Db, ix: Indexing<'_>) -> Result<sled::Batch, StoreErro
     let mut counts: HashMap<&str, u64> = HashMap::with_capacity(in_batch.len());
     for (i, (dedup, subject, leaf)) in ix.keys.iter().enumerate() {
         let index = ix.start + i as u64;
-        b.insert(&dedup_key(dedup)[..], &index.to_be_bytes());
+        if !ix.no_dedup_rows {
+            b.insert(&dedup_key(dedup)[..], &index.to_be_bytes());
+        }
         let Some(subject) = subject else { continue };
         let count = match counts.get_mut(subject) {
             Some(c) => {
@@ -541,6 +545,7 @@ fn check_record<'a>(r: &'a Record, frontier: &mut Frontier) -> Result<Indexing<'
         meta: &r.meta,
         checkpoint: &r.checkpoint,
         heads: None,
+        no_dedup_rows: false,
     })
 }
 
@@ -1060,6 +1065,7 @@ impl Store for SledStore {
                 meta: &batch.meta,
                 checkpoint: &batch.checkpoint,
                 heads: batch.heads.as_deref(),
+                no_dedup_rows: batch.no_dedup_rows,
             },
         )?;
         // Durable before the index refers to it: the index is never ahead of the
