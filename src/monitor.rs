@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::log::{Discrepancy, Mirror, Prepared};
+use crate::log::{Discrepancy, Mirror, Prepared, KEEP_AFTER_A_PASS};
 use crate::note::{Checkpoint, Signer, Verifier};
 use crate::store::Store;
 use crate::tiles::{self, TileKind, TilePath, TILE_WIDTH};
@@ -207,9 +207,11 @@ impl Monitor {
         }
         drop(rx);
         let _ = prefetch.join();
-        // What it judged is kept, so that the next pass opens without replaying it.
-        if let Err(d) = self.mirror.keep_state() {
-            pass.discrepancies.push(d);
+        // What it judged is kept, so that the next open replays little of it.
+        if self.mirror.unkept() >= KEEP_AFTER_A_PASS {
+            if let Err(d) = self.mirror.keep_state() {
+                pass.discrepancies.push(d);
+            }
         }
         if let Some(e) = failure {
             return Err(e.into());

@@ -26,8 +26,7 @@ use time::OffsetDateTime;
 use super::accept::{BatchState, Judge, Ledger, Signed};
 use super::{LogError, Payload, META_LOG_KEY, META_ORIGIN, META_REGISTRY};
 use crate::entry::{self, Entry};
-use crate::index::Key;
-use crate::index::{self, ChainHead, Index};
+use crate::index::{self, ChainHead, Index, Key};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{Checkpoint, Signer, Verifier};
 use crate::registry::Registry;
@@ -63,9 +62,9 @@ impl Discrepancy {
     }
 }
 
-/// Entries decoded, and every signature by a key a registry knew verified, on every core: the part of
-/// judging that does not depend on log order, done ahead (on another thread while the
-/// mirror judges the entries before).
+/// Entries decoded, and every signature by a key a registry knew verified, on every
+/// core: the part of judging that does not depend on log order, done ahead (on another
+/// thread while the mirror judges the entries before).
 pub struct Prepared {
     entries: Vec<Vec<u8>>,
     decoded: Vec<Result<Box<Decoded>, String>>,
@@ -165,6 +164,12 @@ const META_MIRROR_STATE: &str = "mirror_state";
 /// filters (which opening then brings up to date from at most this many entries).
 pub const KEEP_EVERY: u64 = 1 << 18;
 
+/// A pass of the monitor ends by keeping the state when at least this many entries
+/// were stored since it was last kept (so opening replays fewer than this many, about
+/// 80 ms, and a verifying witness that passes at every checkpoint does not write its
+/// filters each time).
+pub const KEEP_AFTER_A_PASS: u64 = 1 << 14;
+
 /// What opening a mirror replays from its entries at once.
 const REPLAY_CHUNK: u64 = 4096;
 
@@ -212,8 +217,14 @@ impl Mirror {
         })
     }
 
+    /// How many entries were stored since the chain heads and Bloom filters were last
+    /// written to the store: what opening would replay.
+    pub fn unkept(&self) -> u64 {
+        self.size() - self.kept_at
+    }
+
     /// Writes the chain heads and Bloom filters to the store, if entries were stored
-    /// since they last were, so that the next open replays none: at the end of a pass.
+    /// since they last were, so that the next open replays none.
     ///
     /// # Errors
     /// [`Discrepancy`] of kind `store` when the mirror's store fails.

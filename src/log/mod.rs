@@ -27,7 +27,7 @@ pub use accept::{timestamp, Payload, Signed};
 pub use cosigning::{WitnessStatus, WitnessTarget, KEPT_SIZES};
 pub use directory::{SupplierFile, SupplierPage, SupplierSummary};
 pub use export::Format;
-pub use mirror::{Discrepancy, Mirror, Prepared};
+pub use mirror::{Discrepancy, Mirror, Prepared, KEEP_AFTER_A_PASS};
 pub use read::View;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
