@@ -117,6 +117,14 @@ pub fn participant_subject(id: &str) -> String {
     format!("{REGISTRY_SUBJECT}:{id}")
 }
 
+/// Whether `subject` is a registry chain: the governance chain (`registry`) or a
+/// participant's ([`participant_subject`]).
+pub fn is_registry_chain(subject: &str) -> bool {
+    subject
+        .strip_prefix(REGISTRY_SUBJECT)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+}
+
 /// The registry state.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registry {

@@ -579,9 +579,7 @@ impl RegistryChain {
                     return Err("the governance chain comes without its index proof".into());
                 }
                 for sp in proofs {
-                    if sp.subject != REGISTRY_SUBJECT
-                        && !sp.subject.starts_with(&format!("{REGISTRY_SUBJECT}:"))
-                    {
+                    if !crate::registry::is_registry_chain(&sp.subject) {
                         return Err(format!("{} is not a registry chain", sp.subject));
                     }
                     let proof = sp.proof.decode().map_err(|e| e.to_string())?;

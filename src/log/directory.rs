@@ -29,8 +29,9 @@ use crate::verify::HistoryReport;
 
 /// A supplier's complete history as of one head, verified as a client verifies it
 /// but for envelope signatures, taken as the log checked them at admission
-/// ([`crate::verify::verify_own_history`]), and the standing drawn from it: what `/v1/suppliers/{id}/standing`, the directory's
-/// briefs and the explorer's factory page all show, from one read path.
+/// ([`crate::verify::verify_own_history`]), and the standing drawn from it: what
+/// `/v1/suppliers/{id}/standing`, the directory's briefs and the explorer's factory
+/// page all show, from one read path.
 #[derive(Debug)]
 pub struct SupplierFile {
     /// The history, as `/v1/suppliers/{id}/history` serves its first page.
@@ -300,9 +301,9 @@ impl Log {
 impl Log {
     /// The file of supplier `id` as of `view`: its complete history (at most
     /// `max_records` records), verified ([`crate::verify::verify_own_history`]), and
-    /// its standing. Kept while the supplier's
-    /// chain head and the registry stay the same, until the end of the UTC day
-    /// (corrective actions age) or the first `valid_until` to pass, if sooner.
+    /// its standing. Kept while the supplier's chain head and the registry stay the
+    /// same, until the end of the UTC day (corrective actions age) or the first
+    /// `valid_until` to pass, if sooner.
     ///
     /// `Ok(None)` when the log has no record about `id`; [`LogError::TooManyRecords`]
     /// when it has more than `max_records`.

@@ -29,7 +29,7 @@ use crate::entry::{self, Entry};
 use crate::index::{self, ChainHead, Index, Key};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{Checkpoint, Signer, Verifier};
-use crate::registry::Registry;
+use crate::registry::{is_registry_chain, Registry};
 use crate::statement::{RegistryStatement, REGISTRY_SUBJECT};
 use crate::store::{Batch, NewEntry, Store};
 
@@ -173,14 +173,6 @@ pub const KEEP_AFTER_A_PASS: u64 = 1 << 14;
 /// What opening a mirror replays from its entries at once.
 const REPLAY_CHUNK: u64 = 4096;
 
-/// Whether `subject` is a registry chain (the governance chain or a participant's),
-/// whose subject rows the mirror keeps so that the registry replays from them.
-fn is_registry_chain(subject: &str) -> bool {
-    subject
-        .strip_prefix(REGISTRY_SUBJECT)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
-}
-
 impl Mirror {
     /// Opens the mirror of the ledger signed by `log_key` that `store` holds (empty on
     /// the first run), signing its own checkpoints with `signer`.
@@ -241,7 +233,7 @@ impl Mirror {
             .write(Batch {
                 start: self.size(),
                 checkpoint,
-                meta: vec![(META_MIRROR_STATE.into(), self.state_bytes(&self.index))],
+                meta: vec![(META_MIRROR_STATE.into(), self.state_bytes())],
                 no_dedup_rows: true,
                 ..Batch::default()
             })
@@ -250,9 +242,9 @@ impl Mirror {
         Ok(())
     }
 
-    /// The chain heads of `index` and the Bloom filters, at the mirror's size.
-    fn state_bytes(&self, index: &Index) -> Vec<u8> {
-        let heads = index.heads();
+    /// The chain heads and the Bloom filters, at the mirror's size.
+    fn state_bytes(&self) -> Vec<u8> {
+        let heads = self.index.heads();
         let mut out = Vec::with_capacity(64 + heads.len() * 80 + self.seen.byte_len());
         out.extend_from_slice(STATE_MAGIC);
         out.extend_from_slice(&self.size().to_be_bytes());
@@ -294,7 +286,7 @@ impl Mirror {
     pub fn expected_checkpoint(&self) -> Result<Checkpoint, LogError> {
         let mut extensions: Vec<String> = self
             .index
-            .get(&index::key(crate::statement::REGISTRY_SUBJECT))
+            .get(&index::key(REGISTRY_SUBJECT))
             .map(|h| entry::registry_head_line(h.newest_index, &h.newest_leaf_hash))
             .into_iter()
             .collect();
@@ -543,8 +535,9 @@ impl Mirror {
         };
         let mut meta = Vec::new();
         let size = self.size();
-        if size - self.kept_at >= KEEP_EVERY {
-            meta.push((META_MIRROR_STATE.into(), self.state_bytes(&self.index)));
+        let keep = size - self.kept_at >= KEEP_EVERY;
+        if keep {
+            meta.push((META_MIRROR_STATE.into(), self.state_bytes()));
         }
         if start == 0 {
             meta.push((
@@ -569,7 +562,7 @@ impl Mirror {
             (self.index, self.frontier) = (old_index, old_frontier);
             return Err(e.into());
         }
-        if size - self.kept_at >= KEEP_EVERY {
+        if keep {
             self.kept_at = size;
         }
         self.registry = registry;
