@@ -565,6 +565,45 @@ fn a_failed_write_stores_nothing_and_the_log_resumes(mut f: Box<dyn Fixture>) {
     }
 }
 
+/// A batch that fails while the next waits for it: the next is judged against the log
+/// as it was before the failed one, not as it would have been after it.
+fn a_failed_write_with_the_next_batch_waiting_leaves_no_gap(mut f: Box<dyn Fixture>) {
+    let (faulty, log) = faulty_log(f.as_ref());
+    append(&log, 0).unwrap();
+    faulty.hold_writes();
+    faulty.fail(
+        Op::Write,
+        1,
+        StoreError::Backend("No space left on device (os error 28)".into()),
+    );
+    let (first, second) = std::thread::scope(|s| {
+        let first = s.spawn(|| append(&log, 1));
+        wait_until("the first batch reaches the store", || {
+            faulty.writes_held() == 1
+        });
+        let second = s.spawn(|| append(&log, 2));
+        // The sequencer takes the second request while the first batch is held (it
+        // then waits for that batch's word before judging it).
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        faulty.release_writes();
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    assert!(
+        matches!(&first, Err(LogError::Unavailable(why)) if why.contains("No space")),
+        "{first:?}"
+    );
+    let second = second.expect("storage recovered before the second batch was written");
+    assert_eq!(second.index, 1, "the failed batch left no gap");
+    assert_eq!(log.head().size(), 2);
+    assert_eq!(log.view().entry(1).unwrap(), entry(2));
+    assert!(append(&log, 1).is_ok_and(|r| r.index == 2 && !r.duplicate));
+    drop(log);
+    drop(faulty);
+    if f.reopen() {
+        assert_eq!(open_log(f.store(), false).head().size(), 3);
+    }
+}
+
 fn a_batch_stored_but_reported_failed_is_kept_and_its_index_never_reused(mut f: Box<dyn Fixture>) {
     let (faulty, log) = faulty_log(f.as_ref());
     append(&log, 0).unwrap();
@@ -803,6 +842,13 @@ macro_rules! conformance {
             fn a_failed_write_stores_nothing_and_the_log_resumes() {
                 if let Some(f) = fixture("failed_write") {
                     super::a_failed_write_stores_nothing_and_the_log_resumes(f);
+                }
+            }
+
+            #[test]
+            fn a_failed_write_with_the_next_batch_waiting_leaves_no_gap() {
+                if let Some(f) = fixture("failed_write_next_waiting") {
+                    super::a_failed_write_with_the_next_batch_waiting_leaves_no_gap(f);
                 }
             }
 

@@ -204,15 +204,33 @@ impl BatchState {
     }
 }
 
+/// What was found of signatures checked ahead of the sequential checks: the key each
+/// was checked against, and whether it held. A verdict counts only for the key it was
+/// made with ([`Verified`]).
+pub(super) type Verdict = Option<(VerifyingKey, bool)>;
+
+/// The verdict on signature `s` of an envelope when checked against `key`, if one was
+/// made ahead for that key; `None` has the judge check it then.
+pub(super) type Verified<'a> = &'a dyn Fn(usize, &VerifyingKey) -> Option<bool>;
+
+/// The verdict `verdict` gives for `key`.
+pub(super) fn verdict_for(verdict: Option<&Verdict>, key: &VerifyingKey) -> Option<bool> {
+    match verdict {
+        Some(Some((checked, ok))) if checked == key => Some(*ok),
+        _ => None,
+    }
+}
+
 /// Signatures of a whole batch verified before the sequential checks:
-/// `(request, signature) → valid`. Key ids map to one key forever (a key id cannot be
-/// registered twice), so a result stays true whatever the registry does later in the
-/// batch; signatures by keys unknown at the start of the batch are left out and
-/// checked one by one.
+/// `(request, signature) → (key, valid)`, against the keys `registry` knows. The
+/// sequencer checks a batch's signatures while the batch before it is still being
+/// written, so a verdict is used only for the key it was made with: should that write
+/// fail, a key it registered is gone again. Signatures by keys unknown to `registry`
+/// are left out and checked one by one.
 fn verify_signatures(
     registry: &Registry,
     requests: &[Box<Signed>],
-) -> HashMap<(usize, usize), bool> {
+) -> HashMap<(usize, usize), Verdict> {
     let mut items: Vec<(&[u8], Signature, VerifyingKey)> = Vec::new();
     let mut at = Vec::new();
     for (r, signed) in requests.iter().enumerate() {
@@ -223,7 +241,11 @@ fn verify_signatures(
             }
         }
     }
-    at.into_iter().zip(envelope::verify_all(&items)).collect()
+    let verdicts = envelope::verify_all(&items);
+    at.into_iter()
+        .zip(items.iter().zip(verdicts))
+        .map(|(at, ((_, _, key), ok))| (at, Some((*key, ok))))
+        .collect()
 }
 
 fn key_error(registry: &Registry, key_id: u32) -> LogError {
@@ -241,14 +263,14 @@ fn signers<'r>(
     registry: &'r Registry,
     signed: &Signed,
     position: u64,
-    verified: &dyn Fn(usize) -> Option<bool>,
+    verified: Verified<'_>,
 ) -> Result<Vec<&'r Participant>, LogError> {
     let mut out = Vec::new();
     for (s, (key_id, _)) in signed.opened.signatures.iter().enumerate() {
         let (participant, key) = registry
             .signer_at(*key_id, position)
             .ok_or_else(|| key_error(registry, *key_id))?;
-        let ok = verified(s).unwrap_or_else(|| signed.opened.verify_one(s, key));
+        let ok = verified(s, key).unwrap_or_else(|| signed.opened.verify_one(s, key));
         if !ok {
             return Err(EnvelopeError::BadSignature(format!("{key_id:08x}")).into());
         }
@@ -331,7 +353,7 @@ impl Judge<'_> {
         batch: &mut BatchState,
         signed: &Signed,
         position: u64,
-        verified: &dyn Fn(usize) -> Option<bool>,
+        verified: Verified<'_>,
     ) -> Result<(Vec<u8>, Hash, String), LogError> {
         let judged = self.judge(registry, batch, signed, position, verified)?;
         let entry = Entry {
@@ -360,7 +382,7 @@ impl Judge<'_> {
         batch: &BatchState,
         signed: &'s Signed,
         position: u64,
-        verified: &dyn Fn(usize) -> Option<bool>,
+        verified: Verified<'_>,
     ) -> Result<Judged<'s>, LogError> {
         let (issued, raw) = signed.issued_at();
         policy::check_issued_at(issued, raw, self.now)?;
@@ -492,7 +514,7 @@ impl Judge<'_> {
     ) -> Result<(Vec<u8>, Hash), LogError> {
         let (issued, raw) = signed.issued_at();
         policy::check_issued_at(issued, raw, self.now)?;
-        signers(registry, signed, 0, &|_| None)?;
+        signers(registry, signed, 0, &|_, _| None)?;
         let key_ids: Vec<u32> = signed.opened.signatures.iter().map(|s| s.0).collect();
         policy::check_governance(registry, &key_ids, 0)?;
         let entry = Entry {
@@ -523,7 +545,7 @@ pub(super) struct Ledger {
 pub(super) struct Round {
     now: OffsetDateTime,
     logged_at: String,
-    verified: HashMap<(usize, usize), bool>,
+    verified: HashMap<(usize, usize), Verdict>,
     state: BatchState,
 }
 
@@ -646,7 +668,7 @@ impl Admission for Ledger {
             index: cx.index,
         };
         let verified = &round.verified;
-        let verified = |s: usize| verified.get(&(r, s)).copied();
+        let verified = |s: usize, key: &VerifyingKey| verdict_for(verified.get(&(r, s)), key);
         let (bytes, leaf_hash, subject) = judge.accept(
             &mut self.registry,
             &mut round.state,
@@ -677,5 +699,29 @@ impl Admission for Ledger {
         *self = Self::load(store)?
             .ok_or_else(|| LogError::Inconsistent("the ledger's registry is gone".into()))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::{KeyName, Signer};
+
+    /// A verdict made ahead is one on a signature under one key: should the key id it
+    /// was made for name another key when the batch is judged (a registration undone
+    /// by a failed write, then another), the judge checks the signature again.
+    #[test]
+    fn a_verdict_counts_only_for_the_key_it_was_made_with() {
+        let key = |seed| {
+            *Signer::from_seed(KeyName::new("k").unwrap(), [seed; 32])
+                .verifier()
+                .key()
+        };
+        let (a, b) = (key(1), key(2));
+        assert_eq!(verdict_for(Some(&Some((a, true))), &a), Some(true));
+        assert_eq!(verdict_for(Some(&Some((a, false))), &a), Some(false));
+        assert_eq!(verdict_for(Some(&Some((a, true))), &b), None);
+        assert_eq!(verdict_for(Some(&None), &a), None);
+        assert_eq!(verdict_for(None, &a), None);
     }
 }

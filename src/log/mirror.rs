@@ -23,7 +23,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::accept::{BatchState, Judge, Ledger, Signed};
+use super::accept::{verdict_for, BatchState, Judge, Ledger, Signed, Verdict};
 use super::{LogError, Payload, META_LOG_KEY, META_ORIGIN, META_REGISTRY};
 use crate::entry::{self, Entry};
 use crate::index::{self, ChainHead, Index, Key};
@@ -77,9 +77,9 @@ struct Decoded {
     subject: String,
     prev: Option<entry::Prev>,
     signed: Signed,
-    /// The verdict on each signature whose key was known (a key id names one key
-    /// forever, so the verdict holds at any position).
-    verdicts: Vec<Option<bool>>,
+    /// The verdict on each signature whose key was known, with that key (a key id
+    /// names one key forever in a log, so the verdict holds at any position).
+    verdicts: Vec<Verdict>,
     /// `logged_at`, parsed.
     logged_at: OffsetDateTime,
     /// Whether the bytes are the entry as the log writes its fields (compact JSON,
@@ -120,10 +120,9 @@ impl Prepared {
                 .iter()
                 .map(|(key_id, sig)| {
                     let (_, _, key) = registry?.key(*key_id)?;
-                    Some(crate::envelope::signature_holds(
-                        &signed.opened.pae,
-                        sig,
-                        key,
+                    Some((
+                        *key,
+                        crate::envelope::signature_holds(&signed.opened.pae, sig, key),
                     ))
                 })
                 .collect();
@@ -478,8 +477,8 @@ impl Mirror {
         };
         let refused = |e: LogError| format!("the log's rules refuse it: {e}");
         let judged = judge
-            .judge(r, state, signed, position, &|s| {
-                d.verdicts.get(s).copied().flatten()
+            .judge(r, state, signed, position, &|s, key| {
+                verdict_for(d.verdicts.get(s), key)
             })
             .map_err(refused)?;
         // The log writes {v: 1, logged_at, subject, prev, envelope} (the judge took

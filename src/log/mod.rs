@@ -53,7 +53,7 @@ use crate::tiles::TileError;
 
 use accept::Ledger;
 use admission::{Admission, RawEntry, RawLog};
-use sequencer::{Request, Sequencer};
+use sequencer::{Committer, Request, Sequencer};
 
 const META_ORIGIN: &str = "origin";
 pub(crate) const META_LOG_KEY: &str = "log_key";
@@ -878,6 +878,16 @@ fn spawn<A: Admission>(
         .name("vouch-retire".into())
         .spawn(move || to_drop.into_iter().for_each(drop))
         .map_err(|e| LogError::Store(StoreError::Backend(e.to_string())))?;
+    let (commits, to_commit) = mpsc::channel();
+    let (committed, settled) = mpsc::channel();
+    let committer = Committer {
+        shared: shared.clone(),
+        retired,
+    };
+    let committer = std::thread::Builder::new()
+        .name("vouch-committer".into())
+        .spawn(move || committer.run(to_commit, committed))
+        .map_err(|e| LogError::Store(StoreError::Backend(e.to_string())))?;
     let seq = Sequencer {
         shared: shared.clone(),
         signer,
@@ -885,7 +895,10 @@ fn spawn<A: Admission>(
         index,
         admission,
         config,
-        retired,
+        commits,
+        committed: settled,
+        committer,
+        in_flight: None,
     };
     let handle = std::thread::Builder::new()
         .name("vouch-sequencer".into())

@@ -3,7 +3,7 @@
 //! tests do). It wraps a real store and passes every call through until told to fail.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use super::{Batch, Store, StoreError};
 use crate::index::ChainHead;
@@ -31,6 +31,9 @@ pub enum Op {
 pub struct FaultyStore {
     inner: Arc<dyn Store>,
     faults: Mutex<HashMap<Op, (u32, StoreError)>>,
+    /// Writes wait while held (`.0`); `.1` counts the writes waiting.
+    gate: Mutex<(bool, usize)>,
+    gate_moved: Condvar,
 }
 
 impl std::fmt::Debug for FaultyStore {
@@ -44,7 +47,35 @@ impl FaultyStore {
         FaultyStore {
             inner,
             faults: Mutex::default(),
+            gate: Mutex::default(),
+            gate_moved: Condvar::new(),
         }
+    }
+
+    /// Holds every [`Store::write`] until [`FaultyStore::release_writes`]: a batch then
+    /// stays with the committer while the sequencer takes the next.
+    pub fn hold_writes(&self) {
+        self.gate.lock().expect("gate lock").0 = true;
+    }
+
+    /// Lets held writes go on (to the faults set meanwhile).
+    pub fn release_writes(&self) {
+        self.gate.lock().expect("gate lock").0 = false;
+        self.gate_moved.notify_all();
+    }
+
+    /// How many writes are waiting for [`FaultyStore::release_writes`].
+    pub fn writes_held(&self) -> usize {
+        self.gate.lock().expect("gate lock").1
+    }
+
+    fn pass_gate(&self) {
+        let mut gate = self.gate.lock().expect("gate lock");
+        gate.1 += 1;
+        while gate.0 {
+            gate = self.gate_moved.wait(gate).expect("gate lock");
+        }
+        gate.1 -= 1;
     }
 
     /// Makes the next `times` calls of `op` fail with `error` (`u32::MAX`: until
@@ -81,6 +112,7 @@ impl Store for FaultyStore {
     }
 
     fn write(&self, batch: Batch) -> Result<(), StoreError> {
+        self.pass_gate();
         self.check(Op::Write)?;
         self.inner.write(batch)?;
         self.check(Op::WriteAfterStoring)
