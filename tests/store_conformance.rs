@@ -565,8 +565,8 @@ fn a_failed_write_stores_nothing_and_the_log_resumes(mut f: Box<dyn Fixture>) {
     }
 }
 
-/// A batch that fails while the next waits for it: the next is judged against the log
-/// as it was before the failed one, not as it would have been after it.
+/// A batch that fails while another request waits behind it: that request is judged
+/// against the log as it was before the failed batch, not as it would have been after.
 fn a_failed_write_with_the_next_batch_waiting_leaves_no_gap(mut f: Box<dyn Fixture>) {
     let (faulty, log) = faulty_log(f.as_ref());
     append(&log, 0).unwrap();
@@ -582,8 +582,7 @@ fn a_failed_write_with_the_next_batch_waiting_leaves_no_gap(mut f: Box<dyn Fixtu
             faulty.writes_held() == 1
         });
         let second = s.spawn(|| append(&log, 2));
-        // The sequencer takes the second request while the first batch is held (it
-        // then waits for that batch's word before judging it).
+        // The second request queues while the first batch is held.
         std::thread::sleep(std::time::Duration::from_millis(200));
         faulty.release_writes();
         (first.join().unwrap(), second.join().unwrap())

@@ -222,11 +222,10 @@ pub(super) fn verdict_for(verdict: Option<&Verdict>, key: &VerifyingKey) -> Opti
 }
 
 /// Signatures of a whole batch verified before the sequential checks:
-/// `(request, signature) → (key, valid)`, against the keys `registry` knows. The
-/// sequencer checks a batch's signatures while the batch before it is still being
-/// written, so a verdict is used only for the key it was made with: should that write
-/// fail, a key it registered is gone again. Signatures by keys unknown to `registry`
-/// are left out and checked one by one.
+/// `(request, signature) → (key, valid)`, against the keys `registry` knows. A verdict
+/// is used only for the key it was made with, so it cannot vouch for a signature under
+/// another key whatever the registry holds when the request is judged. Signatures by
+/// keys unknown to `registry` are left out and checked one by one.
 fn verify_signatures(
     registry: &Registry,
     requests: &[Box<Signed>],

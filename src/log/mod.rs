@@ -53,7 +53,7 @@ use crate::tiles::TileError;
 
 use accept::Ledger;
 use admission::{Admission, RawEntry, RawLog};
-use sequencer::{Committer, Request, Sequencer};
+use sequencer::{Request, Sequencer};
 
 const META_ORIGIN: &str = "origin";
 pub(crate) const META_LOG_KEY: &str = "log_key";
@@ -878,16 +878,6 @@ fn spawn<A: Admission>(
         .name("vouch-retire".into())
         .spawn(move || to_drop.into_iter().for_each(drop))
         .map_err(|e| LogError::Store(StoreError::Backend(e.to_string())))?;
-    let (commits, to_commit) = mpsc::channel();
-    let (committed, settled) = mpsc::channel();
-    let committer = Committer {
-        shared: shared.clone(),
-        retired,
-    };
-    let committer = std::thread::Builder::new()
-        .name("vouch-committer".into())
-        .spawn(move || committer.run(to_commit, committed))
-        .map_err(|e| LogError::Store(StoreError::Backend(e.to_string())))?;
     let seq = Sequencer {
         shared: shared.clone(),
         signer,
@@ -895,10 +885,7 @@ fn spawn<A: Admission>(
         index,
         admission,
         config,
-        commits,
-        committed: settled,
-        committer,
-        in_flight: None,
+        retired,
     };
     let handle = std::thread::Builder::new()
         .name("vouch-sequencer".into())

@@ -1,35 +1,28 @@
-//! The sequencer: the pipeline that turns queued requests into durable batches, the
-//! same for every kind of log ([`Admission`] says what differs). Two threads share it:
-//! the sequencer judges, the committer writes.
+//! The sequencer: one thread that turns queued requests into durable batches, the same
+//! pipeline for every kind of log ([`Admission`] says what differs).
 //!
 //! 1. **Batch**: take up to [`LogConfig::max_batch`] requests, waiting at most
 //!    [`LogConfig::max_wait`] for more after the first.
-//! 2. **Verify**: the work that needs no state of the log (a ledger's signatures,
-//!    [`Admission::begin`]), done while the committer still writes the batch before.
-//! 3. **Admit**, in order, once that batch is written: drop duplicates (of this batch
-//!    or of the log, the latter confirmed against the stored entry), judge each
-//!    request at the position it would take, push accepted leaves into the in-memory
-//!    [`Frontier`].
-//! 4. **Index and sign**: the chain heads of the batch's subjects update the supplier
+//! 2. **Admit**, in order: drop duplicates (of this batch or of the log, the latter
+//!    confirmed against the stored entry), judge each request at the position it
+//!    would take, push accepted leaves into the in-memory [`Frontier`].
+//! 3. **Index and sign**: the chain heads of the batch's subjects update the supplier
 //!    index; the checkpoint of the new size carries the admission's extension lines
 //!    and the index root.
-//! 5. **Commit** (the committer): entries, subtree hashes, chain heads and checkpoint as
-//!    one atomic, flushed [`Batch`].
-//! 6. **Publish, then answer** (the committer): the new [`Head`] (checkpoint, index) and
-//!    registry become what readers see, and only then are the callers answered. An
-//!    acknowledged entry is durable and a published checkpoint is never contradicted.
+//! 4. **Commit**: entries, subtree hashes, chain heads and checkpoint as one atomic,
+//!    flushed [`Batch`].
+//! 5. **Publish, then answer**: the new [`Head`] (checkpoint, index) and registry become
+//!    what readers see, and only then are the callers answered. An acknowledged entry
+//!    is durable and a published checkpoint is never contradicted.
 //!
-//! At most one batch is with the committer, and the next is judged only after it is
-//! written: judging reads the store (duplicates, references), which then holds every
-//! entry before the batch. A failed commit puts frontier, index and admission state
-//! back as they were. While storage fails the sequencer answers at once and asks the
-//! store every [`RECOVER_EVERY`] whether it works again; a store that may hold a batch
-//! it reported failed is read back ([`Sequencer::reload`]) before writes resume.
+//! A failed commit puts frontier, index and admission state back as they were. While
+//! storage fails the sequencer answers at once and asks the store every
+//! [`RECOVER_EVERY`] whether it works again; a store that may hold a batch it reported
+//! failed is read back ([`Sequencer::reload`]) before writes resume.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use tokio::sync::oneshot;
@@ -37,7 +30,6 @@ use tokio::sync::oneshot;
 use crate::index::{self, ChainHead, Index};
 use crate::merkle::{self, Appended, Frontier, Hash, Node};
 use crate::note::{Checkpoint, Signer};
-use crate::registry::Registry;
 use crate::store::{Batch, NewEntry, Store, StoreError};
 
 use super::admission::{Admission, Context};
@@ -63,34 +55,8 @@ pub(super) struct Sequencer<A: Admission> {
     pub index: Index,
     pub admission: A,
     pub config: LogConfig,
-    /// Batches on their way to the committer, and its word on each.
-    pub commits: mpsc::Sender<Commit>,
-    pub committed: mpsc::Receiver<bool>,
-    pub committer: JoinHandle<()>,
-    /// The state before the batch the committer holds, to put back if it fails.
-    pub in_flight: Option<Saved<A>>,
-}
-
-/// Frontier, admission state and supplier index as they were before a batch.
-pub(super) type Saved<A> = (Frontier, A, Index);
-
-/// A judged and signed batch on its way to the store.
-pub(super) struct Commit {
-    batch: Batch,
-    head: Arc<Head>,
-    appended: Appended,
-    registry: Option<Arc<Registry>>,
-    replies: Vec<Reply>,
-    outcomes: Vec<Outcome>,
-}
-
-/// The second stage of the pipeline, on its own thread: writes each batch durably,
-/// publishes its head, answers its requests, and tells the sequencer whether it held.
-/// Meanwhile the sequencer verifies the signatures of the next batch.
-pub(super) struct Committer {
-    pub shared: Arc<Shared>,
     /// Heads that left the recent ones, dropped on another thread: freeing the index
-    /// nodes no newer head shares is work the committer need not wait for.
+    /// nodes no newer head shares is work the sequencer need not wait for.
     pub retired: mpsc::Sender<Arc<Head>>,
 }
 
@@ -104,9 +70,8 @@ enum Placement {
 /// What became of one request of a batch.
 type Outcome = Result<(Hash, Placement), LogError>;
 
-/// A judged batch: what the store is to write, its signed head, and the nodes that
-/// prove its entries.
-type Judged = (Batch, Arc<Head>, Appended);
+/// A durable batch: its head, and the nodes that prove its entries.
+type Written = (Arc<Head>, Appended);
 
 /// Checks that the entry the duplicate index names really is the one submitted (the
 /// index is a cache; a damaged one must not hand out someone else's receipt), and
@@ -189,27 +154,8 @@ impl<A: Admission> Sequencer<A> {
                     None => break,
                 }
             }
-            let (replies, items): (Vec<Reply>, Vec<A::Request>) =
-                batch.into_iter().map(|r| (r.reply, r.item)).unzip();
-            // The batch's signatures are verified while the committer still writes
-            // the one before; its checks against the log wait for that write.
-            let round = self.admission.begin(&items);
-            self.settle();
             self.try_recover();
-            self.write(replies, items, round);
-        }
-        self.settle();
-        drop(self.commits);
-        let _ = self.committer.join();
-    }
-
-    /// Waits for the batch the committer holds, and puts the state from before it
-    /// back if it failed.
-    fn settle(&mut self) {
-        if let Some(saved) = self.in_flight.take() {
-            if !self.committed.recv().unwrap_or(false) {
-                (self.frontier, self.admission, self.index) = saved;
-            }
+            self.write(batch);
         }
     }
 
@@ -264,12 +210,11 @@ impl<A: Admission> Sequencer<A> {
         Ok(())
     }
 
-    /// Judges a batch and hands it to the committer, or answers it at once when it
-    /// adds nothing (or the log takes no writes).
-    fn write(&mut self, replies: Vec<Reply>, items: Vec<A::Request>, round: A::Round) {
+    /// Writes a batch and answers its requests.
+    fn write(&mut self, batch: Vec<Request<A::Request>>) {
         if let Some(s) = self.shared.stopped.lock().expect("stopped lock").clone() {
-            for reply in replies {
-                let _ = reply.send(Err(LogError::Unavailable(s.reason.clone())));
+            for req in batch {
+                let _ = req.reply.send(Err(LogError::Unavailable(s.reason.clone())));
             }
             return;
         }
@@ -278,48 +223,115 @@ impl<A: Admission> Sequencer<A> {
             self.admission.clone(),
             self.index.clone(),
         );
-        match self.judge(items, round) {
-            Ok((outcomes, Some((batch, head, appended)))) => {
-                self.in_flight = Some(saved);
-                let commit = Commit {
-                    batch,
-                    head,
-                    appended,
-                    registry: self.admission.registry(),
-                    replies,
-                    outcomes,
-                };
-                if let Err(mpsc::SendError(commit)) = self.commits.send(commit) {
-                    // The committer is gone (it panicked): nothing more is written.
-                    let why = "the log's committer stopped".to_owned();
-                    self.shared.stop(why.clone(), true);
-                    for reply in commit.replies {
-                        let _ = reply.send(Err(LogError::Unavailable(why.clone())));
-                    }
-                }
+        let (replies, items): (Vec<Reply>, Vec<A::Request>) =
+            batch.into_iter().map(|r| (r.reply, r.item)).unzip();
+        let (outcomes, head, appended) = match self.try_write(items) {
+            Ok((outcomes, Some((head, appended)))) => {
+                self.publish(&outcomes, head.clone());
+                (outcomes, head, Some(appended))
             }
-            Ok((outcomes, None)) => answer(replies, outcomes, &self.shared.head(), None),
+            Ok((outcomes, None)) => (outcomes, self.shared.head(), None),
             Err(e) => {
-                let error = refusal(&self.shared, e);
+                let error = match &e {
+                    LogError::Store(StoreError::Backend(why)) => {
+                        tracing::error!(error = %e, "batch write failed; nothing of it was stored; retrying storage every second");
+                        self.shared.stop(why.clone(), false);
+                        LogError::Unavailable(why.clone())
+                    }
+                    LogError::Store(StoreError::Halted(why)) => {
+                        // The batch may be durable: nothing more until the store has
+                        // recovered and the sequencer has reloaded what it holds.
+                        tracing::error!(error = %e, "batch write failed; the store may hold it; retrying storage every second");
+                        self.shared.reload.store(true, Ordering::SeqCst);
+                        self.shared.stop(why.clone(), false);
+                        LogError::Unavailable(why.clone())
+                    }
+                    LogError::Store(store) => {
+                        // The store no longer agrees with the sequencer: nothing more
+                        // until a restart has checked it.
+                        let why = store.to_string();
+                        tracing::error!(error = %e, "batch write failed; the log takes no writes until it is restarted");
+                        self.shared.stop(why.clone(), true);
+                        LogError::Unavailable(why)
+                    }
+                    _ => e,
+                };
                 (self.frontier, self.admission, self.index) = saved;
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }
+                return;
             }
+        };
+        let size = head.size();
+        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            let receipt = outcome.map(|(leaf_hash, placement)| {
+                let (index, duplicate) = match placement {
+                    Placement::New(index) => (index, false),
+                    Placement::Duplicate(index) => (index, true),
+                };
+                // Entries of this batch (new ones, and duplicates of them) are proven
+                // from the nodes the batch made; older duplicates are left to the reader.
+                let inclusion_proof = appended
+                    .as_ref()
+                    .and_then(|a| merkle::inclusion_proof(a, index, size).ok());
+                debug_assert!(inclusion_proof.as_ref().is_none_or(|p| {
+                    merkle::verify_inclusion(&leaf_hash, index, size, p, head.checkpoint.root())
+                        .is_ok()
+                }));
+                Receipt {
+                    index,
+                    leaf_hash,
+                    duplicate,
+                    head: head.clone(),
+                    inclusion_proof,
+                }
+            });
+            let _ = reply.send(receipt);
         }
     }
 
-    /// Judges a batch, updates frontier, index and admission state as if it were
-    /// written, and returns it with its signed head. Per-request refusals are
-    /// outcomes; an `Err` is a store failure that refuses the whole batch.
-    fn judge(
+    /// Makes a durable batch visible: its head, its registry, the counters.
+    fn publish(&self, outcomes: &[Outcome], head: Arc<Head>) {
+        let shared = &self.shared;
+        let n = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok((_, Placement::New(_)))))
+            .count() as u64;
+        shared.batches.fetch_add(1, Ordering::Relaxed);
+        shared.batched_entries.fetch_add(n, Ordering::Relaxed);
+        let bucket = (64 - n.saturating_sub(1).leading_zeros()) as usize;
+        shared.batch_sizes[bucket.min(BATCH_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+        let retired = {
+            let mut recent = shared.recent.lock().expect("recent lock");
+            let retired = (recent.len() == RECENT_HEADS)
+                .then(|| recent.pop_front())
+                .flatten();
+            recent.push_back(head.clone());
+            retired
+        };
+        if let Some(old) = retired {
+            // If the dropping thread is gone, the head is dropped here.
+            let _ = self.retired.send(old);
+        }
+        *shared.published.write().expect("published lock") = Published {
+            head,
+            registry: self.admission.registry(),
+        };
+        let _moved = shared.head_moved_lock.lock();
+        shared.head_moved.notify_all();
+    }
+
+    /// Judges and writes a batch. Per-request refusals are outcomes; an `Err` is a
+    /// store failure that refuses the whole batch.
+    fn try_write(
         &mut self,
         batch: Vec<A::Request>,
-        mut round: A::Round,
-    ) -> Result<(Vec<Outcome>, Option<Judged>), LogError> {
+    ) -> Result<(Vec<Outcome>, Option<Written>), LogError> {
         let store = self.shared.store.as_ref();
         let start = self.frontier.size();
         let mut appended = Appended::new(&self.frontier);
+        let mut round = self.admission.begin(&batch);
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut entries: Vec<NewEntry> = Vec::with_capacity(batch.len());
@@ -379,7 +391,7 @@ impl<A: Admission> Sequencer<A> {
             extensions,
         )?;
         let signed = checkpoint.sign(&[&self.signer]);
-        let batch = Batch {
+        store.write(Batch {
             start,
             entries,
             nodes,
@@ -387,137 +399,18 @@ impl<A: Admission> Sequencer<A> {
             meta: Vec::new(),
             heads: Some(heads),
             no_dedup_rows: false,
-        };
+        })?;
         self.index = index.clone();
-        let head = Arc::new(Head {
-            checkpoint,
-            signed,
-            index,
-        });
-        Ok((outcomes, Some((batch, head, appended))))
-    }
-}
-
-impl Committer {
-    /// Commits batches in the order sent until the sequencer is gone.
-    pub fn run(self, commits: mpsc::Receiver<Commit>, committed: mpsc::Sender<bool>) {
-        for commit in commits {
-            let held = self.commit(commit);
-            if committed.send(held).is_err() {
-                break;
-            }
-        }
-    }
-
-    /// Writes a batch durably, then publishes it and answers; on failure answers
-    /// every request of it with the error.
-    fn commit(&self, c: Commit) -> bool {
-        match self.shared.store.write(c.batch) {
-            Ok(()) => {
-                self.publish(&c.outcomes, c.head.clone(), c.registry);
-                answer(c.replies, c.outcomes, &c.head, Some(&c.appended));
-                true
-            }
-            Err(e) => {
-                let error = refusal(&self.shared, e.into());
-                for reply in c.replies {
-                    let _ = reply.send(Err(error.clone()));
-                }
-                false
-            }
-        }
-    }
-
-    /// Makes a durable batch visible: its head, its registry, the counters.
-    fn publish(&self, outcomes: &[Outcome], head: Arc<Head>, registry: Option<Arc<Registry>>) {
-        let shared = &self.shared;
-        let n = outcomes
-            .iter()
-            .filter(|o| matches!(o, Ok((_, Placement::New(_)))))
-            .count() as u64;
-        shared.batches.fetch_add(1, Ordering::Relaxed);
-        shared.batched_entries.fetch_add(n, Ordering::Relaxed);
-        let bucket = (64 - n.saturating_sub(1).leading_zeros()) as usize;
-        shared.batch_sizes[bucket.min(BATCH_BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
-        let retired = {
-            let mut recent = shared.recent.lock().expect("recent lock");
-            let retired = (recent.len() == RECENT_HEADS)
-                .then(|| recent.pop_front())
-                .flatten();
-            recent.push_back(head.clone());
-            retired
-        };
-        if let Some(old) = retired {
-            // If the dropping thread is gone, the head is dropped here.
-            let _ = self.retired.send(old);
-        }
-        *shared.published.write().expect("published lock") = Published { head, registry };
-        let _moved = shared.head_moved_lock.lock();
-        shared.head_moved.notify_all();
-    }
-}
-
-/// Answers the requests of a batch, written (`appended` holds the nodes it made) or
-/// not, as of `head`.
-fn answer(
-    replies: Vec<Reply>,
-    outcomes: Vec<Outcome>,
-    head: &Arc<Head>,
-    appended: Option<&Appended>,
-) {
-    let size = head.size();
-    for (reply, outcome) in replies.into_iter().zip(outcomes) {
-        let receipt = outcome.map(|(leaf_hash, placement)| {
-            let (index, duplicate) = match placement {
-                Placement::New(index) => (index, false),
-                Placement::Duplicate(index) => (index, true),
-            };
-            // Entries of this batch (new ones, and duplicates of them) are proven
-            // from the nodes the batch made; older duplicates are left to the reader.
-            let inclusion_proof =
-                appended.and_then(|a| merkle::inclusion_proof(a, index, size).ok());
-            debug_assert!(inclusion_proof.as_ref().is_none_or(|p| {
-                merkle::verify_inclusion(&leaf_hash, index, size, p, head.checkpoint.root()).is_ok()
-            }));
-            Receipt {
-                index,
-                leaf_hash,
-                duplicate,
-                head: head.clone(),
-                inclusion_proof,
-            }
-        });
-        let _ = reply.send(receipt);
-    }
-}
-
-/// What a batch's callers are told when it could not be written, after stopping the
-/// log as the failure requires: a store that failed cleanly is retried every
-/// [`RECOVER_EVERY`]; one that may hold the batch is read back before writes resume
-/// ([`Sequencer::reload`]); one that no longer agrees with the log waits for a restart.
-fn refusal(shared: &Shared, e: LogError) -> LogError {
-    match &e {
-        LogError::Store(StoreError::Backend(why)) => {
-            tracing::error!(error = %e, "batch write failed; nothing of it was stored; retrying storage every second");
-            shared.stop(why.clone(), false);
-            LogError::Unavailable(why.clone())
-        }
-        LogError::Store(StoreError::Halted(why)) => {
-            // The batch may be durable: nothing more until the store has recovered
-            // and the sequencer has reloaded what it holds.
-            tracing::error!(error = %e, "batch write failed; the store may hold it; retrying storage every second");
-            shared.reload.store(true, Ordering::SeqCst);
-            shared.stop(why.clone(), false);
-            LogError::Unavailable(why.clone())
-        }
-        LogError::Store(store) => {
-            // The store no longer agrees with the sequencer: nothing more until a
-            // restart has checked it.
-            let why = store.to_string();
-            tracing::error!(error = %e, "batch write failed; the log takes no writes until it is restarted");
-            shared.stop(why.clone(), true);
-            LogError::Unavailable(why)
-        }
-        _ => e,
+        Ok((
+            outcomes,
+            Some((
+                Arc::new(Head {
+                    checkpoint,
+                    signed,
+                    index,
+                }),
+                appended,
+            )),
+        ))
     }
 }

@@ -53,7 +53,7 @@ impl FaultyStore {
     }
 
     /// Holds every [`Store::write`] until [`FaultyStore::release_writes`]: a batch then
-    /// stays with the committer while the sequencer takes the next.
+    /// stays unwritten while more requests queue behind it.
     pub fn hold_writes(&self) {
         self.gate.lock().expect("gate lock").0 = true;
     }
