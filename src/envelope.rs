@@ -206,7 +206,7 @@ impl Envelope {
         if envelope.signatures.len() > MAX_SIGNATURES {
             return Err(EnvelopeError::TooManySignatures.into());
         }
-        let message = pae(&envelope.payload_type, &body);
+        let mut message = None;
         let mut candidates = Some(candidates);
         let mut keys: Option<Vec<(u32, VerifyingKey)>> = None;
         for i in 0..envelope.signatures.len() {
@@ -225,13 +225,14 @@ impl Envelope {
             if keys.len() > MAX_KEY_TRIALS {
                 return Err(EnvelopeError::KeyIdNeeded(i).into());
             }
+            let message = message.get_or_insert_with(|| pae(&envelope.payload_type, &body));
             let (id, _) = keys
                 .iter()
-                .find(|(_, k)| verify_signature(&message, &sig, k))
+                .find(|(_, k)| verify_signature(message, &sig, k))
                 .ok_or(EnvelopeError::NoKeyMadeSignature(i))?;
             envelope.signatures[i].keyid = format!("{id:08x}");
         }
-        Ok(envelope.open()?)
+        Ok(envelope.open_with(body)?)
     }
 
     /// Decodes an envelope built in code.
@@ -242,6 +243,13 @@ impl Envelope {
         let body = BASE64
             .decode(&self.payload)
             .map_err(|_| EnvelopeError::PayloadBase64)?;
+        self.open_with(body)
+    }
+
+    /// [`Envelope::open`] with the payload already decoded (`body`, which `payload`
+    /// encodes in standard base64).
+    fn open_with(self, body: Vec<u8>) -> Result<Opened, EnvelopeError> {
+        debug_assert_eq!(self.payload, BASE64.encode(&body));
         if self.signatures.is_empty() {
             return Err(EnvelopeError::NoSignatures);
         }
