@@ -44,11 +44,21 @@ pub fn key(subject: &str) -> Key {
 }
 
 /// What the index says of one subject: how many entries are about it, and the newest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ChainHead {
     pub count: u64,
     pub newest_index: u64,
     pub newest_leaf_hash: Hash,
+}
+
+impl ChainHead {
+    /// Counts one more entry about the subject, at `index` with leaf hash `leaf`, as
+    /// its newest (the default head counts none).
+    pub fn push(&mut self, index: u64, leaf: Hash) {
+        self.count += 1;
+        self.newest_index = index;
+        self.newest_leaf_hash = leaf;
+    }
 }
 
 /// The hash of an empty subtree (and the root of an empty index).

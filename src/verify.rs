@@ -1631,14 +1631,10 @@ pub fn check_index_root<'a>(
     let mut n = 0u64;
     for bytes in entries {
         let e = Entry::parse(bytes).map_err(|e| format!("entry {n}: {e}"))?;
-        let head = heads.entry(e.subject).or_insert(index::ChainHead {
-            count: 0,
-            newest_index: 0,
-            newest_leaf_hash: [0; 32],
-        });
-        head.count += 1;
-        head.newest_index = n;
-        head.newest_leaf_hash = merkle::leaf_hash(bytes);
+        heads
+            .entry(e.subject)
+            .or_default()
+            .push(n, merkle::leaf_hash(bytes));
         n += 1;
     }
     if n != checkpoint.size() {

@@ -17,7 +17,7 @@ use crate::envelope::{self, Envelope, EnvelopeError, Opened};
 use crate::index::{self, Index};
 use crate::merkle::{self, Hash};
 use crate::policy::{self, PolicyError, RefTarget};
-use crate::registry::{Participant, Registry};
+use crate::registry::{is_registry_chain, Participant, Registry};
 use crate::statement::{
     parse_utc, Kind, RegistryStatement, Role, Statement, REGISTRY_SUBJECT, REGISTRY_TYPE,
     STATEMENT_TYPE,
@@ -562,18 +562,17 @@ impl Ledger {
         }
         let bad =
             |i: u64, why: String| LogError::Inconsistent(format!("registry entry {i}: {why}"));
-        let prefix = format!("{REGISTRY_SUBJECT}:");
         let mut subjects = vec![REGISTRY_SUBJECT.to_owned()];
         let mut after = REGISTRY_SUBJECT.to_owned();
         loop {
             let page = store.subject_heads(Some(&after), 1024)?;
             let Some((last, _)) = page.last() else { break };
             after = last.clone();
-            let done = page.iter().any(|(s, _)| !s.starts_with(&prefix));
+            let done = page.iter().any(|(s, _)| !is_registry_chain(s));
             subjects.extend(
                 page.into_iter()
                     .map(|(s, _)| s)
-                    .filter(|s| s.starts_with(&prefix)),
+                    .filter(|s| is_registry_chain(s)),
             );
             if done {
                 break;

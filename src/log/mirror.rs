@@ -607,14 +607,10 @@ fn derived_state(
             let e = Entry::parse(&bytes)
                 .map_err(|e| LogError::Inconsistent(format!("the mirror's entry {index}: {e}")))?;
             seen.insert(&e.envelope.dedup_key());
-            let h = heads.entry(index::key(&e.subject)).or_insert(ChainHead {
-                count: 0,
-                newest_index: 0,
-                newest_leaf_hash: [0; 32],
-            });
-            h.count += 1;
-            h.newest_index = index;
-            h.newest_leaf_hash = merkle::leaf_hash(&bytes);
+            heads
+                .entry(index::key(&e.subject))
+                .or_default()
+                .push(index, merkle::leaf_hash(&bytes));
         }
         at += n;
     }

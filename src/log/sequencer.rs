@@ -107,16 +107,10 @@ fn chain_heads(index: &Index, entries: &[NewEntry], start: u64) -> Vec<(String, 
         let Some(subject) = e.subject.as_deref() else {
             continue;
         };
-        let head = heads.entry(subject).or_insert_with(|| {
-            index.get(&index::key(subject)).unwrap_or(ChainHead {
-                count: 0,
-                newest_index: 0,
-                newest_leaf_hash: [0; 32],
-            })
-        });
-        head.count += 1;
-        head.newest_index = start + i as u64;
-        head.newest_leaf_hash = e.leaf_hash;
+        heads
+            .entry(subject)
+            .or_insert_with(|| index.get(&index::key(subject)).unwrap_or_default())
+            .push(start + i as u64, e.leaf_hash);
     }
     heads.into_iter().map(|(s, h)| (s.to_owned(), h)).collect()
 }

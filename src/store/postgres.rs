@@ -666,14 +666,10 @@ async fn write_rows(client: &mut Client, epoch: i64, rows: Rows) -> Result<(), R
                 .zip(&rows.subject_idx)
                 .zip(&rows.subject_leaves)
             {
-                let head = heads.entry(name.clone()).or_insert(ChainHead {
-                    count: 0,
-                    newest_index: 0,
-                    newest_leaf_hash: [0; 32],
-                });
-                head.count += 1;
-                head.newest_index = *idx as u64;
-                head.newest_leaf_hash = to_hash(leaf).map_err(Refused::Store)?;
+                heads
+                    .entry(name.clone())
+                    .or_default()
+                    .push(*idx as u64, to_hash(leaf).map_err(Refused::Store)?);
             }
             heads
                 .into_iter()
