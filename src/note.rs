@@ -291,7 +291,8 @@ impl Verifier {
     /// `cosignature/v1` (time, then the signature of [`cosigned_message`]).
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         let strict = |m: &[u8], s: &[u8]| {
-            Signature::from_slice(s).is_ok_and(|s| self.key.verify_strict(m, &s).is_ok())
+            Signature::from_slice(s)
+                .is_ok_and(|s| crate::envelope::signature_holds(m, &s, &self.key))
         };
         match self.alg {
             Alg::Ed25519 => strict(msg, sig),
