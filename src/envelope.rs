@@ -489,6 +489,7 @@ mod tests {
             a.verifier().key()
         ));
     }
+
     /// [`signature_holds`] gives `verify_strict`'s answer: on valid signatures, on
     /// signatures, keys and messages altered in one bit, on `s` written above the group
     /// order, and on signatures made to satisfy the equation without the cofactor with
